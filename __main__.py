@@ -1,0 +1,5 @@
+"""``python -m streamsense`` runs the CLI."""
+
+from streamsense.cli.main import app
+
+app()

@@ -1,0 +1,1 @@
+"""The ``streamsense`` command line: one typer app with a sub-command group per concern."""

@@ -1,0 +1,14 @@
+"""Assembles the ``streamsense`` command from its groups."""
+
+import typer
+
+from streamsense.cli.groups import eval_app, report_app, train_app
+
+app = typer.Typer(
+    help="StreamSense: real-time ML decisions on Kafka streams (chat, sensors, payments).",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+app.add_typer(eval_app, name="eval")
+app.add_typer(train_app, name="train")
+app.add_typer(report_app, name="report")

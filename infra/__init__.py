@@ -1,0 +1,1 @@
+"""How it runs: the local Kafka/Elasticsearch launcher, deployment manifests, dashboards."""

@@ -1,0 +1,1 @@
+"""What flows: events and decisions as versioned pydantic models."""

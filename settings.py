@@ -1,0 +1,85 @@
+"""One settings object for the whole system, read from ``STREAMSENSE_*`` environment variables.
+
+Defaults work on a developer machine: a local broker and node started by ``streamsense infra up``.
+"""
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_cache_dir() -> Path:
+    """Cache outside the repo tree; a root-owned home is not readable by the unprivileged Elasticsearch user."""
+    if os.geteuid() == 0:
+        return Path("/var/cache/streamsense")
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "streamsense"
+
+
+def _default_state_dir() -> Path:
+    if os.geteuid() == 0:
+        return Path("/var/lib/streamsense")
+    return Path(os.environ.get("XDG_STATE_HOME", Path.home() / ".local" / "state")) / "streamsense"
+
+
+class Settings(BaseSettings):
+    """Every tunable of StreamSense; override with ``STREAMSENSE_<NAME>`` (for example STREAMSENSE_KAFKA_PORT)."""
+
+    model_config = SettingsConfigDict(env_prefix="STREAMSENSE_", extra="ignore")
+
+    # where things live
+    cache_dir: Path = Field(default_factory=_default_cache_dir, description="jars, data and trained artifacts")
+    state_dir: Path = Field(default_factory=_default_state_dir, description="PIDs, logs and data of local services")
+
+    # local infrastructure
+    kafka_port: int = 9092
+    kafka_controller_port: int = 9093
+    kafka_heap: str = "512m"
+    kafka_version: str = "4.1.1"
+    es_port: int = 9200
+    es_transport_port: int = 9300
+    es_heap: str = "768m"
+    es_version: str = "8.19.21"
+    java_home: Path = Path("/usr/lib/jvm/java-17-openjdk-amd64")
+    infra_start_timeout_s: float = 120.0
+
+    # clients
+    kafka_bootstrap: str | None = None
+    es_url: str | None = None
+
+    # streams
+    topic_partitions: int = 12
+    topic_replication: int = 1
+    max_event_bytes: int = 64 * 1024
+    worker_web_port: int = 6066
+    batch_size: int = 200
+    batch_within_s: float = 0.2
+    es_retry_initial_s: float = 0.5
+    es_retry_max_s: float = 10.0
+
+    # decisions
+    fraud_threshold: float = 0.5
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def elasticsearch_url(self) -> str:
+        return self.es_url or f"http://127.0.0.1:{self.es_port}"
+
+    @property
+    def artifact_dir(self) -> Path:
+        return self.cache_dir / "artifacts"
+
+    @property
+    def data_dir(self) -> Path:
+        return self.cache_dir / "data"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests build their own ``Settings(...)`` instead of mutating this one."""
+    return Settings()
