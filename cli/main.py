@@ -1,8 +1,10 @@
 """Assembles the ``streamsense`` command from its groups."""
 
+import importlib
+
 import typer
 
-from streamsense.cli.groups import eval_app, report_app, train_app
+from streamsense.cli.groups import data_app, eval_app, report_app, train_app
 
 app = typer.Typer(
     help="StreamSense: real-time ML decisions on Kafka streams (chat, sensors, payments).",
@@ -12,3 +14,9 @@ app = typer.Typer(
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.add_typer(report_app, name="report")
+app.add_typer(data_app, name="data")
+
+# Domain modules register their commands on the groups above when imported.
+COMMAND_MODULES: tuple[str, ...] = ()
+for _module in COMMAND_MODULES:
+    importlib.import_module(f"streamsense.cli.{_module}")
