@@ -10,8 +10,7 @@ TOP_LEVEL = ["schemas", "streams", "agents", "models", "datasets", "infra", "cli
 
 setup(
     package_dir={"streamsense": "."},
-    packages=["streamsense"]
-    + [f"streamsense.{p}" for p in find_packages(include=[f"{t}*" for t in TOP_LEVEL])],
+    packages=["streamsense"] + [f"streamsense.{p}" for p in find_packages(include=[f"{t}*" for t in TOP_LEVEL])],
     package_data={"streamsense": ["infra/**/*", "datasets/data/**/*"]},
     include_package_data=True,
 )
