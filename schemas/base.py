@@ -1,0 +1,69 @@
+"""Fields every event and decision carries, and the rules they share."""
+
+from datetime import UTC, datetime
+from typing import Annotated, ClassVar
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+MAX_ID_LENGTH = 128
+
+
+def _aware_utc(value: datetime) -> datetime:
+    """Event time must be unambiguous: naive timestamps are rejected, aware ones normalised to UTC."""
+    if value.tzinfo is None:
+        raise ValueError("event_time needs a timezone (ISO 8601 with offset or 'Z')")
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(_aware_utc)]
+Identifier = Annotated[str, Field(min_length=1, max_length=MAX_ID_LENGTH, pattern=r"^[A-Za-z0-9_.:\-]+$")]
+
+
+class Event(BaseModel):
+    """Base of every event on an input topic; extra keys are refused so that a producer's typo is not silently lost."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    event_id: Identifier
+    event_time: UtcDatetime
+    schema_version: int = Field(default=1, ge=1, le=1)
+
+
+class Reason(BaseModel):
+    """One contribution to a score: which input, its value, and how much it pushed the score."""
+
+    model_config = ConfigDict(frozen=True)
+
+    feature: str
+    value: float | str | None
+    contribution: float
+
+
+class ModelRef(BaseModel):
+    """The model that made a decision, so a decision can be traced to an artifact."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str
+    version: str
+
+
+class Decision(BaseModel):
+    """Base of every decision: what was decided about which event, by which model, how fast."""
+
+    model_config = ConfigDict(extra="forbid")
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    event_id: Identifier
+    event_time: UtcDatetime
+    decided_at: UtcDatetime
+    schema_version: int = 1
+    stream: str
+    key: str
+    model: ModelRef
+    score: float
+    label: str
+    reasons: list[Reason] = Field(default_factory=list)
+    features: dict[str, float | str | None] = Field(default_factory=dict)
+    latency_ms: float = Field(ge=0, description="time from the worker receiving the event to the decision being built")

@@ -1,0 +1,46 @@
+"""Chat messages and the chat decision (intents, dialogue state, knowledge)."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from streamsense.schemas.base import Decision, Event, Identifier
+
+
+class ChatMessage(Event):
+    """A user's message in a conversation; keyed by ``conversation_id`` on ``chat.messages``."""
+
+    conversation_id: Identifier
+    user_id: Identifier | None = None
+    text: str = Field(min_length=1, max_length=4000)
+    language: str | None = Field(default=None, max_length=16)
+
+
+class IntentScore(BaseModel):
+    intent: str
+    probability: float = Field(ge=0, le=1)
+
+
+class KnowledgeHit(BaseModel):
+    node_id: str
+    kind: str
+    text: str
+    score: float
+
+
+class DialogueState(BaseModel):
+    """What the conversation has established so far."""
+
+    domain: str | None = None
+    active_intent: str | None = None
+    slots: dict[str, str] = Field(default_factory=dict)
+    turn_count: int = 0
+
+
+class ChatDecision(Decision):
+    """``label`` is the top intent, or ``uncertain`` below the confidence threshold."""
+
+    stream: Literal["chat"] = "chat"
+    intents: list[IntentScore] = Field(default_factory=list)
+    state: DialogueState = Field(default_factory=DialogueState)
+    knowledge: list[KnowledgeHit] = Field(default_factory=list)

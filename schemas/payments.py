@@ -1,0 +1,41 @@
+"""Payment transactions, their delayed fraud labels, and the fraud decision."""
+
+from typing import Literal
+
+from pydantic import Field
+
+from streamsense.schemas.base import Decision, Event, Identifier
+
+
+class Transaction(Event):
+    """A card payment; keyed by ``account_id`` on ``payments.transactions``.
+
+    ``age_band`` and ``gender`` are audit-only attributes for the fairness report; they are never model features.
+    """
+
+    account_id: Identifier
+    terminal_id: Identifier
+    amount: float = Field(ge=0, le=1_000_000_000)
+    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    customer_x: float | None = Field(default=None, ge=0, le=100, description="customer location on a 100x100 grid")
+    customer_y: float | None = Field(default=None, ge=0, le=100)
+    terminal_x: float | None = Field(default=None, ge=0, le=100, description="terminal location on a 100x100 grid")
+    terminal_y: float | None = Field(default=None, ge=0, le=100)
+    age_band: Literal["18-25", "26-40", "41-60", "60+"] | None = None
+    gender: Literal["female", "male", "other"] | None = None
+
+
+class TransactionLabel(Event):
+    """A confirmed outcome (chargeback, fraud or genuine) of an earlier transaction; keyed by ``account_id``."""
+
+    transaction_id: Identifier
+    account_id: Identifier
+    is_fraud: bool
+
+
+class PaymentDecision(Decision):
+    """The fraud decision for one transaction; ``label`` is ``fraud`` or ``legit`` at the configured threshold."""
+
+    stream: Literal["payments"] = "payments"
+    label: Literal["fraud", "legit"]
+    threshold: float
