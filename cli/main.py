@@ -5,12 +5,14 @@ import importlib
 import typer
 
 from streamsense.cli.groups import data_app, eval_app, report_app, train_app
+from streamsense.cli.infra import infra_app
 
 app = typer.Typer(
     help="StreamSense: real-time ML decisions on Kafka streams (chat, sensors, payments).",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(infra_app, name="infra")
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.add_typer(report_app, name="report")

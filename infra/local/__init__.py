@@ -1,0 +1,1 @@
+"""Local Kafka and Elasticsearch from Maven Central artifacts, no Docker."""
