@@ -1,0 +1,1 @@
+"""Drift statistics (PSI, KS, Jensen–Shannon, adversarial validation) and online concept-drift detectors."""

@@ -1,0 +1,78 @@
+"""Population Stability Index: how far a feature's current distribution moved from its reference.
+
+PSI = sum((c - r) * ln(c / r)) over bins of proportions. Empty bins would make it infinite, so every
+proportion is floored at ``eps`` before the sum; the 0.1 / 0.25 thresholds are the usual industry rule.
+"""
+
+from typing import Literal
+
+import numpy as np
+import numpy.typing as npt
+
+PSI_WARN = 0.1
+PSI_ALERT = 0.25
+PSI_EPS = 1e-4
+
+DriftLevel = Literal["ok", "warn", "alert"]
+
+
+def classify_psi(value: float) -> DriftLevel:
+    """Map a PSI value to the level an alert rule or a dashboard shows."""
+    if value >= PSI_ALERT:
+        return "alert"
+    if value >= PSI_WARN:
+        return "warn"
+    return "ok"
+
+
+def _proportions(counts: npt.ArrayLike, eps: float) -> npt.NDArray[np.float64]:
+    arr = np.asarray(counts, dtype=np.float64)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError("bin counts must be a non-empty 1-D sequence")
+    if np.any(arr < 0):
+        raise ValueError("bin counts must be non-negative")
+    total = arr.sum()
+    if total <= 0:
+        raise ValueError("bin counts must not all be zero")
+    return np.clip(arr / total, eps, None)
+
+
+def psi_from_counts(reference: npt.ArrayLike, current: npt.ArrayLike, eps: float = PSI_EPS) -> float:
+    """PSI from two histograms over the same bins (counts or proportions; each is normalised)."""
+    ref = _proportions(reference, eps)
+    cur = _proportions(current, eps)
+    if ref.shape != cur.shape:
+        raise ValueError(f"histograms differ in length: {ref.size} vs {cur.size}")
+    return float(np.sum((cur - ref) * np.log(cur / ref)))
+
+
+def quantile_edges(reference: npt.ArrayLike, n_bins: int = 10) -> npt.NDArray[np.float64]:
+    """Inner bin edges at the reference's quantiles, so each reference bin holds about the same mass.
+
+    Repeated quantiles (discrete or constant features) collapse to unique edges; values outside the
+    reference range fall into the first or last bin.
+    """
+    if n_bins < 2:
+        raise ValueError("n_bins must be at least 2")
+    ref = np.asarray(reference, dtype=np.float64)
+    if ref.size == 0:
+        raise ValueError("reference sample is empty")
+    inner = np.quantile(ref, np.linspace(0.0, 1.0, n_bins + 1)[1:-1])
+    return np.unique(inner)
+
+
+def bin_counts(sample: npt.ArrayLike, inner_edges: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """Counts per bin for inner edges e_1 < ... < e_k: bins (-inf, e_1), [e_1, e_2), ..., [e_k, inf).
+
+    Left-closed like Elasticsearch histogram buckets, so counts from either source line up.
+    """
+    values = np.asarray(sample, dtype=np.float64)
+    edges = np.asarray(inner_edges, dtype=np.float64)
+    idx = np.searchsorted(edges, values, side="right")
+    return np.bincount(idx, minlength=edges.size + 1).astype(np.int64)
+
+
+def psi_from_samples(reference: npt.ArrayLike, current: npt.ArrayLike, n_bins: int = 10, eps: float = PSI_EPS) -> float:
+    """PSI of two raw samples with quantile bins taken from the reference."""
+    edges = quantile_edges(reference, n_bins)
+    return psi_from_counts(bin_counts(reference, edges), bin_counts(current, edges), eps)

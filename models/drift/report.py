@@ -1,0 +1,119 @@
+"""``DriftReport``: one model's drift, per feature and statistic, as JSON for logs, topics and dashboards."""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import numpy as np
+import numpy.typing as npt
+from pydantic import BaseModel, Field
+
+from streamsense.models.drift.jensen_shannon import JS_ALERT, JS_WARN, classify_js, js_distance
+from streamsense.models.drift.ks import KS_PVALUE_ALERT, KS_PVALUE_WARN, classify_ks, ks_from_samples
+from streamsense.models.drift.psi import PSI_ALERT, PSI_WARN, DriftLevel, classify_psi, psi_from_samples
+
+_LEVEL_ORDER: dict[DriftLevel, int] = {"ok": 0, "warn": 1, "alert": 2}
+
+
+class FeatureDrift(BaseModel):
+    """One statistic on one feature; ``threshold`` is the one crossed (None when the level is ok)."""
+
+    feature: str
+    statistic: str
+    value: float
+    level: DriftLevel
+    threshold: float | None = None
+
+
+class DriftReport(BaseModel):
+    """Drift of one model's inputs (or scores) between a reference window and a current window."""
+
+    model: str
+    created_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    reference_size: int
+    current_size: int
+    features: list[FeatureDrift] = Field(default_factory=list)
+
+    @property
+    def level(self) -> DriftLevel:
+        """Worst level over all features and statistics."""
+        return max((f.level for f in self.features), key=_LEVEL_ORDER.__getitem__, default="ok")
+
+    def drifted(self, level: DriftLevel = "alert") -> list[str]:
+        """Features with at least one statistic at ``level`` or worse, in report order, each once."""
+        names = [f.feature for f in self.features if _LEVEL_ORDER[f.level] >= _LEVEL_ORDER[level]]
+        return list(dict.fromkeys(names))
+
+    def to_json(self) -> str:
+        return self.model_dump_json()
+
+    @classmethod
+    def from_json(cls, text: str | bytes) -> "DriftReport":
+        return cls.model_validate_json(text)
+
+
+def _crossed(level: DriftLevel, warn: float, alert: float) -> float | None:
+    return {"ok": None, "warn": warn, "alert": alert}[level]
+
+
+def _size(numeric: Mapping[str, npt.ArrayLike], categorical: Mapping[str, Mapping[str, float]]) -> int:
+    """Rows in a window: the longest numeric sample, else the largest categorical total."""
+    sizes = [len(np.asarray(v)) for v in numeric.values()] + [int(sum(d.values())) for d in categorical.values()]
+    return max(sizes, default=0)
+
+
+def build_report(
+    model: str,
+    reference: Mapping[str, npt.ArrayLike],
+    current: Mapping[str, npt.ArrayLike],
+    categorical_reference: Mapping[str, Mapping[str, float]] | None = None,
+    categorical_current: Mapping[str, Mapping[str, float]] | None = None,
+) -> DriftReport:
+    """PSI and KS for each numeric feature, Jensen–Shannon for each categorical one (given as count dicts)."""
+    if set(reference) != set(current):
+        raise ValueError("reference and current must have the same numeric features")
+    cat_ref = categorical_reference or {}
+    cat_cur = categorical_current or {}
+    if set(cat_ref) != set(cat_cur):
+        raise ValueError("reference and current must have the same categorical features")
+    features: list[FeatureDrift] = []
+    for name in reference:
+        psi = psi_from_samples(reference[name], current[name])
+        psi_level = classify_psi(psi)
+        features.append(
+            FeatureDrift(
+                feature=name,
+                statistic="psi",
+                value=psi,
+                level=psi_level,
+                threshold=_crossed(psi_level, PSI_WARN, PSI_ALERT),
+            )
+        )
+        ks = ks_from_samples(reference[name], current[name])
+        ks_level = classify_ks(ks.pvalue)
+        features.append(
+            FeatureDrift(
+                feature=name,
+                statistic="ks_pvalue",
+                value=ks.pvalue,
+                level=ks_level,
+                threshold=_crossed(ks_level, KS_PVALUE_WARN, KS_PVALUE_ALERT),
+            )
+        )
+    for name in cat_ref:
+        js = js_distance(cat_ref[name], cat_cur[name])
+        js_level = classify_js(js)
+        features.append(
+            FeatureDrift(
+                feature=name,
+                statistic="js_distance",
+                value=js,
+                level=js_level,
+                threshold=_crossed(js_level, JS_WARN, JS_ALERT),
+            )
+        )
+    return DriftReport(
+        model=model,
+        reference_size=_size(reference, cat_ref),
+        current_size=_size(current, cat_cur),
+        features=features,
+    )
