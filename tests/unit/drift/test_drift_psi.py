@@ -1,0 +1,64 @@
+import numpy as np
+import pytest
+
+from streamsense.models.drift.psi import (
+    PSI_ALERT,
+    PSI_WARN,
+    bin_counts,
+    classify_psi,
+    psi_from_counts,
+    psi_from_samples,
+    quantile_edges,
+)
+
+
+def test_identical_samples_give_psi_near_zero() -> None:
+    rng = np.random.default_rng(0)
+    assert psi_from_samples(rng.normal(size=5000), rng.normal(size=5000)) < 0.02
+
+
+def test_shifted_normal_gives_psi_above_alert() -> None:
+    rng = np.random.default_rng(1)
+    value = psi_from_samples(rng.normal(size=5000), rng.normal(loc=1.0, size=5000))
+    assert value > PSI_ALERT
+    assert classify_psi(value) == "alert"
+
+
+def test_psi_from_identical_counts_is_exactly_zero() -> None:
+    assert psi_from_counts([10, 20, 30], [1, 2, 3]) == pytest.approx(0.0)
+
+
+def test_empty_bin_is_floored_by_epsilon_not_infinite() -> None:
+    value = psi_from_counts([50, 50, 0], [40, 40, 20])
+    assert np.isfinite(value) and value > PSI_ALERT
+
+
+def test_psi_rejects_mismatched_or_empty_histograms() -> None:
+    with pytest.raises(ValueError):
+        psi_from_counts([1, 2], [1, 2, 3])
+    with pytest.raises(ValueError):
+        psi_from_counts([0, 0], [1, 1])
+
+
+def test_classify_psi_uses_warn_and_alert_thresholds() -> None:
+    assert classify_psi(0.0) == "ok"
+    assert classify_psi(PSI_WARN) == "warn"
+    assert classify_psi(0.2) == "warn"
+    assert classify_psi(PSI_ALERT) == "alert"
+
+
+def test_quantile_edges_put_equal_reference_mass_in_each_bin() -> None:
+    reference = np.arange(1000, dtype=float)
+    counts = bin_counts(reference, quantile_edges(reference, n_bins=10))
+    assert counts.sum() == 1000
+    assert counts.min() >= 99 and counts.max() <= 101
+
+
+def test_constant_feature_collapses_edges_without_error() -> None:
+    edges = quantile_edges(np.ones(100), n_bins=10)
+    assert edges.size == 1
+    assert psi_from_samples(np.ones(100), np.ones(50)) == pytest.approx(0.0)
+
+
+def test_bins_are_left_closed_like_elasticsearch_buckets() -> None:
+    assert bin_counts([0.0, 0.5, 0.99, 1.0], [0.5, 1.0]).tolist() == [1, 2, 1]

@@ -1,0 +1,38 @@
+import numpy as np
+
+from streamsense.models.drift.report import DriftReport, FeatureDrift, build_report
+
+
+def test_report_flags_only_the_shifted_feature() -> None:
+    rng = np.random.default_rng(0)
+    reference = {"amount": rng.normal(size=2000), "hour": rng.normal(size=2000)}
+    current = {"amount": rng.normal(loc=1.0, size=2000), "hour": rng.normal(size=2000)}
+    report = build_report(
+        "fraud-xgb",
+        reference,
+        current,
+        categorical_reference={"country": {"US": 80, "DE": 20}},
+        categorical_current={"country": {"US": 80, "DE": 20}},
+    )
+    assert report.level == "alert"
+    assert report.drifted() == ["amount"]
+    assert report.reference_size == 2000
+    psi = next(f for f in report.features if f.feature == "amount" and f.statistic == "psi")
+    assert psi.threshold == 0.25
+
+
+def test_report_round_trips_through_json() -> None:
+    report = DriftReport(
+        model="m",
+        reference_size=10,
+        current_size=5,
+        features=[FeatureDrift(feature="x", statistic="psi", value=0.12, level="warn", threshold=0.1)],
+    )
+    restored = DriftReport.from_json(report.to_json())
+    assert restored == report
+    assert restored.level == "warn"
+    assert restored.drifted("warn") == ["x"]
+
+
+def test_empty_report_is_ok() -> None:
+    assert DriftReport(model="m", reference_size=0, current_size=0).level == "ok"
