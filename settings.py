@@ -54,6 +54,7 @@ class Settings(BaseSettings):
     topic_replication: int = 1
     max_event_bytes: int = 64 * 1024
     worker_web_port: int = 6066
+    table_store: str = Field(default="memory", description="'memory' or 'rocksdb' (needs rocksdict)")
     batch_size: int = 200
     batch_within_s: float = 0.2
     es_retry_initial_s: float = 0.5

@@ -6,6 +6,7 @@ import typer
 
 from streamsense.cli.groups import data_app, eval_app, report_app, train_app
 from streamsense.cli.infra import infra_app
+from streamsense.cli.worker import worker_app
 
 app = typer.Typer(
     help="StreamSense: real-time ML decisions on Kafka streams (chat, sensors, payments).",
@@ -13,6 +14,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 app.add_typer(infra_app, name="infra")
+app.add_typer(worker_app, name="worker")
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.add_typer(report_app, name="report")

@@ -302,7 +302,7 @@ class LocalInfra:
                     "discovery.type: single-node",
                     "xpack.security.enabled: false",
                     "cluster.routing.allocation.disk.threshold_enabled: false",
-                    "action.auto_create_index: false",
+                    "action.auto_create_index: +streamsense-*,-*",
                     "",
                 ]
             )

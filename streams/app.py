@@ -1,0 +1,37 @@
+"""The Faust application of one stream's worker, configured from settings."""
+
+import importlib.util
+
+import faust
+
+from streamsense.settings import Settings
+from streamsense.streams.topics import StreamSpec
+
+
+def table_store(settings: Settings) -> str:
+    """RocksDB (via rocksdict) where installed and asked for, else memory; both recover from changelogs."""
+    if settings.table_store == "rocksdb" and importlib.util.find_spec("rocksdict") is not None:
+        return "rocksdb://"
+    return "memory://"
+
+
+def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None) -> faust.App:
+    """One Faust app per stream kind, so each kind scales (and rebalances) on its own."""
+    return faust.App(
+        spec.app_id,
+        broker=f"kafka://{settings.bootstrap_servers}",
+        store=table_store(settings),
+        datadir=str(settings.state_dir / "faust" / spec.app_id),
+        topic_partitions=settings.topic_partitions,
+        topic_replication_factor=settings.topic_replication,
+        topic_allow_declare=True,
+        consumer_auto_offset_reset="earliest",
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+        stream_buffer_maxsize=settings.batch_size * 4,
+        web_enabled=True,
+        web_bind="0.0.0.0",
+        web_port=web_port or settings.worker_web_port,
+        autodiscover=False,
+        table_cleanup_interval=60.0,
+    )

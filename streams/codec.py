@@ -1,0 +1,46 @@
+"""JSON on the wire: strict decoding of events into schemas, fast encoding of decisions."""
+
+from typing import TypeVar
+
+import orjson
+from pydantic import BaseModel, ValidationError
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+MAX_REASON_CHARS = 500
+
+
+class DecodeError(ValueError):
+    """An input message that is not a valid event; ``reason`` says why in one line, ``kind`` classifies it."""
+
+    def __init__(self, kind: str, reason: str) -> None:
+        super().__init__(f"{kind}: {reason}")
+        self.kind = kind
+        self.reason = reason[:MAX_REASON_CHARS]
+
+
+def _describe(error: ValidationError) -> tuple[str, str]:
+    issues = error.errors(include_url=False, include_input=False)
+    if issues and issues[0]["type"] == "json_invalid":
+        return "malformed_json", issues[0]["msg"]
+    parts = [f"{'.'.join(str(p) for p in issue['loc']) or '<root>'}: {issue['msg']}" for issue in issues[:5]]
+    kinds = {issue["type"] for issue in issues}
+    kind = "missing_field" if kinds == {"missing"} else "invalid_field"
+    return kind, "; ".join(parts)
+
+
+def decode(raw: bytes | None, schema: type[ModelT], max_bytes: int) -> ModelT:
+    """Parse and validate one message value, or raise ``DecodeError`` with a clear reason."""
+    if raw is None or len(raw) == 0:
+        raise DecodeError("empty", "message has no value")
+    if len(raw) > max_bytes:
+        raise DecodeError("oversized", f"message is {len(raw)} bytes, the limit is {max_bytes}")
+    try:
+        return schema.model_validate_json(raw)
+    except ValidationError as error:
+        kind, reason = _describe(error)
+        raise DecodeError(kind, reason) from error
+
+
+def encode(model: BaseModel) -> bytes:
+    """Serialise a model to compact JSON bytes (the wire format of every topic)."""
+    return orjson.dumps(model.model_dump(mode="json"))

@@ -1,0 +1,61 @@
+"""Dead-letter routing: an undecodable event keeps its original bytes; the why and where travel in headers."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from streamsense.streams.topics import dlq_topic
+
+PREVIEW_CHARS = 200
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One rejected input message and why it was rejected."""
+
+    source_topic: str
+    source_partition: int
+    source_offset: int
+    key: bytes | None
+    value: bytes | None
+    kind: str
+    reason: str
+    failed_at: datetime
+
+    @property
+    def topic(self) -> str:
+        return dlq_topic(self.source_topic)
+
+    @property
+    def doc_id(self) -> str:
+        """Deterministic: a replayed bad message does not count twice in the log."""
+        return f"{self.source_topic}:{self.source_partition}:{self.source_offset}"
+
+    def headers(self) -> list[tuple[str, bytes]]:
+        return [
+            ("dlq.source.topic", self.source_topic.encode()),
+            ("dlq.source.partition", str(self.source_partition).encode()),
+            ("dlq.source.offset", str(self.source_offset).encode()),
+            ("dlq.error.kind", self.kind.encode()),
+            ("dlq.error.reason", self.reason.encode()),
+            ("dlq.failed_at", self.failed_at.isoformat().encode()),
+        ]
+
+    def log_document(self) -> dict:
+        """What the decision log keeps of it: enough to find and replay the message, not the whole payload."""
+        preview = (self.value or b"")[:PREVIEW_CHARS].decode("utf-8", errors="replace")
+        return {
+            "source_topic": self.source_topic,
+            "source_partition": self.source_partition,
+            "source_offset": self.source_offset,
+            "kind": self.kind,
+            "reason": self.reason,
+            "failed_at": self.failed_at.isoformat(),
+            "size_bytes": len(self.value or b""),
+            "preview": preview,
+        }
+
+
+def dead_letter(
+    topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, kind: str, reason: str
+) -> DeadLetter:
+    return DeadLetter(topic, partition, offset, key, value, kind, reason, datetime.now(UTC))

@@ -1,0 +1,106 @@
+"""The decision log: every decision and dead letter goes to Elasticsearch, idempotently and without loss.
+
+Writes use the bulk helper with deterministic document ids (a replay overwrites, never duplicates).
+A bulk that fails because Elasticsearch is unreachable or overloaded is retried with capped exponential
+backoff for as long as it takes: the calling agent waits, stops consuming, and Kafka holds the backlog
+(back-pressure instead of drops). Documents Elasticsearch rejects as invalid are returned to the caller.
+"""
+
+import asyncio
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from elasticsearch import AsyncElasticsearch, Elasticsearch, TransportError
+from elasticsearch import ConnectionError as ESConnectionError
+from elasticsearch.helpers import async_bulk
+
+from streamsense.schemas.base import Decision
+from streamsense.settings import Settings
+from streamsense.streams.dead_letters import DeadLetter
+from streamsense.streams.index_templates import TEMPLATES
+from streamsense.streams.topics import DECISION_INDEX_PREFIX, DLQ_INDEX
+
+log = logging.getLogger(__name__)
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """A document Elasticsearch refused for a reason retrying cannot fix (a mapping conflict, say)."""
+
+    doc_id: str
+    status: int
+    reason: str
+
+
+def decision_action(decision: Decision) -> dict:
+    return {
+        "_op_type": "index",
+        "_index": f"{DECISION_INDEX_PREFIX}{decision.stream}",
+        "_id": decision.event_id,
+        "_source": decision.model_dump(mode="json"),
+    }
+
+
+def dead_letter_action(letter: DeadLetter) -> dict:
+    return {"_op_type": "index", "_index": DLQ_INDEX, "_id": letter.doc_id, "_source": letter.log_document()}
+
+
+class DecisionLog:
+    """Async writer to Elasticsearch with templates, bulk batching, retries and back-pressure."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.client = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, max_retries=0)
+
+    async def write(self, actions: Iterable[dict]) -> list[Rejected]:
+        """Index the actions; returns those rejected for good, after retrying everything retryable."""
+        pending = list(actions)
+        rejected: list[Rejected] = []
+        delay = self.settings.es_retry_initial_s
+        while pending:
+            retry: list[dict] = []
+            try:
+                _, errors = await async_bulk(
+                    self.client, pending, raise_on_error=False, raise_on_exception=True, refresh=False
+                )
+            except (ESConnectionError, TransportError, OSError) as error:
+                log.warning("elasticsearch unavailable (%s); retrying %d docs in %.1fs", error, len(pending), delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.es_retry_max_s)
+                continue
+            by_id = {a["_id"]: a for a in pending}
+            for item in errors:
+                info = next(iter(item.values()))
+                status = int(info.get("status", 0))
+                if status in RETRYABLE_STATUS:
+                    retry.append(by_id[info["_id"]])
+                else:
+                    rejected.append(Rejected(info["_id"], status, str(info.get("error"))[:500]))
+            pending = retry
+            if pending:
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.es_retry_max_s)
+        return rejected
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def install_templates(settings: Settings, wait_s: float = 120.0) -> None:
+    """Install the index templates before any worker writes (waits for Elasticsearch to answer)."""
+    deadline = time.monotonic() + wait_s
+    with Elasticsearch(settings.elasticsearch_url, request_timeout=10, max_retries=0) as client:
+        while True:
+            try:
+                for name, body in TEMPLATES.items():
+                    client.indices.put_index_template(name=name, **body)
+                return
+            except (ESConnectionError, OSError) as error:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(
+                        f"elasticsearch at {settings.elasticsearch_url} did not answer: {error}"
+                    ) from error
+                time.sleep(1.0)

@@ -1,0 +1,53 @@
+"""Every topic and index name, in one place; nothing else spells them."""
+
+from dataclasses import dataclass
+
+CHAT_MESSAGES = "chat.messages"
+CHAT_DECISIONS = "chat.decisions"
+CHAT_FEEDBACK = "chat.feedback"
+SENSOR_READINGS = "sensor.readings"
+SENSOR_ALERTS = "sensor.alerts"
+PAYMENTS_TRANSACTIONS = "payments.transactions"
+PAYMENTS_LABELS = "payments.labels"
+PAYMENTS_DECISIONS = "payments.decisions"
+DRIFT_REPORTS = "drift.reports"
+
+DECISION_INDEX_PREFIX = "streamsense-decisions-"
+DLQ_INDEX = "streamsense-dlq"
+
+
+def dlq_topic(topic: str) -> str:
+    """The dead-letter topic of an input topic."""
+    return f"{topic}.dlq"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One decision stream: what it reads, where it writes decisions, where it logs them."""
+
+    name: str
+    inputs: tuple[str, ...]
+    decisions: str
+
+    @property
+    def index(self) -> str:
+        return f"{DECISION_INDEX_PREFIX}{self.name}"
+
+    @property
+    def app_id(self) -> str:
+        return f"streamsense-{self.name}"
+
+
+STREAMS: dict[str, StreamSpec] = {
+    "payments": StreamSpec("payments", (PAYMENTS_TRANSACTIONS, PAYMENTS_LABELS), PAYMENTS_DECISIONS),
+    "chat": StreamSpec("chat", (CHAT_MESSAGES, CHAT_FEEDBACK), CHAT_DECISIONS),
+    "sensors": StreamSpec("sensors", (SENSOR_READINGS,), SENSOR_ALERTS),
+}
+
+
+def all_topics() -> list[str]:
+    """Every topic the system uses, dead-letter topics included."""
+    topics: list[str] = []
+    for spec in STREAMS.values():
+        topics += [*spec.inputs, spec.decisions, *(dlq_topic(t) for t in spec.inputs)]
+    return [*topics, DRIFT_REPORTS]

@@ -1,0 +1,28 @@
+"""Builds and runs the worker of one stream: topics, templates, Faust app, agents."""
+
+import importlib
+
+import faust
+
+from streamsense.settings import Settings
+from streamsense.streams.admin import ensure_topics
+from streamsense.streams.app import create_app
+from streamsense.streams.decision_log import DecisionLog, install_templates
+from streamsense.streams.processing import BatchProcessor
+from streamsense.streams.topics import STREAMS
+
+
+def build_worker(stream: str, settings: Settings, web_port: int | None = None) -> faust.App:
+    """A ready Faust app for ``stream``; topics and index templates exist before it consumes anything."""
+    spec = STREAMS[stream]
+    ensure_topics(settings)
+    install_templates(settings)
+    app = create_app(spec, settings, web_port)
+    processor = BatchProcessor(app, spec, settings, DecisionLog(settings))
+    importlib.import_module(f"streamsense.agents.{stream}").install(app, processor)
+    return app
+
+
+def run_worker(stream: str, settings: Settings, web_port: int | None = None, loglevel: str = "info") -> None:
+    app = build_worker(stream, settings, web_port)
+    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
