@@ -1,0 +1,190 @@
+"""Offline checks of infra/k8s: Kubernetes JSON schemas (kubernetes-validate ships them), KEDA's documented
+fields, kustomization wiring, and agreement with the topics and settings the code actually uses."""
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import kubernetes_validate
+import pytest
+import yaml
+
+from streamsense.settings import Settings
+from streamsense.streams.topics import STREAMS
+
+K8S = Path(__file__).resolve().parents[3] / "infra" / "k8s"
+KUBERNETES_VERSION = "1.33"
+KEDA_SCHEMA = json.loads((Path(__file__).parent / "keda_scaledobject.schema.json").read_text())
+NOT_KUBERNETES_OBJECTS = {"hpa/prometheus-adapter-rules.yaml"}
+WORKER_KINDS = sorted(STREAMS)
+
+
+def _docs(path: Path) -> list[dict[str, Any]]:
+    return [doc for doc in yaml.safe_load_all(path.read_text()) if doc]
+
+
+def _manifest_files() -> list[Path]:
+    return sorted(
+        p
+        for p in K8S.rglob("*.yaml")
+        if p.name != "kustomization.yaml"
+        and "overlays" not in p.parts
+        and str(p.relative_to(K8S)) not in NOT_KUBERNETES_OBJECTS
+    )
+
+
+def _objects(kind: str) -> dict[str, dict[str, Any]]:
+    found = {}
+    for path in _manifest_files():
+        for doc in _docs(path):
+            if doc["kind"] == kind:
+                found[doc["metadata"]["name"]] = doc
+    return found
+
+
+def _merge(base: Any, patch: Any) -> Any:
+    """Strategic merge as kustomize does it for these patches: maps recursively, named list items by name."""
+    if isinstance(base, dict) and isinstance(patch, dict):
+        merged = dict(base)
+        for key, value in patch.items():
+            merged[key] = _merge(base[key], value) if key in base else copy.deepcopy(value)
+        return merged
+    if isinstance(base, list) and isinstance(patch, list) and all(isinstance(i, dict) and "name" in i for i in patch):
+        by_name = {item["name"]: item for item in base}
+        merged_list = [_merge(by_name[i["name"]], i) if i["name"] in by_name else i for i in patch]
+        patched = {i["name"] for i in patch}
+        return [item for item in base if item["name"] not in patched] + merged_list
+    return copy.deepcopy(patch)
+
+
+def _worker_container(deployment: dict[str, Any]) -> dict[str, Any]:
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return container
+
+
+@pytest.mark.parametrize("path", _manifest_files(), ids=lambda p: str(p.relative_to(K8S)))
+def test_every_manifest_is_valid_against_its_schema(path: Path) -> None:
+    for doc in _docs(path):
+        if doc["apiVersion"].startswith("keda.sh/"):
+            jsonschema.validate(doc, KEDA_SCHEMA)
+        else:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+
+
+def test_schema_validation_rejects_a_misspelled_field() -> None:
+    deployment = copy.deepcopy(_objects("Deployment")["streamsense-payments"])
+    deployment["spec"]["replica"] = 2
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(deployment, KUBERNETES_VERSION, strict=True)
+    scaled = copy.deepcopy(_objects("ScaledObject")["streamsense-payments"])
+    scaled["spec"]["triggers"][0]["metadata"]["lagThreshold"] = 100
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(scaled, KEDA_SCHEMA)
+
+
+def test_kustomizations_list_existing_files_and_cover_every_manifest() -> None:
+    listed: set[Path] = set()
+    for kustomization in K8S.rglob("kustomization.yaml"):
+        spec = yaml.safe_load(kustomization.read_text())
+        entries = spec.get("resources", []) + [p["path"] for p in spec.get("patches", [])]
+        for entry in entries:
+            target = (kustomization.parent / entry).resolve()
+            assert target.exists(), f"{kustomization}: {entry} does not exist"
+            if target.is_dir():
+                assert (target / "kustomization.yaml").exists()
+            listed.add(target)
+    every_yaml = {p.resolve() for p in K8S.rglob("*.yaml") if p.name != "kustomization.yaml"}
+    assert every_yaml - listed == {(K8S / p).resolve() for p in NOT_KUBERNETES_OBJECTS}
+
+
+def test_one_cpu_only_deployment_per_stream_runs_its_worker() -> None:
+    deployments = _objects("Deployment")
+    assert sorted(deployments) == [f"streamsense-{kind}" for kind in WORKER_KINDS]
+    for kind in WORKER_KINDS:
+        container = _worker_container(deployments[f"streamsense-{kind}"])
+        assert container["image"] == "streamsense:0.1.0"
+        assert container["command"] == ["streamsense", "worker", "run", "--stream", kind]
+        assert container["ports"] == [{"name": "metrics", "containerPort": 6066, "protocol": "TCP"}]
+        for probe in ("readinessProbe", "livenessProbe"):
+            assert container[probe]["httpGet"]["port"] == "metrics"
+        assert set(container["resources"]) == {"requests", "limits"}
+        assert "nvidia.com/gpu" not in container["resources"]["limits"]
+        assert container["envFrom"] == [{"configMapRef": {"name": "streamsense-config"}}]
+
+
+def test_services_expose_metrics_port_and_select_their_deployment() -> None:
+    deployments = _objects("Deployment")
+    for name, service in _objects("Service").items():
+        pod_labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
+        assert service["spec"]["selector"].items() <= pod_labels.items()
+        assert service["spec"]["ports"] == [
+            {"name": "metrics", "port": 6066, "targetPort": "metrics", "protocol": "TCP"}
+        ]
+
+
+def test_configmap_sets_real_settings_including_bootstrap_es_and_partitions() -> None:
+    data = _objects("ConfigMap")["streamsense-config"]["data"]
+    assert {"STREAMSENSE_KAFKA_BOOTSTRAP", "STREAMSENSE_ES_URL"} <= set(data)
+    assert data["STREAMSENSE_TOPIC_PARTITIONS"] == "12"
+    settings = Settings(**{key.removeprefix("STREAMSENSE_").lower(): value for key, value in data.items()})
+    assert settings.bootstrap_servers == data["STREAMSENSE_KAFKA_BOOTSTRAP"]
+    assert settings.worker_web_port == 6066
+
+
+def test_scaledobjects_scale_each_worker_on_lag_of_every_input_topic() -> None:
+    config = _objects("ConfigMap")["streamsense-config"]["data"]
+    partitions = int(config["STREAMSENSE_TOPIC_PARTITIONS"])
+    scaled = _objects("ScaledObject")
+    assert sorted(scaled) == [f"streamsense-{kind}" for kind in WORKER_KINDS]
+    for kind, spec in STREAMS.items():
+        obj = scaled[f"streamsense-{kind}"]["spec"]
+        assert obj["scaleTargetRef"]["name"] == f"streamsense-{kind}"
+        assert obj["maxReplicaCount"] == 10 <= partitions
+        metadata = [t["metadata"] for t in obj["triggers"] if t["type"] == "kafka"]
+        assert sorted(m["topic"] for m in metadata) == sorted(spec.inputs)
+        for m in metadata:
+            assert m["consumerGroup"] == spec.app_id
+            assert m["lagThreshold"] == "100"
+            assert m["bootstrapServers"] == config["STREAMSENSE_KAFKA_BOOTSTRAP"]
+
+
+def test_hpa_variant_scales_each_worker_on_external_consumer_lag() -> None:
+    hpas = _objects("HorizontalPodAutoscaler")
+    assert sorted(hpas) == [f"streamsense-{kind}" for kind in WORKER_KINDS]
+    for kind, spec in STREAMS.items():
+        hpa = hpas[f"streamsense-{kind}"]
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        assert hpa["spec"]["maxReplicas"] == 10
+        externals = [m["external"] for m in hpa["spec"]["metrics"] if m["type"] == "External"]
+        assert sorted(e["metric"]["selector"]["matchLabels"]["topic"] for e in externals) == sorted(spec.inputs)
+        for external in externals:
+            assert external["metric"]["name"] == "kafka_consumergroup_lag"
+            assert external["metric"]["selector"]["matchLabels"]["consumergroup"] == spec.app_id
+            assert external["target"] == {"type": "AverageValue", "averageValue": "100"}
+
+
+def test_gpu_overlay_gives_chat_and_sensors_one_gpu_16gi_and_three_replicas() -> None:
+    overlay = K8S / "overlays" / "gpu"
+    deployments = _objects("Deployment")
+    scaled = _objects("ScaledObject")
+    patched_names = set()
+    for patch_path in sorted(overlay.glob("gpu-*.yaml")):
+        (patch,) = _docs(patch_path)
+        name = patch["metadata"]["name"]
+        patched_names.add(name)
+        if patch["kind"] == "Deployment":
+            result = _merge(deployments[name], patch)
+            kubernetes_validate.validate(result, KUBERNETES_VERSION, strict=True)
+            resources = _worker_container(result)["resources"]
+            assert resources["limits"]["nvidia.com/gpu"] == 1
+            assert resources["limits"]["memory"] == "16Gi"
+            assert resources["limits"]["cpu"] == _worker_container(deployments[name])["resources"]["limits"]["cpu"]
+            assert result["spec"]["replicas"] == 3
+        else:
+            result = _merge(scaled[name], patch)
+            jsonschema.validate(result, KEDA_SCHEMA)
+            assert result["spec"]["minReplicaCount"] == 3
+            assert result["spec"]["triggers"] == scaled[name]["spec"]["triggers"]
+    assert patched_names == {"streamsense-chat", "streamsense-sensors"}
