@@ -36,13 +36,13 @@ def install(app: faust.App, processor: BatchProcessor) -> OnlineFraudBaseline:
     awaiting = app.Table("payments-awaiting-label", default=None, partitions=settings.topic_partitions)
 
     def decide(tx: Transaction, received: float) -> PaymentDecision:
-        profile = AccountProfile.from_dict(profiles[tx.account_id])
+        profile = AccountProfile.from_dict(profiles.get(tx.account_id))
         x = model.features(tx.amount, tx.event_time, profile, _distance(tx))
         score = model.predict_proba_one(x)
         reasons = [Reason(feature=f, value=v, contribution=c) for f, v, c in model.explain_one(x)]
         profile.update(tx.amount, tx.event_time)
         profiles[tx.account_id] = profile.to_dict()
-        pending = dict(awaiting[tx.account_id] or {})
+        pending = dict(awaiting.get(tx.account_id) or {})
         pending[tx.event_id] = x
         if len(pending) > MAX_AWAITING_LABEL:
             pending.pop(next(iter(pending)))
@@ -63,7 +63,7 @@ def install(app: faust.App, processor: BatchProcessor) -> OnlineFraudBaseline:
         )
 
     def learn(label: TransactionLabel, received: float) -> None:
-        pending = dict(awaiting[label.account_id] or {})
+        pending = dict(awaiting.get(label.account_id) or {})
         x = pending.pop(label.transaction_id, None)
         if x is None:
             raise Skip(f"no scored transaction {label.transaction_id} awaits a label on account {label.account_id}")

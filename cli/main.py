@@ -6,6 +6,8 @@ import typer
 
 from streamsense.cli.groups import data_app, eval_app, report_app, train_app
 from streamsense.cli.infra import infra_app
+from streamsense.cli.produce import produce_app
+from streamsense.cli.schemas import schemas_app
 from streamsense.cli.worker import worker_app
 
 app = typer.Typer(
@@ -15,6 +17,8 @@ app = typer.Typer(
 )
 app.add_typer(infra_app, name="infra")
 app.add_typer(worker_app, name="worker")
+app.add_typer(produce_app, name="produce")
+app.add_typer(schemas_app, name="schemas")
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
 app.add_typer(report_app, name="report")

@@ -48,11 +48,14 @@ class OnlineFraudBaseline:
     name = NAME
     version = VERSION
 
-    def __init__(self, fraud_weight: float = 20.0, learning_rate: float = 0.05) -> None:
+    def __init__(self, fraud_weight: float = 20.0, learning_rate: float = 0.05, fraud_prior: float = 0.01) -> None:
+        # Until labels arrive the score is the prior fraud rate, not a coin flip.
         self.model = compose.Pipeline(
             preprocessing.StandardScaler(),
             linear_model.LogisticRegression(
-                optimizer=optim.SGD(learning_rate), loss=optim.losses.Log(weight_pos=fraud_weight)
+                optimizer=optim.SGD(learning_rate),
+                loss=optim.losses.Log(weight_pos=fraud_weight),
+                intercept_init=math.log(fraud_prior / (1 - fraud_prior)),
             ),
         )
 

@@ -17,11 +17,13 @@ def table_store(settings: Settings) -> str:
 
 def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None) -> faust.App:
     """One Faust app per stream kind, so each kind scales (and rebalances) on its own."""
+    datadir = settings.state_dir / "faust" / spec.app_id
+    datadir.mkdir(parents=True, exist_ok=True)
     return faust.App(
         spec.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
         store=table_store(settings),
-        datadir=str(settings.state_dir / "faust" / spec.app_id),
+        datadir=str(datadir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
         topic_allow_declare=True,

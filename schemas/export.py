@@ -1,0 +1,31 @@
+"""JSON Schema export, so producers in other languages validate before they send."""
+
+import json
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from streamsense.schemas.chat import ChatDecision, ChatMessage
+from streamsense.schemas.payments import PaymentDecision, Transaction, TransactionLabel
+from streamsense.schemas.sensors import SensorAlert, SensorReading
+
+EXPORTED: tuple[type[BaseModel], ...] = (
+    Transaction,
+    TransactionLabel,
+    PaymentDecision,
+    ChatMessage,
+    ChatDecision,
+    SensorReading,
+    SensorAlert,
+)
+
+
+def export_json_schemas(directory: Path) -> list[Path]:
+    """Write ``<Model>.json`` for every event and decision model; returns the files written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for model in EXPORTED:
+        path = directory / f"{model.__name__}.json"
+        path.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n")
+        written.append(path)
+    return written

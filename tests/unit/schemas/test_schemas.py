@@ -1,0 +1,94 @@
+import json
+from datetime import UTC, datetime
+
+import pytest
+from pydantic import ValidationError
+
+from streamsense.schemas.chat import ChatMessage
+from streamsense.schemas.export import export_json_schemas
+from streamsense.schemas.payments import PaymentDecision, Transaction, TransactionLabel
+from streamsense.schemas.sensors import SensorReading
+
+TX = {
+    "event_id": "tx-1",
+    "event_time": "2026-04-01T10:00:00+02:00",
+    "account_id": "C1",
+    "terminal_id": "T1",
+    "amount": 42.5,
+}
+
+
+def test_transaction_event_time_is_normalised_to_utc():
+    tx = Transaction.model_validate(TX)
+    assert tx.event_time == datetime(2026, 4, 1, 8, tzinfo=UTC)
+    assert tx.schema_version == 1
+
+
+def test_naive_event_time_is_rejected():
+    with pytest.raises(ValidationError, match="timezone"):
+        Transaction.model_validate({**TX, "event_time": "2026-04-01T10:00:00"})
+
+
+def test_unknown_field_is_rejected_rather_than_dropped():
+    with pytest.raises(ValidationError, match="extra"):
+        Transaction.model_validate({**TX, "amout": 1})
+
+
+@pytest.mark.parametrize("amount", [-1, float("nan"), float("inf")])
+def test_impossible_amounts_are_rejected(amount):
+    with pytest.raises(ValidationError):
+        Transaction.model_validate({**TX, "amount": amount})
+
+
+def test_future_schema_version_is_rejected():
+    with pytest.raises(ValidationError):
+        Transaction.model_validate({**TX, "schema_version": 2})
+
+
+def test_label_sensor_and_chat_events_validate():
+    TransactionLabel.model_validate(
+        {
+            "event_id": "l1",
+            "event_time": "2026-04-08T00:00:00Z",
+            "transaction_id": "tx-1",
+            "account_id": "C1",
+            "is_fraud": True,
+        }
+    )
+    SensorReading.model_validate(
+        {"event_id": "r1", "event_time": "2026-04-08T00:00:00Z", "device_id": "d1", "values": {"temp": 21.5}}
+    )
+    ChatMessage.model_validate(
+        {"event_id": "m1", "event_time": "2026-04-08T00:00:00Z", "conversation_id": "c1", "text": "hi"}
+    )
+
+
+def test_sensor_reading_needs_at_least_one_value():
+    with pytest.raises(ValidationError):
+        SensorReading.model_validate(
+            {"event_id": "r1", "event_time": "2026-04-08T00:00:00Z", "device_id": "d", "values": {}}
+        )
+
+
+def test_payment_decision_label_is_constrained():
+    with pytest.raises(ValidationError):
+        PaymentDecision(
+            event_id="tx-1",
+            event_time=datetime.now(UTC),
+            decided_at=datetime.now(UTC),
+            key="C1",
+            model={"name": "m", "version": "1"},
+            score=0.2,
+            label="maybe",
+            threshold=0.5,
+            latency_ms=1.0,
+        )
+
+
+def test_export_writes_one_json_schema_per_model(tmp_path):
+    written = export_json_schemas(tmp_path)
+    names = {p.name for p in written}
+    assert {"Transaction.json", "TransactionLabel.json", "ChatMessage.json", "SensorReading.json"} <= names
+    schema = json.loads((tmp_path / "Transaction.json").read_text())
+    assert {"event_id", "event_time", "schema_version", "account_id"} <= set(schema["properties"])
+    assert schema["additionalProperties"] is False

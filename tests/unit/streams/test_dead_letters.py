@@ -1,0 +1,32 @@
+from streamsense.streams.dead_letters import dead_letter
+from streamsense.streams.decision_log import dead_letter_action
+from streamsense.streams.topics import all_topics
+
+
+def test_dead_letter_keeps_original_bytes_and_says_where_and_why():
+    letter = dead_letter("payments.transactions", 3, 42, b"C1", b"\xffbroken", "malformed_json", "bad json")
+    assert letter.topic == "payments.transactions.dlq"
+    assert letter.value == b"\xffbroken"
+    headers = dict(letter.headers())
+    assert headers["dlq.source.partition"] == b"3"
+    assert headers["dlq.source.offset"] == b"42"
+    assert headers["dlq.error.kind"] == b"malformed_json"
+    assert headers["dlq.error.reason"] == b"bad json"
+
+
+def test_dead_letter_log_id_is_deterministic_per_source_offset():
+    a = dead_letter("chat.messages", 1, 7, None, b"x", "empty", "r")
+    b = dead_letter("chat.messages", 1, 7, None, b"x", "empty", "r")
+    assert dead_letter_action(a)["_id"] == dead_letter_action(b)["_id"] == "chat.messages:1:7"
+
+
+def test_dead_letter_log_document_previews_invalid_utf8_safely():
+    doc = dead_letter("chat.messages", 0, 0, None, b"\xff" * 1000, "malformed_json", "r").log_document()
+    assert doc["size_bytes"] == 1000
+    assert len(doc["preview"]) == 200
+
+
+def test_every_input_topic_has_a_dead_letter_topic():
+    topics = set(all_topics())
+    for topic in ("payments.transactions", "payments.labels", "chat.messages", "sensor.readings"):
+        assert f"{topic}.dlq" in topics

@@ -1,0 +1,19 @@
+from streamsense.settings import Settings
+
+
+def test_environment_overrides_defaults(monkeypatch):
+    monkeypatch.setenv("STREAMSENSE_KAFKA_PORT", "19092")
+    monkeypatch.setenv("STREAMSENSE_TOPIC_PARTITIONS", "16")
+    settings = Settings()
+    assert settings.bootstrap_servers == "127.0.0.1:19092"
+    assert settings.topic_partitions == 16
+
+
+def test_defaults_give_at_least_twelve_partitions_for_scale_out():
+    assert Settings().topic_partitions >= 12
+
+
+def test_explicit_urls_win_over_ports():
+    settings = Settings(kafka_bootstrap="kafka:9092", es_url="http://es:9200")
+    assert settings.bootstrap_servers == "kafka:9092"
+    assert settings.elasticsearch_url == "http://es:9200"
