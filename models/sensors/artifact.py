@@ -1,0 +1,120 @@
+"""Everything a sensor monitor needs, saved as one folder: weights, normalisers, policies, a frozen HalfSpaceTrees.
+
+Layout: ``meta.json`` (version, configuration, normalisers, metrics it was trained to), ``weights.pt`` (LSTM
+state dict) and ``hst.pkl`` (the river model, pickled as river recommends).
+"""
+
+import json
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from river.anomaly import HalfSpaceTrees
+
+from streamsense.models.sensors.forecaster import SensorLSTM
+from streamsense.models.sensors.policy import AdaptiveThreshold, WarningPolicy
+
+FORMAT_VERSION = "1"
+HST_Z_RANGE = 4.0
+
+
+@dataclass
+class SensorModel:
+    """A trained sensor model for one channel layout (e.g. the simulator fleet, or the Suthaharan motes)."""
+
+    name: str
+    version: str
+    channels: tuple[str, ...]
+    step_s: float
+    seq_len: int
+    lateness: int
+    regime_mean: np.ndarray
+    regime_std: np.ndarray
+    resid_std: np.ndarray
+    net: SensorLSTM
+    threshold: AdaptiveThreshold
+    hst: HalfSpaceTrees
+    hst_threshold: float
+    warning: WarningPolicy | None = None
+    rul_cap: float = 240.0
+    horizon_minutes: float = 15.0
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_regimes(self) -> int:
+        return int(self.regime_mean.shape[0])
+
+    def regime_index(self, regime: int | None) -> int:
+        """Unknown or out-of-range regimes fall back to the nearest known one."""
+        return min(max(regime or 0, 0), self.n_regimes - 1)
+
+    def normalise(self, values: np.ndarray, regimes: np.ndarray) -> np.ndarray:
+        """Per-regime z-score, so that a regime switch is not mistaken for an anomaly."""
+        return (values - self.regime_mean[regimes]) / self.regime_std[regimes]
+
+    def hst_features(self, z: np.ndarray) -> dict[str, float]:
+        """HalfSpaceTrees wants features in [0, 1]: normalised values clipped to +-4 sigma and rescaled."""
+        scaled = np.clip((z + HST_Z_RANGE) / (2 * HST_Z_RANGE), 0.0, 1.0)
+        return {c: float(scaled[j]) for j, c in enumerate(self.channels)}
+
+    def save(self, path: Path) -> Path:
+        path.mkdir(parents=True, exist_ok=True)
+        torch.save(self.net.state_dict(), path / "weights.pt")
+        with (path / "hst.pkl").open("wb") as handle:
+            pickle.dump(self.hst, handle)
+        meta = {
+            "format": FORMAT_VERSION,
+            "name": self.name,
+            "version": self.version,
+            "channels": list(self.channels),
+            "step_s": self.step_s,
+            "seq_len": self.seq_len,
+            "lateness": self.lateness,
+            "hidden": self.net.lstm.hidden_size,
+            "rul_head": self.net.rul is not None,
+            "regime_mean": self.regime_mean.tolist(),
+            "regime_std": self.regime_std.tolist(),
+            "resid_std": self.resid_std.tolist(),
+            "threshold": self.threshold.to_dict(),
+            "hst_threshold": self.hst_threshold,
+            "warning": self.warning.to_dict() if self.warning else None,
+            "rul_cap": self.rul_cap,
+            "horizon_minutes": self.horizon_minutes,
+            "metrics": self.metrics,
+        }
+        (path / "meta.json").write_text(json.dumps(meta, indent=2))
+        return path
+
+
+def load(path: Path) -> SensorModel:
+    """Load a folder written by ``SensorModel.save``; refuses an unknown format version."""
+    meta = json.loads((path / "meta.json").read_text())
+    if meta["format"] != FORMAT_VERSION:
+        raise ValueError(f"{path}: artifact format {meta['format']}, this code reads {FORMAT_VERSION}")
+    net = SensorLSTM(len(meta["channels"]), meta["hidden"], rul_head=meta["rul_head"])
+    net.load_state_dict(torch.load(path / "weights.pt", weights_only=True))
+    net.eval()
+    with (path / "hst.pkl").open("rb") as handle:
+        hst = pickle.load(handle)
+    return SensorModel(
+        name=meta["name"],
+        version=meta["version"],
+        channels=tuple(meta["channels"]),
+        step_s=meta["step_s"],
+        seq_len=meta["seq_len"],
+        lateness=meta["lateness"],
+        regime_mean=np.array(meta["regime_mean"]),
+        regime_std=np.array(meta["regime_std"]),
+        resid_std=np.array(meta["resid_std"]),
+        net=net,
+        threshold=AdaptiveThreshold(**meta["threshold"]),
+        hst=hst,
+        hst_threshold=meta["hst_threshold"],
+        warning=WarningPolicy(**meta["warning"]) if meta["warning"] else None,
+        rul_cap=meta["rul_cap"],
+        horizon_minutes=meta["horizon_minutes"],
+        metrics=meta["metrics"],
+    )

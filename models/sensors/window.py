@@ -1,0 +1,91 @@
+"""Per-device window of the latest readings on an event-time grid, kept as a small JSON-able dict.
+
+Readings are placed in slots ``floor(event_time / step)``. A reading for a newer slot advances the window and forward
+fills the slots it skipped; a late reading (at most ``lateness`` slots behind the newest) fills its slot and the
+forward-filled slots after it; an older one is dropped. The dict never holds more than ``size`` rows, so a Faust table
+entry stays bounded whatever the device sends.
+"""
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+WindowState = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a reading went: ``accepted`` False when it was too late; ``behind`` slots behind the newest one."""
+
+    accepted: bool
+    behind: int
+
+
+class WindowKeeper:
+    """Inserts readings into a window state by event time; pure (returns a new state, never mutates the old one)."""
+
+    def __init__(self, channels: Sequence[str], seq_len: int, step_s: float, lateness: int = 5) -> None:
+        self.channels = tuple(channels)
+        self.seq_len = seq_len
+        self.step_s = step_s
+        self.lateness = lateness
+        self.size = seq_len + lateness
+
+    def slot_of(self, epoch_s: float) -> int:
+        return int(epoch_s // self.step_s)
+
+    def _row(self, values: Mapping[str, float], previous: list[float]) -> list[float]:
+        """Channels absent from a reading keep the previous value (the forward fill of a partial reading)."""
+        return [float(values[c]) if c in values else previous[j] for j, c in enumerate(self.channels)]
+
+    def insert(
+        self, state: WindowState | None, epoch_s: float, values: Mapping[str, float], regime: int, fill: list[float]
+    ) -> tuple[WindowState, Placement]:
+        """Place one reading; ``fill`` stands in for channels never seen yet on this device (e.g. regime means)."""
+        slot = self.slot_of(epoch_s)
+        if not state:
+            row = self._row(values, fill)
+            return {
+                "slot": slot,
+                "vals": [row] * self.size,
+                "obs": [0] * (self.size - 1) + [1],
+                "reg": [regime] * self.size,
+                "n": 1,
+            }, Placement(True, 0)
+        newest = state["slot"]
+        vals: list[list[float]] = state["vals"]
+        if slot > newest:
+            gap = min(slot - newest, self.size)
+            last = vals[-1]
+            row = self._row(values, last)
+            keep = self.size - gap
+            new_vals = vals[len(vals) - keep :] + [last] * (gap - 1) + [row]
+            new_obs = state["obs"][len(vals) - keep :] + [0] * (gap - 1) + [1]
+            new_reg = state["reg"][len(vals) - keep :] + [state["reg"][-1]] * (gap - 1) + [regime]
+            return {"slot": slot, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}, Placement(
+                True, 0
+            )
+        behind = newest - slot
+        if behind > self.lateness:
+            return state, Placement(False, behind)
+        idx = self.size - 1 - behind
+        new_vals = list(vals)
+        new_obs = list(state["obs"])
+        new_reg = list(state["reg"])
+        row = self._row(values, vals[idx])
+        new_vals[idx] = row
+        new_obs[idx] = 1
+        new_reg[idx] = regime
+        j = idx + 1
+        while j < self.size and not new_obs[j]:
+            new_vals[j] = row
+            new_reg[j] = regime
+            j += 1
+        return {"slot": newest, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}, Placement(
+            True, behind
+        )
+
+    def window(self, state: WindowState, behind: int = 0) -> tuple[list[list[float]], list[int]]:
+        """The ``seq_len`` rows (and regimes) that end at the slot ``behind`` slots before the newest."""
+        end = self.size - behind
+        return state["vals"][end - self.seq_len : end], state["reg"][end - self.seq_len : end]
