@@ -1,0 +1,107 @@
+"""Versioned fraud artifacts on disk: ``<root>/v0001/`` holds the booster, its blend, threshold and metrics.
+
+A version folder is written under a temporary name and renamed into place, so a reader never sees half an artifact;
+the highest ``vNNNN`` folder with a ``meta.json`` is the newest.
+"""
+
+import json
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import xgboost as xgb
+
+from streamsense.models.fraud.blend import Blend
+from streamsense.models.fraud.xgb_model import CompiledTrees, load_booster, save_booster
+
+ARTIFACT_FORMAT = 1
+_VERSION_DIR = re.compile(r"^v(\d{4,})$")
+
+
+@dataclass
+class FraudArtifact:
+    """A trained XGBoost model with everything needed to turn its margin into a calibrated decision."""
+
+    booster: xgb.Booster
+    names: list[str]
+    feature_config: dict[str, Any]
+    blend: Blend
+    threshold: float
+    metrics: dict[str, Any] = field(default_factory=dict)
+    version: int = 0
+    created_at: float = 0.0
+    compiled: CompiledTrees | None = None
+
+    def __post_init__(self) -> None:
+        if self.compiled is None:
+            self.compiled = CompiledTrees(self.booster)
+
+    @property
+    def version_name(self) -> str:
+        return f"v{self.version:04d}"
+
+    def meta(self) -> dict[str, Any]:
+        return {
+            "format": ARTIFACT_FORMAT,
+            "version": self.version,
+            "created_at": self.created_at,
+            "names": self.names,
+            "feature_config": self.feature_config,
+            "blend": self.blend.to_dict(),
+            "threshold": self.threshold,
+            "metrics": self.metrics,
+        }
+
+
+def list_versions(root: Path) -> list[int]:
+    """Complete versions under ``root`` (folders ``vNNNN`` with a ``meta.json``), ascending."""
+    if not root.is_dir():
+        return []
+    found = []
+    for entry in root.iterdir():
+        match = _VERSION_DIR.match(entry.name)
+        if match and (entry / "meta.json").is_file():
+            found.append(int(match.group(1)))
+    return sorted(found)
+
+
+def save(artifact: FraudArtifact, root: Path, extra_files: dict[str, bytes] | None = None) -> Path:
+    """Write ``artifact`` as the next version under ``root`` (atomic rename) and return its folder."""
+    root.mkdir(parents=True, exist_ok=True)
+    versions = list_versions(root)
+    artifact.version = (versions[-1] if versions else 0) + 1
+    artifact.created_at = time.time()
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=root))
+    save_booster(artifact.booster, staging / "model.ubj")
+    for name, payload in (extra_files or {}).items():
+        (staging / name).write_bytes(payload)
+    (staging / "meta.json").write_text(json.dumps(artifact.meta(), indent=2))
+    target = root / artifact.version_name
+    os.rename(staging, target)
+    return target
+
+
+def load(path: Path) -> FraudArtifact:
+    """Load one version folder written by ``save``."""
+    meta = json.loads((path / "meta.json").read_text())
+    if meta.get("format") != ARTIFACT_FORMAT:
+        raise ValueError(f"{path}: unsupported artifact format {meta.get('format')}")
+    return FraudArtifact(
+        booster=load_booster(path / "model.ubj"),
+        names=meta["names"],
+        feature_config=meta["feature_config"],
+        blend=Blend(**meta["blend"]),
+        threshold=float(meta["threshold"]),
+        metrics=meta["metrics"],
+        version=int(meta["version"]),
+        created_at=float(meta["created_at"]),
+    )
+
+
+def load_latest(root: Path) -> FraudArtifact | None:
+    versions = list_versions(root)
+    return load(root / f"v{versions[-1]:04d}") if versions else None

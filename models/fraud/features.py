@@ -1,0 +1,268 @@
+"""Online, config-driven fraud features: one code path computes them offline for training and online for scoring.
+
+State is explicit so the streaming worker can keep it in tables:
+
+* account state and terminal state (``new_key_state()``), keyed by account or terminal id: per-day buckets of
+  transactions (columns ``d`` day, ``c`` count, ``s`` amount sum, ``m`` max amount, ``n`` night count) and of label
+  arrivals (``ld`` day, ``ln`` labels, ``lf`` frauds), plus all-time label counts ``te`` for target encoding. Buckets
+  older than the longest window are dropped, so a key's state is bounded (at most ``max(windows)`` entries per
+  column). Everything is lists of numbers: JSON-able as is.
+* global state (``pipeline.global_state``): daily transaction counts, label counts (the target-encoding prior) and a
+  log-bucket histogram that gives streaming quantiles for binning.
+
+Order of calls per transaction: ``transform_one`` (features from state *before* the event), then ``learn_one`` (adds
+the event). A label only enters state through ``learn_label`` when it arrives, so a label can never change the
+features of its own, earlier-scored event. Windows are calendar-day buckets (UTC): the 1-day window is today so far,
+the 7-day window today and the six days before, and so on.
+"""
+
+import bisect
+import math
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+DAY_S = 86_400
+NIGHT_END_HOUR = 6
+_SKETCH_MIN = 0.01
+_SKETCH_GAMMA = 1.05
+_SKETCH_BINS = 520
+_EDGE_REFRESH = 1_000
+_TX_COLUMNS = ("d", "c", "s", "m", "n")
+_LABEL_COLUMNS = ("ld", "ln", "lf")
+_BINNING = re.compile(r"^binning\(n=(\d+)\)$")
+NUMERIC_OPS = ("log", "sqrt", "binning(n=K)")
+CATEGORICAL_OPS = ("target_encoding", "frequency_encoding")
+
+
+@dataclass(frozen=True)
+class FeatureConfig:
+    """Which ops run on which inputs; build from a plain dict with ``FeatureConfig.from_dict``."""
+
+    numeric_ops: tuple[str, ...] = ("log", "sqrt", "binning(n=10)")
+    categorical_ops: tuple[str, ...] = ("target_encoding", "frequency_encoding")
+    windows: tuple[int, ...] = (1, 7, 30)
+    te_smoothing: float = 50.0
+
+    def __post_init__(self) -> None:
+        for op in self.numeric_ops:
+            if op not in ("log", "sqrt") and not _BINNING.match(op):
+                raise ValueError(f"unknown numeric op {op!r}; known: {NUMERIC_OPS}")
+        for op in self.categorical_ops:
+            if op not in CATEGORICAL_OPS:
+                raise ValueError(f"unknown categorical op {op!r}; known: {CATEGORICAL_OPS}")
+        if list(self.windows) != sorted(set(self.windows)) or not self.windows:
+            raise ValueError("windows must be distinct and increasing")
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "FeatureConfig":
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items()})
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+
+def new_key_state() -> dict[str, list]:
+    """Empty state for one account or one terminal: columnar day buckets (see module docstring)."""
+    return {col: [] for col in (*_TX_COLUMNS, *_LABEL_COLUMNS)} | {"te": [0, 0]}
+
+
+def new_global_state() -> dict[str, Any]:
+    """Empty state shared by all keys (one per worker): daily counts, label prior, amount histogram, bin edges."""
+    return {"d": [], "c": [], "te": [0, 0], "hist": [0] * _SKETCH_BINS, "n": 0, "edges": {}}
+
+
+def _sketch_index(value: float) -> int:
+    if value <= _SKETCH_MIN:
+        return 0
+    return min(_SKETCH_BINS - 1, 1 + int(math.log(value / _SKETCH_MIN) / math.log(_SKETCH_GAMMA)))
+
+
+def _sketch_quantiles(hist: list[int], n_bins: int) -> list[float]:
+    """Upper bucket bounds where the cumulative count crosses k/n_bins; relative error about 5%."""
+    total = sum(hist)
+    if total == 0:
+        return []
+    edges: list[float] = []
+    targets = [total * k / n_bins for k in range(1, n_bins)]
+    cum, t = 0, 0
+    for idx, count in enumerate(hist):
+        cum += count
+        while t < len(targets) and cum >= targets[t]:
+            edges.append(_SKETCH_MIN * _SKETCH_GAMMA**idx)
+            t += 1
+    return edges
+
+
+def _window_sums(state: dict[str, list], today: int, windows: tuple[int, ...]) -> list[tuple[float, ...]]:
+    """Per window (count, sum, max, night) over the transaction buckets; slices keep the work in C."""
+    days, cnt, total, peak, night = state["d"], state["c"], state["s"], state["m"], state["n"]
+    out = []
+    for w in windows:
+        i = bisect.bisect_right(days, today - w)
+        out.append((sum(cnt[i:]), sum(total[i:]), max(peak[i:], default=0.0), sum(night[i:])))
+    return out
+
+
+def _label_sums(state: dict[str, list], today: int, windows: tuple[int, ...]) -> list[tuple[float, float]]:
+    """Per window (labels, frauds) over the label-arrival buckets."""
+    days, n, f = state["ld"], state["ln"], state["lf"]
+    out = []
+    for w in windows:
+        i = bisect.bisect_right(days, today - w)
+        out.append((sum(n[i:]), sum(f[i:])))
+    return out
+
+
+def _prune(state: dict[str, list], columns: tuple[str, ...], oldest: int) -> None:
+    i = bisect.bisect_right(state[columns[0]], oldest)
+    if i:
+        for col in columns:
+            del state[col][:i]
+
+
+def _add_tx(state: dict[str, list], day: int, amount: float, night: int, horizon: int) -> None:
+    days = state["d"]
+    if days and days[-1] == day:
+        state["c"][-1] += 1
+        state["s"][-1] += amount
+        if amount > state["m"][-1]:
+            state["m"][-1] = amount
+        state["n"][-1] += night
+    else:
+        days.append(day)
+        state["c"].append(1)
+        state["s"].append(amount)
+        state["m"].append(amount)
+        state["n"].append(night)
+        _prune(state, _TX_COLUMNS, day - horizon)
+
+
+def _add_label(state: dict[str, list], day: int, is_fraud: bool, horizon: int) -> None:
+    days = state["ld"]
+    if days and days[-1] == day:
+        state["ln"][-1] += 1
+        state["lf"][-1] += int(is_fraud)
+    else:
+        days.append(day)
+        state["ln"].append(1)
+        state["lf"].append(int(is_fraud))
+        _prune(state, _LABEL_COLUMNS, day - horizon)
+    state["te"][0] += 1
+    state["te"][1] += int(is_fraud)
+
+
+class FraudFeaturePipeline:
+    """Turns one transaction plus its account/terminal state into a fixed-order feature vector (``names``)."""
+
+    def __init__(self, config: FeatureConfig | dict[str, Any] | None = None) -> None:
+        self.config = config if isinstance(config, FeatureConfig) else FeatureConfig.from_dict(config or {})
+        self.global_state = new_global_state()
+        self._bin_ops = [(op, int(m.group(1))) for op in self.config.numeric_ops if (m := _BINNING.match(op))]
+        self.names = self._names()
+
+    def _names(self) -> list[str]:
+        names = ["amount"]
+        for op in self.config.numeric_ops:
+            binning = _BINNING.match(op)
+            names.append(f"amount_bin{binning.group(1)}" if binning else f"amount_{op}")
+        names += ["is_night", "is_weekend", "distance"]
+        for who in ("account", "terminal"):
+            for w in self.config.windows:
+                names += [f"{who}_count_{w}d", f"{who}_mean_amount_{w}d", f"{who}_max_amount_{w}d"]
+                names += [f"{who}_night_share_{w}d"]
+            names.append(f"amount_to_{who}_mean_{self.config.windows[-1]}d")
+            for w in self.config.windows:
+                names.append(f"{who}_fraud_rate_{w}d")
+        for key in ("account_id", "terminal_id"):
+            for op in self.config.categorical_ops:
+                names.append(f"{key}_{'te' if op == 'target_encoding' else 'freq'}")
+        return names
+
+    def transform_one(
+        self,
+        ts: float,
+        amount: float,
+        account_state: dict[str, list],
+        terminal_state: dict[str, list],
+        coords: tuple[float, float, float, float] | None = None,
+    ) -> list[float]:
+        """Features of a transaction at epoch seconds ``ts`` from state before it; reads, never writes, state."""
+        cfg = self.config
+        g = self.global_state
+        today = int(ts // DAY_S)
+        hour = (ts % DAY_S) / 3600
+        out = [amount]
+        for op in cfg.numeric_ops:
+            if op == "log":
+                out.append(math.log1p(amount))
+            elif op == "sqrt":
+                out.append(math.sqrt(amount))
+            else:
+                out.append(float(bisect.bisect_right(g["edges"].get(op, ()), amount)))
+        out.append(1.0 if hour < NIGHT_END_HOUR else 0.0)
+        out.append(1.0 if (today + 3) % 7 >= 5 else 0.0)
+        out.append(math.hypot(coords[0] - coords[2], coords[1] - coords[3]) if coords else -1.0)
+        global_30 = sum(g["c"][bisect.bisect_right(g["d"], today - cfg.windows[-1]) :])
+        te_prior = g["te"][1] / g["te"][0] if g["te"][0] else 0.0
+        key_counts = []
+        for state in (account_state, terminal_state):
+            sums = _window_sums(state, today, cfg.windows)
+            for cnt, total, peak, night in sums:
+                out += [cnt, total / cnt if cnt else 0.0, peak, night / cnt if cnt else 0.0]
+            cnt, total = sums[-1][0], sums[-1][1]
+            out.append(amount * cnt / total if total > 0 else 1.0)
+            for n, f in _label_sums(state, today, cfg.windows):
+                out.append(f / n if n else 0.0)
+            key_counts.append(cnt)
+        for state, cnt in zip((account_state, terminal_state), key_counts, strict=True):
+            for op in cfg.categorical_ops:
+                if op == "target_encoding":
+                    n, f = state["te"]
+                    out.append((f + cfg.te_smoothing * te_prior) / (n + cfg.te_smoothing))
+                else:
+                    out.append(cnt / global_30 if global_30 else 0.0)
+        return out
+
+    def learn_one(
+        self, ts: float, amount: float, account_state: dict[str, list], terminal_state: dict[str, list]
+    ) -> None:
+        """Add a scored transaction to its account, terminal and global state (no label involved)."""
+        today = int(ts // DAY_S)
+        night = 1 if (ts % DAY_S) < NIGHT_END_HOUR * 3600 else 0
+        horizon = self.config.windows[-1]
+        _add_tx(account_state, today, amount, night, horizon)
+        _add_tx(terminal_state, today, amount, night, horizon)
+        g = self.global_state
+        if g["d"] and g["d"][-1] == today:
+            g["c"][-1] += 1
+        else:
+            g["d"].append(today)
+            g["c"].append(1)
+            _prune(g, ("d", "c"), today - horizon)
+        g["hist"][_sketch_index(amount)] += 1
+        g["n"] += 1
+        if g["n"] % _EDGE_REFRESH == 0 or g["n"] in (10, 100):
+            for op, n_bins in self._bin_ops:
+                g["edges"][op] = _sketch_quantiles(g["hist"], n_bins)
+
+    def learn_label(
+        self, label_ts: float, is_fraud: bool, account_state: dict[str, list], terminal_state: dict[str, list]
+    ) -> None:
+        """Fold an arrived label into target encodings and fraud-rate windows (bucketed by arrival day)."""
+        today = int(label_ts // DAY_S)
+        horizon = self.config.windows[-1]
+        for state in (account_state, terminal_state):
+            _add_label(state, today, is_fraud, horizon)
+        self.global_state["te"][0] += 1
+        self.global_state["te"][1] += int(is_fraud)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able config and global state, for checkpoints and artifacts."""
+        return {"config": self.config.to_dict(), "global_state": self.global_state}
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> "FraudFeaturePipeline":
+        pipeline = cls(FeatureConfig.from_dict(raw["config"]))
+        pipeline.global_state = raw["global_state"]
+        return pipeline
