@@ -95,7 +95,7 @@ class SimulatedPayments:
         )
 
     def label(self, i: int) -> TransactionLabel:
-        """The label of transaction ``i``; its ``event_time`` is when the label arrives, not when the payment happened."""
+        """The label of transaction ``i``; its ``event_time`` is when the label arrives, not when the payment was."""
         return TransactionLabel(
             event_id=f"lbl-{self.config.seed}-{i}",
             event_time=START + timedelta(seconds=float(self.label_time_s[i])),
@@ -216,7 +216,7 @@ def simulate(config: SimulatorConfig | None = None) -> SimulatedPayments:
 
 
 def timeline(sim: SimulatedPayments) -> np.ndarray:
-    """Interleaved order of transactions (``i``) and label arrivals (``-i-1``) by time; a label never precedes its tx."""
+    """Transactions (``i``) and label arrivals (``-i-1``) interleaved by time; a label never precedes its tx."""
     n = len(sim)
     times = np.concatenate([sim.time_s, sim.label_time_s])
     codes = np.concatenate([np.arange(n), -np.arange(n) - 1])

@@ -1,11 +1,11 @@
 """The time-ordered fraud experiment on the simulator, shared by ``train fraud`` and ``eval fraud``.
 
 Timeline (days): warm-up (state fills, nothing used) | train | gap | validation | gap | test. XGBoost is trained at
-the end of the first gap on train transactions whose labels had arrived by then; the blend, its calibration, the
-threshold and the GAN on/off choice (``auto``: on only if it raises validation average precision) are fitted at the end of the second gap on validation transactions with arrived
-labels; the test period is only scored. The online model runs prequentially over the whole stream: every transaction
-is scored before any label of it is known, and it learns each label when it arrives.
-"""
+the end of the first gap on train transactions whose labels had arrived by then. The blend, its calibration, the
+threshold and the GAN on/off choice (``auto``: on only if it raises validation average precision) are fitted at the
+end of the second gap on validation transactions with arrived labels; the test period is only scored. The online model
+runs prequentially over the whole stream: every transaction is scored before any label of it is known, and it learns
+each label when it arrives."""
 
 import math
 from dataclasses import asdict, dataclass, field
@@ -184,7 +184,10 @@ def _test_rows(sim: SimulatedPayments, test: np.ndarray, score: np.ndarray, thre
             "score": round(float(s), 6),
         }
         for a, g, f, s in zip(
-            sim.age_band[cust].tolist(), sim.gender[cust].tolist(), sim.is_fraud[idx].tolist(), score[idx].tolist(),
+            sim.age_band[cust].tolist(),
+            sim.gender[cust].tolist(),
+            sim.is_fraud[idx].tolist(),
+            score[idx].tolist(),
             strict=True,
         )
     ]

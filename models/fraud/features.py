@@ -249,11 +249,17 @@ class FraudFeaturePipeline:
     def learn_label(
         self, label_ts: float, is_fraud: bool, account_state: dict[str, list], terminal_state: dict[str, list]
     ) -> None:
-        """Fold an arrived label into target encodings and fraud-rate windows (bucketed by arrival day)."""
-        today = int(label_ts // DAY_S)
-        horizon = self.config.windows[-1]
-        for state in (account_state, terminal_state):
-            _add_label(state, today, is_fraud, horizon)
+        """Fold an arrived label into both keys' state and the global prior (what the offline replay does)."""
+        self.learn_label_key(label_ts, is_fraud, account_state)
+        self.learn_label_key(label_ts, is_fraud, terminal_state)
+        self.learn_label_global(is_fraud)
+
+    def learn_label_key(self, label_ts: float, is_fraud: bool, state: dict[str, list]) -> None:
+        """Fold an arrived label into one account's or terminal's target encoding and fraud-rate windows."""
+        _add_label(state, int(label_ts // DAY_S), is_fraud, self.config.windows[-1])
+
+    def learn_label_global(self, is_fraud: bool) -> None:
+        """Fold an arrived label into the global target-encoding prior (once per label)."""
         self.global_state["te"][0] += 1
         self.global_state["te"][1] += int(is_fraud)
 

@@ -31,11 +31,17 @@ class TabularGAN:
         data = torch.tensor((X - self.mean) / self.std, dtype=torch.float32)
         n_feat = X.shape[1]
         self.generator = nn.Sequential(
-            nn.Linear(self.latent_dim, self.hidden), nn.ReLU(), nn.Linear(self.hidden, self.hidden), nn.ReLU(),
+            nn.Linear(self.latent_dim, self.hidden),
+            nn.ReLU(),
+            nn.Linear(self.hidden, self.hidden),
+            nn.ReLU(),
             nn.Linear(self.hidden, n_feat),
         )
         critic = nn.Sequential(
-            nn.Linear(n_feat, self.hidden), nn.LeakyReLU(0.2), nn.Linear(self.hidden, self.hidden), nn.LeakyReLU(0.2),
+            nn.Linear(n_feat, self.hidden),
+            nn.LeakyReLU(0.2),
+            nn.Linear(self.hidden, self.hidden),
+            nn.LeakyReLU(0.2),
             nn.Linear(self.hidden, 1),
         )
         opt_g = torch.optim.Adam(self.generator.parameters(), lr=lr, betas=(0.5, 0.9))

@@ -15,9 +15,7 @@ class FraudModelRegistry:
     the old or the new model, never a mix. A version that fails to load is skipped and the current model kept.
     """
 
-    def __init__(
-        self, root: Path, check_every_s: float = 30.0, clock: Callable[[], float] = time.monotonic
-    ) -> None:
+    def __init__(self, root: Path, check_every_s: float = 30.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.root = root
         self.check_every_s = check_every_s
         self._clock = clock

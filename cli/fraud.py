@@ -1,0 +1,134 @@
+"""Fraud commands: ``train fraud``, ``eval fraud``, ``report fraud`` (global importance), ``report fairness``."""
+
+import io
+import json
+import pickle
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+import orjson
+import torch
+import typer
+
+from streamsense.cli.groups import eval_app, report_app, train_app
+from streamsense.models.fraud.artifact import load_latest, save
+from streamsense.models.fraud.experiment import ExperimentConfig, ExperimentResult, run
+from streamsense.models.fraud.fairness import fairness_report
+from streamsense.models.fraud.scorer import FEATURE_CHECKPOINT, ONLINE_CHECKPOINT
+from streamsense.models.fraud.xgb_model import contributions
+from streamsense.settings import get_settings
+
+SAMPLE_FILE = "sample.npy"
+SAMPLE_ROWS = 2_000
+
+Customers = Annotated[int, typer.Option(help="simulated customers")]
+Terminals = Annotated[int, typer.Option(help="simulated terminals")]
+Seed = Annotated[int, typer.Option(help="simulator and model seed")]
+Gan = Annotated[str, typer.Option(help="GAN augmentation: auto (on if it helps validation AP), on or off")]
+Precision = Annotated[float, typer.Option(help="target precision on validation for the threshold")]
+
+
+def _fraud_dir() -> Path:
+    return get_settings().artifact_dir / "fraud"
+
+
+def _decisions_file() -> Path:
+    return _fraud_dir() / "eval" / "test_decisions.json"
+
+
+def _run(customers: int, terminals: int, seed: int, gan: str, target_precision: float) -> ExperimentResult:
+    if gan not in ("auto", "on", "off"):
+        raise typer.BadParameter("gan must be auto, on or off")
+    torch.set_num_threads(1)
+    config = ExperimentConfig(
+        n_customers=customers,
+        n_terminals=terminals,
+        seed=seed,
+        gan_augmentation=gan,
+        target_precision=target_precision,
+    )
+    return run(config)
+
+
+def _print(obj: Any) -> None:
+    typer.echo(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_SERIALIZE_NUMPY).decode())
+
+
+@train_app.command("fraud")
+def train_fraud(
+    customers: Customers = 2_500,
+    terminals: Terminals = 5_000,
+    seed: Seed = 0,
+    gan: Gan = "auto",
+    target_precision: Precision = 0.8,
+) -> None:
+    """Train XGBoost + blend on the simulator and write the next versioned artifact (with warm checkpoints)."""
+    result = _run(customers, terminals, seed, gan, target_precision)
+    replayed = result.replayed
+    rng = np.random.default_rng(seed)
+    sample = replayed.X[rng.choice(len(replayed.X), size=min(SAMPLE_ROWS, len(replayed.X)), replace=False)]
+    buffer = _npy_bytes(sample.astype(np.float32))
+    extra = {
+        FEATURE_CHECKPOINT: json.dumps(replayed.pipeline.to_dict()).encode(),
+        ONLINE_CHECKPOINT: pickle.dumps(replayed.online),
+        SAMPLE_FILE: buffer,
+    }
+    folder = save(result.artifact, _fraud_dir(), extra)
+    _print({"artifact": str(folder), "version": result.artifact.version_name, "metrics": result.artifact.metrics})
+
+
+def _npy_bytes(array: np.ndarray) -> bytes:
+    out = io.BytesIO()
+    np.save(out, array)
+    return out.getvalue()
+
+
+@eval_app.command("fraud")
+def eval_fraud(
+    customers: Customers = 2_500,
+    terminals: Terminals = 5_000,
+    seed: Seed = 0,
+    gan: Gan = "auto",
+    target_precision: Precision = 0.8,
+) -> None:
+    """Time-ordered evaluation on the simulator: online (prequential), XGBoost and combined; one JSON object."""
+    result = _run(customers, terminals, seed, gan, target_precision)
+    path = _decisions_file()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(result.test_rows))
+    _print(result.report | {"test_decisions_file": str(path)})
+
+
+@report_app.command("fraud")
+def report_fraud(top: Annotated[int, typer.Option(help="features to show")] = 20) -> None:
+    """Global feature importance of the newest artifact: mean |SHAP| (exact TreeSHAP) per feature."""
+    artifact = load_latest(_fraud_dir())
+    if artifact is None:
+        raise typer.BadParameter("no fraud artifact yet: run `streamsense train fraud` first")
+    sample = np.load(_fraud_dir() / artifact.version_name / SAMPLE_FILE)
+    shap = contributions(artifact.booster, sample)
+    importance = np.abs(shap[:, :-1]).mean(axis=0)
+    order = np.argsort(-importance)[:top]
+    _print(
+        {
+            "version": artifact.version_name,
+            "rows": len(sample),
+            "mean_abs_shap": {artifact.names[i]: round(float(importance[i]), 5) for i in order},
+        }
+    )
+
+
+@report_app.command("fairness")
+def report_fairness() -> None:
+    """Per-group alert rate, TPR, FPR, precision and parity gaps of the last ``eval fraud`` test decisions."""
+    path = _decisions_file()
+    if not path.is_file():
+        raise typer.BadParameter("no evaluation decisions yet: run `streamsense eval fraud` first")
+    rows = orjson.loads(path.read_bytes())
+    _print(
+        {
+            attr: fairness_report((r[attr], r["is_fraud"], r["flagged"]) for r in rows)
+            for attr in ("age_band", "gender")
+        }
+    )
