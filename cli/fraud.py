@@ -127,8 +127,5 @@ def report_fairness() -> None:
         raise typer.BadParameter("no evaluation decisions yet: run `streamsense eval fraud` first")
     rows = orjson.loads(path.read_bytes())
     _print(
-        {
-            attr: fairness_report((r[attr], r["is_fraud"], r["flagged"]) for r in rows)
-            for attr in ("age_band", "gender")
-        }
+        {attr: fairness_report((r[attr], r["is_fraud"], r["flagged"]) for r in rows) for attr in ("age_band", "gender")}
     )
