@@ -1,0 +1,261 @@
+"""Intent classifier: hashed n-gram bag -> small MLP -> cosine similarity to one prototype per intent.
+
+Cosine prototypes make three things cheap: a calibrated softmax (one temperature), few-shot intents added at run
+time by imprinting a prototype (Qi et al., 2018) and an out-of-scope gate on the best similarity.
+"""
+
+import json
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from streamsense.models.chat.calibration import fit_temperature
+from streamsense.models.chat.ewc import diagonal_fisher, penalty
+from streamsense.models.chat.featurize import hashes
+
+VERSION = "intent-1"
+FALLBACK = "uncertain"
+
+
+@dataclass(frozen=True)
+class IntentConfig:
+    buckets: int = 1 << 16
+    dim: int = 64
+    hidden: int = 128
+    scale: float = 16.0
+    epochs: int = 8
+    batch_size: int = 64
+    lr: float = 3e-3
+    seed: int = 0
+    ewc_lambda: float = 1000.0
+    feedback_lr: float = 0.05
+
+
+@dataclass
+class IntentPrediction:
+    """``label`` is the top intent, or ``uncertain``; ``reason`` says why (``low_confidence`` or ``out_of_scope``)."""
+
+    label: str
+    intents: list[tuple[str, float]]
+    reason: str | None = None
+
+
+class IntentNet(nn.Module):
+    """EmbeddingBag (zero-initialised so unseen buckets contribute nothing) + MLP + cosine head."""
+
+    def __init__(self, config: IntentConfig, n_intents: int) -> None:
+        super().__init__()
+        self.scale = config.scale
+        self.embed = nn.EmbeddingBag(config.buckets, config.dim, mode="mean", sparse=True)
+        nn.init.zeros_(self.embed.weight)
+        self.encoder = nn.Sequential(
+            nn.Linear(config.dim, config.hidden), nn.ReLU(), nn.Linear(config.hidden, config.hidden)
+        )
+        self.prototypes = nn.Parameter(torch.randn(n_intents, config.hidden) * 0.1)
+
+    def encode(self, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.encoder(self.embed(ids, offsets)), dim=-1)
+
+    def forward(self, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
+        return self.scale * self.encode(ids, offsets) @ F.normalize(self.prototypes, dim=-1).T
+
+
+class IntentClassifier:
+    """Calibrated top-k intents with a fallback; few-shot ``add_intent``; EWC-regularised ``learn_one``."""
+
+    def __init__(self, config: IntentConfig | None = None, labels: Sequence[str] = ()) -> None:
+        self.config = config or IntentConfig()
+        self.labels = list(labels)
+        self.net = IntentNet(self.config, len(self.labels))
+        self.temperature = 1.0
+        self.min_similarity = -1.0
+        self.min_coverage = 0.0
+        self.seen: set[int] = set()
+        self.fisher: dict[str, torch.Tensor] = {}
+        self.anchor: dict[str, torch.Tensor] = {}
+        self.metrics: dict[str, float] = {}
+
+    def _batch(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        return self._pack([hashes(t) % self.config.buckets for t in texts])
+
+    @staticmethod
+    def _pack(parts: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Bucket ids and offsets for an EmbeddingBag; an empty text gets one (zero) padding bucket."""
+        parts = [p if len(p) else np.zeros(1, dtype=np.int64) for p in parts]
+        offsets = np.cumsum([0] + [len(p) for p in parts[:-1]])
+        return torch.from_numpy(np.concatenate(parts)), torch.from_numpy(offsets)
+
+    def _targets(self, intents: Sequence[str]) -> torch.Tensor:
+        index = {label: i for i, label in enumerate(self.labels)}
+        return torch.tensor([index[i] for i in intents])
+
+    def fit(
+        self, texts: Sequence[str], intents: Sequence[str], valid_texts: Sequence[str], valid_intents: Sequence[str]
+    ) -> "IntentClassifier":
+        """Train, then calibrate the temperature and the out-of-scope gates on the validation split."""
+        torch.manual_seed(self.config.seed)
+        rng = random.Random(self.config.seed)
+        self.labels = sorted(set(intents))
+        self.net = IntentNet(self.config, len(self.labels))
+        y = self._targets(intents)
+        counts = torch.bincount(y, minlength=len(self.labels)).float()
+        weights = (counts.sum() / counts).sqrt()
+        loss_fn = nn.CrossEntropyLoss(weight=weights / weights.mean())
+        dense = [p for name, p in self.net.named_parameters() if not name.startswith("embed.")]
+        optimizers = [
+            torch.optim.SparseAdam(list(self.net.embed.parameters()), lr=self.config.lr),
+            torch.optim.Adam(dense, lr=self.config.lr),
+        ]
+        order = list(range(len(texts)))
+        encoded = [hashes(t) for t in texts]
+        self.seen = {int(h) for e in encoded for h in e}
+        buckets = [e % self.config.buckets for e in encoded]
+        for _ in range(self.config.epochs):
+            rng.shuffle(order)
+            self.net.train()
+            for start in range(0, len(order), self.config.batch_size):
+                chunk = order[start : start + self.config.batch_size]
+                ids, offsets = self._pack([buckets[i] for i in chunk])
+                self.net.zero_grad()
+                loss_fn(self.net(ids, offsets), y[chunk]).backward()
+                for optimizer in optimizers:
+                    optimizer.step()
+        self.net.eval()
+        self.calibrate(valid_texts, valid_intents)
+        self.consolidate(texts, intents)
+        return self
+
+    @torch.no_grad()
+    def logits(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.net(*self._batch(texts))
+
+    def coverage(self, text: str) -> float:
+        """Share of the message's n-grams seen in training: near 0 for another script or gibberish."""
+        h = hashes(text)
+        return sum(int(x) in self.seen for x in h) / len(h) if len(h) else 0.0
+
+    def calibrate(self, texts: Sequence[str], intents: Sequence[str], quantile: float = 0.01) -> None:
+        """Temperature by NLL; gates at the ``quantile`` of in-scope validation similarity and coverage."""
+        logits = self.logits(texts)
+        self.temperature = fit_temperature(logits, self._targets(intents))
+        similarity = logits.max(dim=1).values / self.config.scale
+        self.min_similarity = float(torch.quantile(similarity, quantile))
+        self.min_coverage = float(np.quantile([self.coverage(t) for t in texts], quantile))
+
+    def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
+        return torch.softmax(self.logits(texts) / self.temperature, dim=1)
+
+    def predict(self, text: str, threshold: float = 0.85, top_k: int = 3) -> IntentPrediction:
+        """Top-k intents with calibrated probabilities; ``uncertain`` below ``threshold`` or out of scope."""
+        logits = self.logits([text])[0]
+        probs = torch.softmax(logits / self.temperature, dim=0)
+        values, indices = probs.topk(min(top_k, len(self.labels)))
+        ranked = [(self.labels[i], round(float(v), 6)) for v, i in zip(values, indices, strict=True)]
+        if float(logits.max()) / self.config.scale < self.min_similarity or self.coverage(text) < self.min_coverage:
+            return IntentPrediction(FALLBACK, ranked, "out_of_scope")
+        if ranked[0][1] < threshold:
+            return IntentPrediction(FALLBACK, ranked, "low_confidence")
+        return IntentPrediction(ranked[0][0], ranked)
+
+    def predict_many(self, texts: Sequence[str]) -> list[str]:
+        """Arg-max intents (no fallback), for accuracy measurements."""
+        return [self.labels[i] for i in self.logits(texts).argmax(dim=1).tolist()]
+
+    @torch.no_grad()
+    def add_intent(self, name: str, examples: Sequence[str]) -> None:
+        """A new intent from a few examples: its prototype is the mean embedding of the examples, no retraining."""
+        if not examples:
+            raise ValueError("add_intent needs at least one example")
+        prototype = self.net.encode(*self._batch(examples)).mean(dim=0, keepdim=True)
+        prototype = F.normalize(prototype, dim=-1) * self.net.prototypes.norm(dim=1).mean()
+        if name in self.labels:
+            self.net.prototypes.data[self.labels.index(name)] = prototype[0]
+        else:
+            self.labels.append(name)
+            self.net.prototypes = nn.Parameter(torch.cat([self.net.prototypes.data, prototype]))
+        self.seen.update(int(h) for t in examples for h in hashes(t))
+
+    def consolidate(self, texts: Sequence[str], intents: Sequence[str], samples: int = 512) -> None:
+        """Store the Fisher diagonal and the current weights: what ``learn_one`` must not forget."""
+        rng = random.Random(self.config.seed)
+        chosen = rng.sample(range(len(texts)), min(samples, len(texts)))
+        y = self._targets(intents)
+        batches = [(*self._batch([texts[i]]), y[i : i + 1]) for i in chosen]
+        self.fisher = diagonal_fisher(self.net, batches, lambda ids, off, t: F.cross_entropy(self.net(ids, off), t))
+        self.anchor = {name: p.detach().clone() for name, p in self.net.named_parameters()}
+
+    def learn_many(self, texts: Sequence[str], intents: Sequence[str], ewc: bool = True, batch_size: int = 8) -> None:
+        """Feedback updates (plain SGD); unknown intents are first imprinted, EWC keeps old intents in place."""
+        for text, intent in zip(texts, intents, strict=True):
+            if intent not in self.labels:
+                self.add_intent(intent, [text])
+        self.seen.update(int(h) for t in texts for h in hashes(t))
+        self.net.train()
+        for start in range(0, len(texts), batch_size):
+            ids, offsets = self._batch(texts[start : start + batch_size])
+            loss = F.cross_entropy(self.net(ids, offsets), self._targets(intents[start : start + batch_size]))
+            if ewc and self.fisher:
+                loss = loss + self.config.ewc_lambda / 2 * penalty(self.net, self.fisher, self.anchor)
+            self.net.zero_grad()
+            loss.backward()
+            with torch.no_grad():
+                for p in self.net.parameters():
+                    if p.grad is not None:
+                        p.add_(p.grad, alpha=-self.config.feedback_lr)
+        self.net.eval()
+
+    def learn_one(self, text: str, intent: str, ewc: bool = True) -> None:
+        self.learn_many([text], [intent], ewc=ewc)
+
+    def quantized(self) -> "IntentClassifier":
+        """A copy whose Linear layers run in INT8 (dynamic quantization); the embedding bag stays float."""
+        copy = IntentClassifier(self.config, self.labels)
+        copy.__dict__.update({k: v for k, v in self.__dict__.items() if k != "net"})
+        copy.net = torch.ao.quantization.quantize_dynamic(self.net, {nn.Linear}, dtype=torch.qint8)
+        return copy
+
+    def save(self, path: Path) -> None:
+        """Weights (+ EWC state and seen n-grams) in ``path``; version, labels, gates and metrics in a JSON sidecar."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        torch.save(
+            {
+                "net": self.net.state_dict(),
+                "fisher": self.fisher,
+                "anchor": self.anchor,
+                "seen": torch.tensor(sorted(self.seen), dtype=torch.int64),
+            },
+            path,
+        )
+        sidecar = {
+            "version": VERSION,
+            "config": self.config.__dict__,
+            "labels": self.labels,
+            "temperature": self.temperature,
+            "min_similarity": self.min_similarity,
+            "min_coverage": self.min_coverage,
+            "metrics": self.metrics,
+        }
+        path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2))
+
+    @classmethod
+    def load(cls, path: Path) -> "IntentClassifier":
+        sidecar = json.loads(path.with_suffix(".json").read_text())
+        if sidecar["version"] != VERSION:
+            raise ValueError(f"{path}: version {sidecar['version']} != {VERSION}")
+        model = cls(IntentConfig(**sidecar["config"]), sidecar["labels"])
+        state = torch.load(path, weights_only=True)
+        model.net.load_state_dict(state["net"])
+        model.net.eval()
+        model.fisher, model.anchor = state["fisher"], state["anchor"]
+        model.seen = set(state["seen"].tolist())
+        model.temperature = sidecar["temperature"]
+        model.min_similarity = sidecar["min_similarity"]
+        model.min_coverage = sidecar["min_coverage"]
+        model.metrics = sidecar["metrics"]
+        return model
