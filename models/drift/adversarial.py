@@ -13,6 +13,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedKFold
+from threadpoolctl import threadpool_limits
 
 from streamsense.models.drift.psi import DriftLevel
 
@@ -54,17 +55,28 @@ class AdversarialResult:
 
 @dataclass
 class AdversarialValidator:
-    """Seeded, cross-validated reference-vs-current classifier (gradient-boosted trees, small and fast)."""
+    """Seeded, cross-validated reference-vs-current classifier (gradient-boosted trees, small and fast).
+
+    ``n_threads`` caps OpenMP threads while it runs: on a shared or busy machine the default of one thread
+    per core makes the tree fits spin against other processes and run tens of times slower.
+    """
 
     n_splits: int = 5
     max_iter: int = 100
     n_repeats: int = 3
     seed: int = 0
+    n_threads: int | None = 1
 
     def evaluate(
         self, reference: npt.ArrayLike, current: npt.ArrayLike, feature_names: Sequence[str] | None = None
     ) -> AdversarialResult:
         """Fit one classifier per fold; AUC on the pooled out-of-fold scores, importances on held-out folds."""
+        with threadpool_limits(limits=self.n_threads):
+            return self._evaluate(reference, current, feature_names)
+
+    def _evaluate(
+        self, reference: npt.ArrayLike, current: npt.ArrayLike, feature_names: Sequence[str] | None
+    ) -> AdversarialResult:
         ref = np.asarray(reference, dtype=np.float64)
         cur = np.asarray(current, dtype=np.float64)
         if ref.ndim != 2 or cur.ndim != 2 or ref.shape[1] != cur.shape[1]:
