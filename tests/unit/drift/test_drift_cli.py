@@ -1,0 +1,43 @@
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from streamsense.cli.main import app
+
+runner = CliRunner()
+
+
+def test_eval_drift_detectors_prints_adwin_and_baseline_per_scenario() -> None:
+    args = ["eval", "drift-detectors", "--runs", "2", "--n", "1000", "--change-point", "500", "--p-after", "0.5"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    scenarios = json.loads(result.output)["scenarios"]
+    assert set(scenarios) == {"abrupt_0.1_to_0.5", "stationary"}
+    assert scenarios["abrupt_0.1_to_0.5"]["adwin"]["detection_rate"] == 1.0
+    assert scenarios["stationary"]["always_alarm"]["mean_false_alarms"] == 1000.0
+
+
+def test_report_drift_reads_two_csv_windows(tmp_path: Path) -> None:
+    ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    ref.write_text("amount,country\n" + "".join(f"{i % 50},{'US' if i % 2 else 'DE'}\n" for i in range(500)))
+    cur.write_text("amount,country\n" + "".join(f"{i % 50 + 40},US\n" for i in range(500)))
+    args = [
+        "report",
+        "drift",
+        "--reference",
+        str(ref),
+        "--current",
+        str(cur),
+        "--model",
+        "m",
+        "--categorical",
+        "country",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["model"] == "m" and report["reference_size"] == 500
+    levels = {(f["feature"], f["statistic"]): f["level"] for f in report["features"]}
+    assert levels[("amount", "psi")] == "alert"
+    assert levels[("country", "js_distance")] == "alert"
