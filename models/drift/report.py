@@ -51,7 +51,8 @@ class DriftReport(BaseModel):
         return cls.model_validate_json(text)
 
 
-def _crossed(level: DriftLevel, warn: float, alert: float) -> float | None:
+def crossed_threshold(level: DriftLevel, warn: float, alert: float) -> float | None:
+    """The threshold a level means was crossed: the warn one, the alert one, or none."""
     return {"ok": None, "warn": warn, "alert": alert}[level]
 
 
@@ -85,7 +86,7 @@ def build_report(
                 statistic="psi",
                 value=psi,
                 level=psi_level,
-                threshold=_crossed(psi_level, PSI_WARN, PSI_ALERT),
+                threshold=crossed_threshold(psi_level, PSI_WARN, PSI_ALERT),
             )
         )
         ks = ks_from_samples(reference[name], current[name])
@@ -96,7 +97,7 @@ def build_report(
                 statistic="ks_pvalue",
                 value=ks.pvalue,
                 level=ks_level,
-                threshold=_crossed(ks_level, KS_PVALUE_WARN, KS_PVALUE_ALERT),
+                threshold=crossed_threshold(ks_level, KS_PVALUE_WARN, KS_PVALUE_ALERT),
             )
         )
     for name in cat_ref:
@@ -108,7 +109,7 @@ def build_report(
                 statistic="js_distance",
                 value=js,
                 level=js_level,
-                threshold=_crossed(js_level, JS_WARN, JS_ALERT),
+                threshold=crossed_threshold(js_level, JS_WARN, JS_ALERT),
             )
         )
     return DriftReport(

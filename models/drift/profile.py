@@ -1,0 +1,132 @@
+"""Reference profile and streaming window: PSI and KS per feature without keeping raw rows.
+
+The profile is fitted once on a model's training (reference) data: quantile bin edges and counts per
+feature. A worker keeps one ``FeatureWindow`` per model, feeds it events with ``learn_one`` and, every so
+many events, compares it with the profile; both sides serialise to small JSON-able dicts.
+"""
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from streamsense.models.drift.ks import KS_PVALUE_ALERT, KS_PVALUE_WARN, classify_ks, ks_from_counts
+from streamsense.models.drift.psi import PSI_ALERT, PSI_WARN, bin_counts, classify_psi, psi_from_counts, quantile_edges
+from streamsense.models.drift.report import DriftReport, FeatureDrift, crossed_threshold
+
+PROFILE_VERSION = 1
+
+
+@dataclass
+class FeatureWindow:
+    """Running bin counts of the current window, per feature, over the profile's edges."""
+
+    edges: dict[str, list[float]]
+    counts: dict[str, list[int]] = field(default_factory=dict)
+    n: int = 0
+
+    def __post_init__(self) -> None:
+        for name, edges in self.edges.items():
+            self.counts.setdefault(name, [0] * (len(edges) + 1))
+
+    def learn_one(self, x: Mapping[str, float]) -> None:
+        """Count one event; features missing from ``x`` (or None/NaN) are skipped for that event."""
+        for name, edges in self.edges.items():
+            value = x.get(name)
+            if value is None or value != value:
+                continue
+            self.counts[name][int(np.searchsorted(edges, float(value), side="right"))] += 1
+        self.n += 1
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"edges": self.edges, "counts": self.counts, "n": self.n}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "FeatureWindow":
+        return cls(edges=dict(data["edges"]), counts=dict(data["counts"]), n=int(data["n"]))
+
+
+@dataclass
+class ReferenceProfile:
+    """Per-feature quantile edges and reference counts of one model's reference data."""
+
+    model: str
+    edges: dict[str, list[float]]
+    counts: dict[str, list[int]]
+    n: int
+
+    @classmethod
+    def fit(cls, model: str, reference: Mapping[str, npt.ArrayLike], n_bins: int = 10) -> "ReferenceProfile":
+        """Edges at the reference quantiles (about equal mass per bin) and the reference's own counts."""
+        edges, counts, sizes = {}, {}, []
+        for name, values in reference.items():
+            arr = np.asarray(values, dtype=np.float64)
+            arr = arr[~np.isnan(arr)]
+            feature_edges = quantile_edges(arr, n_bins)
+            edges[name] = [float(e) for e in feature_edges]
+            counts[name] = [int(c) for c in bin_counts(arr, feature_edges)]
+            sizes.append(arr.size)
+        return cls(model=model, edges=edges, counts=counts, n=max(sizes, default=0))
+
+    def new_window(self) -> FeatureWindow:
+        """An empty current window over this profile's edges."""
+        return FeatureWindow(edges={name: list(e) for name, e in self.edges.items()})
+
+    def compare(self, window: FeatureWindow) -> DriftReport:
+        """PSI and KS (from counts) per feature that has at least one observation in the window."""
+        features: list[FeatureDrift] = []
+        for name, ref_counts in self.counts.items():
+            cur_counts = window.counts.get(name)
+            if cur_counts is None or sum(cur_counts) == 0:
+                continue
+            psi = psi_from_counts(ref_counts, cur_counts)
+            psi_level = classify_psi(psi)
+            features.append(
+                FeatureDrift(
+                    feature=name,
+                    statistic="psi",
+                    value=psi,
+                    level=psi_level,
+                    threshold=crossed_threshold(psi_level, PSI_WARN, PSI_ALERT),
+                )
+            )
+            ks = ks_from_counts(ref_counts, cur_counts)
+            ks_level = classify_ks(ks.pvalue)
+            features.append(
+                FeatureDrift(
+                    feature=name,
+                    statistic="ks_pvalue",
+                    value=ks.pvalue,
+                    level=ks_level,
+                    threshold=crossed_threshold(ks_level, KS_PVALUE_WARN, KS_PVALUE_ALERT),
+                )
+            )
+        return DriftReport(model=self.model, reference_size=self.n, current_size=window.n, features=features)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "version": PROFILE_VERSION,
+            "model": self.model,
+            "edges": self.edges,
+            "counts": self.counts,
+            "n": self.n,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "ReferenceProfile":
+        if data.get("version") != PROFILE_VERSION:
+            raise ValueError(f"unsupported profile version: {data.get('version')!r}")
+        return cls(model=data["model"], edges=dict(data["edges"]), counts=dict(data["counts"]), n=int(data["n"]))
+
+    def save(self, path: Path) -> None:
+        """Write the profile as JSON (kilobytes: it holds edges and counts, not rows)."""
+        Path(path).write_text(json.dumps(self.to_dict()))
+
+
+def load(path: Path) -> ReferenceProfile:
+    """Read a profile written by ``ReferenceProfile.save``."""
+    return ReferenceProfile.from_dict(json.loads(Path(path).read_text()))
