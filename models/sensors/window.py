@@ -36,32 +36,37 @@ class WindowKeeper:
 
     def _row(self, values: Mapping[str, float], previous: list[float]) -> list[float]:
         """Channels absent from a reading keep the previous value (the forward fill of a partial reading)."""
-        return [float(values[c]) if c in values else previous[j] for j, c in enumerate(self.channels)]
+        return [float(values.get(c, previous[j])) for j, c in enumerate(self.channels)]
 
     def insert(
         self, state: WindowState | None, epoch_s: float, values: Mapping[str, float], regime: int, fill: list[float]
     ) -> tuple[WindowState, Placement]:
-        """Place one reading; ``fill`` stands in for channels never seen yet on this device (e.g. regime means)."""
+        """Place one reading; ``fill`` stands in for channels never seen yet on this device (e.g. regime means).
+
+        ``vals`` is flat (``size`` rows of ``len(channels)`` floats, oldest first) so that a batch of windows turns
+        into one array cheaply; ``obs`` marks slots that hold a reading (0: forward filled); ``reg`` is the regime.
+        """
+        width = len(self.channels)
         slot = self.slot_of(epoch_s)
         if not state:
             row = self._row(values, fill)
             return {
                 "slot": slot,
-                "vals": [row] * self.size,
+                "vals": row * self.size,
                 "obs": [0] * (self.size - 1) + [1],
                 "reg": [regime] * self.size,
                 "n": 1,
             }, Placement(True, 0)
         newest = state["slot"]
-        vals: list[list[float]] = state["vals"]
+        vals: list[float] = state["vals"]
         if slot > newest:
             gap = min(slot - newest, self.size)
-            last = vals[-1]
+            last = vals[-width:]
             row = self._row(values, last)
-            keep = self.size - gap
-            new_vals = vals[len(vals) - keep :] + [last] * (gap - 1) + [row]
-            new_obs = state["obs"][len(vals) - keep :] + [0] * (gap - 1) + [1]
-            new_reg = state["reg"][len(vals) - keep :] + [state["reg"][-1]] * (gap - 1) + [regime]
+            drop = gap * width
+            new_vals = vals[drop:] + last * (gap - 1) + row
+            new_obs = state["obs"][gap:] + [0] * (gap - 1) + [1]
+            new_reg = state["reg"][gap:] + [state["reg"][-1]] * (gap - 1) + [regime]
             return {"slot": slot, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}, Placement(
                 True, 0
             )
@@ -72,20 +77,19 @@ class WindowKeeper:
         new_vals = list(vals)
         new_obs = list(state["obs"])
         new_reg = list(state["reg"])
-        row = self._row(values, vals[idx])
-        new_vals[idx] = row
-        new_obs[idx] = 1
-        new_reg[idx] = regime
-        j = idx + 1
-        while j < self.size and not new_obs[j]:
-            new_vals[j] = row
+        row = self._row(values, vals[idx * width : (idx + 1) * width])
+        j = idx
+        while j < self.size and (j == idx or not new_obs[j]):
+            new_vals[j * width : (j + 1) * width] = row
             new_reg[j] = regime
             j += 1
+        new_obs[idx] = 1
         return {"slot": newest, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}, Placement(
             True, behind
         )
 
-    def window(self, state: WindowState, behind: int = 0) -> tuple[list[list[float]], list[int]]:
-        """The ``seq_len`` rows (and regimes) that end at the slot ``behind`` slots before the newest."""
+    def window(self, state: WindowState, behind: int = 0) -> tuple[list[float], list[int]]:
+        """The ``seq_len`` rows (flat) and regimes that end at the slot ``behind`` slots before the newest."""
         end = self.size - behind
-        return state["vals"][end - self.seq_len : end], state["reg"][end - self.seq_len : end]
+        width = len(self.channels)
+        return state["vals"][(end - self.seq_len) * width : end * width], state["reg"][end - self.seq_len : end]
