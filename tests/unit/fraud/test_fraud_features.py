@@ -1,0 +1,121 @@
+import json
+import math
+
+import pytest
+
+from streamsense.models.fraud.features import (
+    DAY_S,
+    FeatureConfig,
+    FraudFeaturePipeline,
+    new_key_state,
+)
+
+T0 = 20_000 * DAY_S + 12 * 3600  # noon on some UTC day
+
+
+def _features(pipe: FraudFeaturePipeline, ts: float, amount: float, acct: dict, term: dict) -> dict[str, float]:
+    return dict(zip(pipe.names, pipe.transform_one(ts, amount, acct, term), strict=True))
+
+
+def test_config_comes_from_a_plain_dict_and_rejects_unknown_ops() -> None:
+    cfg = FeatureConfig.from_dict({"numeric_ops": ["log", "binning(n=4)"], "categorical_ops": ["target_encoding"]})
+    pipe = FraudFeaturePipeline(cfg.to_dict())
+    assert "amount_log" in pipe.names and "amount_bin4" in pipe.names
+    assert "amount_sqrt" not in pipe.names and "account_id_freq" not in pipe.names
+    with pytest.raises(ValueError, match="unknown numeric op"):
+        FeatureConfig.from_dict({"numeric_ops": ["cube"]})
+    with pytest.raises(ValueError, match="unknown categorical op"):
+        FeatureConfig.from_dict({"categorical_ops": ["one_hot"]})
+
+
+def test_log_and_sqrt_ops_transform_the_amount() -> None:
+    pipe = FraudFeaturePipeline()
+    f = _features(pipe, T0, 99.0, new_key_state(), new_key_state())
+    assert f["amount_log"] == pytest.approx(math.log1p(99.0))
+    assert f["amount_sqrt"] == pytest.approx(math.sqrt(99.0))
+
+
+def test_binning_uses_streaming_quantiles_of_amounts_seen_so_far() -> None:
+    pipe = FraudFeaturePipeline({"numeric_ops": ["binning(n=4)"]})
+    acct, term = new_key_state(), new_key_state()
+    assert _features(pipe, T0, 50.0, acct, term)["amount_bin4"] == 0.0
+    for i in range(1000):
+        pipe.learn_one(T0 + i, float(i % 100 + 1), acct, term)
+    bins = [_features(pipe, T0, a, acct, term)["amount_bin4"] for a in (5.0, 40.0, 60.0, 95.0)]
+    assert bins == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_target_encoding_is_smoothed_and_moves_only_with_arrived_labels() -> None:
+    pipe = FraudFeaturePipeline({"te_smoothing": 10.0})
+    acct, term, other = new_key_state(), new_key_state(), new_key_state()
+    pipe.learn_one(T0, 10.0, acct, term)
+    assert _features(pipe, T0 + 1, 10.0, acct, term)["account_id_te"] == 0.0
+    for _ in range(9):
+        pipe.learn_label(T0 + 2, False, other, other)
+    pipe.learn_label(T0 + 2, True, acct, term)
+    prior = 1 / 10
+    f = _features(pipe, T0 + 3, 10.0, acct, term)
+    assert f["account_id_te"] == pytest.approx((1 + 10 * prior) / (1 + 10))
+    assert f["terminal_id_te"] == pytest.approx((1 + 10 * prior) / (1 + 10))
+
+
+def test_frequency_encoding_is_the_keys_share_of_recent_transactions() -> None:
+    pipe = FraudFeaturePipeline()
+    acct, term, other = new_key_state(), new_key_state(), new_key_state()
+    for i in range(3):
+        pipe.learn_one(T0 + i, 10.0, acct, term)
+    pipe.learn_one(T0 + 5, 10.0, other, other)
+    f = _features(pipe, T0 + 10, 10.0, acct, term)
+    assert f["account_id_freq"] == pytest.approx(3 / 4)
+    assert f["terminal_id_freq"] == pytest.approx(3 / 4)
+
+
+def test_aggregates_count_mean_max_and_night_share_per_window() -> None:
+    pipe = FraudFeaturePipeline()
+    acct, term = new_key_state(), new_key_state()
+    pipe.learn_one(T0 - 10 * DAY_S, 100.0, acct, term)  # 10 days ago: only in the 30-day window
+    pipe.learn_one(T0 - 3 * DAY_S - 11 * 3600, 30.0, acct, term)  # 01:00 three days ago: a night transaction
+    pipe.learn_one(T0 - 3600, 10.0, acct, term)  # today
+    f = _features(pipe, T0, 20.0, acct, term)
+    assert (f["account_count_1d"], f["account_count_7d"], f["account_count_30d"]) == (1, 2, 3)
+    assert f["account_mean_amount_7d"] == pytest.approx(20.0)
+    assert f["account_max_amount_7d"] == 30.0 and f["account_max_amount_30d"] == 100.0
+    assert f["account_night_share_7d"] == pytest.approx(0.5) and f["account_night_share_1d"] == 0.0
+    assert f["amount_to_account_mean_30d"] == pytest.approx(20.0 / (140.0 / 3))
+    assert f["terminal_count_30d"] == 3
+
+
+def test_terminal_fraud_rate_counts_labels_arrived_in_the_window() -> None:
+    pipe = FraudFeaturePipeline()
+    acct, term = new_key_state(), new_key_state()
+    pipe.learn_label(T0 - 20 * DAY_S, True, acct, term)
+    pipe.learn_label(T0 - DAY_S, True, acct, term)
+    pipe.learn_label(T0 - DAY_S, False, acct, term)
+    pipe.learn_label(T0 - DAY_S, False, acct, term)
+    f = _features(pipe, T0, 20.0, acct, term)
+    assert f["terminal_fraud_rate_1d"] == 0.0
+    assert f["terminal_fraud_rate_7d"] == pytest.approx(1 / 3)
+    assert f["terminal_fraud_rate_30d"] == pytest.approx(2 / 4)
+
+
+def test_key_state_is_json_round_trippable_and_bounded() -> None:
+    pipe = FraudFeaturePipeline()
+    acct, term = new_key_state(), new_key_state()
+    for day in range(200):
+        pipe.learn_one(T0 + day * DAY_S, 5.0, acct, term)
+        pipe.learn_label(T0 + day * DAY_S, day % 10 == 0, acct, term)
+    assert len(acct["d"]) <= 30 and len(acct["ld"]) <= 30
+    restored = json.loads(json.dumps(acct))
+    ts = T0 + 200 * DAY_S
+    assert pipe.transform_one(ts, 7.0, restored, term) == pipe.transform_one(ts, 7.0, acct, term)
+    clone = FraudFeaturePipeline.from_dict(json.loads(json.dumps(pipe.to_dict())))
+    assert clone.transform_one(ts, 7.0, acct, term) == pipe.transform_one(ts, 7.0, acct, term)
+
+
+def test_transform_one_never_writes_state() -> None:
+    pipe = FraudFeaturePipeline()
+    acct, term = new_key_state(), new_key_state()
+    pipe.learn_one(T0, 5.0, acct, term)
+    before = json.dumps([acct, term, pipe.global_state])
+    pipe.transform_one(T0 + 1, 9.0, acct, term)
+    assert json.dumps([acct, term, pipe.global_state]) == before

@@ -1,0 +1,115 @@
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streamsense.models.fraud.artifact import save
+from streamsense.models.fraud.features import FraudFeaturePipeline
+from streamsense.models.fraud.online import OnlineFraudModel
+from streamsense.models.fraud.registry import FraudModelRegistry
+from streamsense.models.fraud.scorer import (
+    COLD_START_VERSION,
+    FraudScorer,
+    new_account_state,
+    new_terminal_state,
+)
+from streamsense.schemas.payments import Transaction, TransactionLabel
+
+START = datetime(2026, 5, 1, 9, tzinfo=UTC)
+
+
+def _tx(i: int, amount: float, account: str = "C1", terminal: str = "T1") -> Transaction:
+    return Transaction(
+        event_id=f"tx-{i}",
+        event_time=START + timedelta(minutes=30 * i),
+        account_id=account,
+        terminal_id=terminal,
+        amount=amount,
+        customer_x=10,
+        customer_y=10,
+        terminal_x=12,
+        terminal_y=11,
+    )
+
+
+def _warm_scorer(registry: FraudModelRegistry | None = None) -> FraudScorer:
+    scorer = FraudScorer(FraudFeaturePipeline(), OnlineFraudModel(fraud_share=0.5), registry)
+    acct, term = new_account_state(), new_terminal_state()
+    for i in range(60):
+        tx = _tx(i, 500.0 if i % 6 == 0 else 20.0)
+        score = scorer.score_one(tx, acct, term)
+        scorer.update_state(tx, acct, term)
+        scorer.learn_one(score.features, i % 6 == 0)
+    return scorer
+
+
+def test_cold_start_scores_with_the_online_model_and_its_weight_reasons() -> None:
+    scorer = _warm_scorer()
+    acct, term = new_account_state(), new_terminal_state()
+    result = scorer.score_one(_tx(100, 480.0), acct, term)
+    assert result.model_version == COLD_START_VERSION
+    assert result.score == pytest.approx(1 / (1 + math.exp(-result.online_logit)))
+    assert len(result.reasons) == scorer.top_k
+    contribs, bias = scorer.online.contributions(result.features)
+    assert sum(contribs.values()) + bias == pytest.approx(result.online_logit, abs=1e-6)
+    assert scorer.score_one(_tx(101, 480.0), acct, term).score > scorer.score_one(_tx(101, 20.0), acct, term).score
+
+
+def test_with_an_artifact_reasons_are_xgb_contributions_and_score_is_the_blend(tmp_path: Path, tiny_artifact) -> None:
+    save(tiny_artifact, tmp_path)
+    scorer = _warm_scorer(FraudModelRegistry(tmp_path, check_every_s=0.0))
+    acct, term = new_account_state(), new_terminal_state()
+    result = scorer.score_one(_tx(7, 42.0), acct, term)
+    assert result.model_version == "v0001"
+    assert result.threshold == tiny_artifact.threshold
+    m, contribs = tiny_artifact.compiled.margin_and_contribs([list(result.features.values())])
+    assert result.score == pytest.approx(tiny_artifact.blend.score(result.online_logit, float(m[0])))
+    top = max(range(len(contribs[0])), key=lambda i: abs(contribs[0][i]))
+    assert result.reasons[0][0] == scorer.pipeline.names[top]
+    assert result.reasons[0][2] == pytest.approx(contribs[0][top])
+
+
+def test_score_many_equals_score_one_then_update_state_in_order(tmp_path: Path, tiny_artifact) -> None:
+    save(tiny_artifact, tmp_path)
+    txs = [_tx(200 + i, 10.0 + i, account=f"C{i % 2}") for i in range(6)]
+    one = _warm_scorer(FraudModelRegistry(tmp_path, check_every_s=0.0))
+    states = {"C0": new_account_state(), "C1": new_account_state(), "T1": new_terminal_state()}
+    singles = []
+    for tx in txs:
+        singles.append(one.score_one(tx, states[tx.account_id], states["T1"]))
+        one.update_state(tx, states[tx.account_id], states["T1"])
+    many = _warm_scorer(FraudModelRegistry(tmp_path, check_every_s=0.0))
+    states2 = {"C0": new_account_state(), "C1": new_account_state(), "T1": new_terminal_state()}
+    batch = many.score_many(txs, [states2[t.account_id] for t in txs], [states2["T1"]] * len(txs))
+    assert [s.score for s in batch] == pytest.approx([s.score for s in singles])
+    assert states2 == states
+
+
+def test_labels_update_key_state_and_the_online_model_and_state_serialises(tmp_path: Path) -> None:
+    scorer = _warm_scorer()
+    acct, term = new_account_state(), new_terminal_state()
+    tx = _tx(300, 35.0)
+    result = scorer.score_one(tx, acct, term)
+    scorer.update_state(tx, acct, term)
+    label = TransactionLabel(
+        event_id="lbl-300",
+        event_time=tx.event_time + timedelta(days=2),
+        transaction_id=tx.event_id,
+        account_id=tx.account_id,
+        is_fraud=True,
+    )
+    learned = scorer.online.n_learned
+    scorer.update_label_state(label, acct)
+    scorer.update_label_state(label, term)
+    scorer.learn_one(json.loads(orjson.dumps(result.features)), label.is_fraud)
+    assert acct["te"] == [1, 1] and term["te"] == [1, 1]
+    assert scorer.online.n_learned == learned + 1
+    assert json.loads(orjson.dumps(acct)) == acct
+    path = tmp_path / "online.pkl"
+    scorer.online.save(path)
+    assert OnlineFraudModel.load(path).predict_proba_one(result.features) == scorer.online.predict_proba_one(
+        result.features
+    )
