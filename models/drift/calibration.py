@@ -8,7 +8,7 @@ import numpy as np
 
 from streamsense.models.drift.adversarial import ADVERSARIAL_AUC_ALERT, AdversarialValidator
 from streamsense.models.drift.ks import KS_PVALUE_ALERT, ks_from_counts, ks_from_samples
-from streamsense.models.drift.psi import PSI_ALERT, PSI_WARN, bin_counts, psi_from_samples
+from streamsense.models.drift.psi import PSI_ALERT, PSI_WARN, bin_counts, expected_psi_without_drift, psi_from_samples
 
 # Fixed buckets like an Elasticsearch histogram aggregation with interval 0.25 over [-5, 5].
 HISTOGRAM_EDGES = np.arange(-4.75, 5.0, 0.25)
@@ -36,6 +36,7 @@ def statistic_calibration(
                     "shift_sd": shift,
                     "trials": trials,
                     "mean_psi": float(psi_arr.mean()),
+                    "psi_noise_floor": expected_psi_without_drift(10, n, n),
                     "psi_warn_rate": float(np.mean(psi_arr >= PSI_WARN)),
                     "psi_alert_rate": float(np.mean(psi_arr >= PSI_ALERT)),
                     "ks_alert_rate": float(np.mean(np.array(ks_p) < KS_PVALUE_ALERT)),

@@ -2,6 +2,8 @@
 
 PSI = sum((c - r) * ln(c / r)) over bins of proportions. Empty bins would make it infinite, so every
 proportion is floored at ``eps`` before the sum; the 0.1 / 0.25 thresholds are the usual industry rule.
+Sampling noise alone gives PSI about (bins - 1) * (1/n_ref + 1/n_cur), so small windows cross 0.1 with
+no drift at all: ``expected_psi_without_drift`` says how small is too small.
 """
 
 from typing import Literal
@@ -23,6 +25,13 @@ def classify_psi(value: float) -> DriftLevel:
     if value >= PSI_WARN:
         return "warn"
     return "ok"
+
+
+def expected_psi_without_drift(n_bins: int, n_reference: int, n_current: int) -> float:
+    """Mean PSI of two samples from one distribution (chi-square approximation): the noise floor of a window size."""
+    if n_reference <= 0 or n_current <= 0:
+        raise ValueError("sample sizes must be positive")
+    return (n_bins - 1) * (1.0 / n_reference + 1.0 / n_current)
 
 
 def _proportions(counts: npt.ArrayLike, eps: float) -> npt.NDArray[np.float64]:

@@ -43,6 +43,10 @@ class DriftReport(BaseModel):
         names = [f.feature for f in self.features if _LEVEL_ORDER[f.level] >= _LEVEL_ORDER[level]]
         return list(dict.fromkeys(names))
 
+    def values(self, statistic: str = "psi") -> dict[str, float]:
+        """``{feature: value}`` of one statistic, e.g. to set the ``streamsense_drift_psi`` gauge per feature."""
+        return {f.feature: f.value for f in self.features if f.statistic == statistic}
+
     def to_json(self) -> str:
         return self.model_dump_json()
 

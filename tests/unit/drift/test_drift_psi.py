@@ -6,6 +6,7 @@ from streamsense.models.drift.psi import (
     PSI_WARN,
     bin_counts,
     classify_psi,
+    expected_psi_without_drift,
     psi_from_counts,
     psi_from_samples,
     quantile_edges,
@@ -62,3 +63,9 @@ def test_constant_feature_collapses_edges_without_error() -> None:
 
 def test_bins_are_left_closed_like_elasticsearch_buckets() -> None:
     assert bin_counts([0.0, 0.5, 0.99, 1.0], [0.5, 1.0]).tolist() == [1, 2, 1]
+
+
+def test_expected_psi_without_drift_matches_simulated_noise_floor() -> None:
+    rng = np.random.default_rng(5)
+    simulated = np.mean([psi_from_samples(rng.normal(size=300), rng.normal(size=300)) for _ in range(200)])
+    assert simulated == pytest.approx(expected_psi_without_drift(10, 300, 300), rel=0.15)

@@ -36,3 +36,17 @@ def test_report_round_trips_through_json() -> None:
 
 def test_empty_report_is_ok() -> None:
     assert DriftReport(model="m", reference_size=0, current_size=0).level == "ok"
+
+
+def test_values_give_one_statistic_per_feature_for_gauges() -> None:
+    report = DriftReport(
+        model="m",
+        reference_size=10,
+        current_size=10,
+        features=[
+            FeatureDrift(feature="x", statistic="psi", value=0.3, level="alert", threshold=0.25),
+            FeatureDrift(feature="x", statistic="ks_pvalue", value=0.2, level="ok"),
+            FeatureDrift(feature="y", statistic="psi", value=0.01, level="ok"),
+        ],
+    )
+    assert report.values() == {"x": 0.3, "y": 0.01}
