@@ -1,0 +1,32 @@
+"""SensorModel save/load round trip: same configuration, same verdicts."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from streamsense.datasets.degradation import simulate
+from streamsense.models.sensors.artifact import SensorModel, load
+from streamsense.models.sensors.monitor import SensorMonitor
+
+
+def test_saved_model_loads_with_identical_configuration_and_verdicts(tiny_model: SensorModel, tmp_path: Path) -> None:
+    tiny_model.metrics = {"example_metric": 0.5}
+    loaded = load(tiny_model.save(tmp_path / "tiny"))
+    assert loaded.channels == tiny_model.channels and loaded.seq_len == tiny_model.seq_len
+    assert loaded.warning == tiny_model.warning and loaded.threshold == tiny_model.threshold
+    assert loaded.metrics == {"example_metric": 0.5}
+    assert np.allclose(loaded.regime_mean, tiny_model.regime_mean)
+    readings = list(simulate(2, seed=9, days=0.02).readings())
+    _, expected = SensorMonitor(tiny_model).process_many({}, readings)
+    _, got = SensorMonitor(loaded).process_many({}, readings)
+    assert [v.label for v in got] == [v.label for v in expected]
+    assert [v.score for v in got] == pytest.approx([v.score for v in expected])
+
+
+def test_load_refuses_an_unknown_format(tiny_model: SensorModel, tmp_path: Path) -> None:
+    path = tiny_model.save(tmp_path / "tiny")
+    meta = (path / "meta.json").read_text().replace('"format": "1"', '"format": "99"')
+    (path / "meta.json").write_text(meta)
+    with pytest.raises(ValueError, match="format"):
+        load(path)

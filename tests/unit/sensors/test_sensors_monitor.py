@@ -1,0 +1,106 @@
+"""SensorMonitor: warm-up through HalfSpaceTrees, JSON state round trip, batched equals sequential, late readings."""
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from streamsense.datasets.degradation import simulate
+from streamsense.models.sensors.artifact import SensorModel
+from streamsense.models.sensors.monitor import SensorMonitor
+from streamsense.schemas.sensors import SensorReading
+
+
+@pytest.fixture(scope="module")
+def readings() -> list[SensorReading]:
+    return list(simulate(3, seed=5, days=0.02, healthy_share=1.0, missing_share=0.0).readings())
+
+
+def test_device_is_scored_by_half_space_trees_until_its_window_is_full(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    monitor = SensorMonitor(tiny_model)
+    device = readings[0].device_id
+    own = [r for r in readings if r.device_id == device][: tiny_model.seq_len + 2]
+    state = None
+    scorers = []
+    for reading in own:
+        state, verdict = monitor.process(state, reading)
+        scorers.append(verdict.scorer)
+        assert verdict.label in {"normal", "anomaly", "failure_warning"}
+    assert scorers[: tiny_model.seq_len - 1] == ["hst"] * (tiny_model.seq_len - 1)
+    assert scorers[tiny_model.seq_len - 1 :] == ["lstm"] * 3
+
+
+def test_state_survives_a_json_round_trip_between_readings(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    monitor = SensorMonitor(tiny_model)
+    plain: dict = {}
+    stored: dict = {}
+    for reading in readings:
+        key = reading.device_id
+        plain[key], expected = monitor.process(plain.get(key), reading)
+        state, got = monitor.process(json.loads(stored[key]) if key in stored else None, reading)
+        stored[key] = json.dumps(state)
+        assert got == expected
+    assert json.loads(stored[key]) == plain[key]
+
+
+def test_batched_processing_equals_reading_by_reading(tiny_model: SensorModel, readings: list[SensorReading]) -> None:
+    monitor = SensorMonitor(tiny_model)
+    sequential: dict = {}
+    expected = []
+    for reading in readings:
+        sequential[reading.device_id], verdict = monitor.process(sequential.get(reading.device_id), reading)
+        expected.append(verdict)
+    batched: dict = {}
+    got = []
+    for start in range(0, len(readings), 7):
+        updated, verdicts = monitor.process_many(batched, readings[start : start + 7])
+        batched.update(updated)
+        got.extend(verdicts)
+    assert [(v.label, v.scorer) for v in got] == [(v.label, v.scorer) for v in expected]
+    assert [v.score for v in got] == pytest.approx([v.score for v in expected], abs=1e-5)
+    assert batched.keys() == sequential.keys()
+    for key, state in sequential.items():
+        assert batched[key]["w"] == state["w"]
+        assert batched[key]["warn"] == state["warn"]
+        assert batched[key]["thr"] == pytest.approx(state["thr"], rel=1e-5)
+
+
+def test_too_late_reading_is_dropped_without_changing_the_state(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    monitor = SensorMonitor(tiny_model)
+    device = readings[0].device_id
+    own = [r for r in readings if r.device_id == device][:12]
+    state = None
+    for reading in own:
+        state, _ = monitor.process(state, reading)
+    stale = own[0].model_copy(update={"event_id": "stale"})
+    new_state, verdict = monitor.process(state, stale)
+    assert verdict.scorer == "dropped"
+    assert new_state["w"] == state["w"]
+
+
+def test_late_reading_within_lateness_is_scored(tiny_model: SensorModel, readings: list[SensorReading]) -> None:
+    monitor = SensorMonitor(tiny_model)
+    device = readings[0].device_id
+    own = [r for r in readings if r.device_id == device][:12]
+    state = None
+    for reading in own[:-2] + own[-1:]:
+        state, _ = monitor.process(state, reading)
+    late = own[-2]
+    assert late.event_time < own[-1].event_time - timedelta(seconds=30)
+    _, verdict = monitor.process(state, late)
+    assert verdict.scorer == "lstm"
+
+
+def test_int8_monitor_scores_close_to_fp32(tiny_model: SensorModel, readings: list[SensorReading]) -> None:
+    fp32, int8 = SensorMonitor(tiny_model), SensorMonitor(tiny_model, int8=True)
+    _, a = fp32.process_many({}, readings)
+    _, b = int8.process_many({}, readings)
+    warm = [i for i, v in enumerate(a) if v.scorer == "lstm"]
+    assert warm
+    assert [b[i].score for i in warm] == pytest.approx([a[i].score for i in warm], rel=0.1, abs=0.1)

@@ -1,0 +1,91 @@
+"""WindowKeeper: event-time slots, forward fill, late and too-late readings, bounded JSON-able state."""
+
+import copy
+import json
+
+from streamsense.models.sensors.window import WindowKeeper
+
+CHANNELS = ("a", "b")
+FILL = [0.0, 0.0]
+
+
+def _keeper() -> WindowKeeper:
+    return WindowKeeper(CHANNELS, seq_len=4, step_s=60.0, lateness=2)
+
+
+def _rows(flat: list[float]) -> list[list[float]]:
+    return [flat[i : i + 2] for i in range(0, len(flat), 2)]
+
+
+def test_in_order_readings_fill_consecutive_slots() -> None:
+    keeper = _keeper()
+    state = None
+    for minute in range(6):
+        state, placement = keeper.insert(state, minute * 60.0, {"a": minute, "b": -minute}, 0, FILL)
+        assert placement.accepted and placement.behind == 0
+    rows, regimes = keeper.window(state)
+    assert _rows(rows) == [[2.0, -2.0], [3.0, -3.0], [4.0, -4.0], [5.0, -5.0]]
+    assert regimes == [0, 0, 0, 0]
+    assert state["n"] == 6
+
+
+def test_missing_slots_are_forward_filled_from_the_previous_reading() -> None:
+    keeper = _keeper()
+    state, _ = keeper.insert(None, 0.0, {"a": 1.0, "b": 1.0}, 0, FILL)
+    state, _ = keeper.insert(state, 180.0, {"a": 4.0, "b": 4.0}, 1, FILL)
+    rows, regimes = keeper.window(state)
+    assert _rows(rows) == [[1.0, 1.0], [1.0, 1.0], [1.0, 1.0], [4.0, 4.0]]
+    assert regimes == [0, 0, 0, 1]
+    assert state["obs"][-4:] == [1, 0, 0, 1]
+
+
+def test_late_reading_fills_its_slot_and_the_forward_filled_slots_after_it() -> None:
+    keeper = _keeper()
+    state, _ = keeper.insert(None, 0.0, {"a": 1.0, "b": 1.0}, 0, FILL)
+    state, _ = keeper.insert(state, 180.0, {"a": 4.0, "b": 4.0}, 0, FILL)
+    state, placement = keeper.insert(state, 65.0, {"a": 2.0, "b": 2.0}, 0, FILL)
+    assert placement.accepted and placement.behind == 2
+    rows, _ = keeper.window(state)
+    assert _rows(rows) == [[1.0, 1.0], [2.0, 2.0], [2.0, 2.0], [4.0, 4.0]]
+    assert state["slot"] == 3
+
+
+def test_reading_later_than_the_allowed_lateness_is_dropped_and_state_unchanged() -> None:
+    keeper = _keeper()
+    state = None
+    for minute in range(10):
+        state, _ = keeper.insert(state, minute * 60.0, {"a": minute, "b": minute}, 0, FILL)
+    before = copy.deepcopy(state)
+    after, placement = keeper.insert(state, 5 * 60.0, {"a": 99.0, "b": 99.0}, 0, FILL)
+    assert not placement.accepted and placement.behind == 4
+    assert after == before
+
+
+def test_partial_reading_keeps_the_previous_value_of_missing_channels() -> None:
+    keeper = _keeper()
+    state, _ = keeper.insert(None, 0.0, {"a": 1.0}, 0, [7.0, 8.0])
+    state, _ = keeper.insert(state, 60.0, {"b": 2.0}, 0, FILL)
+    rows, _ = keeper.window(state)
+    assert _rows(rows)[-2:] == [[1.0, 8.0], [1.0, 2.0]]
+
+
+def test_insert_does_not_mutate_the_given_state() -> None:
+    keeper = _keeper()
+    state, _ = keeper.insert(None, 0.0, {"a": 1.0, "b": 1.0}, 0, FILL)
+    state, _ = keeper.insert(state, 120.0, {"a": 3.0, "b": 3.0}, 0, FILL)
+    before = copy.deepcopy(state)
+    keeper.insert(state, 60.0, {"a": 2.0, "b": 2.0}, 0, FILL)
+    keeper.insert(state, 240.0, {"a": 5.0, "b": 5.0}, 0, FILL)
+    assert state == before
+
+
+def test_state_is_json_round_trippable_and_bounded_whatever_the_gap() -> None:
+    keeper = _keeper()
+    state = None
+    for minute in [0, 1, 2, 500, 501, 10_000]:
+        state, _ = keeper.insert(state, minute * 60.0, {"a": float(minute), "b": 0.5}, 1, FILL)
+        assert len(state["vals"]) == keeper.size * len(CHANNELS)
+        assert len(state["obs"]) == len(state["reg"]) == keeper.size
+    assert json.loads(json.dumps(state)) == state
+    rows, _ = keeper.window(state)
+    assert _rows(rows)[-1] == [10_000.0, 0.5] and _rows(rows)[0] == [501.0, 0.5]
