@@ -10,6 +10,7 @@ from streamsense.models.drift.adversarial import AdversarialValidator
 from streamsense.models.drift.detectors import AdwinDetector, detector_from_dict
 from streamsense.models.drift.jensen_shannon import js_distance
 from streamsense.models.drift.ks import ks_from_counts
+from streamsense.models.drift.profile import ReferenceProfile
 from streamsense.models.drift.psi import psi_from_counts, psi_from_samples
 
 
@@ -42,6 +43,14 @@ def main() -> None:
     adversarial = AdversarialValidator().evaluate(x_ref, x_cur)
     adversarial_s = time.perf_counter() - start
 
+    profile = ReferenceProfile.fit("bench", {f"f{i}": x_ref[:, i] for i in range(8)})
+    window = profile.new_window()
+    events = [{f"f{i}": float(v) for i, v in enumerate(row)} for row in x_cur]
+    start = time.perf_counter()
+    for event in events:
+        window.learn_one(event)
+    window_learn_us = (time.perf_counter() - start) / len(events) * 1e6
+
     result = {
         "psi_from_counts_40_bins_us": _per_call_us(lambda: psi_from_counts(ref_counts, cur_counts), 5000),
         "ks_from_counts_40_buckets_us": _per_call_us(lambda: ks_from_counts(ref_counts, cur_counts), 2000),
@@ -52,6 +61,8 @@ def main() -> None:
         "adwin_state_json_bytes": len(json.dumps(state)),
         "adwin_to_dict_us": _per_call_us(detector.to_dict, 2000),
         "adwin_from_dict_us": _per_call_us(lambda: detector_from_dict(state), 2000),
+        "feature_window_learn_one_8_features_us": window_learn_us,
+        "profile_compare_8_features_us": _per_call_us(lambda: profile.compare(window), 200),
         "adversarial_2000x8_per_window_s": adversarial_s,
         "adversarial_auc": adversarial.auc,
     }

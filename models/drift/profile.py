@@ -6,6 +6,7 @@ many events, compares it with the profile; both sides serialise to small JSON-ab
 """
 
 import json
+from bisect import bisect_right
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,7 @@ class FeatureWindow:
             value = x.get(name)
             if value is None or value != value:
                 continue
-            self.counts[name][int(np.searchsorted(edges, float(value), side="right"))] += 1
+            self.counts[name][bisect_right(edges, float(value))] += 1
         self.n += 1
 
     def to_dict(self) -> dict[str, Any]:
