@@ -42,7 +42,7 @@ class FraudArtifact:
 
     @property
     def version_name(self) -> str:
-        return f"v{self.version:04d}"
+        return version_name(self.version)
 
     def meta(self) -> dict[str, Any]:
         return {
@@ -55,6 +55,10 @@ class FraudArtifact:
             "threshold": self.threshold,
             "metrics": self.metrics,
         }
+
+
+def version_name(version: int) -> str:
+    return f"v{version:04d}"
 
 
 def list_versions(root: Path) -> list[int]:

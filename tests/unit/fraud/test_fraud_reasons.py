@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from streamsense.models.fraud.xgb_model import CompiledTrees, contributions, margin
 
@@ -26,5 +27,8 @@ def test_single_row_walk_equals_batch_walk(tiny_artifact, tiny_xy) -> None:
     X = tiny_xy[0][:5]
     m, c = compiled.margin_and_contribs(X)
     m1, c1 = compiled.margin_and_contribs(X[2:3])
-    assert m1[0] == m[2]
-    np.testing.assert_array_equal(c1[0], c[2])
+    assert m1[0] == pytest.approx(m[2], abs=1e-9)
+    np.testing.assert_allclose(c1[0], c[2], atol=1e-9)
+    X_nan = X[2:3].copy()
+    X_nan[0, 0] = np.nan
+    np.testing.assert_allclose(compiled.margin_and_contribs(X_nan)[0], margin(tiny_artifact.booster, X_nan), atol=1e-4)
