@@ -72,5 +72,6 @@ def eval_anomaly(
         result[key] = fleet[key]
     if int8:
         result["simulator_int8"] = evaluate_fleet(fleet_model, n_units=units, int8=True)
+    result["simulator_noise_x2"] = evaluate_fleet(fleet_model, n_units=units, noise_scale=2.0)
     result["warning_policy"] = fleet_model.warning.to_dict() if fleet_model.warning else None
     _print(result)

@@ -87,8 +87,12 @@ def simulate(
     missing_share: float = 0.01,
     spike_rate: float = 5e-4,
     prefix: str = "unit",
+    noise_scale: float = 1.0,
 ) -> SimulatedFleet:
-    """Simulate ``n_units`` units for ``days`` days; fully determined by ``seed`` and the arguments."""
+    """Simulate ``n_units`` units for ``days`` days; fully determined by ``seed`` and the arguments.
+
+    ``noise_scale`` multiplies the measurement noise only (the wear shift stays as defined), for robustness checks.
+    """
     rng = np.random.default_rng(seed)
     period = int(days * 24 * 60)
     n_healthy = round(n_units * healthy_share)
@@ -112,7 +116,7 @@ def simulate(
         level
         + wear[:, None] * WEAR_GAIN * sensitivity[unit]
         + drift[unit] * (minute / period)[:, None]
-        + rng.normal(0.0, 1.0, level.shape) * NOISE
+        + rng.normal(0.0, 1.0, level.shape) * NOISE * noise_scale
     )
     spike = rng.random(len(unit)) < spike_rate
     n_spikes = int(spike.sum())

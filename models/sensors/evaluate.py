@@ -77,9 +77,12 @@ def evaluate_fleet(
     days: float = 3.0,
     max_delay_minutes: float = 3.0,
     int8: bool = False,
+    noise_scale: float = 1.0,
 ) -> dict[str, Any]:
-    """Failure-warning figures (see ``scoring.py``) and spike-detection AUC on a held-out simulated fleet."""
-    fleet = simulate(n_units, seed=seed, days=days, prefix="test")
+    """Failure-warning figures (see ``scoring.py``) and spike-detection AUC on a held-out simulated fleet;
+    ``noise_scale`` above 1 is a robustness check with more measurement noise than the model was trained on.
+    """
+    fleet = simulate(n_units, seed=seed, days=days, prefix="test", noise_scale=noise_scale)
     rng = np.random.default_rng(seed)
     arrival = fleet.minute * STEP_S + fleet.offset_s + rng.uniform(0.0, max_delay_minutes * 60.0, len(fleet.minute))
     order = np.argsort(arrival, kind="stable")
@@ -104,6 +107,7 @@ def evaluate_fleet(
     return {
         "units": fleet.n_units,
         "seed": seed,
+        "noise_scale": noise_scale,
         "unit_days": unit_minutes / 1440.0,
         **result,
         "spike_detection": _ranking(fleet.spike[order][warm].astype(int), spike_scores),
