@@ -48,28 +48,30 @@ def statistic_calibration(
 
 def adversarial_calibration(
     n: int, shifts: list[float], trials: int, n_features: int = 4, seed: int = 0
-) -> list[dict[str, float | int]]:
-    """Per shift of one feature out of ``n_features``: mean adversarial AUC, alert rate, how often it is named."""
-    validator = AdversarialValidator(n_splits=3, max_iter=50, n_repeats=2, seed=seed)
+) -> list[dict[str, float | int | str]]:
+    """Per classifier and shift of one feature out of ``n_features``: mean AUC, alert rate, how often it is named."""
     names = [f"f{i}" for i in range(n_features)]
-    rows: list[dict[str, float | int]] = []
-    for shift in shifts:
-        rng = np.random.default_rng([seed, n, round(shift * 1000)])
-        aucs, named = [], []
-        for _ in range(trials):
-            ref, cur = rng.normal(size=(n, n_features)), rng.normal(size=(n, n_features))
-            cur[:, 0] += shift
-            result = validator.evaluate(ref, cur, names)
-            aucs.append(result.auc)
-            named.append(result.top_features(k=1) == ["f0"])
-        rows.append(
-            {
-                "n": n,
-                "shift_sd": shift,
-                "trials": trials,
-                "mean_auc": float(np.mean(aucs)),
-                "auc_alert_rate": float(np.mean(np.array(aucs) >= ADVERSARIAL_AUC_ALERT)),
-                "shifted_feature_named_rate": float(np.mean(named)),
-            }
-        )
+    rows: list[dict[str, float | int | str]] = []
+    for classifier in ("hgb", "logistic"):
+        validator = AdversarialValidator(n_splits=3, max_iter=50, n_repeats=2, seed=seed, classifier=classifier)
+        for shift in shifts:
+            rng = np.random.default_rng([seed, n, round(shift * 1000)])
+            aucs, named = [], []
+            for _ in range(trials):
+                ref, cur = rng.normal(size=(n, n_features)), rng.normal(size=(n, n_features))
+                cur[:, 0] += shift
+                result = validator.evaluate(ref, cur, names)
+                aucs.append(result.auc)
+                named.append(result.top_features(k=1) == ["f0"])
+            rows.append(
+                {
+                    "classifier": classifier,
+                    "n": n,
+                    "shift_sd": shift,
+                    "trials": trials,
+                    "mean_auc": float(np.mean(aucs)),
+                    "auc_alert_rate": float(np.mean(np.array(aucs) >= ADVERSARIAL_AUC_ALERT)),
+                    "shifted_feature_named_rate": float(np.mean(named)),
+                }
+            )
     return rows

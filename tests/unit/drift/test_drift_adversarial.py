@@ -33,3 +33,14 @@ def test_same_seed_gives_same_result() -> None:
     ref, cur = rng.normal(size=(200, 2)), rng.normal(loc=0.5, size=(200, 2))
     validator = AdversarialValidator(n_splits=3, max_iter=30, n_repeats=1)
     assert validator.evaluate(ref, cur) == validator.evaluate(ref, cur)
+
+
+def test_logistic_classifier_detects_and_names_a_location_shift() -> None:
+    rng = np.random.default_rng(3)
+    current = rng.normal(size=(300, 4))
+    current[:, 0] += 1.5
+    result = AdversarialValidator(n_splits=3, n_repeats=2, classifier="logistic").evaluate(
+        rng.normal(size=(300, 4)), current, NAMES
+    )
+    assert result.auc > 0.8
+    assert result.top_features(k=1) == ["amount"]
