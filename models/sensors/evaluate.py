@@ -48,10 +48,13 @@ def evaluate_network(model: SensorModel, network: SensorNetwork, int8: bool) -> 
     readings = list(network.readings())
     lstm = {"lstm": SensorMonitor(model)} | ({"lstm_int8": SensorMonitor(model, int8=True)} if int8 else {})
     scores: dict[str, np.ndarray] = {}
+    flagged = np.zeros(len(readings), dtype=bool)
     for name, monitor in lstm.items():
         verdicts = run_monitor(monitor, [readings[i] for i in order])
         scores[name] = np.empty(len(readings))
         scores[name][order] = [v.score for v in verdicts]
+        if name == "lstm":
+            flagged[order] = [v.label == "anomaly" for v in verdicts]
     scores["half_space_trees"] = np.empty(len(readings))
     scores["robust_z"] = np.empty(len(readings))
     test = np.zeros(len(readings), dtype=bool)
@@ -63,10 +66,16 @@ def evaluate_network(model: SensorModel, network: SensorNetwork, int8: bool) -> 
         scores["robust_z"][rows] = robust_z_scores(network.values[rows])
         test[rows[int(len(rows) * TRAIN_SHARE) :]] = True
     labels = network.label[test]
+    hits = int((flagged[test] & (labels == 1)).sum())
     return {
         "test_readings": int(test.sum()),
         "test_anomalies": int(labels.sum()),
         **{name: _ranking(labels, s[test]) for name, s in scores.items()},
+        "lstm_adaptive_threshold_labels": {
+            "flagged": int(flagged[test].sum()),
+            "precision": hits / max(int(flagged[test].sum()), 1),
+            "recall": hits / max(int(labels.sum()), 1),
+        },
     }
 
 
