@@ -7,7 +7,6 @@ end of the second gap on validation transactions with arrived labels; the test p
 runs prequentially over the whole stream: every transaction is scored before any label of it is known, and it learns
 each label when it arrives."""
 
-import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -16,17 +15,13 @@ from sklearn.metrics import average_precision_score
 
 from streamsense.datasets.fraud_simulator import AGE_BANDS, DAY_S, GENDERS, SimulatedPayments, SimulatorConfig, simulate
 from streamsense.models.fraud.artifact import FraudArtifact
-from streamsense.models.fraud.blend import (
-    expected_calibration_error,
-    fit_blend,
-    threshold_for_precision,
-)
+from streamsense.models.fraud.blend import expected_calibration_error
 from streamsense.models.fraud.features import FeatureConfig, FraudFeaturePipeline
-from streamsense.models.fraud.gan import TabularGAN
 from streamsense.models.fraud.metrics import ranking_metrics, threshold_metrics
 from streamsense.models.fraud.online import OnlineFraudModel
 from streamsense.models.fraud.replay import ReplayResult, replay
-from streamsense.models.fraud.xgb_model import XGBParams, margin, train_booster
+from streamsense.models.fraud.training import fit_booster, fit_decision
+from streamsense.models.fraud.xgb_model import XGBParams, margin
 
 
 @dataclass(frozen=True)
@@ -78,13 +73,6 @@ def _ap(y: np.ndarray, score: np.ndarray) -> float:
     return round(float(average_precision_score(y, score)), 4)
 
 
-def _gan_rows(X: np.ndarray, y: np.ndarray, ratio: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Training rows plus ``ratio`` x (number of frauds) synthetic fraud rows."""
-    frauds = X[y == 1]
-    synthetic = TabularGAN(seed=seed).fit(frauds).sample(math.ceil(ratio * len(frauds)))
-    return np.vstack([X, synthetic]), np.concatenate([y, np.ones(len(synthetic), dtype=y.dtype)])
-
-
 def run(config: ExperimentConfig | None = None) -> ExperimentResult:
     """Simulate, replay, train, calibrate on validation, score the test period; returns the report and artifact."""
     cfg = config or ExperimentConfig()
@@ -107,31 +95,17 @@ def run(config: ExperimentConfig | None = None) -> ExperimentResult:
     test = (day >= test_start) & (day < test_start + p.test)
 
     online_logit = _logit(replayed.online_score)
-    booster = train_booster(X[train], y[train], replayed.names, cfg.xgb)
-    gan_report: dict[str, Any] = {"mode": cfg.gan_augmentation}
-    plain_margin = margin(booster, X)
-    X_aug, y_aug = _gan_rows(X[train], y[train], cfg.gan_ratio, cfg.seed)
-    gan_booster = train_booster(X_aug, y_aug, replayed.names, cfg.xgb)
-    gan_margin = margin(gan_booster, X)
-    gan_report |= {
-        "synthetic_rows": int(len(X_aug) - train.sum()),
-        "validation_ap_without": _ap(y[val], plain_margin[val]),
-        "validation_ap_with": _ap(y[val], gan_margin[val]),
-        "test_ap_without": _ap(y[test], plain_margin[test]),
-        "test_ap_with": _ap(y[test], gan_margin[test]),
-    }
-    gan_report["helps_on_validation"] = gan_report["validation_ap_with"] > gan_report["validation_ap_without"]
-    gan_report["enabled"] = cfg.gan_augmentation == "on" or (
-        cfg.gan_augmentation == "auto" and gan_report["helps_on_validation"]
+    choice = fit_booster(
+        X[train], y[train], X[val], y[val], replayed.names, cfg.xgb, cfg.gan_augmentation, cfg.gan_ratio
     )
-    if gan_report["enabled"]:
-        booster, xgb_margin = gan_booster, gan_margin
-    else:
-        xgb_margin = plain_margin
-
-    blend = fit_blend(online_logit[val], xgb_margin[val], y[val])
+    booster = choice.booster
+    xgb_margin = margin(booster, X)
+    gan_report = dict(choice.report)
+    gan_report["test_ap_without"] = _ap(y[test], margin(choice.plain, X[test]))
+    if choice.augmented is not None:
+        gan_report["test_ap_with"] = _ap(y[test], margin(choice.augmented, X[test]))
+    blend, threshold = fit_decision(online_logit[val], xgb_margin[val], y[val], cfg.target_precision)
     combined = blend.score_many(online_logit, xgb_margin)
-    threshold = threshold_for_precision(combined[val], y[val], cfg.target_precision)
 
     def on_test(score: np.ndarray) -> dict[str, float]:
         return ranking_metrics(day[test], sim.customer[test], score[test], y[test])

@@ -76,7 +76,6 @@ class CompiledTrees:
         n_nodes = max(len(t["left_children"]) for t in trees)
         n_trees = len(trees)
         self.left = np.zeros((n_trees, n_nodes), dtype=np.int64)
-        self.right = np.zeros((n_trees, n_nodes), dtype=np.int64)
         self.feature = np.zeros((n_trees, n_nodes), dtype=np.int64)
         self.threshold = np.full((n_trees, n_nodes), np.inf, dtype=np.float32)
         self.default_left = np.zeros((n_trees, n_nodes), dtype=bool)
@@ -89,88 +88,76 @@ class CompiledTrees:
         self.bias = float(self.value[:, 0].sum() + self.base_margin)
 
     def _pack(self, k: int, tree: dict) -> int:
-        """Fill row ``k``; leaves loop to themselves; node values are cover-weighted means (as XGBoost's Saabas)."""
+        """Fill row ``k`` in breadth-first order so a right child is always its left sibling + 1 (one add per hop).
+
+        Leaves loop to themselves (threshold +inf, default left); node values are cover-weighted means of their
+        leaves, as in XGBoost's Saabas attributions.
+        """
         left, right = tree["left_children"], tree["right_children"]
-        cover = np.asarray(tree["sum_hessian"], dtype=np.float64)
+        cover = tree["sum_hessian"]
         cond = tree["split_conditions"]
-        n = len(left)
-        values = np.zeros(n)
-        depth = np.zeros(n, dtype=np.int64)
-        for node in range(n):
-            if left[node] != -1:
-                depth[left[node]] = depth[right[node]] = depth[node] + 1
-        for node in sorted(range(n), key=lambda i: -depth[i]):
-            if left[node] == -1:
-                values[node] = cond[node]
+        order, new_id, depth = [0], {0: 0}, {0: 0}
+        for old in order:
+            if left[old] != -1:
+                for child in (left[old], right[old]):
+                    new_id[child] = len(order)
+                    depth[child] = depth[old] + 1
+                    order.append(child)
+        values: dict[int, float] = {}
+        for old in reversed(order):
+            if left[old] == -1:
+                values[old] = cond[old]
             else:
-                lc, rc = left[node], right[node]
-                values[node] = (values[lc] * cover[lc] + values[rc] * cover[rc]) / (cover[lc] + cover[rc])
-        for node in range(n):
-            leaf = left[node] == -1
-            self.left[k, node] = node if leaf else left[node]
-            self.right[k, node] = node if leaf else right[node]
-            self.feature[k, node] = 0 if leaf else tree["split_indices"][node]
-            self.threshold[k, node] = np.inf if leaf else cond[node]
-            self.default_left[k, node] = bool(tree["default_left"][node])
-            self.value[k, node] = values[node]
-        return int(depth.max())
+                lc, rc = left[old], right[old]
+                values[old] = (values[lc] * cover[lc] + values[rc] * cover[rc]) / (cover[lc] + cover[rc])
+        for old in order:
+            node = new_id[old]
+            leaf = left[old] == -1
+            self.left[k, node] = node if leaf else new_id[left[old]]
+            self.feature[k, node] = 0 if leaf else tree["split_indices"][old]
+            self.threshold[k, node] = np.inf if leaf else cond[old]
+            self.default_left[k, node] = leaf or bool(tree["default_left"][old])
+            self.value[k, node] = values[old]
+        return max(depth.values())
 
     def _flatten(self) -> None:
-        """Flat views indexed by ``tree * n_nodes + node``, so each walk step is a few 1-D ``take`` calls."""
+        """Flat views indexed by ``tree * n_nodes + node``, so each hop is a few 1-D ``take`` calls."""
         n_trees, n_nodes = self.left.shape
         offset = (np.arange(n_trees) * n_nodes)[:, None]
         self._roots = offset[:, 0].copy()
         self._left = (self.left + offset).ravel()
-        self._right = (self.right + offset).ravel()
         self._feature = self.feature.ravel()
         self._threshold = self.threshold.ravel()
-        self._default_left = self.default_left.ravel()
+        self._go_right_if_missing = ~self.default_left.ravel()
         self._value = self.value.ravel()
-
-    def _walk_one(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """One row: decide every node's direction at once, then follow ``depth`` hops (fewest numpy calls)."""
-        xf = x.take(self._feature)
-        go_left = xf < self._threshold
-        if np.isnan(x).any():
-            go_left = np.where(np.isnan(xf), self._default_left, go_left)
-        hop = np.where(go_left, self._left, self._right)
-        node = self._roots
-        path = [node]
-        for _ in range(self.depth):
-            node = hop.take(node)
-            path.append(node)
-        nodes = np.stack(path)
-        values = self._value.take(nodes)
-        contribs = np.bincount(
-            self._feature.take(nodes[:-1]).ravel(), np.diff(values, axis=0).ravel(), minlength=self.n_features
-        )
-        return np.array([values[-1].sum() + self.base_margin]), contribs[None, :]
 
     def margin_and_contribs(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Margins (B,) and per-feature contributions (B, F); ``contribs.sum(1) + self.bias == margin``."""
         X = np.ascontiguousarray(X, dtype=np.float32)
-        if len(X) == 1:
-            return self._walk_one(X[0])
         n_rows, n_feat = X.shape
         flat_x = X.ravel()
-        row_base = (np.arange(n_rows) * n_feat)[:, None]
-        node = np.broadcast_to(self._roots, (n_rows, len(self._roots)))
         has_nan = bool(np.isnan(flat_x).any())
+        if n_rows == 1:
+            row_base: np.ndarray | int = 0
+            node = self._roots
+        else:
+            row_base = (np.arange(n_rows) * n_feat)[:, None]
+            node = np.broadcast_to(self._roots, (n_rows, len(self._roots)))
         contrib_idx, path = [], [node]
         for _ in range(self.depth):
-            feat_idx = row_base + self._feature.take(node)
+            feat_idx = self._feature.take(node) + row_base
             x = flat_x.take(feat_idx)
-            go_left = x < self._threshold.take(node)
+            go_right = x >= self._threshold.take(node)
             if has_nan:
-                go_left = np.where(np.isnan(x), self._default_left.take(node), go_left)
-            node = np.where(go_left, self._left.take(node), self._right.take(node))
+                go_right = np.where(np.isnan(x), self._go_right_if_missing.take(node), go_right)
+            node = self._left.take(node) + go_right
             contrib_idx.append(feat_idx)
             path.append(node)
         values = self._value.take(np.stack(path))
         contribs = np.bincount(
             np.stack(contrib_idx).ravel(), np.diff(values, axis=0).ravel(), minlength=n_rows * n_feat
         ).reshape(n_rows, n_feat)
-        return values[-1].sum(axis=1) + self.base_margin, contribs
+        return values[-1].sum(axis=-1).reshape(n_rows) + self.base_margin, contribs
 
 
 def save_booster(booster: xgb.Booster, path: Path) -> None:

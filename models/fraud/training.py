@@ -1,0 +1,130 @@
+"""Fitting an artifact from labelled feature rows: XGBoost (optionally GAN-augmented), blend and threshold.
+
+``retrain`` is what the streaming side calls periodically with the feature rows it kept at scoring time and the labels
+that arrived since; it splits them by event time (the latest share is validation), fits, and publishes the next
+version for ``FraudModelRegistry`` to pick up. The experiment uses the same functions, so both behave alike.
+"""
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xgboost as xgb
+from sklearn.metrics import average_precision_score, roc_auc_score
+
+from streamsense.models.fraud.artifact import FraudArtifact, save
+from streamsense.models.fraud.blend import Blend, fit_blend, threshold_for_precision
+from streamsense.models.fraud.gan import TabularGAN
+from streamsense.models.fraud.xgb_model import XGBParams, margin, train_booster
+
+GAN_MODES = ("auto", "on", "off")
+
+
+@dataclass
+class BoosterChoice:
+    """The booster to use, both candidates, and the GAN comparison on validation."""
+
+    booster: xgb.Booster
+    plain: xgb.Booster
+    augmented: xgb.Booster | None
+    report: dict[str, Any]
+
+
+def _ap(y: np.ndarray, score: np.ndarray) -> float:
+    return round(float(average_precision_score(y, score)), 4)
+
+
+def gan_augment(X: np.ndarray, y: np.ndarray, ratio: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Training rows plus ``ratio`` x (number of frauds) synthetic fraud rows from a GAN fitted on the frauds."""
+    frauds = X[y == 1]
+    synthetic = TabularGAN(seed=seed).fit(frauds).sample(math.ceil(ratio * len(frauds)))
+    return np.vstack([X, synthetic]), np.concatenate([y, np.ones(len(synthetic), dtype=y.dtype)])
+
+
+def fit_booster(
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_val: np.ndarray,
+    y_val: np.ndarray,
+    names: list[str],
+    params: XGBParams | None = None,
+    gan: str = "auto",
+    gan_ratio: float = 1.0,
+) -> BoosterChoice:
+    """Train plain XGBoost and, unless ``gan == "off"``, a GAN-augmented one; ``auto`` keeps the GAN only if it
+    raises average precision on the validation rows."""
+    if gan not in GAN_MODES:
+        raise ValueError(f"gan must be one of {GAN_MODES}")
+    p = params or XGBParams()
+    plain = train_booster(X_train, y_train, names, p)
+    report: dict[str, Any] = {"mode": gan, "validation_ap_without": _ap(y_val, margin(plain, X_val))}
+    if gan == "off":
+        return BoosterChoice(plain, plain, None, report | {"enabled": False})
+    X_aug, y_aug = gan_augment(X_train, y_train, gan_ratio, p.seed)
+    augmented = train_booster(X_aug, y_aug, names, p)
+    report["synthetic_rows"] = int(len(X_aug) - len(X_train))
+    report["validation_ap_with"] = _ap(y_val, margin(augmented, X_val))
+    report["helps_on_validation"] = report["validation_ap_with"] > report["validation_ap_without"]
+    report["enabled"] = gan == "on" or report["helps_on_validation"]
+    return BoosterChoice(augmented if report["enabled"] else plain, plain, augmented, report)
+
+
+def fit_decision(
+    online_logit: np.ndarray, xgb_margin: np.ndarray, y: np.ndarray, target_precision: float
+) -> tuple[Blend, float]:
+    """Calibrated blend and the threshold reaching ``target_precision``, both on validation rows."""
+    blend = fit_blend(online_logit, xgb_margin, y)
+    return blend, threshold_for_precision(blend.score_many(online_logit, xgb_margin), y, target_precision)
+
+
+def _rows_to_arrays(
+    rows: Sequence[Mapping[str, Any]], names: list[str]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    ordered = sorted(rows, key=lambda r: r["event_time"])
+    X = np.array([[float(r["features"][n]) for n in names] for r in ordered])
+    y = np.array([int(bool(r["is_fraud"])) for r in ordered])
+    logit = np.array([float(r["online_logit"]) for r in ordered])
+    t = np.array([float(r["event_time"]) for r in ordered])
+    return X, y, logit, t
+
+
+def retrain(
+    rows: Sequence[Mapping[str, Any]],
+    root: Path,
+    names: list[str],
+    feature_config: dict[str, Any],
+    validation_fraction: float = 0.25,
+    target_precision: float = 0.8,
+    params: XGBParams | None = None,
+    gan: str = "auto",
+    min_frauds: int = 20,
+) -> FraudArtifact | None:
+    """Fit on labelled rows ``{"features": {name: value}, "is_fraud": bool, "event_time": epoch_s,
+    "online_logit": float}`` (kept from scoring time) and publish the next version under ``root``.
+
+    The latest ``validation_fraction`` of rows by event time is validation (blend, threshold, GAN choice). Returns
+    ``None`` without publishing when either part has fewer than ``min_frauds`` frauds.
+    """
+    X, y, logit, _ = _rows_to_arrays(rows, names)
+    cut = int(len(y) * (1 - validation_fraction))
+    if y[:cut].sum() < min_frauds or y[cut:].sum() < min_frauds:
+        return None
+    choice = fit_booster(X[:cut], y[:cut], X[cut:], y[cut:], names, params, gan)
+    val_margin = margin(choice.booster, X[cut:])
+    blend, threshold = fit_decision(logit[cut:], val_margin, y[cut:], target_precision)
+    combined = blend.score_many(logit[cut:], val_margin)
+    metrics = {
+        "validation": {
+            "rows": int(len(y) - cut),
+            "roc_auc": round(float(roc_auc_score(y[cut:], combined)), 4),
+            "average_precision": _ap(y[cut:], combined),
+        },
+        "train_rows": cut,
+        "gan_augmentation": choice.report,
+    }
+    artifact = FraudArtifact(choice.booster, names, feature_config, blend, threshold, metrics)
+    save(artifact, root)
+    return artifact
