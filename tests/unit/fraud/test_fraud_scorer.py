@@ -113,3 +113,19 @@ def test_labels_update_key_state_and_the_online_model_and_state_serialises(tmp_p
     assert OnlineFraudModel.load(path).predict_proba_one(result.features) == scorer.online.predict_proba_one(
         result.features
     )
+
+
+def test_audit_attributes_never_influence_the_score() -> None:
+    scorer = _warm_scorer()
+    scores = set()
+    for age_band, gender in (("18-25", "female"), ("60+", "male"), (None, None)):
+        tx = _tx(400, 55.0).model_copy(update={"age_band": age_band, "gender": gender})
+        scores.add(scorer.score_one(tx, new_account_state(), new_terminal_state()).score)
+    assert len(scores) == 1
+    assert not any("age" in n or "gender" in n for n in scorer.pipeline.names)
+
+
+def test_from_artifacts_without_any_artifact_starts_cold(tmp_path: Path) -> None:
+    scorer = FraudScorer.from_artifacts(tmp_path, cold_threshold=0.7)
+    result = scorer.score_one(_tx(1, 10.0), new_account_state(), new_terminal_state())
+    assert (result.model_version, result.threshold) == (COLD_START_VERSION, 0.7)
