@@ -35,9 +35,18 @@ class SensorVerdict:
     scorer: Literal["lstm", "hst", "dropped"]
     reasons: list[tuple[str, float, float]] = field(default_factory=list)
 
-    def reason_dicts(self) -> list[dict[str, Any]]:
-        """Rows for ``streamsense.schemas.base.Reason``."""
-        return [{"feature": f, "value": v, "contribution": c} for f, v, c in self.reasons]
+    def alert_fields(self) -> dict[str, Any]:
+        """The ``SensorAlert`` fields this verdict decides; the agent adds ids, times, key, model and latency.
+        ``minutes_to_failure`` equal to the model's ``rul_cap`` means "at least that long".
+        """
+        return {
+            "label": self.label,
+            "score": self.score,
+            "failure_probability": self.failure_probability,
+            "minutes_to_failure": self.minutes_to_failure,
+            "reasons": [{"feature": f, "value": v, "contribution": c} for f, v, c in self.reasons],
+            "features": {"scorer": self.scorer, "threshold": self.threshold},
+        }
 
 
 class SensorMonitor:

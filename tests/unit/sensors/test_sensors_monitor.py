@@ -8,7 +8,8 @@ import pytest
 from streamsense.datasets.degradation import simulate
 from streamsense.models.sensors.artifact import SensorModel
 from streamsense.models.sensors.monitor import SensorMonitor
-from streamsense.schemas.sensors import SensorReading
+from streamsense.schemas.base import ModelRef
+from streamsense.schemas.sensors import SensorAlert, SensorReading
 
 
 @pytest.fixture(scope="module")
@@ -104,3 +105,18 @@ def test_int8_monitor_scores_close_to_fp32(tiny_model: SensorModel, readings: li
     warm = [i for i, v in enumerate(a) if v.scorer == "lstm"]
     assert warm
     assert [b[i].score for i in warm] == pytest.approx([a[i].score for i in warm], rel=0.1, abs=0.1)
+
+
+def test_verdict_fields_build_a_valid_sensor_alert(tiny_model: SensorModel, readings: list[SensorReading]) -> None:
+    _, verdicts = SensorMonitor(tiny_model).process_many({}, readings)
+    for reading, verdict in zip(readings, verdicts, strict=True):
+        alert = SensorAlert(
+            event_id=reading.event_id,
+            event_time=reading.event_time,
+            decided_at=reading.event_time,
+            key=reading.device_id,
+            model=ModelRef(name=f"sensors-{tiny_model.name}", version=tiny_model.version),
+            latency_ms=0.0,
+            **verdict.alert_fields(),
+        )
+        assert alert.label == verdict.label
