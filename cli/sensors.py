@@ -52,7 +52,11 @@ def eval_anomaly(
     units: int = typer.Option(40, help="units in the held-out simulated fleet"),
     int8: bool = typer.Option(True, help="also evaluate the INT8 dynamically quantized LSTM"),
 ) -> None:
-    """Suthaharan ranking metrics (LSTM vs HalfSpaceTrees vs robust z) and simulator failure-warning figures."""
+    """Suthaharan ranking metrics (LSTM vs HalfSpaceTrees vs robust z) and simulator failure-warning figures.
+
+    False alarm: a warning episode that starts on a unit that never fails in the period, or more than 6 hours before
+    the unit's failure (full definitions in ``streamsense.models.sensors.scoring``).
+    """
     from streamsense.datasets import suthaharan
     from streamsense.models.sensors.artifact import load
     from streamsense.models.sensors.evaluate import evaluate_fleet, evaluate_network

@@ -1,9 +1,9 @@
 """Per-device window of the latest readings on an event-time grid, kept as a small JSON-able dict.
 
 Readings are placed in slots ``floor(event_time / step)``. A reading for a newer slot advances the window and forward
-fills the slots it skipped; a late reading (at most ``lateness`` slots behind the newest) fills its slot and the
-forward-filled slots after it; an older one is dropped. The dict never holds more than ``size`` rows, so a Faust table
-entry stays bounded whatever the device sends.
+fills the slots it skipped; a second reading for the newest slot replaces it; a late reading (at most ``lateness``
+slots behind the newest) fills its slot and the forward-filled slots after it; an older one is dropped. The dict
+never holds more than ``size`` rows, so a Faust table entry stays bounded whatever the device sends.
 """
 
 from collections.abc import Mapping, Sequence
