@@ -30,7 +30,10 @@ def fetch_suthaharan() -> None:
 
 
 @train_app.command("sensors")
-def train_sensors(epochs: int = typer.Option(10, help="LSTM epochs for both models")) -> None:
+def train_sensors(
+    epochs: int = typer.Option(10, help="LSTM epochs for both models"),
+    horizon_minutes: float = typer.Option(15.0, help="warn at least this many minutes of event time before failure"),
+) -> None:
     """Train the simulator-fleet model (forecast + RUL + warning policy) and the Suthaharan forecaster."""
     from streamsense.datasets import suthaharan
     from streamsense.models.sensors.training import FleetSizes, train_degradation, train_suthaharan
@@ -38,7 +41,7 @@ def train_sensors(epochs: int = typer.Option(10, help="LSTM epochs for both mode
     torch.set_num_threads(1)
     report = {}
     started = time.perf_counter()
-    fleet_model = train_degradation(FleetSizes(epochs=epochs))
+    fleet_model = train_degradation(FleetSizes(epochs=epochs), horizon_minutes=horizon_minutes)
     report["degradation"] = {"path": str(fleet_model.save(artifact_path("degradation"))), **fleet_model.metrics}
     networks = [suthaharan.load(get_settings().data_dir, name) for name in suthaharan.SETS]
     mote_model = train_suthaharan(networks, epochs=epochs)
@@ -77,5 +80,6 @@ def eval_anomaly(
     if int8:
         result["simulator_int8"] = evaluate_fleet(fleet_model, n_units=units, int8=True)
     result["simulator_noise_x2"] = evaluate_fleet(fleet_model, n_units=units, noise_scale=2.0)
+    result["horizon_minutes"] = fleet_model.horizon_minutes
     result["warning_policy"] = fleet_model.warning.to_dict() if fleet_model.warning else None
     _print(result)

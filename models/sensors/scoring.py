@@ -7,6 +7,8 @@ Definitions (event time, minutes):
   minutes before the true failure time; a failure with no episode on at its end is missed (lead -1).
 - A false alarm is an episode that starts on a unit that never fails in the simulated period, or more than
   ``FALSE_ALARM_MINUTES`` (6 hours) before the unit's failure.
+- ``warned_15min_share``: share of failures warned at least ``horizon_minutes`` ahead (15 by default; the key keeps
+  its name whatever the horizon, and ``eval anomaly`` prints the horizon next to it).
 - ``false_alarms_per_unit_day``: false alarms divided by monitored unit-days (all units, whole period);
   ``false_alarm_share``: false alarms divided by all episodes.
 """

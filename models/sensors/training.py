@@ -123,8 +123,12 @@ def _assemble(
     return model
 
 
-def train_degradation(sizes: FleetSizes | None = None, seed: int = TRAIN_SEED) -> SensorModel:
-    """LSTM with RUL head on a simulated fleet; warning thresholds picked on a separately seeded validation fleet."""
+def train_degradation(
+    sizes: FleetSizes | None = None, seed: int = TRAIN_SEED, horizon_minutes: float = HORIZON_MINUTES
+) -> SensorModel:
+    """LSTM with RUL head on a simulated fleet; warning thresholds picked on a separately seeded validation fleet
+    so that failures are warned at least ``horizon_minutes`` ahead (kept in the artifact).
+    """
     sizes = sizes or FleetSizes()
     torch.manual_seed(seed)
     series = fleet_series(simulate(sizes.train_units, seed=seed, days=sizes.days, prefix="train"))
@@ -137,6 +141,7 @@ def train_degradation(sizes: FleetSizes | None = None, seed: int = TRAIN_SEED) -
         keep.append(np.flatnonzero((end_rul <= 3 * RUL_CAP) | (rng.random(len(end_rul)) < 0.25)))
     x, rul = _normalised_windows(series, mean, std, SEQ_LEN, keep)
     model = _assemble("degradation", FLEET_CHANNELS, STEP_S, mean, std, x, rul, sizes.epochs, seed)
+    model.horizon_minutes = horizon_minutes
     validation = fleet_series(simulate(sizes.validation_units, seed=VALIDATION_SEED, days=sizes.days, prefix="val"))
     model.warning, calibration = calibrate_warning(model, validation)
     model.metrics |= calibration
