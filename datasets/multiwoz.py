@@ -136,20 +136,34 @@ def placeholder_slots(template: str) -> list[str]:
     return [f"{d.lower()}-{s.lower()}" for d, s in PLACEHOLDER.findall(template)]
 
 
-def fill(
+def fill_spans(
     template: str, lexicon: dict[str, list[str]], rng: random.Random, goal: dict[str, str] | None = None
-) -> tuple[str, dict[str, str]]:
-    """Replace every placeholder with a real value (from ``goal`` when given); returns the text and the filled slots."""
-    slots: dict[str, str] = {}
+) -> tuple[str, dict[str, str], list[tuple[int, int, str]]]:
+    """Replace every placeholder with a real value (from ``goal`` when given).
 
-    def replace(match: re.Match[str]) -> str:
+    Returns the text, the filled slots and the character span of every filled value (for span-labelled training).
+    """
+    slots: dict[str, str] = {}
+    spans: list[tuple[int, int, str]] = []
+    text = ""
+    rest = " ".join(template.split())
+    while match := PLACEHOLDER.search(rest):
         slot = f"{match.group(1).lower()}-{match.group(2).lower()}"
         if slot not in slots:
             slots[slot] = goal[slot] if goal and slot in goal else rng.choice(lexicon[slot])
-        return slots[slot]
+        text += rest[: match.start()]
+        spans.append((len(text), len(text) + len(slots[slot]), slot))
+        text += slots[slot]
+        rest = rest[match.end() :]
+    return text + rest, slots, spans
 
-    text = PLACEHOLDER.sub(replace, template)
-    return " ".join(text.split()), slots
+
+def fill(
+    template: str, lexicon: dict[str, list[str]], rng: random.Random, goal: dict[str, str] | None = None
+) -> tuple[str, dict[str, str]]:
+    """``fill_spans`` without the spans."""
+    text, slots, _ = fill_spans(template, lexicon, rng, goal)
+    return text, slots
 
 
 def _normalise(template: str) -> str:
@@ -162,6 +176,7 @@ class Example:
     intent: str
     template: str
     slots: dict[str, str] = field(default_factory=dict)
+    spans: list[tuple[int, int, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -209,8 +224,8 @@ def realise(
         for template in templates[intent]:
             n = copies if PLACEHOLDER.search(template) else 1
             for _ in range(n):
-                text, slots = fill(template, lexicon, rng)
-                examples.append(Example(text=text, intent=intent, template=template, slots=slots))
+                text, slots, spans = fill_spans(template, lexicon, rng)
+                examples.append(Example(text=text, intent=intent, template=template, slots=slots, spans=spans))
     return examples
 
 

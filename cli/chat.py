@@ -1,0 +1,76 @@
+"""Chat commands: data multiwoz|kg-benchmarks, train chat, eval intent|dst|knowledge|kg-benchmarks."""
+
+import json
+from typing import Annotated
+
+import torch
+import typer
+
+from streamsense.cli.groups import data_app, eval_app, train_app
+from streamsense.settings import get_settings
+
+Seed = Annotated[int, typer.Option(help="data split and model seed")]
+
+
+def _print(result: dict) -> None:
+    typer.echo(json.dumps(result))
+
+
+@data_app.command("multiwoz")
+def data_multiwoz() -> None:
+    """Fetch convlab==3.0.1 from PyPI (sha256-checked) and keep only the MultiWOZ templates, database and ontology."""
+    from streamsense.datasets import multiwoz
+
+    _print({"path": str(multiwoz.fetch()), "sha256": multiwoz.SHA256, "license": multiwoz.LICENSE})
+
+
+@data_app.command("kg-benchmarks")
+def data_kg_benchmarks() -> None:
+    """Fetch the pykeen==1.11.1 wheel (sha256-checked); Nations and Kinships are read from inside it."""
+    from streamsense.datasets import kg_benchmarks
+
+    _print({"path": str(kg_benchmarks.fetch()), "sha256": kg_benchmarks.SHA256, "license": kg_benchmarks.LICENSE})
+
+
+@train_app.command("chat")
+def train_chat(seed: Seed = 0) -> None:
+    """Train and cache the intent classifier, dialogue state tracker and knowledge retriever."""
+    from streamsense.models.chat.training import train_all
+
+    torch.set_num_threads(1)
+    _print(train_all(get_settings().artifact_dir, seed=seed))
+
+
+@eval_app.command("intent")
+def eval_intent(seed: Seed = 0) -> None:
+    """Intent accuracy and macro-F1 on held-out templates beside a baseline; calibration, fallback, EWC, INT8."""
+    from streamsense.models.chat.evaluation import evaluate_intent
+
+    _print(evaluate_intent(get_settings().artifact_dir, seed=seed))
+
+
+@eval_app.command("dst")
+def eval_dst(seed: Seed = 0, dialogues: Annotated[int, typer.Option(help="generated test dialogues")] = 500) -> None:
+    """Joint goal accuracy on dialogues generated from held-out templates."""
+    from streamsense.models.chat.evaluation import evaluate_dst
+
+    _print(evaluate_dst(get_settings().artifact_dir, seed=seed, dialogues=dialogues))
+
+
+@eval_app.command("knowledge")
+def eval_knowledge(
+    link_prediction: Annotated[bool, typer.Option(help="also run Nations/Kinships link prediction")] = True,
+) -> None:
+    """Hits@3 of knowledge retrieval on held-out FAQ questions, plus GNN link prediction on Nations and Kinships."""
+    from streamsense.models.chat.evaluation import evaluate_knowledge
+
+    _print(evaluate_knowledge(get_settings().artifact_dir, link_prediction=link_prediction))
+
+
+@eval_app.command("kg-benchmarks")
+def eval_kg_benchmarks() -> None:
+    """R-GCN + ComplEx link prediction on Nations and Kinships beside published figures."""
+    from streamsense.models.chat.evaluation import link_prediction_benchmarks
+
+    torch.set_num_threads(1)
+    _print(link_prediction_benchmarks())

@@ -1,0 +1,170 @@
+"""Knowledge graph of FAQ entries, MultiWOZ entities and their attribute values, and retrieval over it.
+
+A message is matched against FAQ questions and entity names (character n-gram TF-IDF); the R-GCN embeddings add a
+graph prior: nodes close to the conversation's context (domain, active intent, entities and values in the state)
+score higher. Scores are ``text + graph_weight * graph``.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import networkx as nx
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.feature_extraction.text import TfidfVectorizer
+
+from streamsense.models.chat.gnn import GNNConfig, index_triples, train_link_predictor
+
+VERSION = "knowledge-1"
+ATTRIBUTES = ("area", "food", "pricerange", "type", "stars", "parking", "internet")
+
+
+@dataclass
+class Hit:
+    node_id: str
+    kind: str
+    text: str
+    score: float
+
+
+def build_graph(databases: dict[str, list[dict]], faq: list[dict]) -> nx.MultiDiGraph:
+    """Nodes: domains, intents, entities, values, FAQ entries (with training paraphrases, never held-out ones)."""
+    graph = nx.MultiDiGraph()
+    for domain, rows in databases.items():
+        graph.add_node(f"domain:{domain}", kind="domain", text=domain)
+        for row in rows:
+            if "name" not in row:
+                continue
+            node = f"{domain}:{row['name'].lower()}"
+            facts = ", ".join(f"{a} {row[a]}" for a in ATTRIBUTES if row.get(a) not in (None, "?"))
+            graph.add_node(node, kind="entity", text=f"{row['name']} ({domain}): {facts}")
+            graph.add_edge(node, f"domain:{domain}", relation="in_domain")
+            for attribute in ATTRIBUTES:
+                if row.get(attribute) not in (None, "?", ""):
+                    value = f"value:{attribute}={row[attribute]}"
+                    graph.add_node(value, kind="value", text=f"{attribute} {row[attribute]}")
+                    graph.add_edge(node, value, relation=f"has_{attribute}")
+    for entry in faq:
+        node = entry["id"]
+        graph.add_node(
+            node, kind="faq", text=entry["answer"], question=entry["question"], paraphrases=entry["paraphrases"]
+        )
+        graph.add_node(f"domain:{entry['domain']}", kind="domain", text=entry["domain"])
+        graph.add_edge(node, f"domain:{entry['domain']}", relation="faq_domain")
+        for intent in entry["intents"]:
+            graph.add_node(f"intent:{intent}", kind="intent", text=intent)
+            graph.add_edge(node, f"intent:{intent}", relation="faq_intent")
+        if "attribute" in entry:
+            attribute, value = entry["attribute"]
+            graph.add_edge(node, f"value:{attribute}={value}", relation="faq_value")
+    return graph
+
+
+class KnowledgeRetriever:
+    """``retrieve(text, state, intents, k)`` -> top-k FAQ/entity nodes with scores."""
+
+    def __init__(
+        self, graph: nx.MultiDiGraph, embeddings: np.ndarray, node_ids: list[str], graph_weight: float
+    ) -> None:
+        self.graph = graph
+        self.node_ids = node_ids
+        self.index = {n: i for i, n in enumerate(node_ids)}
+        self.embeddings = F.normalize(torch.from_numpy(embeddings), dim=1).numpy()
+        self.graph_weight = graph_weight
+        self.candidates = [n for n in node_ids if graph.nodes[n]["kind"] in ("faq", "entity")]
+        self.documents: list[str] = []
+        self.owners: list[int] = []
+        for i, node in enumerate(self.candidates):
+            data = graph.nodes[node]
+            texts = (
+                [data["question"], *data.get("paraphrases", [])] if data["kind"] == "faq" else [node.split(":", 1)[1]]
+            )
+            self.documents += texts
+            self.owners += [i] * len(texts)
+        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+        self.matrix = self.vectorizer.fit_transform(self.documents)
+        self.owner_array = np.array(self.owners)
+        self.candidate_rows = np.array([self.index[n] for n in self.candidates])
+
+    def context_nodes(self, state: dict | None, intents: Sequence[tuple[str, float]] | None) -> list[str]:
+        """Graph nodes the conversation is about: domain, top intent, named entities and attribute values."""
+        nodes = []
+        state = state or {}
+        if state.get("domain"):
+            nodes.append(f"domain:{state['domain']}")
+        if intents:
+            nodes.append(f"intent:{intents[0][0]}")
+        for slot, value in state.get("slots", {}).items():
+            domain, name = slot.split("-", 1)
+            attribute = {"price": "pricerange"}.get(name, name)
+            nodes += [f"{domain}:{value}", f"value:{attribute}={value}"]
+        return [n for n in nodes if n in self.index]
+
+    def scores(
+        self, text: str, state: dict | None = None, intents: Sequence[tuple[str, float]] | None = None
+    ) -> np.ndarray:
+        similarity = (self.matrix @ self.vectorizer.transform([text]).T).toarray().ravel()
+        text_score = np.zeros(len(self.candidates))
+        np.maximum.at(text_score, self.owner_array, similarity)
+        context = self.context_nodes(state, intents)
+        if not context:
+            return text_score
+        centre = self.embeddings[[self.index[n] for n in context]].mean(axis=0)
+        graph_score = self.embeddings[self.candidate_rows] @ centre / max(float(np.linalg.norm(centre)), 1e-9)
+        return text_score + self.graph_weight * graph_score
+
+    def retrieve(
+        self, text: str, state: dict | None = None, intents: Sequence[tuple[str, float]] | None = None, k: int = 3
+    ) -> list[Hit]:
+        scores = self.scores(text, state, intents)
+        top = np.argsort(-scores)[:k]
+        return [
+            Hit(
+                self.candidates[i],
+                self.graph.nodes[self.candidates[i]]["kind"],
+                self.graph.nodes[self.candidates[i]]["text"],
+                round(float(scores[i]), 4),
+            )
+            for i in top
+        ]
+
+    @classmethod
+    def train(
+        cls, graph: nx.MultiDiGraph, config: GNNConfig | None = None, graph_weight: float = 0.2
+    ) -> "KnowledgeRetriever":
+        """Embed the graph with the R-GCN link predictor, then index the FAQ questions and entity names."""
+        nodes: dict[str, int] = {n: i for i, n in enumerate(sorted(graph.nodes))}
+        relations: dict[str, int] = {}
+        triples = index_triples([(h, d["relation"], t) for h, t, d in graph.edges(data=True)], nodes, relations)
+        model = train_link_predictor(len(nodes), len(relations), triples, config or GNNConfig(epochs=150))
+        with torch.no_grad():
+            embeddings = model.encode().numpy()
+        return cls(graph, embeddings, list(nodes), graph_weight)
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.save(path.with_suffix(".npy"), self.embeddings)
+        sidecar = {
+            "version": VERSION,
+            "graph": nx.node_link_data(self.graph, edges="edges"),
+            "node_ids": self.node_ids,
+            "graph_weight": self.graph_weight,
+        }
+        path.with_suffix(".json").write_text(json.dumps(sidecar))
+
+    @classmethod
+    def load(cls, path: Path) -> "KnowledgeRetriever":
+        sidecar = json.loads(path.with_suffix(".json").read_text())
+        if sidecar["version"] != VERSION:
+            raise ValueError(f"{path}: version {sidecar['version']} != {VERSION}")
+        graph = nx.node_link_graph(sidecar["graph"], edges="edges")
+        return cls(graph, np.load(path.with_suffix(".npy")), sidecar["node_ids"], sidecar["graph_weight"])
+
+
+def load_faq(path: Path | None = None) -> list[dict]:
+    """The hand-written FAQ entries shipped in the repo (``datasets/data/chat/faq.json``)."""
+    path = path or Path(__file__).resolve().parents[2] / "datasets" / "data" / "chat" / "faq.json"
+    return json.loads(path.read_text())["entries"]
