@@ -27,6 +27,9 @@ Terminals = Annotated[int, typer.Option(help="simulated terminals")]
 Seed = Annotated[int, typer.Option(help="simulator and model seed")]
 Gan = Annotated[str, typer.Option(help="GAN augmentation: auto (on if it helps validation AP), on or off")]
 Precision = Annotated[float, typer.Option(help="target precision on validation for the threshold")]
+AlertRate = Annotated[
+    float | None, typer.Option(help="set the threshold from this validation alert rate instead of the precision")
+]
 
 
 def _fraud_dir() -> Path:
@@ -37,7 +40,9 @@ def _decisions_file() -> Path:
     return _fraud_dir() / "eval" / "test_decisions.json"
 
 
-def _run(customers: int, terminals: int, seed: int, gan: str, target_precision: float) -> ExperimentResult:
+def _run(
+    customers: int, terminals: int, seed: int, gan: str, target_precision: float, alert_rate: float | None
+) -> ExperimentResult:
     if gan not in ("auto", "on", "off"):
         raise typer.BadParameter("gan must be auto, on or off")
     torch.set_num_threads(1)
@@ -47,6 +52,7 @@ def _run(customers: int, terminals: int, seed: int, gan: str, target_precision: 
         seed=seed,
         gan_augmentation=gan,
         target_precision=target_precision,
+        target_alert_rate=alert_rate,
     )
     return run(config)
 
@@ -62,9 +68,10 @@ def train_fraud(
     seed: Seed = 0,
     gan: Gan = "auto",
     target_precision: Precision = 0.8,
+    alert_rate: AlertRate = None,
 ) -> None:
     """Train XGBoost + blend on the simulator and write the next versioned artifact (with warm checkpoints)."""
-    result = _run(customers, terminals, seed, gan, target_precision)
+    result = _run(customers, terminals, seed, gan, target_precision, alert_rate)
     replayed = result.replayed
     rng = np.random.default_rng(seed)
     sample = replayed.X[rng.choice(len(replayed.X), size=min(SAMPLE_ROWS, len(replayed.X)), replace=False)]
@@ -91,9 +98,10 @@ def eval_fraud(
     seed: Seed = 0,
     gan: Gan = "auto",
     target_precision: Precision = 0.8,
+    alert_rate: AlertRate = None,
 ) -> None:
     """Time-ordered evaluation on the simulator: online (prequential), XGBoost and combined; one JSON object."""
-    result = _run(customers, terminals, seed, gan, target_precision)
+    result = _run(customers, terminals, seed, gan, target_precision, alert_rate)
     path = _decisions_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(result.test_rows))

@@ -108,4 +108,4 @@ def load(path: Path) -> FraudArtifact:
 
 def load_latest(root: Path) -> FraudArtifact | None:
     versions = list_versions(root)
-    return load(root / f"v{versions[-1]:04d}") if versions else None
+    return load(root / version_name(versions[-1])) if versions else None

@@ -39,11 +39,6 @@ def fit_blend(online_logit: np.ndarray, xgb_margin: np.ndarray, y: np.ndarray) -
     return Blend(float(lr.coef_[0, 0]), float(lr.coef_[0, 1]), float(lr.intercept_[0]))
 
 
-def online_only_blend() -> Blend:
-    """Cold start: no XGBoost yet, the online logit alone."""
-    return Blend(1.0, 0.0, 0.0)
-
-
 def threshold_for_precision(scores: np.ndarray, y: np.ndarray, target_precision: float) -> float:
     """Lowest threshold whose validation precision reaches the target (most recall at that precision)."""
     order = np.argsort(-scores, kind="stable")

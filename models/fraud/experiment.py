@@ -50,6 +50,7 @@ class ExperimentConfig:
     xgb: XGBParams = field(default_factory=XGBParams)
     feature_config: dict[str, Any] = field(default_factory=lambda: FeatureConfig().to_dict())
     target_precision: float = 0.8
+    target_alert_rate: float | None = None
     gan_augmentation: str = "auto"
     gan_ratio: float = 1.0
 
@@ -104,7 +105,9 @@ def run(config: ExperimentConfig | None = None) -> ExperimentResult:
     gan_report["test_ap_without"] = _ap(y[test], margin(choice.plain, X[test]))
     if choice.augmented is not None:
         gan_report["test_ap_with"] = _ap(y[test], margin(choice.augmented, X[test]))
-    blend, threshold = fit_decision(online_logit[val], xgb_margin[val], y[val], cfg.target_precision)
+    blend, threshold = fit_decision(
+        online_logit[val], xgb_margin[val], y[val], cfg.target_precision, cfg.target_alert_rate
+    )
     combined = blend.score_many(online_logit, xgb_margin)
 
     def on_test(score: np.ndarray) -> dict[str, float]:
@@ -129,7 +132,9 @@ def run(config: ExperimentConfig | None = None) -> ExperimentResult:
             "expected_calibration_error": round(expected_calibration_error(combined[test], y[test]), 6),
             "at_threshold": threshold_metrics(combined[test], y[test], threshold),
             "blend": blend.to_dict(),
-            "target_precision_on_validation": cfg.target_precision,
+            "threshold_rule": {"target_alert_rate": cfg.target_alert_rate}
+            if cfg.target_alert_rate is not None
+            else {"target_precision": cfg.target_precision},
         },
         "gan_augmentation": gan_report,
         "features": replayed.names,

@@ -5,7 +5,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from streamsense.models.fraud.artifact import FraudArtifact, list_versions, load
+from streamsense.models.fraud.artifact import FraudArtifact, list_versions, load, version_name
 
 
 class FraudModelRegistry:
@@ -41,7 +41,7 @@ class FraudModelRegistry:
                 if version in self._failed:
                     continue
                 try:
-                    self._current = load(self.root / f"v{version:04d}")
+                    self._current = load(self.root / version_name(version))
                     break
                 except (OSError, ValueError, KeyError):
                     self._failed.add(version)

@@ -16,7 +16,7 @@ import xgboost as xgb
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from streamsense.models.fraud.artifact import FraudArtifact, save
-from streamsense.models.fraud.blend import Blend, fit_blend, threshold_for_precision
+from streamsense.models.fraud.blend import Blend, fit_blend, threshold_for_alert_rate, threshold_for_precision
 from streamsense.models.fraud.gan import TabularGAN
 from streamsense.models.fraud.xgb_model import XGBParams, margin, train_booster
 
@@ -73,11 +73,19 @@ def fit_booster(
 
 
 def fit_decision(
-    online_logit: np.ndarray, xgb_margin: np.ndarray, y: np.ndarray, target_precision: float
+    online_logit: np.ndarray,
+    xgb_margin: np.ndarray,
+    y: np.ndarray,
+    target_precision: float,
+    target_alert_rate: float | None = None,
 ) -> tuple[Blend, float]:
-    """Calibrated blend and the threshold reaching ``target_precision``, both on validation rows."""
+    """Calibrated blend and its threshold, both on validation rows: the threshold flags ``target_alert_rate`` of
+    transactions when given, else it is the lowest one reaching ``target_precision``."""
     blend = fit_blend(online_logit, xgb_margin, y)
-    return blend, threshold_for_precision(blend.score_many(online_logit, xgb_margin), y, target_precision)
+    scores = blend.score_many(online_logit, xgb_margin)
+    if target_alert_rate is not None:
+        return blend, threshold_for_alert_rate(scores, target_alert_rate)
+    return blend, threshold_for_precision(scores, y, target_precision)
 
 
 def _rows_to_arrays(
@@ -98,6 +106,7 @@ def retrain(
     feature_config: dict[str, Any],
     validation_fraction: float = 0.25,
     target_precision: float = 0.8,
+    target_alert_rate: float | None = None,
     params: XGBParams | None = None,
     gan: str = "auto",
     min_frauds: int = 20,
@@ -114,7 +123,7 @@ def retrain(
         return None
     choice = fit_booster(X[:cut], y[:cut], X[cut:], y[cut:], names, params, gan)
     val_margin = margin(choice.booster, X[cut:])
-    blend, threshold = fit_decision(logit[cut:], val_margin, y[cut:], target_precision)
+    blend, threshold = fit_decision(logit[cut:], val_margin, y[cut:], target_precision, target_alert_rate)
     combined = blend.score_many(logit[cut:], val_margin)
     metrics = {
         "validation": {

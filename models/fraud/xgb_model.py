@@ -10,7 +10,7 @@ Two ways to explain a score, both summing with their bias to the model margin:
 """
 
 import json
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -47,10 +47,6 @@ def train_booster(X: np.ndarray, y: np.ndarray, names: list[str], params: XGBPar
         "nthread": 1,
     }
     return xgb.train(config, dtrain, num_boost_round=p.n_estimators)
-
-
-def params_dict(params: XGBParams) -> dict[str, float]:
-    return asdict(params)
 
 
 def margin(booster: xgb.Booster, X: np.ndarray) -> np.ndarray:
