@@ -1,0 +1,175 @@
+"""The fraud scorer a streaming agent calls: features from keyed state, both models, a calibrated score and reasons.
+
+Per transaction::
+
+    score = scorer.score_one(tx, account_state, terminal_state)   # reads state only
+    scorer.update_state(tx, account_state, terminal_state)       # then add the transaction to state
+    # keep score.features until the label arrives (e.g. a table keyed by transaction id)
+
+Per arrived label::
+
+    scorer.update_label_state(label, account_state)   # and, wherever the terminal's state lives,
+    scorer.update_label_state(label, terminal_state)  # with the terminal state
+    scorer.learn_one(features_kept_at_scoring, label.is_fraud)   # once: online model and global prior
+
+Without a trained XGBoost artifact (cold start) the score is the online model's probability and the reasons come from
+its weights x standardised values. With one, the score is the calibrated blend and the reasons are XGBoost path
+contributions. The registry swaps in newer artifacts while scoring continues.
+"""
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from streamsense.models.fraud.artifact import FraudArtifact, list_versions, version_name
+from streamsense.models.fraud.features import FraudFeaturePipeline, new_key_state
+from streamsense.models.fraud.online import OnlineFraudModel
+from streamsense.models.fraud.registry import FraudModelRegistry
+from streamsense.schemas.payments import Transaction, TransactionLabel
+from streamsense.settings import get_settings
+
+ONLINE_CHECKPOINT = "online.pkl"
+FEATURE_CHECKPOINT = "features.json"
+COLD_START_VERSION = "online-only"
+
+
+@dataclass(frozen=True)
+class FraudScore:
+    """One decision's numbers: calibrated ``score``, the ``threshold`` it was compared with, and why."""
+
+    score: float
+    threshold: float
+    is_fraud: bool
+    reasons: list[tuple[str, float, float]]
+    features: dict[str, float] = field(repr=False)
+    model_version: str
+    online_logit: float
+
+
+def new_account_state() -> dict[str, list]:
+    """Empty, JSON-able state for an account seen for the first time."""
+    return new_key_state()
+
+
+def new_terminal_state() -> dict[str, list]:
+    """Empty, JSON-able state for a terminal seen for the first time."""
+    return new_key_state()
+
+
+def _coords(tx: Transaction) -> tuple[float, float, float, float] | None:
+    if tx.customer_x is None or tx.customer_y is None or tx.terminal_x is None or tx.terminal_y is None:
+        return None
+    return (tx.customer_x, tx.customer_y, tx.terminal_x, tx.terminal_y)
+
+
+class FraudScorer:
+    """Scores transactions with the feature pipeline, the online model and, when present, the current artifact."""
+
+    def __init__(
+        self,
+        pipeline: FraudFeaturePipeline,
+        online: OnlineFraudModel,
+        registry: FraudModelRegistry | None = None,
+        cold_threshold: float = 0.5,
+        top_k: int = 5,
+    ) -> None:
+        self.pipeline = pipeline
+        self.online = online
+        self.registry = registry
+        self.cold_threshold = cold_threshold
+        self.top_k = top_k
+
+    @classmethod
+    def from_artifacts(
+        cls, root: Path | None = None, check_every_s: float = 30.0, cold_threshold: float | None = None
+    ) -> "FraudScorer":
+        """Start from the newest artifact folder's checkpoints (warm online model, feature state) if any.
+
+        ``root`` defaults to ``get_settings().artifact_dir / "fraud"``, ``cold_threshold`` to the settings'
+        ``fraud_threshold`` (used only until an artifact with its own validated threshold exists).
+        """
+        settings = get_settings()
+        root = root if root is not None else settings.artifact_dir / "fraud"
+        cold_threshold = settings.fraud_threshold if cold_threshold is None else cold_threshold
+        versions = list_versions(root)
+        pipeline, online = FraudFeaturePipeline(), OnlineFraudModel()
+        if versions:
+            folder = root / version_name(versions[-1])
+            if (folder / FEATURE_CHECKPOINT).is_file():
+                pipeline = FraudFeaturePipeline.from_dict(json.loads((folder / FEATURE_CHECKPOINT).read_text()))
+            if (folder / ONLINE_CHECKPOINT).is_file():
+                online = OnlineFraudModel.load(folder / ONLINE_CHECKPOINT)
+        return cls(pipeline, online, FraudModelRegistry(root, check_every_s), cold_threshold)
+
+    def _artifact(self) -> FraudArtifact | None:
+        """The current artifact, unless it was trained on other features (then score online-only until one fits)."""
+        artifact = self.registry.current() if self.registry else None
+        return artifact if artifact is not None and artifact.names == self.pipeline.names else None
+
+    def _features(self, tx: Transaction, account_state: dict, terminal_state: dict) -> list[float]:
+        return self.pipeline.transform_one(
+            tx.event_time.timestamp(), tx.amount, account_state, terminal_state, _coords(tx)
+        )
+
+    def _finish(
+        self, row: list[float], artifact: FraudArtifact | None, margin: float, contribs: np.ndarray | None
+    ) -> FraudScore:
+        feats = dict(zip(self.pipeline.names, row, strict=True))
+        online_logit = self.online.logit_one(feats)
+        if artifact is None or contribs is None:
+            p = 1.0 / (1.0 + np.exp(-online_logit))
+            return FraudScore(
+                float(p),
+                self.cold_threshold,
+                bool(p >= self.cold_threshold),
+                self.online.reasons(feats, self.top_k),
+                feats,
+                COLD_START_VERSION,
+                online_logit,
+            )
+        score = artifact.blend.score(online_logit, margin)
+        top = np.argsort(-np.abs(contribs))[: self.top_k]
+        names = self.pipeline.names
+        reasons = [(names[i], row[i], float(contribs[i])) for i in top.tolist()]
+        return FraudScore(
+            score, artifact.threshold, score >= artifact.threshold, reasons, feats, artifact.version_name, online_logit
+        )
+
+    def score_one(self, tx: Transaction, account_state: dict, terminal_state: dict) -> FraudScore:
+        """Score one transaction from the state before it; does not change any state."""
+        row = self._features(tx, account_state, terminal_state)
+        artifact = self._artifact()
+        if artifact is None:
+            return self._finish(row, None, 0.0, None)
+        margins, contribs = artifact.compiled.margin_and_contribs(np.asarray([row]))
+        return self._finish(row, artifact, float(margins[0]), contribs[0])
+
+    def score_many(
+        self, txs: list[Transaction], account_states: list[dict], terminal_states: list[dict]
+    ) -> list[FraudScore]:
+        """Score a batch in order and update state after each transaction (so same-key events see each other);
+        equals ``score_one`` + ``update_state`` per event, with the trees walked once for the whole batch."""
+        rows = []
+        for tx, acct, term in zip(txs, account_states, terminal_states, strict=True):
+            rows.append(self._features(tx, acct, term))
+            self.update_state(tx, acct, term)
+        artifact = self._artifact()
+        if artifact is None:
+            return [self._finish(row, None, 0.0, None) for row in rows]
+        margins, contribs = artifact.compiled.margin_and_contribs(np.asarray(rows))
+        return [self._finish(row, artifact, float(m), c) for row, m, c in zip(rows, margins, contribs, strict=True)]
+
+    def update_state(self, tx: Transaction, account_state: dict, terminal_state: dict) -> None:
+        """Add a scored transaction to its account, terminal and the global feature state (in place)."""
+        self.pipeline.learn_one(tx.event_time.timestamp(), tx.amount, account_state, terminal_state)
+
+    def update_label_state(self, label: TransactionLabel, state: dict) -> None:
+        """Fold an arrived label into one key's state (call with the account state and with the terminal state)."""
+        self.pipeline.learn_label_key(label.event_time.timestamp(), label.is_fraud, state)
+
+    def learn_one(self, features: dict[str, float], is_fraud: bool) -> None:
+        """Once per arrived label: the online model learns from the features computed at scoring time."""
+        self.online.learn_one(features, is_fraud)
+        self.pipeline.learn_label_global(is_fraud)
