@@ -55,6 +55,7 @@ class Settings(BaseSettings):
     max_event_bytes: int = 64 * 1024
     worker_web_port: int = 6066
     table_store: str = Field(default="memory", description="'memory' or 'rocksdb' (needs rocksdict)")
+    session_timeout_s: float = Field(default=10.0, description="how soon a dead worker's partitions move on")
     batch_size: int = 200
     batch_within_s: float = 0.2
     es_retry_initial_s: float = 0.5

@@ -7,7 +7,9 @@ from streamsense.settings import Settings
 from streamsense.streams.topics import all_topics
 
 
-def ensure_topics(settings: Settings, topics: list[str] | None = None, timeout_s: float = 30.0) -> list[str]:
+def ensure_topics(
+    settings: Settings, topics: list[str] | None = None, config: dict[str, str] | None = None, timeout_s: float = 30.0
+) -> list[str]:
     """Create missing topics (idempotent); returns the names that were created."""
     admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
     wanted = topics or all_topics()

@@ -20,6 +20,9 @@ def build_worker(stream: str, settings: Settings, web_port: int | None = None) -
     app = create_app(spec, settings, web_port)
     processor = BatchProcessor(app, spec, settings, DecisionLog(settings))
     importlib.import_module(f"streamsense.agents.{stream}").install(app, processor)
+    # Changelogs exist, compacted and co-partitioned, before the first table write needs them.
+    changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
+    ensure_topics(settings, changelogs, config={"cleanup.policy": "compact"})
     return app
 
 

@@ -1,0 +1,216 @@
+"""One real Kafka broker and one real Elasticsearch node for the whole test session, on their own ports.
+
+Workers run as separate processes (``python -m streamsense worker run``) so tests can SIGKILL them.
+"""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+from elasticsearch import Elasticsearch
+
+from streamsense.infra.local.launcher import LocalInfra
+from streamsense.settings import Settings
+from streamsense.streams.admin import ensure_topics
+from streamsense.streams.decision_log import install_templates
+from streamsense.streams.producer import EventProducer
+
+pytestmark = pytest.mark.integration
+
+PORTS = {"kafka_port": 19092, "kafka_controller_port": 19093, "es_port": 19200, "es_transport_port": 19300}
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    state = Path(os.environ.get("STREAMSENSE_TEST_STATE_DIR", f"/tmp/streamsense-it-{os.getpid()}"))
+    return Settings(state_dir=state, **PORTS)
+
+
+@pytest.fixture(scope="session")
+def infra(settings: Settings) -> Iterator[LocalInfra]:
+    launcher = LocalInfra(settings)
+    launcher.up()
+    ensure_topics(settings)
+    install_templates(settings)
+    yield launcher
+    launcher.down()
+
+
+@pytest.fixture(scope="session")
+def es(infra: LocalInfra, settings: Settings) -> Iterator[Elasticsearch]:
+    with Elasticsearch(settings.elasticsearch_url, request_timeout=30) as client:
+        yield client
+
+
+@pytest.fixture
+def producer(infra: LocalInfra, settings: Settings) -> EventProducer:
+    return EventProducer(settings)
+
+
+class WorkerProcess:
+    """A worker in its own process, like production, so that it can be killed for real."""
+
+    def __init__(self, stream: str, settings: Settings, log_dir: Path) -> None:
+        self.stream = stream
+        self.settings = settings
+        self.log_path = log_dir / f"worker-{stream}-{uuid.uuid4().hex[:6]}.log"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "WorkerProcess":
+        env = dict(os.environ)
+        env.update(
+            STREAMSENSE_KAFKA_PORT=str(self.settings.kafka_port),
+            STREAMSENSE_ES_PORT=str(self.settings.es_port),
+            STREAMSENSE_STATE_DIR=str(self.settings.state_dir / "workers"),
+            STREAMSENSE_ES_RETRY_MAX_S="2",
+        )
+        cmd = [sys.executable, "-m", "streamsense", "worker", "run", "--stream", self.stream]
+        cmd += ["--web-port", str(_free_port()), "--loglevel", "warning"]
+        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT)
+        return self
+
+    def kill(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(60)
+            except subprocess.TimeoutExpired:
+                self.kill()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-3000:]
+
+
+@pytest.fixture
+def start_worker(infra: LocalInfra, settings: Settings) -> Iterator[Callable[[str], WorkerProcess]]:
+    started: list[WorkerProcess] = []
+    log_dir = settings.state_dir / "worker-logs"
+    log_dir.mkdir(parents=True, exist_ok=True)
+
+    def start(stream: str) -> WorkerProcess:
+        worker = WorkerProcess(stream, settings, log_dir).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.stop()
+
+
+def _wait_for(condition: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.5) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+
+
+class TopicReader:
+    """Reads a topic from the beginning and keeps what it has seen."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        self.consumer = Consumer(
+            {
+                "bootstrap.servers": settings.bootstrap_servers,
+                "group.id": f"test-{uuid.uuid4().hex}",
+                "auto.offset.reset": "earliest",
+                "enable.auto.commit": False,
+            }
+        )
+        self.consumer.subscribe([topic])
+        self.messages: list = []
+
+    def poll(self, seconds: float = 1.0) -> list:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            message = self.consumer.poll(0.2)
+            if message is not None and message.error() is None:
+                self.messages.append(message)
+        return self.messages
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+@pytest.fixture
+def read_topic(infra: LocalInfra, settings: Settings) -> Iterator[Callable[[str], TopicReader]]:
+    readers: list[TopicReader] = []
+
+    def open_reader(topic: str) -> TopicReader:
+        reader = TopicReader(settings, topic)
+        readers.append(reader)
+        return reader
+
+    yield open_reader
+    for reader in readers:
+        reader.close()
+
+
+def _caught_up(settings: Settings, group: str, topic: str) -> bool:
+    """True when the group's committed offsets reach the end of every partition of ``topic``."""
+    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": group})
+    try:
+        partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
+        committed = {tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=10)}
+        for tp in partitions:
+            _, high = consumer.get_watermark_offsets(tp, timeout=10)
+            if high > 0 and committed[tp.partition] < high:
+                return False
+        return True
+    finally:
+        consumer.close()
+
+
+def _count_by_id(es: Elasticsearch, index: str, ids: list[str]) -> dict[str, int]:
+    """How many documents carry each event id (a duplicate would show as 2)."""
+    es.indices.refresh(index=index)
+    counts: dict[str, int] = {}
+    for start in range(0, len(ids), 1000):
+        chunk = ids[start : start + 1000]
+        result = es.search(
+            index=index,
+            size=0,
+            query={"terms": {"event_id": chunk}},
+            aggs={"ids": {"terms": {"field": "event_id", "size": len(chunk)}}},
+        )
+        for bucket in result["aggregations"]["ids"]["buckets"]:
+            counts[bucket["key"]] = bucket["doc_count"]
+    return counts
+
+
+@pytest.fixture
+def wait_for() -> Callable[..., None]:
+    return _wait_for
+
+
+@pytest.fixture
+def count_by_id(es: Elasticsearch) -> Callable[[str, list[str]], dict[str, int]]:
+    return lambda index, ids: _count_by_id(es, index, ids)
+
+
+@pytest.fixture
+def caught_up(settings: Settings) -> Callable[[str, str], bool]:
+    return lambda group, topic: _caught_up(settings, group, topic)

@@ -1,0 +1,189 @@
+"""The payments decision path end to end, on the real broker and node."""
+
+import time
+import uuid
+from datetime import UTC, datetime
+
+import orjson
+import pytest
+
+from streamsense.schemas.payments import Transaction, TransactionLabel
+from streamsense.streams.topics import PAYMENTS_DECISIONS, PAYMENTS_LABELS, PAYMENTS_TRANSACTIONS, dlq_topic
+
+pytestmark = pytest.mark.integration
+INDEX = "streamsense-decisions-payments"
+GROUP = "streamsense-payments"
+
+
+def make_tx(run: str, n: int, account: str | None = None, amount: float = 35.0) -> Transaction:
+    return Transaction(
+        event_id=f"{run}-tx-{n}",
+        event_time=datetime(2026, 4, 1, 14, 30, tzinfo=UTC),
+        account_id=account or f"{run}-acct-{n % 50}",
+        terminal_id=f"{run}-term-{n % 20}",
+        amount=amount,
+    )
+
+
+def run_id() -> str:
+    return uuid.uuid4().hex[:10]
+
+
+def test_transaction_becomes_a_decision_on_the_topic_and_in_elasticsearch(
+    start_worker, producer, read_topic, es, wait_for
+):
+    worker = start_worker("payments")
+    tx = make_tx(run_id(), 1)
+    producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+    producer.flush()
+    decisions = read_topic(PAYMENTS_DECISIONS)
+
+    def decided() -> bool:
+        return any(orjson.loads(m.value())["event_id"] == tx.event_id for m in decisions.poll(1.0))
+
+    wait_for(decided, 120, "the decision on payments.decisions")
+    message = next(m for m in decisions.messages if orjson.loads(m.value())["event_id"] == tx.event_id)
+    assert message.key() == tx.account_id.encode()
+    decision = orjson.loads(message.value())
+    assert decision["label"] in ("fraud", "legit")
+    assert 0.0 <= decision["score"] <= 1.0
+    assert decision["model"]["name"] and decision["latency_ms"] >= 0
+    wait_for(lambda: es.exists(index=INDEX, id=tx.event_id).body, 60, "the decision document")
+    doc = es.get(index=INDEX, id=tx.event_id)["_source"]
+    assert doc["event_id"] == tx.event_id
+    assert doc["score"] == decision["score"]
+    assert worker.alive()
+
+
+def test_sigkill_mid_stream_loses_no_decision_and_duplicates_none_in_the_log(
+    start_worker, producer, read_topic, count_by_id, wait_for
+):
+    run = run_id()
+    txs = [make_tx(run, n) for n in range(1000)]
+    ids = [tx.event_id for tx in txs]
+    worker = start_worker("payments")
+    for tx in txs:
+        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+        time.sleep(0.005)
+    producer.flush()
+    wait_for(lambda: len(count_by_id(INDEX, ids)) >= 150, 120, "the first decisions", interval_s=0.2)
+    worker.kill()
+    logged_at_kill = len(count_by_id(INDEX, ids))
+    assert logged_at_kill < len(ids), "the worker finished before it could be killed mid-stream"
+    restarted = start_worker("payments")
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 180, "every decision after the restart")
+    counts = count_by_id(INDEX, ids)
+    assert set(counts) == set(ids)
+    assert set(counts.values()) == {1}
+    decisions = read_topic(PAYMENTS_DECISIONS)
+    seen: set[str] = set()
+
+    def all_on_topic() -> bool:
+        seen.update(orjson.loads(m.value())["event_id"] for m in decisions.poll(2.0))
+        return set(ids) <= seen
+
+    wait_for(all_on_topic, 120, "every decision on the topic")
+    assert restarted.alive()
+
+
+def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_decided(
+    start_worker, producer, read_topic, es, count_by_id, wait_for, settings
+):
+    run = run_id()
+    valid = [make_tx(run, n) for n in range(6)]
+    good = orjson.loads(valid[0].model_dump_json())
+    missing = {k: v for k, v in good.items() if k != "amount"}
+    wrong_type = {**good, "amount": "a lot"}
+    bad = {
+        f"{run}-malformed": b'{"event_id": "oops", ',
+        f"{run}-missing": orjson.dumps(missing),
+        f"{run}-wrongtype": orjson.dumps(wrong_type),
+        f"{run}-oversized": orjson.dumps({**good, "padding": "x" * (settings.max_event_bytes + 10)}),
+    }
+    worker = start_worker("payments")
+    for tx in valid[:3]:
+        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+    for key, raw in bad.items():
+        producer.send_raw(PAYMENTS_TRANSACTIONS, key.encode(), raw)
+    for tx in valid[3:]:
+        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+    producer.flush()
+
+    dead = read_topic(dlq_topic(PAYMENTS_TRANSACTIONS))
+
+    def ours() -> dict:
+        return {m.key().decode(): m for m in dead.poll(1.0) if m.key() and m.key().decode() in bad}
+
+    wait_for(lambda: len(ours()) == len(bad), 120, "all four dead letters")
+    letters = ours()
+    kinds = {key: dict(m.headers())["dlq.error.kind"].decode() for key, m in letters.items()}
+    assert kinds == {
+        f"{run}-malformed": "malformed_json",
+        f"{run}-missing": "missing_field",
+        f"{run}-wrongtype": "invalid_field",
+        f"{run}-oversized": "oversized",
+    }
+    for key, message in letters.items():
+        headers = dict(message.headers())
+        assert message.value() == bad[key], "the original bytes are kept"
+        assert headers["dlq.error.reason"]
+        assert int(headers["dlq.source.offset"]) >= 0
+    assert b"amount" in dict(letters[f"{run}-missing"].headers())["dlq.error.reason"]
+    wait_for(lambda: len(count_by_id(INDEX, [t.event_id for t in valid])) == 6, 60, "the valid decisions")
+    es.indices.refresh(index="streamsense-dlq")
+    logged = es.count(index="streamsense-dlq", query={"terms": {"kind": ["oversized", "malformed_json"]}})["count"]
+    assert logged >= 2
+    assert worker.alive()
+
+
+def test_elasticsearch_outage_slows_the_worker_down_and_loses_nothing(
+    start_worker, producer, infra, count_by_id, wait_for
+):
+    run = run_id()
+    txs = [make_tx(run, n) for n in range(300)]
+    ids = [tx.event_id for tx in txs]
+    worker = start_worker("payments")
+    warmup = make_tx(run, 10_000)
+    producer.send(PAYMENTS_TRANSACTIONS, warmup.account_id, warmup)
+    producer.flush()
+    wait_for(lambda: len(count_by_id(INDEX, [warmup.event_id])) == 1, 120, "the worker to be ready")
+    infra.stop("elasticsearch")
+    try:
+        for tx in txs:
+            producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+            time.sleep(20 / len(txs))
+        producer.flush()
+        assert worker.alive(), worker.log()
+    finally:
+        infra.start_elasticsearch()
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 180, "every decision after the outage")
+    assert set(count_by_id(INDEX, ids).values()) == {1}
+    assert worker.alive()
+
+
+def test_a_fraud_label_changes_the_next_prediction_for_a_similar_transaction(
+    start_worker, producer, es, count_by_id, caught_up, wait_for
+):
+    run = run_id()
+    first = make_tx(run, 1, account=f"{run}-victim", amount=870.0)
+    start_worker("payments")
+    producer.send(PAYMENTS_TRANSACTIONS, first.account_id, first)
+    producer.flush()
+    wait_for(lambda: len(count_by_id(INDEX, [first.event_id])) == 1, 120, "the first decision")
+    before = es.get(index=INDEX, id=first.event_id)["_source"]["score"]
+    label = TransactionLabel(
+        event_id=f"{run}-label",
+        event_time=datetime(2026, 4, 8, tzinfo=UTC),
+        transaction_id=first.event_id,
+        account_id=first.account_id,
+        is_fraud=True,
+    )
+    producer.send(PAYMENTS_LABELS, label.account_id, label)
+    producer.flush()
+    wait_for(lambda: caught_up(GROUP, PAYMENTS_LABELS), 60, "the label to be learned and committed")
+    similar = make_tx(run, 2, account=f"{run}-other", amount=870.0)
+    producer.send(PAYMENTS_TRANSACTIONS, similar.account_id, similar)
+    producer.flush()
+    wait_for(lambda: len(count_by_id(INDEX, [similar.event_id])) == 1, 60, "the second decision")
+    after = es.get(index=INDEX, id=similar.event_id)["_source"]["score"]
+    assert after > before
