@@ -8,7 +8,7 @@ from tqdm import tqdm
 from streamsense.settings import get_settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.producer import EventProducer, paced
-from streamsense.streams.topics import PAYMENTS_LABELS, PAYMENTS_TRANSACTIONS
+from streamsense.streams.topics import PAYMENTS_LABELS, PAYMENTS_TRANSACTIONS, SENSOR_READINGS
 
 produce_app = typer.Typer(help="Publish realistic events to Kafka (rate-limited, with a progress bar).")
 
@@ -39,4 +39,20 @@ def payments(
         (PAYMENTS_TRANSACTIONS if isinstance(e, Transaction) else PAYMENTS_LABELS, e.account_id, e)
         for e in iter_timeline(sim)
     )
+    _publish(events, count, rate or None)
+
+
+@produce_app.command()
+def sensors(
+    rate: float = typer.Option(2000.0, help="readings per second (0 = as fast as possible)"),
+    count: int = typer.Option(10_000, help="how many readings"),
+    units: int = typer.Option(20, help="simulated units (devices); some run to failure, some stay healthy"),
+    seed: int = typer.Option(0, help="simulator seed"),
+    days: float = typer.Option(3.0, help="simulated days per unit (one reading per unit per minute)"),
+) -> None:
+    """Readings from the run-to-failure simulator (C-MAPSS style), in event-time order across units."""
+    from streamsense.datasets.degradation import simulate
+
+    fleet = simulate(n_units=units, seed=seed, days=days)
+    events = ((SENSOR_READINGS, r.device_id, r) for r in fleet.readings())
     _publish(events, count, rate or None)

@@ -33,8 +33,12 @@ def fetch_suthaharan() -> None:
 def train_sensors(
     epochs: int = typer.Option(10, help="LSTM epochs for both models"),
     horizon_minutes: float = typer.Option(15.0, help="warn at least this many minutes of event time before failure"),
+    if_missing: bool = typer.Option(False, "--if-missing", help="do nothing when both artifacts are already cached"),
 ) -> None:
     """Train the simulator-fleet model (forecast + RUL + warning policy) and the Suthaharan forecaster."""
+    if if_missing and all(artifact_path(name).exists() for name in ("degradation", "suthaharan")):
+        _print({"cached": [str(artifact_path(name)) for name in ("degradation", "suthaharan")]})
+        return
     from streamsense.datasets import suthaharan
     from streamsense.models.sensors.training import FleetSizes, train_degradation, train_suthaharan
 

