@@ -16,10 +16,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from streamsense.models.chat.calibration import fit_temperature
-from streamsense.models.chat.ewc import diagonal_fisher, penalty
+from streamsense.models.chat.ewc import diagonal_fisher, proximal_step
 from streamsense.models.chat.featurize import hashes
 
-VERSION = "intent-1"
+VERSION = "intent-2"
 FALLBACK = "uncertain"
 
 
@@ -28,6 +28,8 @@ class IntentConfig:
     buckets: int = 1 << 16
     dim: int = 64
     hidden: int = 128
+    raw_dim: int = 64
+    raw_weight: float = 1.0
     scale: float = 16.0
     epochs: int = 8
     batch_size: int = 64
@@ -47,20 +49,31 @@ class IntentPrediction:
 
 
 class IntentNet(nn.Module):
-    """EmbeddingBag (zero-initialised so unseen buckets contribute nothing) + MLP + cosine head."""
+    """Learned channel: EmbeddingBag (zero-initialised, so unseen buckets contribute nothing) + MLP.
+
+    Raw channel: a fixed random projection of the same n-gram bag, which keeps n-gram overlap for words never
+    seen in training, so intents imprinted from a few examples of new vocabulary are still separable.
+    Both channels are normalised, concatenated and compared by cosine with one prototype per intent.
+    """
 
     def __init__(self, config: IntentConfig, n_intents: int) -> None:
         super().__init__()
         self.scale = config.scale
+        self.raw_weight = config.raw_weight
         self.embed = nn.EmbeddingBag(config.buckets, config.dim, mode="mean", sparse=True)
         nn.init.zeros_(self.embed.weight)
         self.encoder = nn.Sequential(
             nn.Linear(config.dim, config.hidden), nn.ReLU(), nn.Linear(config.hidden, config.hidden)
         )
-        self.prototypes = nn.Parameter(torch.randn(n_intents, config.hidden) * 0.1)
+        generator = torch.Generator().manual_seed(config.seed)
+        raw = torch.randn(config.buckets, config.raw_dim, generator=generator)
+        self.register_buffer("raw", raw, persistent=False)
+        self.prototypes = nn.Parameter(torch.randn(n_intents, config.hidden + config.raw_dim) * 0.1)
 
     def encode(self, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.encoder(self.embed(ids, offsets)), dim=-1)
+        learned = F.normalize(self.encoder(self.embed(ids, offsets)), dim=-1)
+        raw = F.normalize(F.embedding_bag(ids, self.raw, offsets, mode="mean"), dim=-1)
+        return F.normalize(torch.cat([learned, self.raw_weight * raw], dim=-1), dim=-1)
 
     def forward(self, ids: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor:
         return self.scale * self.encode(ids, offsets) @ F.normalize(self.prototypes, dim=-1).T
@@ -182,32 +195,39 @@ class IntentClassifier:
         self.seen.update(int(h) for t in examples for h in hashes(t))
 
     def consolidate(self, texts: Sequence[str], intents: Sequence[str], samples: int = 512) -> None:
-        """Store the Fisher diagonal and the current weights: what ``learn_one`` must not forget."""
+        """Store the Fisher diagonal (scaled to max 1, so lambda is comparable across models) and the weights."""
         rng = random.Random(self.config.seed)
         chosen = rng.sample(range(len(texts)), min(samples, len(texts)))
         y = self._targets(intents)
         batches = [(*self._batch([texts[i]]), y[i : i + 1]) for i in chosen]
-        self.fisher = diagonal_fisher(self.net, batches, lambda ids, off, t: F.cross_entropy(self.net(ids, off), t))
+        fisher = diagonal_fisher(self.net, batches, lambda ids, off, t: F.cross_entropy(self.net(ids, off), t))
+        peak = max(float(f.max()) for f in fisher.values())
+        self.fisher = {name: f / max(peak, 1e-12) for name, f in fisher.items()}
         self.anchor = {name: p.detach().clone() for name, p in self.net.named_parameters()}
 
     def learn_many(self, texts: Sequence[str], intents: Sequence[str], ewc: bool = True, batch_size: int = 8) -> None:
-        """Feedback updates (plain SGD); unknown intents are first imprinted, EWC keeps old intents in place."""
+        """Feedback updates; unknown intents are first imprinted.
+
+        Each SGD step on the new examples is followed by the exact proximal step of the EWC penalty,
+        theta <- (theta + lr*lambda*F*theta_old) / (1 + lr*lambda*F), which is stable for any lambda.
+        """
         for text, intent in zip(texts, intents, strict=True):
             if intent not in self.labels:
                 self.add_intent(intent, [text])
         self.seen.update(int(h) for t in texts for h in hashes(t))
+        lr = self.config.feedback_lr
         self.net.train()
         for start in range(0, len(texts), batch_size):
             ids, offsets = self._batch(texts[start : start + batch_size])
             loss = F.cross_entropy(self.net(ids, offsets), self._targets(intents[start : start + batch_size]))
-            if ewc and self.fisher:
-                loss = loss + self.config.ewc_lambda / 2 * penalty(self.net, self.fisher, self.anchor)
             self.net.zero_grad()
             loss.backward()
             with torch.no_grad():
-                for p in self.net.parameters():
+                for name, p in self.net.named_parameters():
                     if p.grad is not None:
-                        p.add_(p.grad, alpha=-self.config.feedback_lr)
+                        p.add_(p.grad, alpha=-lr)
+                    if ewc and name in self.fisher:
+                        proximal_step(p, self.fisher[name], self.anchor[name], lr * self.config.ewc_lambda)
         self.net.eval()
 
     def learn_one(self, text: str, intent: str, ewc: bool = True) -> None:

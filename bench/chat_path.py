@@ -1,0 +1,61 @@
+"""Throughput and per-stage latency of the whole chat path (intent -> state -> knowledge) on one CPU core.
+
+Replays dialogues generated from held-out templates, carrying each conversation's state between turns as the
+stream worker would. Prints one JSON object. Needs ``streamsense data multiwoz`` and ``streamsense train chat``.
+"""
+
+import argparse
+import json
+import time
+
+import torch
+
+from streamsense.datasets.dialogues import generate
+from streamsense.datasets.multiwoz import MultiWOZ, split_templates
+from streamsense.models.chat.evaluation import latency_summary
+from streamsense.models.chat.pipeline import ChatPipeline
+from streamsense.settings import get_settings
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--dialogues", type=int, default=300)
+    parser.add_argument("--int8", action="store_true", help="use the INT8 dynamically quantized intent model")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    data = MultiWOZ.load()
+    dialogues = generate(data, split_templates(data.templates).test, args.dialogues, seed=7)
+    pipeline = ChatPipeline.load(get_settings().artifact_dir)
+    if args.int8:
+        pipeline.intent = pipeline.intent.quantized()
+    for turn in dialogues[0].turns:
+        pipeline.process(None, turn.text)
+    stages: dict[str, list[float]] = {"intent": [], "dst": [], "knowledge": [], "total": []}
+    start = time.perf_counter()
+    for dialogue in dialogues:
+        state = None
+        for turn in dialogue.turns:
+            t0 = time.perf_counter()
+            result = pipeline.process(state, turn.text)
+            stages["total"].append((time.perf_counter() - t0) * 1e3)
+            state = result.state
+            for name, ms in result.timings_ms.items():
+                stages[name].append(ms)
+    elapsed = time.perf_counter() - start
+    messages = len(stages["total"])
+    print(
+        json.dumps(
+            {
+                "messages": messages,
+                "int8_intent": args.int8,
+                "messages_per_second_per_core": round(messages / elapsed, 1),
+                "latency_ms": {name: latency_summary(values) for name, values in stages.items()},
+                "p99_target_ms": 20.0,
+                "p99_meets_target": latency_summary(stages["total"])["p99"] < 20.0,
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()

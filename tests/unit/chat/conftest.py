@@ -1,0 +1,164 @@
+"""Tiny hand-written MultiWOZ-like data and a tiny intent model, so chat unit tests run in seconds."""
+
+from collections.abc import Callable
+
+import pytest
+
+from streamsense.datasets.multiwoz import MultiWOZ
+from streamsense.models.chat.intent import IntentClassifier, IntentConfig
+
+TEMPLATES = {
+    "Hotel-Inform": [
+        "I need a place to stay in the #HOTEL-INFORM-AREA# please .",
+        "I would like a #HOTEL-INFORM-STARS# star hotel in the #HOTEL-INFORM-AREA# .",
+        "i would like a #HOTEL-INFORM-STARS# star hotel in the #HOTEL-INFORM-AREA#",
+        "Book it for #HOTEL-INFORM-PEOPLE# people for #HOTEL-INFORM-STAY# nights .",
+        "Can you find me a #HOTEL-INFORM-PRICE# hotel ?",
+        "I am looking for a hotel called #HOTEL-INFORM-NAME# .",
+    ],
+    "Restaurant-Inform": [
+        "I want #RESTAURANT-INFORM-FOOD# food in the #RESTAURANT-INFORM-AREA# .",
+        "Find me a #RESTAURANT-INFORM-PRICE# restaurant please .",
+        "A table for #RESTAURANT-INFORM-PEOPLE# at #RESTAURANT-INFORM-TIME# on #RESTAURANT-INFORM-DAY# .",
+        "I am looking for #RESTAURANT-INFORM-FOOD# food .",
+    ],
+    "general-thank": ["Thank you so much .", "Thanks , that is all .", "thanks for your help"],
+    "Attraction-Request": ["I need a place to stay in the #HOTEL-INFORM-AREA# please ."],
+}
+
+DATABASES = {
+    "hotel": [
+        {
+            "name": "Acorn Guest House",
+            "area": "north",
+            "pricerange": "moderate",
+            "type": "guesthouse",
+            "stars": "4",
+            "parking": "yes",
+            "internet": "yes",
+        },
+        {
+            "name": "Gonville Hotel",
+            "area": "centre",
+            "pricerange": "expensive",
+            "type": "hotel",
+            "stars": "3",
+            "parking": "yes",
+            "internet": "yes",
+        },
+    ],
+    "restaurant": [
+        {"name": "Pizza Hut City Centre", "area": "centre", "food": "italian", "pricerange": "cheap"},
+        {"name": "Golden Wok", "area": "north", "food": "chinese", "pricerange": "moderate"},
+    ],
+    "attraction": [{"name": "Kings College", "area": "centre", "type": "college"}],
+    "train": [{"departure": "cambridge", "destination": "ely"}],
+    "hospital": [{"department": "neurology"}],
+    "police": [{"name": "Parkside Police Station"}],
+}
+
+ONTOLOGY = {
+    "restaurant-book time": ["18:45", "19:15", "do n't care"],
+    "train-leave at": ["09:15"],
+    "train-arrive by": ["10:45"],
+    "taxi-leave at": ["08:00"],
+    "taxi-arrive by": ["12:30"],
+    "attraction-type": ["college", "museum"],
+}
+
+INTENT_TEXTS = {
+    "hotel": [
+        "I need a hotel in the north",
+        "find me a cheap hotel",
+        "I want a guest house with free parking",
+        "book a hotel room for two nights",
+        "a 4 star hotel please",
+        "is there a hotel in the centre",
+        "I am looking for somewhere to stay",
+        "a place to stay with wifi",
+        "I need a room for tonight",
+        "find a guesthouse in the east",
+        "an expensive hotel in the south",
+        "book me a room for three people",
+    ],
+    "restaurant": [
+        "I want italian food",
+        "find me a cheap restaurant",
+        "book a table for two at 19:00",
+        "is there a chinese restaurant in the centre",
+        "I am hungry, where can I eat",
+        "a place to eat in the north",
+        "I want to have dinner somewhere nice",
+        "find an indian restaurant",
+        "reserve a table for four",
+        "a moderate priced restaurant please",
+        "somewhere serving seafood",
+        "I would like to eat thai food",
+    ],
+    "thank": [
+        "thank you very much",
+        "thanks for your help",
+        "thank you that is all",
+        "great thanks",
+        "thanks a lot",
+        "many thanks",
+        "thank you goodbye",
+        "cheers thanks",
+        "thanks so much for the help",
+        "ok thank you",
+        "thank you kindly",
+        "that's all thanks",
+    ],
+    "train": [
+        "I need a train to london",
+        "when does the train leave",
+        "book a train ticket to ely",
+        "a train on friday morning",
+        "I want to travel by train",
+        "train from cambridge to norwich",
+        "the train should arrive by 10:45",
+        "I need to catch a train",
+        "a train leaving after 09:00",
+        "what trains go to peterborough",
+        "book two train tickets",
+        "I want the earliest train",
+    ],
+}
+
+
+def tiny_config(**overrides: float) -> IntentConfig:
+    values = {"buckets": 1 << 12, "dim": 16, "hidden": 32, "epochs": 40, "batch_size": 8, "lr": 1e-2} | overrides
+    return IntentConfig(**values)
+
+
+def intent_corpus(names: tuple[str, ...] = ("hotel", "restaurant", "thank", "train")) -> tuple[list[str], list[str]]:
+    texts = [t for name in names for t in INTENT_TEXTS[name]]
+    labels = [name for name in names for _ in INTENT_TEXTS[name]]
+    return texts, labels
+
+
+@pytest.fixture
+def tiny_multiwoz() -> MultiWOZ:
+    return MultiWOZ(templates=TEMPLATES, databases=DATABASES, ontology=ONTOLOGY)
+
+
+@pytest.fixture(scope="module")
+def tiny_intent_model() -> IntentClassifier:
+    texts, labels = intent_corpus()
+    shortened = [" ".join(t.split()[1:]) for t in texts]
+    return IntentClassifier(tiny_config()).fit(texts, labels, shortened, labels)
+
+
+@pytest.fixture
+def intent_texts() -> dict[str, list[str]]:
+    return INTENT_TEXTS
+
+
+@pytest.fixture
+def make_config() -> Callable[..., IntentConfig]:
+    return tiny_config
+
+
+@pytest.fixture
+def make_corpus() -> Callable[..., tuple[list[str], list[str]]]:
+    return intent_corpus

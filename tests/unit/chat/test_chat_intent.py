@@ -1,0 +1,92 @@
+"""Intent classifier API: top-k, threshold, fallback, few-shot intents, EWC, quantization, save/load."""
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+from streamsense.models.chat.intent import FALLBACK, IntentClassifier
+
+
+def test_predict_returns_top_k_sorted_calibrated_probabilities(tiny_intent_model: IntentClassifier) -> None:
+    prediction = tiny_intent_model.predict("find me a cheap hotel in the north", threshold=0.0, top_k=3)
+    assert len(prediction.intents) == 3
+    probabilities = [p for _, p in prediction.intents]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert all(0.0 <= p <= 1.0 for p in probabilities) and sum(probabilities) <= 1.0 + 1e-6
+    assert prediction.label == "hotel"
+
+
+def test_threshold_above_confidence_gives_fallback(tiny_intent_model: IntentClassifier) -> None:
+    prediction = tiny_intent_model.predict("find me a cheap hotel in the north", threshold=1.01)
+    assert prediction.label == FALLBACK and prediction.reason == "low_confidence"
+    assert prediction.intents[0][0] == "hotel"
+
+
+def test_chinese_message_falls_back_instead_of_a_confident_intent(tiny_intent_model: IntentClassifier) -> None:
+    prediction = tiny_intent_model.predict("你好，我想订一家便宜的酒店", threshold=0.0)
+    assert prediction.label == FALLBACK and prediction.reason == "out_of_scope"
+
+
+def test_add_intent_from_five_examples_recognises_a_paraphrase(tiny_intent_model: IntentClassifier) -> None:
+    model = copy.deepcopy(tiny_intent_model)
+    model.add_intent(
+        "weather",
+        [
+            "what is the weather today",
+            "will it rain tomorrow",
+            "is it sunny outside",
+            "how cold is it",
+            "weather forecast",
+        ],
+    )
+    assert "weather" in model.labels
+    assert model.predict("will it rain today", threshold=0.0).intents[0][0] == "weather"
+    assert model.predict("find me a cheap hotel", threshold=0.0).intents[0][0] == "hotel"
+
+
+def test_ewc_reduces_forgetting_of_old_intents(
+    intent_texts: dict[str, list[str]], make_config: Callable, make_corpus: Callable
+) -> None:
+    old_texts, old_labels = make_corpus(("hotel", "restaurant", "thank"))
+    config = make_config(ewc_lambda=1e4, feedback_lr=0.5)
+    base = IntentClassifier(config).fit(old_texts, old_labels, old_texts, old_labels)
+    new_texts = intent_texts["train"]
+    accuracy = {}
+    for ewc in (False, True):
+        model = copy.deepcopy(base)
+        for _ in range(10):
+            model.learn_many(new_texts, ["train"] * len(new_texts), ewc=ewc)
+        predicted = model.predict_many(old_texts)
+        accuracy[ewc] = sum(p == y for p, y in zip(predicted, old_labels, strict=True)) / len(old_labels)
+    assert accuracy[True] > accuracy[False]
+
+
+def test_learn_one_with_an_unknown_intent_adds_it(tiny_intent_model: IntentClassifier) -> None:
+    model = copy.deepcopy(tiny_intent_model)
+    model.learn_one("where is the lost property office", "lost-property")
+    assert model.labels[-1] == "lost-property"
+
+
+def test_int8_copy_keeps_predictions_of_the_float_model(
+    tiny_intent_model: IntentClassifier, make_corpus: Callable
+) -> None:
+    texts, _ = make_corpus()
+    quantized = tiny_intent_model.quantized()
+    agree = sum(
+        a == b for a, b in zip(quantized.predict_many(texts), tiny_intent_model.predict_many(texts), strict=True)
+    )
+    assert agree / len(texts) >= 0.9
+    assert isinstance(tiny_intent_model.net.encoder[0], torch.nn.Linear)
+
+
+def test_save_load_round_trip_gives_the_same_prediction(tiny_intent_model: IntentClassifier, tmp_path: Path) -> None:
+    model = copy.deepcopy(tiny_intent_model)
+    model.add_intent("weather", ["will it rain", "is it sunny", "weather today", "how cold is it", "forecast please"])
+    model.save(tmp_path / "intent.pt")
+    loaded = IntentClassifier.load(tmp_path / "intent.pt")
+    text = "book a table for two at 19:00"
+    assert loaded.predict(text) == model.predict(text)
+    assert loaded.labels == model.labels
+    assert loaded.fisher.keys() == model.fisher.keys()

@@ -1,0 +1,65 @@
+"""Knowledge graph and retrieval: a question returns its linked FAQ; the graph links FAQ to entities' values."""
+
+from pathlib import Path
+
+import pytest
+
+from streamsense.datasets.multiwoz import MultiWOZ
+from streamsense.models.chat.gnn import GNNConfig
+from streamsense.models.chat.knowledge import KnowledgeRetriever, build_graph
+
+FAQ = [
+    {
+        "id": "faq:parking",
+        "domain": "hotel",
+        "intents": ["Hotel-Request"],
+        "attribute": ["parking", "yes"],
+        "question": "Do hotels have free parking?",
+        "answer": "Most have free parking.",
+        "paraphrases": ["Can I park my car at the hotel?"],
+        "held_out": ["is parking free"],
+    },
+    {
+        "id": "faq:table",
+        "domain": "restaurant",
+        "intents": ["Restaurant-Inform"],
+        "question": "How do I book a table at a restaurant?",
+        "answer": "Tell me the day, time and people.",
+        "paraphrases": ["Can you reserve a table for dinner?"],
+        "held_out": ["reserve a table"],
+    },
+]
+
+
+@pytest.fixture
+def retriever(tiny_multiwoz: MultiWOZ) -> KnowledgeRetriever:
+    graph = build_graph(tiny_multiwoz.databases, FAQ)
+    return KnowledgeRetriever.train(graph, GNNConfig(dim=16, epochs=20), graph_weight=0.1)
+
+
+def test_graph_links_faq_to_intent_domain_and_the_values_of_entities(tiny_multiwoz: MultiWOZ) -> None:
+    graph = build_graph(tiny_multiwoz.databases, FAQ)
+    relations = {(h, d["relation"], t) for h, t, d in graph.edges(data=True)}
+    assert ("faq:parking", "faq_value", "value:parking=yes") in relations
+    assert ("faq:parking", "faq_intent", "intent:Hotel-Request") in relations
+    assert ("hotel:acorn guest house", "has_parking", "value:parking=yes") in relations
+
+
+def test_question_retrieves_its_linked_faq_first(retriever: KnowledgeRetriever) -> None:
+    state = {"domain": "hotel", "slots": {"hotel-area": "north"}}
+    hits = retriever.retrieve("will I be able to park at the hotel", state, [("Hotel-Request", 0.9)], k=3)
+    assert hits[0].node_id == "faq:parking"
+    assert hits[0].kind == "faq"
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+
+
+def test_entity_named_in_the_message_is_retrieved(retriever: KnowledgeRetriever) -> None:
+    hits = retriever.retrieve("tell me about the golden wok", {"domain": "restaurant", "slots": {}}, None, k=3)
+    assert "restaurant:golden wok" in [h.node_id for h in hits]
+
+
+def test_save_load_round_trip_gives_the_same_hits(retriever: KnowledgeRetriever, tmp_path: Path) -> None:
+    retriever.save(tmp_path / "knowledge")
+    loaded = KnowledgeRetriever.load(tmp_path / "knowledge")
+    question = "can you reserve a table"
+    assert loaded.retrieve(question) == retriever.retrieve(question)
