@@ -20,7 +20,7 @@ from streamsense.schemas.base import Decision
 from streamsense.settings import Settings
 from streamsense.streams.dead_letters import DeadLetter
 from streamsense.streams.index_templates import TEMPLATES
-from streamsense.streams.topics import DECISION_INDEX_PREFIX, DLQ_INDEX
+from streamsense.streams.topics import DECISION_INDEX_PREFIX, DLQ_INDEX, STREAMS
 
 log = logging.getLogger(__name__)
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
@@ -90,13 +90,16 @@ class DecisionLog:
 
 
 def install_templates(settings: Settings, wait_s: float = 120.0) -> None:
-    """Install the index templates before any worker writes (waits for Elasticsearch to answer)."""
+    """Install the index templates and create the indices before any worker writes (waits for Elasticsearch)."""
     deadline = time.monotonic() + wait_s
     with Elasticsearch(settings.elasticsearch_url, request_timeout=10, max_retries=0) as client:
         while True:
             try:
                 for name, body in TEMPLATES.items():
                     client.indices.put_index_template(name=name, **body)
+                for index in [*(spec.index for spec in STREAMS.values()), DLQ_INDEX]:
+                    if not client.indices.exists(index=index):
+                        client.options(ignore_status=400).indices.create(index=index)
                 return
             except (ESConnectionError, OSError) as error:
                 if time.monotonic() > deadline:
