@@ -6,6 +6,7 @@ score higher. Scores are ``text + graph_weight * graph``.
 """
 
 import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,8 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 from streamsense.models.chat.gnn import GNNConfig, index_triples, train_link_predictor
 
 VERSION = "knowledge-1"
+WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.4)
+NON_WORD = re.compile(r"[^\w']+")
 ATTRIBUTES = ("area", "food", "pricerange", "type", "stars", "parking", "internet")
 
 
@@ -75,19 +78,23 @@ class KnowledgeRetriever:
         self.embeddings = F.normalize(torch.from_numpy(embeddings), dim=1).numpy()
         self.graph_weight = graph_weight
         self.candidates = [n for n in node_ids if graph.nodes[n]["kind"] in ("faq", "entity")]
+        self.names = {
+            i: n.split(":", 1)[1] for i, n in enumerate(self.candidates) if graph.nodes[n]["kind"] == "entity"
+        }
         self.documents: list[str] = []
         self.owners: list[int] = []
         for i, node in enumerate(self.candidates):
             data = graph.nodes[node]
-            texts = (
-                [data["question"], *data.get("paraphrases", [])] if data["kind"] == "faq" else [node.split(":", 1)[1]]
-            )
+            texts = [data["question"], *data.get("paraphrases", [])] if data["kind"] == "faq" else [self.names[i]]
             self.documents += texts
             self.owners += [i] * len(texts)
-        self.vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
-        self.matrix = self.vectorizer.fit_transform(self.documents)
+        self.char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+        self.word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")
+        self.char_matrix = self.char.fit_transform(self.documents)
+        self.word_matrix = self.word.fit_transform(self.documents)
         self.owner_array = np.array(self.owners)
         self.candidate_rows = np.array([self.index[n] for n in self.candidates])
+        self.entity_rows = np.array(sorted(self.names), dtype=np.int64)
 
     def context_nodes(self, state: dict | None, intents: Sequence[tuple[str, float]] | None) -> list[str]:
         """Graph nodes the conversation is about: domain, top intent, named entities and attribute values."""
@@ -106,9 +113,15 @@ class KnowledgeRetriever:
     def scores(
         self, text: str, state: dict | None = None, intents: Sequence[tuple[str, float]] | None = None
     ) -> np.ndarray:
-        similarity = (self.matrix @ self.vectorizer.transform([text]).T).toarray().ravel()
+        """Text: mean of character and word TF-IDF cosine (max over an FAQ's phrasings); an entity scores 1 when its
+        full name is in the message, else half its name similarity. Plus the graph prior."""
+        char = (self.char_matrix @ self.char.transform([text]).T).toarray().ravel()
+        word = (self.word_matrix @ self.word.transform([text]).T).toarray().ravel()
         text_score = np.zeros(len(self.candidates))
-        np.maximum.at(text_score, self.owner_array, similarity)
+        np.maximum.at(text_score, self.owner_array, (char + word) / 2)
+        lowered = f" {' '.join(NON_WORD.split(text.lower()))} "
+        for i in self.entity_rows:
+            text_score[i] = 1.0 if f" {self.names[i]} " in lowered else text_score[i] / 2
         context = self.context_nodes(state, intents)
         if not context:
             return text_score
@@ -133,15 +146,19 @@ class KnowledgeRetriever:
 
     @classmethod
     def train(
-        cls, graph: nx.MultiDiGraph, config: GNNConfig | None = None, graph_weight: float = 0.2
+        cls, graph: nx.MultiDiGraph, config: GNNConfig | None = None, graph_weight: float | None = None
     ) -> "KnowledgeRetriever":
-        """Embed the graph with the R-GCN link predictor, then index the FAQ questions and entity names."""
+        """Embed the graph with the R-GCN link predictor; without ``graph_weight``, pick it by leave-one-out
+        hits@3 on the training paraphrases (held-out questions are never looked at)."""
         nodes: dict[str, int] = {n: i for i, n in enumerate(sorted(graph.nodes))}
         relations: dict[str, int] = {}
         triples = index_triples([(h, d["relation"], t) for h, t, d in graph.edges(data=True)], nodes, relations)
         model = train_link_predictor(len(nodes), len(relations), triples, config or GNNConfig(epochs=150))
         with torch.no_grad():
             embeddings = model.encode().numpy()
+        if graph_weight is None:
+            loo = {w: leave_one_out_hits(graph, embeddings, list(nodes), w) for w in WEIGHTS}
+            graph_weight = max(WEIGHTS, key=lambda w: (loo[w], -w))
         return cls(graph, embeddings, list(nodes), graph_weight)
 
     def save(self, path: Path) -> None:
@@ -168,3 +185,23 @@ def load_faq(path: Path | None = None) -> list[dict]:
     """The hand-written FAQ entries shipped in the repo (``datasets/data/chat/faq.json``)."""
     path = path or Path(__file__).resolve().parents[2] / "datasets" / "data" / "chat" / "faq.json"
     return json.loads(path.read_text())["entries"]
+
+
+def leave_one_out_hits(graph: nx.MultiDiGraph, embeddings: np.ndarray, node_ids: list[str], weight: float) -> float:
+    """Hits@3 of each training paraphrase with itself removed from its FAQ's phrasings."""
+    hits, total = 0, 0
+    for node, data in list(graph.nodes(data=True)):
+        if data["kind"] != "faq":
+            continue
+        domains = [t for _, t, d in graph.out_edges(node, data=True) if d["relation"] == "faq_domain"]
+        intents = [t for _, t, d in graph.out_edges(node, data=True) if d["relation"] == "faq_intent"]
+        state = {"domain": domains[0].split(":", 1)[1], "slots": {}}
+        paraphrases = list(data["paraphrases"])
+        for i, question in enumerate(paraphrases):
+            data["paraphrases"] = paraphrases[:i] + paraphrases[i + 1 :]
+            retriever = KnowledgeRetriever(graph, embeddings, node_ids, weight)
+            top = retriever.retrieve(question, state, [(intents[0].split(":", 1)[1], 1.0)], k=3)
+            hits += node in [h.node_id for h in top]
+            total += 1
+        data["paraphrases"] = paraphrases
+    return hits / max(total, 1)

@@ -60,6 +60,7 @@ def train_all(artifact_dir: Path, seed: int = 0, data: MultiWOZ | None = None) -
         "valid_examples": len(corpus.valid),
         "intent_valid_accuracy": round(intent.metrics["valid_accuracy"], 4),
         "temperature": round(intent.temperature, 4),
+        "knowledge_graph_weight": retriever.graph_weight,
         "seconds": {k: round(v, 1) for k, v in timings.items()},
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
