@@ -1,0 +1,22 @@
+"""Generated dialogues: the true state after every turn is the accumulation of the values said so far."""
+
+from streamsense.datasets.dialogues import generate
+from streamsense.datasets.multiwoz import MultiWOZ
+
+
+def test_state_only_grows_and_holds_goal_values(tiny_multiwoz: MultiWOZ) -> None:
+    dialogues = generate(tiny_multiwoz, tiny_multiwoz.templates, 20, seed=1)
+    assert len(dialogues) == 20
+    for dialogue in dialogues:
+        previous: dict[str, str] = {}
+        for turn in dialogue.turns:
+            assert previous.items() <= turn.state.items()
+            assert all(dialogue.goal[slot] == value for slot, value in turn.state.items())
+            assert "#" not in turn.text
+            previous = turn.state
+
+
+def test_generation_is_deterministic_for_a_seed(tiny_multiwoz: MultiWOZ) -> None:
+    first = generate(tiny_multiwoz, tiny_multiwoz.templates, 5, seed=4)
+    second = generate(tiny_multiwoz, tiny_multiwoz.templates, 5, seed=4)
+    assert [t.text for d in first for t in d.turns] == [t.text for d in second for t in d.turns]
