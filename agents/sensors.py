@@ -5,16 +5,19 @@ the device, and recovers from the changelog after a restart.
 """
 
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import faust
+import torch
+from faust.types import EventT
 
 from streamsense.cli.sensors import artifact_path
 from streamsense.models.sensors.artifact import load
 from streamsense.models.sensors.monitor import SensorMonitor
 from streamsense.schemas.base import ModelRef
 from streamsense.schemas.sensors import SensorAlert, SensorReading
-from streamsense.streams.processing import BatchProcessor
+from streamsense.streams.processing import BatchProcessor, Item
 from streamsense.streams.topics import SENSOR_READINGS
 
 
@@ -23,27 +26,37 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
     path = artifact_path("degradation")
     if not path.exists():
         raise RuntimeError(f"no trained sensor model at {path}: run `streamsense train sensors` first")
+    torch.set_num_threads(1)  # one worker process per core scales better than intra-op threads
     model = load(path)
     monitor = SensorMonitor(model)
     model_ref = ModelRef(name=f"sensors-{model.name}", version=str(model.version))
     windows = app.Table("sensor-device-windows", default=None, partitions=processor.settings.topic_partitions)
     processor.publish = lambda alert: alert.label != "normal"
 
-    def decide(reading: SensorReading, received: float) -> SensorAlert:
-        state, verdict = monitor.process(windows.get(reading.device_id), reading)
-        windows[reading.device_id] = state
-        return SensorAlert(
-            **verdict.alert_fields(),
-            event_id=reading.event_id,
-            event_time=reading.event_time,
-            decided_at=datetime.now(UTC),
-            key=reading.device_id,
-            model=model_ref,
-            latency_ms=(time.perf_counter() - received) * 1000,
-        )
+    def decide_many(items: list[Item], bind: Callable[[EventT], None]) -> list[SensorAlert]:
+        readings = [item.record for item in items]
+        last_event = {item.record.device_id: item.event for item in items}
+        known = {device: windows.get(device) for device in last_event}
+        states, verdicts = monitor.process_many({d: s for d, s in known.items() if s}, readings)
+        for device, state in states.items():
+            bind(last_event[device])  # the changelog write goes to the partition owning the device
+            windows[device] = state
+        decided_at = datetime.now(UTC)
+        return [
+            SensorAlert(
+                **verdict.alert_fields(),
+                event_id=item.record.event_id,
+                event_time=item.record.event_time,
+                decided_at=decided_at,
+                key=item.record.device_id,
+                model=model_ref,
+                latency_ms=(time.perf_counter() - item.received) * 1000,
+            )
+            for item, verdict in zip(items, verdicts, strict=True)
+        ]
 
     @app.agent(processor.input_topic(SENSOR_READINGS), name="sensors-score")
     async def score(stream: faust.StreamT) -> None:
-        await processor.run(stream, SensorReading, decide)
+        await processor.run_batched(stream, SensorReading, decide_many)
 
     return monitor

@@ -10,7 +10,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import faust
 from faust.types import EventT
@@ -27,6 +27,18 @@ log = logging.getLogger(__name__)
 
 Decide = Callable[[Any, float], Decision | None]
 """Turns a validated event and the ``perf_counter`` time it was received into a decision (or None)."""
+
+
+DecideMany = Callable[[list["Item"], Callable[[EventT], None]], list[Decision | None]]
+"""Decides a whole batch at once (one model call for many keys); gets ``bind(event)`` to route table writes."""
+
+
+class Item(NamedTuple):
+    """A decoded event of a batch, with the time it was received."""
+
+    event: EventT
+    record: Any
+    received: float
 
 
 class Skip(Exception):
@@ -69,6 +81,47 @@ class BatchProcessor:
             except BaseException:
                 _hold_offsets(events)
                 raise
+
+    async def run_batched(self, stream: faust.StreamT, schema: type[BaseModel], decide_many: DecideMany) -> None:
+        """Like ``run``, with one ``decide_many`` call per batch for models that are fast only in batches."""
+        async for events in stream.take_events(self.settings.batch_size, within=self.settings.batch_within_s):
+            try:
+                await self.process_batched(stream, events, schema, decide_many)
+            except BaseException:
+                _hold_offsets(events)
+                raise
+
+    async def process_batched(
+        self, stream: faust.StreamT, events: Sequence[EventT], schema: type[BaseModel], decide_many: DecideMany
+    ) -> None:
+        letters: list[DeadLetter] = []
+        items: list[Item] = []
+        for event in events:
+            try:
+                items.append(
+                    Item(event, decode(event.value, schema, self.settings.max_event_bytes), time.perf_counter())
+                )
+            except DecodeError as error:
+                letters.append(self._letter(event, error.kind, error.reason))
+        try:
+            outcomes = [decide_many(items, stream._set_current_event)]
+            groups = [items]
+        except Exception:
+            # isolate the event that broke the batch: decide one at a time
+            groups = [[item] for item in items]
+            outcomes = []
+            for group in groups:
+                try:
+                    outcomes.append(decide_many(group, stream._set_current_event))
+                except Exception as error:
+                    event = group[0].event
+                    log.exception("decision failed for %s@%d", event.message.topic, event.message.offset)
+                    letters.append(self._letter(event, "processing_error", f"{type(error).__name__}: {error}"))
+                    outcomes.append([None])
+        decisions = [d for outcome in outcomes for d in outcome if d is not None]
+        await self.deliver(decisions, letters)
+        self.processed += len(events)
+        self.dead_lettered += len(letters)
 
     async def process(
         self, stream: faust.StreamT, events: Sequence[EventT], schema: type[BaseModel], decide: Decide
