@@ -107,10 +107,16 @@ class DialogueStateTracker:
         self.intercept = model.intercept_.astype(np.float32)
         return self
 
-    def assign(self, text: str, candidate: Candidate, domain: str | None) -> str:
-        """The slot a candidate fills, or ``none``; slot kind must match the value's kinds."""
-        columns = [self.vocabulary[f] for f in self.features(text, candidate, domain) if f in self.vocabulary]
-        scores = self.intercept + self.coef[:, columns].sum(axis=1)
+    def assign(self, text: str, candidate: Candidate, domains: dict[str | None, float]) -> str:
+        """The slot a candidate fills, or ``none``; slot kind must match the value's kinds.
+
+        ``domains`` weights the possible domains (intent probabilities), so a wrong top intent with a runner-up
+        of the right domain still leaves room for the right slot.
+        """
+        scores = np.zeros_like(self.intercept)
+        for domain, weight in domains.items():
+            columns = [self.vocabulary[f] for f in self.features(text, candidate, domain) if f in self.vocabulary]
+            scores += weight * (self.intercept + self.coef[:, columns].sum(axis=1))
         for i in np.argsort(-scores):
             label = self.classes[i]
             if label == NONE or _kind(label) in candidate.kinds:
@@ -118,16 +124,25 @@ class DialogueStateTracker:
         return NONE
 
     def update(self, state: dict, text: str, intents: Sequence[tuple[str, float]] | str | None = None) -> dict:
-        """The state after this user turn; ``intents`` are (intent, probability) best first, or one intent name."""
-        top = intents if isinstance(intents, str) or intents is None else (intents[0][0] if intents else None)
-        domain = _domain(top) or state.get("domain")
+        """The state after this user turn; ``intents`` are (intent, probability) best first, or one intent name.
+
+        General intents (thanks, bye) and unknown ones keep the conversation's current domain.
+        """
+        ranked = [(intents, 1.0)] if isinstance(intents, str) else list(intents or [])
+        domains: dict[str | None, float] = {}
+        for intent, probability in ranked:
+            domain = _domain(intent) or state.get("domain")
+            domains[domain] = domains.get(domain, 0.0) + probability
+        if not domains:
+            domains = {state.get("domain"): 1.0}
+        top = ranked[0][0] if ranked else None
         slots = dict(state.get("slots", {}))
         for candidate in self.candidates(text):
-            label = self.assign(text, candidate, domain)
+            label = self.assign(text, candidate, domains)
             if label != NONE:
                 slots[label] = candidate.value
         return {
-            "domain": domain,
+            "domain": _domain(top) or state.get("domain"),
             "active_intent": top if top and top != "uncertain" else state.get("active_intent"),
             "slots": slots,
             "turn_count": int(state.get("turn_count", 0)) + 1,

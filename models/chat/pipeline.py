@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streamsense.models.chat.dst import DialogueStateTracker, empty_state
-from streamsense.models.chat.intent import IntentClassifier
+from streamsense.models.chat.intent import FALLBACK, IntentClassifier
 from streamsense.models.chat.knowledge import KnowledgeRetriever
 from streamsense.models.chat.training import DST, INTENT, KNOWLEDGE, chat_dir
 
@@ -43,8 +43,7 @@ class ChatPipeline:
         t0 = time.perf_counter()
         prediction = self.intent.predict(text, threshold=threshold, top_k=top_k)
         t1 = time.perf_counter()
-        intents = prediction.intents if prediction.label != "uncertain" else prediction.label
-        new_state = self.tracker.update(state, text, intents)
+        new_state = self.tracker.update(state, text, prediction.intents if prediction.label != FALLBACK else FALLBACK)
         t2 = time.perf_counter()
         hits = self.knowledge.retrieve(text, new_state, prediction.intents, k=k)
         t3 = time.perf_counter()
