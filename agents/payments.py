@@ -28,6 +28,11 @@ def _distance(tx: Transaction) -> float | None:
     return math.hypot(tx.customer_x - tx.terminal_x, tx.customer_y - tx.terminal_y)
 
 
+def missing_artifacts() -> None:
+    """Payments start cold: the online model learns from labels, so nothing needs training first."""
+    return None
+
+
 def install(app: faust.App, processor: BatchProcessor) -> OnlineFraudBaseline:
     """Declare the payments tables and agents on ``app``; returns the live model (for inspection)."""
     settings = processor.settings

@@ -21,13 +21,18 @@ from streamsense.streams.processing import BatchProcessor, Item
 from streamsense.streams.topics import SENSOR_READINGS
 
 
+def missing_artifacts() -> str | None:
+    path = artifact_path("degradation")
+    return None if path.exists() else f"no trained sensor model at {path}: run `streamsense train sensors` first"
+
+
 def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
     """Declare the sensors table and agent on ``app``; returns the live monitor."""
-    path = artifact_path("degradation")
-    if not path.exists():
-        raise RuntimeError(f"no trained sensor model at {path}: run `streamsense train sensors` first")
+    missing = missing_artifacts()
+    if missing:
+        raise RuntimeError(missing)
     torch.set_num_threads(1)  # one worker process per core scales better than intra-op threads
-    model = load(path)
+    model = load(artifact_path("degradation"))
     monitor = SensorMonitor(model)
     model_ref = ModelRef(name=f"sensors-{model.name}", version=str(model.version))
     windows = app.Table("sensor-device-windows", default=None, partitions=processor.settings.topic_partitions)

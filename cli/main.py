@@ -4,6 +4,7 @@ import importlib
 
 import typer
 
+from streamsense.cli.demo import demo_app
 from streamsense.cli.groups import data_app, eval_app, report_app, train_app
 from streamsense.cli.infra import infra_app
 from streamsense.cli.produce import produce_app
@@ -15,6 +16,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
 )
+app.add_typer(demo_app, name="demo")
 app.add_typer(infra_app, name="infra")
 app.add_typer(worker_app, name="worker")
 app.add_typer(produce_app, name="produce")

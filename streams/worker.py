@@ -1,6 +1,10 @@
 """Builds and runs the worker of one stream: topics, templates, Faust app, agents."""
 
 import importlib
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import faust
 
@@ -29,3 +33,24 @@ def build_worker(stream: str, settings: Settings, web_port: int | None = None) -
 def run_worker(stream: str, settings: Settings, web_port: int | None = None, loglevel: str = "info") -> None:
     app = build_worker(stream, settings, web_port)
     faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+
+
+def worker_environment(settings: Settings) -> dict[str, str]:
+    """The environment that makes a child worker use the same broker, node and state folder as ``settings``."""
+    env = dict(os.environ)
+    env.update(
+        STREAMSENSE_KAFKA_BOOTSTRAP=settings.bootstrap_servers,
+        STREAMSENSE_ES_URL=settings.elasticsearch_url,
+        STREAMSENSE_STATE_DIR=str(settings.state_dir / "workers"),
+        STREAMSENSE_CACHE_DIR=str(settings.cache_dir),
+        STREAMSENSE_ES_RETRY_MAX_S=str(settings.es_retry_max_s),
+    )
+    return env
+
+
+def spawn_worker(stream: str, settings: Settings, web_port: int, log_path: Path) -> subprocess.Popen:
+    """Start a worker in its own process (as in production: it can be killed and restarted on its own)."""
+    cmd = [sys.executable, "-m", "streamsense", "worker", "run", "--stream", stream]
+    cmd += ["--web-port", str(web_port), "--loglevel", "warning"]
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    return subprocess.Popen(cmd, env=worker_environment(settings), stdout=log_path.open("ab"), stderr=subprocess.STDOUT)

@@ -7,7 +7,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -22,6 +21,7 @@ from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
+from streamsense.streams.worker import spawn_worker
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +37,7 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
     state = Path(os.environ.get("STREAMSENSE_TEST_STATE_DIR", f"/tmp/streamsense-it-{os.getpid()}"))
-    return Settings(state_dir=state, **PORTS)
+    return Settings(state_dir=state, es_retry_max_s=2.0, **PORTS)
 
 
 @pytest.fixture(scope="session")
@@ -71,16 +71,7 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
-        env = dict(os.environ)
-        env.update(
-            STREAMSENSE_KAFKA_PORT=str(self.settings.kafka_port),
-            STREAMSENSE_ES_PORT=str(self.settings.es_port),
-            STREAMSENSE_STATE_DIR=str(self.settings.state_dir / "workers"),
-            STREAMSENSE_ES_RETRY_MAX_S="2",
-        )
-        cmd = [sys.executable, "-m", "streamsense", "worker", "run", "--stream", self.stream]
-        cmd += ["--web-port", str(_free_port()), "--loglevel", "warning"]
-        self.proc = subprocess.Popen(cmd, env=env, stdout=self.log_path.open("ab"), stderr=subprocess.STDOUT)
+        self.proc = spawn_worker(self.stream, self.settings, _free_port(), self.log_path)
         return self
 
     def kill(self) -> None:

@@ -1,0 +1,159 @@
+"""``streamsense demo``: the whole pipeline on this machine, from traffic to decisions in Elasticsearch."""
+
+import importlib
+import importlib.util
+import signal
+import socket
+import time
+from datetime import UTC, datetime
+
+import orjson
+import typer
+from elasticsearch import Elasticsearch
+
+from streamsense.infra.local.launcher import InfraError, LocalInfra
+from streamsense.settings import Settings, get_settings
+from streamsense.streams.admin import ensure_topics
+from streamsense.streams.decision_log import install_templates
+from streamsense.streams.producer import EventProducer
+from streamsense.streams.topics import DLQ_INDEX, PAYMENTS_TRANSACTIONS, STREAMS
+from streamsense.streams.worker import spawn_worker
+
+demo_app = typer.Typer(help="Run a local demo of the whole pipeline.")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _traffic(stream: str, count: int, seed: int) -> list[tuple[str, str, object]]:
+    """Events for ``stream`` from its simulator or shipped data."""
+    from streamsense.streams.topics import PAYMENTS_LABELS, SENSOR_READINGS
+
+    if stream == "payments":
+        from streamsense.datasets.fraud_simulator import SimulatorConfig, iter_timeline, simulate
+        from streamsense.schemas.payments import Transaction
+
+        sim = simulate(SimulatorConfig(n_customers=1_000, n_terminals=2_000, n_days=20, seed=seed))
+        events = [
+            (PAYMENTS_TRANSACTIONS if isinstance(e, Transaction) else PAYMENTS_LABELS, e.account_id, e)
+            for _, e in zip(range(count), iter_timeline(sim), strict=False)
+        ]
+        return events
+    if stream == "sensors":
+        from streamsense.datasets.degradation import simulate as simulate_fleet
+
+        fleet = simulate_fleet(n_units=8, seed=seed, days=1.0)
+        return [(SENSOR_READINGS, r.device_id, r) for _, r in zip(range(count), fleet.readings(), strict=False)]
+    from streamsense.cli.produce import chat_traffic
+
+    return list(chat_traffic(count, seed))
+
+
+def _missing(stream: str) -> str | None:
+    """Why a stream cannot run here yet (no agent, or a trained artifact missing), or None."""
+    if importlib.util.find_spec(f"streamsense.agents.{stream}") is None:
+        return "no agent for this stream yet"
+    return importlib.import_module(f"streamsense.agents.{stream}").missing_artifacts()
+
+
+def _summary(es: Elasticsearch, stream: str, since: str) -> dict:
+    index = STREAMS[stream].index
+    es.indices.refresh(index=index)
+    result = es.search(
+        index=index,
+        size=1,
+        query={"range": {"decided_at": {"gte": since}}},
+        sort=[{"score": "desc"}],
+        aggs={
+            "labels": {"terms": {"field": "label"}},
+            "latency": {"percentiles": {"field": "latency_ms", "percents": [50, 99]}},
+            "models": {"terms": {"field": "model.version"}},
+        },
+    )
+    aggs = result["aggregations"]
+    top = result["hits"]["hits"][0]["_source"] if result["hits"]["hits"] else None
+    return {
+        "decisions": result["hits"]["total"]["value"],
+        "by_label": {b["key"]: b["doc_count"] for b in aggs["labels"]["buckets"]},
+        "latency_ms_p50_p99": [round(v, 2) if v is not None else None for v in aggs["latency"]["values"].values()],
+        "model_versions": [b["key"] for b in aggs["models"]["buckets"]],
+        "highest_score": top and {k: top[k] for k in ("event_id", "key", "score", "label", "reasons") if k in top},
+    }
+
+
+@demo_app.callback(invoke_without_command=True)
+def demo(
+    events: int = typer.Option(2000, help="events to publish per stream"),
+    seed: int = typer.Option(0, help="traffic seed"),
+    stop_infra: bool = typer.Option(False, help="stop Kafka and Elasticsearch at the end"),
+) -> None:
+    """Start Kafka + Elasticsearch, run one worker per stream, publish traffic (and a few bad events), print
+    what was decided."""
+    settings: Settings = get_settings()
+    infra = LocalInfra(settings)
+    typer.echo("starting kafka and elasticsearch (first run resolves the jars from Maven Central) ...")
+    try:
+        infra.up()
+    except InfraError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(1) from error
+    ensure_topics(settings)
+    install_templates(settings)
+    streams = []
+    for stream in STREAMS:
+        reason = _missing(stream)
+        if reason:
+            typer.secho(f"skipping {stream}: {reason}", fg=typer.colors.YELLOW)
+        else:
+            streams.append(stream)
+    logs = settings.state_dir / "demo-logs"
+    workers = {s: spawn_worker(s, settings, _free_port(), logs / f"{s}.log") for s in streams}
+    typer.echo(f"workers: {', '.join(streams)} (logs in {logs})")
+    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
+    try:
+        producer = EventProducer(settings)
+        expected: dict[str, int] = {}
+        before = {s: es.count(index=STREAMS[s].index)["count"] for s in streams}
+        since = datetime.now(UTC).isoformat()
+        for stream in streams:
+            traffic = _traffic(stream, events, seed)
+            for topic, key, event in traffic:
+                producer.send(topic, key, event)
+            expected[stream] = sum(1 for topic, _, _ in traffic if topic == STREAMS[stream].inputs[0])
+        for n, bad in enumerate([b"{not json", b'{"event_id": "x"}', b"\xff\xfe"]):
+            producer.send_raw(PAYMENTS_TRANSACTIONS, f"demo-bad-{seed}-{n}".encode(), bad)
+        producer.flush()
+        typer.echo(f"published {sum(expected.values())} events (+ labels) and 3 invalid ones; waiting for decisions")
+        deadline = time.monotonic() + 300
+        while time.monotonic() < deadline:
+            done = all(
+                es.count(index=STREAMS[s].index)["count"] - before[s] >= expected[s] or workers[s].poll() is not None
+                for s in streams
+            )
+            if done:
+                break
+            time.sleep(2)
+        report = {s: _summary(es, s, since) for s in streams}
+        es.indices.refresh(index=DLQ_INDEX)
+        report["dead_letters"] = es.count(index=DLQ_INDEX, query={"range": {"failed_at": {"gte": since}}})["count"]
+        for stream, worker in workers.items():
+            if worker.poll() is not None:
+                report[stream]["worker"] = f"exited with {worker.returncode}; see {logs / (stream + '.log')}"
+        typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    finally:
+        for worker in workers.values():
+            if worker.poll() is None:
+                worker.send_signal(signal.SIGTERM)
+        for worker in workers.values():
+            worker.wait(60)
+        es.close()
+        if stop_infra:
+            infra.down()
+        else:
+            typer.echo(
+                f"kafka {settings.bootstrap_servers} and elasticsearch {settings.elasticsearch_url} keep running; "
+                "`streamsense infra down` stops them"
+            )
