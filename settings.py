@@ -63,6 +63,7 @@ class Settings(BaseSettings):
 
     # decisions
     fraud_threshold: float = 0.5
+    fraud_model_check_s: float = Field(default=30.0, description="how often workers look for a newer fraud model")
 
     @property
     def bootstrap_servers(self) -> str:

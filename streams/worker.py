@@ -44,6 +44,7 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         STREAMSENSE_STATE_DIR=str(settings.state_dir / "workers"),
         STREAMSENSE_CACHE_DIR=str(settings.cache_dir),
         STREAMSENSE_ES_RETRY_MAX_S=str(settings.es_retry_max_s),
+        STREAMSENSE_FRAUD_MODEL_CHECK_S=str(settings.fraud_model_check_s),
     )
     return env
 

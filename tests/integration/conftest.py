@@ -95,13 +95,13 @@ class WorkerProcess:
 
 
 @pytest.fixture
-def start_worker(infra: LocalInfra, settings: Settings) -> Iterator[Callable[[str], WorkerProcess]]:
+def start_worker(infra: LocalInfra, settings: Settings) -> Iterator[Callable[..., WorkerProcess]]:
     started: list[WorkerProcess] = []
     log_dir = settings.state_dir / "worker-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(stream: str) -> WorkerProcess:
-        worker = WorkerProcess(stream, settings, log_dir).start()
+    def start(stream: str, overrides: Settings | None = None) -> WorkerProcess:
+        worker = WorkerProcess(stream, overrides or settings, log_dir).start()
         started.append(worker)
         return worker
 

@@ -1,5 +1,6 @@
 """The payments decision path end to end, on the real broker and node."""
 
+import shutil
 import time
 import uuid
 from datetime import UTC, datetime
@@ -161,29 +162,70 @@ def test_elasticsearch_outage_slows_the_worker_down_and_loses_nothing(
     assert worker.alive()
 
 
-def test_a_fraud_label_changes_the_next_prediction_for_a_similar_transaction(
-    start_worker, producer, es, count_by_id, caught_up, wait_for
+def test_fraud_labels_raise_the_next_scores_of_similar_transactions(
+    start_worker, producer, es, count_by_id, caught_up, wait_for, settings, tmp_path
 ):
+    """A cold worker (no trained artifact) learns online from labels; later similar transactions score higher."""
     run = run_id()
-    first = make_tx(run, 1, account=f"{run}-victim", amount=870.0)
-    start_worker("payments")
-    producer.send(PAYMENTS_TRANSACTIONS, first.account_id, first)
+    night = datetime(2026, 4, 1, 2, 30, tzinfo=UTC)
+
+    def similar(n: int) -> Transaction:
+        tx = make_tx(run, n, account=f"{run}-acct-{n}", amount=870.0)
+        return tx.model_copy(update={"event_time": night})
+
+    victims = [similar(n) for n in range(30)]
+    start_worker("payments", settings.model_copy(update={"cache_dir": tmp_path / "no-artifacts"}))
+    for tx in victims:
+        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
     producer.flush()
-    wait_for(lambda: len(count_by_id(INDEX, [first.event_id])) == 1, 120, "the first decision")
-    before = es.get(index=INDEX, id=first.event_id)["_source"]["score"]
-    label = TransactionLabel(
-        event_id=f"{run}-label",
-        event_time=datetime(2026, 4, 8, tzinfo=UTC),
-        transaction_id=first.event_id,
-        account_id=first.account_id,
-        is_fraud=True,
-    )
-    producer.send(PAYMENTS_LABELS, label.account_id, label)
+    ids = [tx.event_id for tx in victims]
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 120, "the first decisions")
+    first = [es.get(index=INDEX, id=i)["_source"] for i in ids]
+    assert {d["model"]["version"] for d in first} == {"online-only"}
+    before = max(d["score"] for d in first)
+    for n, tx in enumerate(victims):
+        label = TransactionLabel(
+            event_id=f"{run}-label-{n}",
+            event_time=datetime(2026, 4, 8, tzinfo=UTC),
+            transaction_id=tx.event_id,
+            account_id=tx.account_id,
+            is_fraud=True,
+        )
+        producer.send(PAYMENTS_LABELS, label.account_id, label)
     producer.flush()
-    wait_for(lambda: caught_up(GROUP, PAYMENTS_LABELS), 60, "the label to be learned and committed")
-    similar = make_tx(run, 2, account=f"{run}-other", amount=870.0)
-    producer.send(PAYMENTS_TRANSACTIONS, similar.account_id, similar)
+    wait_for(lambda: caught_up(GROUP, PAYMENTS_LABELS), 60, "the labels to be learned and committed")
+    later = similar(1000)
+    producer.send(PAYMENTS_TRANSACTIONS, later.account_id, later)
     producer.flush()
-    wait_for(lambda: len(count_by_id(INDEX, [similar.event_id])) == 1, 60, "the second decision")
-    after = es.get(index=INDEX, id=similar.event_id)["_source"]["score"]
+    wait_for(lambda: len(count_by_id(INDEX, [later.event_id])) == 1, 60, "the decision after the labels")
+    after = es.get(index=INDEX, id=later.event_id)["_source"]["score"]
     assert after > before
+
+
+def test_a_retrained_fraud_model_appears_in_decisions_without_a_restart(
+    start_worker, producer, es, count_by_id, wait_for, settings, tmp_path
+):
+    trained = sorted((settings.artifact_dir / "fraud").glob("v[0-9]*"))
+    if not trained:
+        pytest.fail("no trained fraud model: `make test` trains one (streamsense train fraud --if-missing)")
+    run = run_id()
+    cache = tmp_path / "cache"
+    (cache / "artifacts" / "fraud").mkdir(parents=True)
+    worker = start_worker("payments", settings.model_copy(update={"cache_dir": cache, "fraud_model_check_s": 1.0}))
+    cold = make_tx(run, 0)
+    producer.send(PAYMENTS_TRANSACTIONS, cold.account_id, cold)
+    producer.flush()
+    wait_for(lambda: len(count_by_id(INDEX, [cold.event_id])) == 1, 120, "the cold decision")
+    assert es.get(index=INDEX, id=cold.event_id)["_source"]["model"]["version"] == "online-only"
+    staging = cache / "staging"
+    shutil.copytree(trained[-1], staging)
+    staging.rename(cache / "artifacts" / "fraud" / trained[-1].name)  # appears atomically, as training publishes
+    time.sleep(2)
+    warm = make_tx(run, 1)
+    producer.send(PAYMENTS_TRANSACTIONS, warm.account_id, warm)
+    producer.flush()
+    wait_for(lambda: len(count_by_id(INDEX, [warm.event_id])) == 1, 60, "the decision after the new version")
+    decision = es.get(index=INDEX, id=warm.event_id)["_source"]
+    assert decision["model"]["version"] == trained[-1].name
+    assert len(decision["reasons"]) >= 3
+    assert worker.alive()
