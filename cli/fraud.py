@@ -12,7 +12,7 @@ import torch
 import typer
 
 from streamsense.cli.groups import eval_app, report_app, train_app
-from streamsense.models.fraud.artifact import load_latest, save
+from streamsense.models.fraud.artifact import list_versions, load_latest, save, version_name
 from streamsense.models.fraud.experiment import ExperimentConfig, ExperimentResult, run
 from streamsense.models.fraud.fairness import fairness_report
 from streamsense.models.fraud.scorer import FEATURE_CHECKPOINT, ONLINE_CHECKPOINT
@@ -69,8 +69,12 @@ def train_fraud(
     gan: Gan = "auto",
     target_precision: Precision = 0.8,
     alert_rate: AlertRate = None,
+    if_missing: Annotated[bool, typer.Option("--if-missing", help="do nothing when a version is cached")] = False,
 ) -> None:
     """Train XGBoost + blend on the simulator and write the next versioned artifact (with warm checkpoints)."""
+    if if_missing and list_versions(_fraud_dir()):
+        _print({"cached": str(_fraud_dir() / version_name(list_versions(_fraud_dir())[-1]))})
+        return
     result = _run(customers, terminals, seed, gan, target_precision, alert_rate)
     replayed = result.replayed
     rng = np.random.default_rng(seed)
