@@ -39,7 +39,7 @@ unit: install
 integration: install
 	$(BIN)/pytest -m integration tests/integration
 
-test: data lint
+test: train lint
 	$(BIN)/pytest tests
 
 infra-up: install
