@@ -20,7 +20,7 @@ from streamsense.settings import get_settings
 PACKAGE = "convlab==3.0.1"
 ARCHIVE = "convlab-3.0.1.tar.gz"
 SHA256 = "911ee742a84885542db9404d82cb9162c37aa22e38f569ba6d8735aaf8677c2b"
-LICENSE = "Apache-2.0 (convlab 3.0.1 LICENSE; MultiWOZ data is distributed by ConvLab under the same terms)"
+LICENSE = "Apache-2.0 (convlab 3.0.1 package licence, kept in the cache); MultiWOZ upstream licence not re-checked"
 MEMBERS = {
     "convlab-3.0.1/LICENSE": "LICENSE",
     "convlab-3.0.1/convlab/nlg/template/multiwoz/auto_user_template_nlg.json": "user_templates.json",
