@@ -6,11 +6,28 @@ of the slots still to be said, filled with the goal's values.
 """
 
 import random
+import re
 from dataclasses import dataclass, field
 
-from streamsense.datasets.multiwoz import MultiWOZ, fill, placeholder_slots, value_lexicon
+from streamsense.datasets.multiwoz import PLACEHOLDER, MultiWOZ, fill, placeholder_slots, value_lexicon
 
 DOMAINS = ("restaurant", "hotel", "attraction", "train", "taxi")
+DOMAIN_NOUNS = {"hotel"}
+
+
+def clean_templates(templates: dict[str, list[str]], lexicon: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Templates whose every database/ontology value is a placeholder.
+
+    MultiWOZ left some values in the text (``I need it starting on Wednesday for 5 people``); a turn built on such
+    a template says more than its labels, so the true state after it is unknown. The domain noun ``hotel`` is
+    kept: it is in nearly every hotel utterance.
+    """
+    values = sorted({v for vs in lexicon.values() for v in vs} - DOMAIN_NOUNS, key=len, reverse=True)
+    pattern = re.compile(r"(?<![\w:])(" + "|".join(re.escape(v) for v in values) + r")(?![\w:])")
+    return {
+        intent: [t for t in group if not pattern.search(PLACEHOLDER.sub(" ", t.lower()))]
+        for intent, group in templates.items()
+    }
 
 
 @dataclass

@@ -12,8 +12,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
 from streamsense.datasets import kg_benchmarks
-from streamsense.datasets.dialogues import generate
-from streamsense.datasets.multiwoz import MultiWOZ, intent_data, split_templates
+from streamsense.datasets.dialogues import clean_templates, generate
+from streamsense.datasets.multiwoz import MultiWOZ, intent_data, split_templates, value_lexicon
 from streamsense.models.chat.calibration import expected_calibration_error
 from streamsense.models.chat.dst import empty_state, joint_goal_accuracy
 from streamsense.models.chat.gnn import GNNConfig, evaluate_link_prediction, index_triples, train_link_predictor
@@ -175,28 +175,32 @@ def _quantization(model: IntentClassifier, texts: list[str], labels: list[str]) 
 
 
 def evaluate_dst(artifact_dir: Path, seed: int = 0, dialogues: int = 500) -> dict:
-    """Joint goal accuracy on dialogues generated from held-out templates, with predicted and with gold intents."""
+    """Joint goal accuracy on dialogues generated from held-out templates whose values are all placeholders (so
+    the true state is known), with predicted and with gold intents; also on dialogues from all held-out templates."""
     torch.set_num_threads(1)
     data = MultiWOZ.load()
     split = split_templates(data.templates, seed=seed)
-    test = generate(data, split.test, dialogues, seed=seed + 100)
     pipeline = ChatPipeline.load(artifact_dir)
-    gold, with_predicted, with_gold = [], [], []
-    for dialogue in test:
-        state_p, state_g = empty_state(), empty_state()
-        for turn in dialogue.turns:
-            state_p = pipeline.process(state_p, turn.text).state
-            state_g = pipeline.tracker.update(state_g, turn.text, turn.intent)
-            gold.append(turn.state)
-            with_predicted.append(state_p["slots"])
-            with_gold.append(state_g["slots"])
-    return {
-        "dialogues": len(test),
-        "turns": len(gold),
-        "joint_goal_accuracy": _r(joint_goal_accuracy(with_predicted, gold)),
-        "joint_goal_accuracy_gold_intents": _r(joint_goal_accuracy(with_gold, gold)),
-        "slot_values_in_gold": sum(len(g) for g in gold),
-    }
+    clean = clean_templates(split.test, value_lexicon(data))
+    result: dict = {"dialogues": dialogues}
+    for name, templates in (("clean", clean), ("all", split.test)):
+        test = generate(data, templates, dialogues, seed=seed + 100)
+        gold, with_predicted, with_gold = [], [], []
+        for dialogue in test:
+            state_p, state_g = empty_state(), empty_state()
+            for turn in dialogue.turns:
+                state_p = pipeline.process(state_p, turn.text).state
+                state_g = pipeline.tracker.update(state_g, turn.text, turn.intent)
+                gold.append(turn.state)
+                with_predicted.append(state_p["slots"])
+                with_gold.append(state_g["slots"])
+        suffix = "" if name == "clean" else "_all_templates"
+        result[f"joint_goal_accuracy{suffix}"] = _r(joint_goal_accuracy(with_predicted, gold))
+        result[f"joint_goal_accuracy_gold_intents{suffix}"] = _r(joint_goal_accuracy(with_gold, gold))
+        result[f"turns{suffix}"] = len(gold)
+    result["clean_test_templates"] = sum(len(g) for g in clean.values())
+    result["all_test_templates"] = sum(len(g) for g in split.test.values())
+    return result
 
 
 def evaluate_knowledge(artifact_dir: Path, link_prediction: bool = True) -> dict:

@@ -1,7 +1,7 @@
 """Generated dialogues: the true state after every turn is the accumulation of the values said so far."""
 
-from streamsense.datasets.dialogues import generate
-from streamsense.datasets.multiwoz import MultiWOZ
+from streamsense.datasets.dialogues import clean_templates, generate
+from streamsense.datasets.multiwoz import MultiWOZ, value_lexicon
 
 
 def test_state_only_grows_and_holds_goal_values(tiny_multiwoz: MultiWOZ) -> None:
@@ -20,3 +20,11 @@ def test_generation_is_deterministic_for_a_seed(tiny_multiwoz: MultiWOZ) -> None
     first = generate(tiny_multiwoz, tiny_multiwoz.templates, 5, seed=4)
     second = generate(tiny_multiwoz, tiny_multiwoz.templates, 5, seed=4)
     assert [t.text for d in first for t in d.turns] == [t.text for d in second for t in d.turns]
+
+
+def test_clean_templates_drop_values_left_in_the_text(tiny_multiwoz: MultiWOZ) -> None:
+    templates = {
+        "Hotel-Inform": ["a hotel in the #HOTEL-INFORM-AREA# .", "a hotel in the north for #HOTEL-INFORM-STAY# nights"]
+    }
+    clean = clean_templates(templates, value_lexicon(tiny_multiwoz))
+    assert clean == {"Hotel-Inform": ["a hotel in the #HOTEL-INFORM-AREA# ."]}
