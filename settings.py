@@ -63,6 +63,8 @@ class Settings(BaseSettings):
 
     # decisions
     fraud_threshold: float = 0.5
+    intent_threshold: float = Field(default=0.85, description="below this top probability a message is 'uncertain'")
+    intent_top_k: int = 3
     fraud_model_check_s: float = Field(default=30.0, description="how often workers look for a newer fraud model")
 
     @property

@@ -1,14 +1,17 @@
 """``streamsense produce``: publish realistic traffic to the input topics."""
 
 import itertools
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import typer
 from tqdm import tqdm
 
+from streamsense.schemas.chat import ChatMessage
 from streamsense.settings import get_settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.producer import EventProducer, paced
-from streamsense.streams.topics import PAYMENTS_LABELS, PAYMENTS_TRANSACTIONS, SENSOR_READINGS
+from streamsense.streams.topics import CHAT_MESSAGES, PAYMENTS_LABELS, PAYMENTS_TRANSACTIONS, SENSOR_READINGS
 
 produce_app = typer.Typer(help="Publish realistic events to Kafka (rate-limited, with a progress bar).")
 
@@ -56,3 +59,39 @@ def sensors(
     fleet = simulate(n_units=units, seed=seed, days=days)
     events = ((SENSOR_READINGS, r.device_id, r) for r in fleet.readings())
     _publish(events, count, rate or None)
+
+
+def chat_traffic(count: int, seed: int) -> Iterator[tuple[str, str, ChatMessage]]:
+    """Multi-turn conversations generated from MultiWOZ goals with real user utterances, turn by turn."""
+    from streamsense.datasets.dialogues import generate
+    from streamsense.datasets.multiwoz import MultiWOZ
+
+    data = MultiWOZ.load()
+    start = datetime(2026, 4, 1, tzinfo=UTC)
+    sent = 0
+    for n, dialogue in enumerate(generate(data, data.templates, max(1, count // 4), seed=seed)):
+        for turn_no, turn in enumerate(dialogue.turns):
+            if sent >= count:
+                return
+            conversation = f"conv-{seed}-{n}"
+            yield (
+                CHAT_MESSAGES,
+                conversation,
+                ChatMessage(
+                    event_id=f"{conversation}-{turn_no}",
+                    event_time=start + timedelta(minutes=n, seconds=20 * turn_no),
+                    conversation_id=conversation,
+                    text=turn.text,
+                ),
+            )
+            sent += 1
+
+
+@produce_app.command()
+def chat(
+    rate: float = typer.Option(50.0, help="messages per second (0 = as fast as possible)"),
+    count: int = typer.Option(500, help="how many messages"),
+    seed: int = typer.Option(0, help="dialogue generator seed"),
+) -> None:
+    """Conversations from the MultiWOZ dialogue generator (needs `streamsense data multiwoz` once)."""
+    _publish(chat_traffic(count, seed), count, rate or None)

@@ -44,3 +44,14 @@ class ChatDecision(Decision):
     intents: list[IntentScore] = Field(default_factory=list)
     state: DialogueState = Field(default_factory=DialogueState)
     knowledge: list[KnowledgeHit] = Field(default_factory=list)
+
+
+class ChatFeedback(Event):
+    """A reviewer's correct intent for a message; keyed by ``conversation_id`` on ``chat.feedback``.
+
+    The intent model learns from it online (with EWC, so that old intents are not forgotten).
+    """
+
+    conversation_id: Identifier
+    text: str = Field(min_length=1, max_length=4000)
+    intent: str = Field(min_length=1, max_length=64)

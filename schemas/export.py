@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from streamsense.schemas.chat import ChatDecision, ChatMessage
+from streamsense.schemas.chat import ChatDecision, ChatFeedback, ChatMessage
 from streamsense.schemas.payments import PaymentDecision, Transaction, TransactionLabel
 from streamsense.schemas.sensors import SensorAlert, SensorReading
 
@@ -14,6 +14,7 @@ EXPORTED: tuple[type[BaseModel], ...] = (
     TransactionLabel,
     PaymentDecision,
     ChatMessage,
+    ChatFeedback,
     ChatDecision,
     SensorReading,
     SensorAlert,

@@ -25,7 +25,13 @@ from streamsense.streams.worker import spawn_worker
 
 pytestmark = pytest.mark.integration
 
-PORTS = {"kafka_port": 19092, "kafka_controller_port": 19093, "es_port": 19200, "es_transport_port": 19300}
+_OFFSET = int(os.environ.get("STREAMSENSE_TEST_PORT_OFFSET", "0"))  # to run two suites side by side
+PORTS = {
+    "kafka_port": 19092 + _OFFSET,
+    "kafka_controller_port": 19093 + _OFFSET,
+    "es_port": 19200 + _OFFSET,
+    "es_transport_port": 19300 + _OFFSET,
+}
 
 
 def _free_port() -> int:

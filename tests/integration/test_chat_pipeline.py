@@ -1,0 +1,55 @@
+"""Chat decisions end to end, on the real broker and node (needs `streamsense train chat`)."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from streamsense.agents.chat import missing_artifacts
+from streamsense.schemas.chat import ChatMessage
+from streamsense.streams.topics import CHAT_MESSAGES
+
+pytestmark = pytest.mark.integration
+INDEX = "streamsense-decisions-chat"
+TURNS = (
+    "I am looking for a cheap italian restaurant in the centre of town .",
+    "I would like to book a table for 4 people please .",
+    "Can you also find me a train to cambridge on thursday ?",
+)
+
+
+def test_three_turn_conversation_accumulates_state_across_a_worker_restart(
+    start_worker, producer, es, count_by_id, wait_for
+):
+    if missing_artifacts():
+        pytest.fail(missing_artifacts())
+    conversation = f"it-{uuid.uuid4().hex[:10]}"
+    start = datetime(2026, 4, 1, 12, tzinfo=UTC)
+    messages = [
+        ChatMessage(
+            event_id=f"{conversation}-{n}",
+            event_time=start + timedelta(seconds=30 * n),
+            conversation_id=conversation,
+            text=text,
+        )
+        for n, text in enumerate(TURNS)
+    ]
+
+    def send_and_wait(message: ChatMessage) -> dict:
+        producer.send(CHAT_MESSAGES, message.conversation_id, message)
+        producer.flush()
+        wait_for(lambda: len(count_by_id(INDEX, [message.event_id])) == 1, 120, f"decision {message.event_id}")
+        return es.get(index=INDEX, id=message.event_id)["_source"]
+
+    worker = start_worker("chat")
+    first, second = send_and_wait(messages[0]), send_and_wait(messages[1])
+    worker.stop()
+    start_worker("chat")
+    third = send_and_wait(messages[2])
+
+    assert [d["state"]["turn_count"] for d in (first, second, third)] == [1, 2, 3]
+    assert first["state"]["domain"] == "restaurant"
+    assert first["state"]["slots"], "the first turn fills restaurant slots"
+    for slot, value in first["state"]["slots"].items():
+        assert third["state"]["slots"].get(slot) == value, f"{slot} survived the restart"
+    assert all(d["intents"] and d["knowledge"] for d in (first, second, third))
