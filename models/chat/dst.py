@@ -86,9 +86,11 @@ class DialogueStateTracker:
         return out
 
     def fit(
-        self, examples: Iterable[tuple[str, str | None, list[tuple[int, int, str]]]], c: float = 4.0
+        self, examples: Iterable[tuple[str, str | None, list[tuple[int, int, str]]]], c: float = 0.25
     ) -> "DialogueStateTracker":
-        """Examples are (text, intent, slot spans); a candidate inside a filled span is labelled with that slot."""
+        """Examples are (text, intent, slot spans); a candidate inside a filled span is labelled with that slot.
+
+        ``c`` (inverse L2 strength) was chosen on dialogues from validation templates (0.25 vs 1 vs 4)."""
         from sklearn.feature_extraction import DictVectorizer
         from sklearn.linear_model import LogisticRegression
 
