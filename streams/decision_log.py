@@ -20,6 +20,7 @@ from streamsense.schemas.base import Decision
 from streamsense.settings import Settings
 from streamsense.streams.dead_letters import DeadLetter
 from streamsense.streams.index_templates import TEMPLATES
+from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.topics import DECISION_INDEX_PREFIX, DLQ_INDEX, STREAMS
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,9 @@ def dead_letter_action(letter: DeadLetter) -> dict:
 class DecisionLog:
     """Async writer to Elasticsearch with templates, bulk batching, retries and back-pressure."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, metrics: WorkerMetrics) -> None:
         self.settings = settings
+        self.metrics = metrics
         self.client = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, max_retries=0)
 
     async def write(self, actions: Iterable[dict]) -> list[Rejected]:
@@ -61,12 +63,14 @@ class DecisionLog:
         rejected: list[Rejected] = []
         delay = self.settings.es_retry_initial_s
         while pending:
+            self.metrics.es_queue.set(len(pending))
             retry: list[dict] = []
             try:
                 _, errors = await async_bulk(
                     self.client, pending, raise_on_error=False, raise_on_exception=True, refresh=False
                 )
             except (ESConnectionError, TransportError, OSError) as error:
+                self.metrics.es_errors.inc()
                 log.warning("elasticsearch unavailable (%s); retrying %d docs in %.1fs", error, len(pending), delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.es_retry_max_s)
@@ -80,9 +84,12 @@ class DecisionLog:
                 else:
                     rejected.append(Rejected(info["_id"], status, str(info.get("error"))[:500]))
             pending = retry
+            if errors:
+                self.metrics.es_errors.inc()
             if pending:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.es_retry_max_s)
+        self.metrics.es_queue.set(0)
         return rejected
 
     async def close(self) -> None:

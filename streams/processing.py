@@ -21,6 +21,7 @@ from streamsense.settings import Settings
 from streamsense.streams.codec import DecodeError, decode, encode
 from streamsense.streams.dead_letters import DeadLetter, dead_letter
 from streamsense.streams.decision_log import DecisionLog, Rejected, dead_letter_action, decision_action
+from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.topics import StreamSpec, dlq_topic
 
 log = logging.getLogger(__name__)
@@ -55,11 +56,14 @@ def _hold_offsets(events: Sequence[EventT]) -> None:
 class BatchProcessor:
     """Runs one stream's batches through ``decide`` and delivers the outcome."""
 
-    def __init__(self, app: faust.App, spec: StreamSpec, settings: Settings, decision_log: DecisionLog) -> None:
+    def __init__(
+        self, app: faust.App, spec: StreamSpec, settings: Settings, decision_log: DecisionLog, metrics: WorkerMetrics
+    ) -> None:
         self.app = app
         self.spec = spec
         self.settings = settings
         self.log = decision_log
+        self.metrics = metrics
         self.decisions_topic = app.topic(spec.decisions, key_serializer="raw", value_serializer="raw")
         self.dead_letter_topics = {
             topic: app.topic(dlq_topic(topic), key_serializer="raw", value_serializer="raw")
@@ -67,8 +71,6 @@ class BatchProcessor:
         }
         self.publish: Callable[[Decision], bool] = lambda _decision: True
         """Which decisions go to the decision topic; every decision is logged either way."""
-        self.processed = 0
-        self.dead_lettered = 0
 
     def input_topic(self, name: str) -> faust.TopicT:
         return self.app.topic(name, key_serializer="raw", value_serializer="raw")
@@ -120,8 +122,7 @@ class BatchProcessor:
                     outcomes.append([None])
         decisions = [d for outcome in outcomes for d in outcome if d is not None]
         await self.deliver(decisions, letters)
-        self.processed += len(events)
-        self.dead_lettered += len(letters)
+        self.metrics.processed.labels(self.spec.name).inc(len(events))
 
     async def process(
         self, stream: faust.StreamT, events: Sequence[EventT], schema: type[BaseModel], decide: Decide
@@ -149,16 +150,20 @@ class BatchProcessor:
             if decision is not None:
                 decisions.append(decision)
         await self.deliver(decisions, letters)
-        self.processed += len(events)
-        self.dead_lettered += len(letters)
+        self.metrics.processed.labels(self.spec.name).inc(len(events))
 
-    @staticmethod
-    def _letter(event: EventT, kind: str, reason: str) -> DeadLetter:
+    def _letter(self, event: EventT, kind: str, reason: str) -> DeadLetter:
         m = event.message
+        if kind == "processing_error":
+            self.metrics.failed.labels(self.spec.name).inc()
+        self.metrics.dead_letters.labels(dlq_topic(m.topic)).inc()
         return dead_letter(m.topic, m.partition, m.offset, m.key, event.value, kind, reason)
 
     async def deliver(self, decisions: list[Decision], letters: list[DeadLetter]) -> None:
         """Produce and wait for delivery, then log; only then may the batch be acked."""
+        started = time.perf_counter()
+        for decision in decisions:
+            self.metrics.latency.labels(decision.model.name, "decide").observe(decision.latency_ms / 1000)
         pending = [await self.decisions_topic.send(key=d.key.encode(), value=encode(d)) for d in decisions] + [
             await self.dead_letter_topics[letter.source_topic].send(
                 key=letter.key, value=letter.value, headers=letter.headers()
@@ -170,6 +175,8 @@ class BatchProcessor:
         rejected = await self.log.write(actions)
         if rejected:
             await self._dead_letter_rejected(rejected, decisions)
+        model = decisions[0].model.name if decisions else "none"
+        self.metrics.latency.labels(model, "deliver").observe(time.perf_counter() - started)
 
     async def _dead_letter_rejected(self, rejected: list[Rejected], decisions: list[Decision]) -> None:
         by_id = {d.event_id: d for d in decisions}

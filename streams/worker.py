@@ -12,6 +12,7 @@ from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.app import create_app
 from streamsense.streams.decision_log import DecisionLog, install_templates
+from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.processing import BatchProcessor
 from streamsense.streams.topics import STREAMS
 
@@ -22,7 +23,9 @@ def build_worker(stream: str, settings: Settings, web_port: int | None = None) -
     ensure_topics(settings)
     install_templates(settings)
     app = create_app(spec, settings, web_port)
-    processor = BatchProcessor(app, spec, settings, DecisionLog(settings))
+    metrics = WorkerMetrics()
+    metrics.install(app, spec.inputs)
+    processor = BatchProcessor(app, spec, settings, DecisionLog(settings, metrics), metrics)
     importlib.import_module(f"streamsense.agents.{stream}").install(app, processor)
     # Changelogs exist, compacted and co-partitioned, before the first table write needs them.
     changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]

@@ -77,7 +77,8 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
-        self.proc = spawn_worker(self.stream, self.settings, _free_port(), self.log_path)
+        self.web_port = _free_port()
+        self.proc = spawn_worker(self.stream, self.settings, self.web_port, self.log_path)
         return self
 
     def kill(self) -> None:

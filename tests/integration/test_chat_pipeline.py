@@ -38,7 +38,7 @@ def test_three_turn_conversation_accumulates_state_across_a_worker_restart(
     def send_and_wait(message: ChatMessage) -> dict:
         producer.send(CHAT_MESSAGES, message.conversation_id, message)
         producer.flush()
-        wait_for(lambda: len(count_by_id(INDEX, [message.event_id])) == 1, 120, f"decision {message.event_id}")
+        wait_for(lambda: len(count_by_id(INDEX, [message.event_id])) == 1, 240, f"decision {message.event_id}")
         return es.get(index=INDEX, id=message.event_id)["_source"]
 
     worker = start_worker("chat")

@@ -2,6 +2,7 @@
 
 import shutil
 import time
+import urllib.request
 import uuid
 from datetime import UTC, datetime
 
@@ -42,7 +43,7 @@ def test_transaction_becomes_a_decision_on_the_topic_and_in_elasticsearch(
     def decided() -> bool:
         return any(orjson.loads(m.value())["event_id"] == tx.event_id for m in decisions.poll(1.0))
 
-    wait_for(decided, 120, "the decision on payments.decisions")
+    wait_for(decided, 240, "the decision on payments.decisions")
     message = next(m for m in decisions.messages if orjson.loads(m.value())["event_id"] == tx.event_id)
     assert message.key() == tx.account_id.encode()
     decision = orjson.loads(message.value())
@@ -67,7 +68,7 @@ def test_sigkill_mid_stream_loses_no_decision_and_duplicates_none_in_the_log(
         producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
         time.sleep(0.005)
     producer.flush()
-    wait_for(lambda: len(count_by_id(INDEX, ids)) >= 150, 120, "the first decisions", interval_s=0.2)
+    wait_for(lambda: len(count_by_id(INDEX, ids)) >= 150, 240, "the first decisions", interval_s=0.2)
     worker.kill()
     logged_at_kill = len(count_by_id(INDEX, ids))
     assert logged_at_kill < len(ids), "the worker finished before it could be killed mid-stream"
@@ -83,7 +84,7 @@ def test_sigkill_mid_stream_loses_no_decision_and_duplicates_none_in_the_log(
         seen.update(orjson.loads(m.value())["event_id"] for m in decisions.poll(2.0))
         return set(ids) <= seen
 
-    wait_for(all_on_topic, 120, "every decision on the topic")
+    wait_for(all_on_topic, 240, "every decision on the topic")
     assert restarted.alive()
 
 
@@ -115,7 +116,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
     def ours() -> dict:
         return {m.key().decode(): m for m in dead.poll(1.0) if m.key() and m.key().decode() in bad}
 
-    wait_for(lambda: len(ours()) == len(bad), 120, "all four dead letters")
+    wait_for(lambda: len(ours()) == len(bad), 240, "all four dead letters")
     letters = ours()
     kinds = {key: dict(m.headers())["dlq.error.kind"].decode() for key, m in letters.items()}
     assert kinds == {
@@ -147,7 +148,7 @@ def test_elasticsearch_outage_slows_the_worker_down_and_loses_nothing(
     warmup = make_tx(run, 10_000)
     producer.send(PAYMENTS_TRANSACTIONS, warmup.account_id, warmup)
     producer.flush()
-    wait_for(lambda: len(count_by_id(INDEX, [warmup.event_id])) == 1, 120, "the worker to be ready")
+    wait_for(lambda: len(count_by_id(INDEX, [warmup.event_id])) == 1, 240, "the worker to be ready")
     infra.stop("elasticsearch")
     try:
         for tx in txs:
@@ -179,7 +180,7 @@ def test_fraud_labels_raise_the_next_scores_of_similar_transactions(
         producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
     producer.flush()
     ids = [tx.event_id for tx in victims]
-    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 120, "the first decisions")
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, "the first decisions")
     first = [es.get(index=INDEX, id=i)["_source"] for i in ids]
     assert {d["model"]["version"] for d in first} == {"online-only"}
     before = max(d["score"] for d in first)
@@ -215,7 +216,7 @@ def test_a_retrained_fraud_model_appears_in_decisions_without_a_restart(
     cold = make_tx(run, 0)
     producer.send(PAYMENTS_TRANSACTIONS, cold.account_id, cold)
     producer.flush()
-    wait_for(lambda: len(count_by_id(INDEX, [cold.event_id])) == 1, 120, "the cold decision")
+    wait_for(lambda: len(count_by_id(INDEX, [cold.event_id])) == 1, 240, "the cold decision")
     assert es.get(index=INDEX, id=cold.event_id)["_source"]["model"]["version"] == "online-only"
     staging = cache / "staging"
     shutil.copytree(trained[-1], staging)
@@ -229,3 +230,30 @@ def test_a_retrained_fraud_model_appears_in_decisions_without_a_restart(
     assert decision["model"]["version"] == trained[-1].name
     assert len(decision["reasons"]) >= 3
     assert worker.alive()
+
+
+def test_worker_serves_prometheus_metrics_of_what_it_processed(start_worker, producer, count_by_id, wait_for):
+    run = run_id()
+    txs = [make_tx(run, n) for n in range(20)]
+    worker = start_worker("payments")
+    for tx in txs:
+        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+    producer.send_raw(PAYMENTS_TRANSACTIONS, f"{run}-bad".encode(), b"{oops")
+    producer.flush()
+    wait_for(lambda: len(count_by_id(INDEX, [t.event_id for t in txs])) == len(txs), 240, "the decisions")
+
+    def scrape() -> str:
+        with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
+            return response.read().decode()
+
+    wait_for(lambda: "streamsense_consumer_lag{" in scrape(), 30, "the lag gauge")
+    text = scrape()
+    processed = next(
+        float(line.split()[-1])
+        for line in text.splitlines()
+        if line.startswith('streamsense_events_processed_total{stream="payments"}')
+    )
+    assert processed >= len(txs) + 1
+    assert 'streamsense_dlq_events_total{topic="payments.transactions.dlq"}' in text
+    assert 'inference_latency_seconds_bucket{le="0.005",model="fraud-xgboost-river-blend",stage="decide"}' in text
+    assert "streamsense_es_queue_depth" in text

@@ -1,0 +1,77 @@
+"""Prometheus metrics of one worker, served at ``/metrics`` on the worker's web port."""
+
+import faust
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+from streamsense.streams.metric_names import (
+    CONSUMER_LAG,
+    DLQ_EVENTS_TOTAL,
+    ES_BULK_ERRORS_TOTAL,
+    ES_QUEUE_DEPTH,
+    EVENTS_FAILED_TOTAL,
+    EVENTS_PROCESSED_TOTAL,
+    INFERENCE_LATENCY_SECONDS,
+    METRICS,
+)
+
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LAG_INTERVAL_S = 5.0
+
+
+class WorkerMetrics:
+    """The worker's metrics in a registry of its own (tests and several apps in one process do not collide)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+
+        def labels(name: str) -> tuple[str, ...]:
+            return METRICS[name].labels
+
+        self.latency = Histogram(
+            INFERENCE_LATENCY_SECONDS,
+            "Time to decide (stage=decide) and to deliver and log a batch (stage=deliver)",
+            labels(INFERENCE_LATENCY_SECONDS),
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.processed = Counter(
+            EVENTS_PROCESSED_TOTAL, "Input events handled", labels(EVENTS_PROCESSED_TOTAL), registry=self.registry
+        )
+        self.failed = Counter(
+            EVENTS_FAILED_TOTAL,
+            "Valid events whose decision failed",
+            labels(EVENTS_FAILED_TOTAL),
+            registry=self.registry,
+        )
+        self.dead_letters = Counter(
+            DLQ_EVENTS_TOTAL, "Events sent to a dead-letter topic", labels(DLQ_EVENTS_TOTAL), registry=self.registry
+        )
+        self.lag = Gauge(
+            CONSUMER_LAG, "Messages not yet committed, per partition", labels(CONSUMER_LAG), registry=self.registry
+        )
+        self.es_errors = Counter(
+            ES_BULK_ERRORS_TOTAL, "Failed or rejected Elasticsearch bulk attempts", registry=self.registry
+        )
+        self.es_queue = Gauge(ES_QUEUE_DEPTH, "Documents waiting to be indexed", registry=self.registry)
+
+    def expose(self) -> bytes:
+        return generate_latest(self.registry)
+
+    def install(self, app: faust.App, topics: tuple[str, ...]) -> None:
+        """Serve ``/metrics`` and refresh the consumer lag of the input ``topics`` every few seconds."""
+
+        @app.page("/metrics")
+        async def metrics_page(web: faust.web.Web, request: faust.web.Request) -> faust.web.Response:
+            # aiohttp refuses a charset inside content_type; Prometheus' text format is UTF-8 by definition
+            return web.bytes(self.expose(), content_type=CONTENT_TYPE_LATEST.split("; charset")[0])
+
+        @app.timer(LAG_INTERVAL_S)
+        async def refresh_lag() -> None:
+            consumer = app.consumer
+            for tp in consumer.assignment():
+                if tp.topic not in topics:
+                    continue
+                highwater = consumer.highwater(tp)
+                committed = consumer._committed_offset.get(tp)  # Faust keeps the last committed offset here
+                if highwater is not None:
+                    self.lag.labels(tp.topic, str(tp.partition)).set(max(highwater - (committed or 0), 0))
