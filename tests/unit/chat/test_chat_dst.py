@@ -13,7 +13,9 @@ from streamsense.models.chat.dst import DialogueStateTracker, empty_state, joint
 def tracker(tiny_multiwoz: MultiWOZ) -> DialogueStateTracker:
     corpus = intent_data(tiny_multiwoz, seed=0, train_copies=8)
     examples = corpus.train + corpus.valid + corpus.test
-    return DialogueStateTracker(value_lexicon(tiny_multiwoz)).fit((e.text, e.intent, e.spans) for e in examples)
+    return DialogueStateTracker(value_lexicon(tiny_multiwoz)).fit(
+        ((e.text, e.intent, e.spans) for e in examples), c=4.0
+    )
 
 
 def test_slots_accumulate_across_turns(tracker: DialogueStateTracker) -> None:
