@@ -1,10 +1,11 @@
 """Payments worker: score each transaction for fraud, learn from delayed labels.
 
 Per-account state (behavioural aggregates, features of scored transactions awaiting their label)
-lives in Faust tables keyed by account, on the partition that owns the account. Terminal aggregates
-are keyed by terminal, which the account-keyed stream does not own, so they live in a global table:
-every worker reads all of it, and writes go to the terminal's own changelog partition. All of them
-recover from their changelogs after a restart.
+lives in Faust tables keyed by account, on the partition that owns the account, and recovers from the
+changelogs after a restart. Terminal aggregates are keyed by terminal, which the account-keyed stream
+does not own; they are held in worker memory (rebuilt from traffic after a restart). A Faust
+GlobalTable was tried and hung the agent under load (faust-streaming issue #283 reports GlobalTable
+problems); a terminal-keyed repartition stage is the durable design still to build.
 """
 
 import time
@@ -36,7 +37,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     scorer = FraudScorer.from_artifacts(check_every_s=processor.settings.fraud_model_check_s)
     accounts = app.Table("payments-account-state", default=None, partitions=partitions)
     awaiting = app.Table("payments-awaiting-label", default=None, partitions=partitions)
-    terminals = app.GlobalTable("payments-terminal-state", default=None, partitions=partitions, use_partitioner=True)
+    terminals: dict[str, dict] = {}
 
     def decide_many(items: list[Item], bind: Callable[[EventT], None]) -> list[PaymentDecision]:
         txs: list[Transaction] = [item.record for item in items]

@@ -52,9 +52,11 @@ def worker_environment(settings: Settings) -> dict[str, str]:
     return env
 
 
-def spawn_worker(stream: str, settings: Settings, web_port: int, log_path: Path) -> subprocess.Popen:
+def spawn_worker(
+    stream: str, settings: Settings, web_port: int, log_path: Path, loglevel: str = "warning"
+) -> subprocess.Popen:
     """Start a worker in its own process (as in production: it can be killed and restarted on its own)."""
     cmd = [sys.executable, "-m", "streamsense", "worker", "run", "--stream", stream]
-    cmd += ["--web-port", str(web_port), "--loglevel", "warning"]
+    cmd += ["--web-port", str(web_port), "--loglevel", loglevel]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     return subprocess.Popen(cmd, env=worker_environment(settings), stdout=log_path.open("ab"), stderr=subprocess.STDOUT)

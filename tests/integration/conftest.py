@@ -78,7 +78,8 @@ class WorkerProcess:
 
     def start(self) -> "WorkerProcess":
         self.web_port = _free_port()
-        self.proc = spawn_worker(self.stream, self.settings, self.web_port, self.log_path)
+        loglevel = os.environ.get("STREAMSENSE_TEST_WORKER_LOGLEVEL", "warning")
+        self.proc = spawn_worker(self.stream, self.settings, self.web_port, self.log_path, loglevel)
         return self
 
     def kill(self) -> None:
