@@ -9,7 +9,7 @@ messages are marked so that Faust will not ack them: they are consumed again aft
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple
 
 import faust
@@ -76,19 +76,17 @@ class BatchProcessor:
         return self.app.topic(name, key_serializer="raw", value_serializer="raw")
 
     async def run(self, stream: faust.StreamT, schema: type[BaseModel], decide: Decide) -> None:
-        """Consume ``stream`` for ever in batches bounded by size and time."""
-        async for events in stream.take_events(self.settings.batch_size, within=self.settings.batch_within_s):
-            try:
-                await self.process(stream, events, schema, decide)
-            except BaseException:
-                _hold_offsets(events)
-                raise
+        """Consume ``stream`` for ever in batches bounded by size and time, deciding event by event."""
+        await self._consume(stream, lambda events: self.process(stream, events, schema, decide))
 
     async def run_batched(self, stream: faust.StreamT, schema: type[BaseModel], decide_many: DecideMany) -> None:
         """Like ``run``, with one ``decide_many`` call per batch for models that are fast only in batches."""
+        await self._consume(stream, lambda events: self.process_batched(stream, events, schema, decide_many))
+
+    async def _consume(self, stream: faust.StreamT, handle: Callable[[Sequence[EventT]], Awaitable[None]]) -> None:
         async for events in stream.take_events(self.settings.batch_size, within=self.settings.batch_within_s):
             try:
-                await self.process_batched(stream, events, schema, decide_many)
+                await handle(events)
             except BaseException:
                 _hold_offsets(events)
                 raise
@@ -107,16 +105,14 @@ class BatchProcessor:
                 letters.append(self._letter(event, error.kind, error.reason))
         try:
             outcomes = [decide_many(items, stream._set_current_event)]
-            groups = [items]
         except Exception:
             # isolate the event that broke the batch: decide one at a time
-            groups = [[item] for item in items]
             outcomes = []
-            for group in groups:
+            for item in items:
                 try:
-                    outcomes.append(decide_many(group, stream._set_current_event))
+                    outcomes.append(decide_many([item], stream._set_current_event))
                 except Exception as error:
-                    event = group[0].event
+                    event = item.event
                     log.exception("decision failed for %s@%d", event.message.topic, event.message.offset)
                     letters.append(self._letter(event, "processing_error", f"{type(error).__name__}: {error}"))
                     outcomes.append([None])
