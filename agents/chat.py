@@ -1,7 +1,8 @@
 """Chat worker: intents, dialogue state and knowledge for each message; online learning from feedback.
 
 Each conversation's dialogue state lives in a Faust table keyed by conversation, on the partition that
-owns the conversation, and recovers from its changelog after a restart.
+owns the conversation, and recovers from its changelog after a restart; a replayed last message does not
+count twice.
 """
 
 import hashlib
@@ -41,10 +42,18 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
     states = app.Table("chat-dialogue-state", default=None, partitions=settings.topic_partitions)
 
     def decide(message: ChatMessage, received: float) -> ChatDecision:
-        result = pipeline.process(
-            states.get(message.conversation_id), message.text, settings.intent_threshold, settings.intent_top_k
-        )
-        states[message.conversation_id] = result.state
+        # Delivery is at-least-once: after a restart the last message of a conversation may come again.
+        # The table keeps the state before that message, so a replay yields the same decision and state.
+        entry = states.get(message.conversation_id) or {"state": None, "before": None, "last_event_id": None}
+        replay = entry["last_event_id"] == message.event_id
+        before = entry["before"] if replay else entry["state"]
+        result = pipeline.process(before, message.text, settings.intent_threshold, settings.intent_top_k)
+        if not replay:
+            states[message.conversation_id] = {
+                "state": result.state,
+                "before": before,
+                "last_event_id": message.event_id,
+            }
         return ChatDecision(
             event_id=message.event_id,
             event_time=message.event_time,

@@ -78,7 +78,7 @@ class WorkerProcess:
 
     def start(self) -> "WorkerProcess":
         self.web_port = _free_port()
-        loglevel = os.environ.get("STREAMSENSE_TEST_WORKER_LOGLEVEL", "warning")
+        loglevel = os.environ.get("STREAMSENSE_TEST_WORKER_LOGLEVEL", "info")
         self.proc = spawn_worker(self.stream, self.settings, self.web_port, self.log_path, loglevel)
         return self
 

@@ -73,7 +73,11 @@ def test_sigkill_mid_stream_loses_no_decision_and_duplicates_none_in_the_log(
     logged_at_kill = len(count_by_id(INDEX, ids))
     assert logged_at_kill < len(ids), "the worker finished before it could be killed mid-stream"
     restarted = start_worker("payments")
-    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 180, "every decision after the restart")
+    try:
+        wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 180, "every decision after the restart")
+    except AssertionError as error:
+        logged = len(count_by_id(INDEX, ids))
+        raise AssertionError(f"{error}; {logged}/{len(ids)} logged; worker log: {restarted.log()}") from error
     counts = count_by_id(INDEX, ids)
     assert set(counts) == set(ids)
     assert set(counts.values()) == {1}
