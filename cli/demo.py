@@ -45,7 +45,7 @@ def _traffic(stream: str, count: int, seed: int) -> list[tuple[str, str, object]
     if stream == "sensors":
         from streamsense.datasets.degradation import simulate as simulate_fleet
 
-        fleet = simulate_fleet(n_units=8, seed=seed, days=1.0)
+        fleet = simulate_fleet(n_units=8, seed=seed, days=1.0, prefix=f"unit{seed}")
         return [(SENSOR_READINGS, r.device_id, r) for _, r in zip(range(count), fleet.readings(), strict=False)]
     from streamsense.cli.produce import chat_traffic
 
@@ -87,12 +87,13 @@ def _summary(es: Elasticsearch, stream: str, since: str) -> dict:
 @demo_app.callback(invoke_without_command=True)
 def demo(
     events: int = typer.Option(2000, help="events to publish per stream"),
-    seed: int = typer.Option(0, help="traffic seed"),
+    seed: int | None = typer.Option(None, help="traffic seed (default: new each run, so reruns add fresh traffic)"),
     stop_infra: bool = typer.Option(False, help="stop Kafka and Elasticsearch at the end"),
 ) -> None:
     """Start Kafka + Elasticsearch, run one worker per stream, publish traffic (and a few bad events), print
     what was decided."""
     settings: Settings = get_settings()
+    seed = seed if seed is not None else int(time.time()) % 1_000_000
     infra = LocalInfra(settings)
     typer.echo("starting kafka and elasticsearch (first run resolves the jars from Maven Central) ...")
     try:
