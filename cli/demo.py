@@ -2,54 +2,37 @@
 
 import importlib
 import importlib.util
+import itertools
 import signal
-import socket
 import time
 from datetime import UTC, datetime
 
 import orjson
 import typer
 from elasticsearch import Elasticsearch
+from pydantic import BaseModel
 
+from streamsense.cli.produce import chat_traffic, payments_traffic, sensor_traffic
 from streamsense.infra.local.launcher import InfraError, LocalInfra
 from streamsense.settings import Settings, get_settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
 from streamsense.streams.topics import DLQ_INDEX, PAYMENTS_TRANSACTIONS, STREAMS
-from streamsense.streams.worker import spawn_worker
+from streamsense.streams.worker import free_port, spawn_worker
 
 demo_app = typer.Typer(help="Run a local demo of the whole pipeline.")
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _traffic(stream: str, count: int, seed: int) -> list[tuple[str, str, object]]:
+def _traffic(stream: str, count: int, seed: int) -> list[tuple[str, str, BaseModel]]:
     """Events for ``stream`` from its simulator or shipped data."""
-    from streamsense.streams.topics import PAYMENTS_LABELS, SENSOR_READINGS
-
     if stream == "payments":
-        from streamsense.datasets.fraud_simulator import SimulatorConfig, iter_timeline, simulate
-        from streamsense.schemas.payments import Transaction
-
-        sim = simulate(SimulatorConfig(n_customers=1_000, n_terminals=2_000, n_days=20, seed=seed))
-        events = [
-            (PAYMENTS_TRANSACTIONS if isinstance(e, Transaction) else PAYMENTS_LABELS, e.account_id, e)
-            for _, e in zip(range(count), iter_timeline(sim), strict=False)
-        ]
-        return events
-    if stream == "sensors":
-        from streamsense.datasets.degradation import simulate as simulate_fleet
-
-        fleet = simulate_fleet(n_units=8, seed=seed, days=1.0, prefix=f"unit{seed}")
-        return [(SENSOR_READINGS, r.device_id, r) for _, r in zip(range(count), fleet.readings(), strict=False)]
-    from streamsense.cli.produce import chat_traffic
-
-    return list(chat_traffic(count, seed))
+        events = payments_traffic(seed, customers=1_000, terminals=2_000, days=20)
+    elif stream == "sensors":
+        events = sensor_traffic(seed, units=8, days=1.0, prefix=f"unit{seed}")
+    else:
+        events = chat_traffic(count, seed)
+    return list(itertools.islice(events, count))
 
 
 def _missing(stream: str) -> str | None:
@@ -111,7 +94,7 @@ def demo(
         else:
             streams.append(stream)
     logs = settings.state_dir / "demo-logs"
-    workers = {s: spawn_worker(s, settings, _free_port(), logs / f"{s}.log") for s in streams}
+    workers = {s: spawn_worker(s, settings, free_port(), logs / f"{s}.log") for s in streams}
     typer.echo(f"workers: {', '.join(streams)} (logs in {logs})")
     es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
     try:

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import typer
+from pydantic import BaseModel
 from tqdm import tqdm
 
 from streamsense.schemas.chat import ChatMessage
@@ -34,15 +35,7 @@ def payments(
     days: int = typer.Option(30, help="simulated days of payments to draw from"),
 ) -> None:
     """Transactions from the fraud simulator, with their labels interleaved at their (delayed) arrival time."""
-    from streamsense.datasets.fraud_simulator import SimulatorConfig, iter_timeline, simulate
-    from streamsense.schemas.payments import Transaction
-
-    sim = simulate(SimulatorConfig(n_customers=2_000, n_terminals=4_000, n_days=days, seed=seed))
-    events = (
-        (PAYMENTS_TRANSACTIONS if isinstance(e, Transaction) else PAYMENTS_LABELS, e.account_id, e)
-        for e in iter_timeline(sim)
-    )
-    _publish(events, count, rate or None)
+    _publish(payments_traffic(seed, 2_000, 4_000, days), count, rate or None)
 
 
 @produce_app.command()
@@ -54,11 +47,26 @@ def sensors(
     days: float = typer.Option(3.0, help="simulated days per unit (one reading per unit per minute)"),
 ) -> None:
     """Readings from the run-to-failure simulator (C-MAPSS style), in event-time order across units."""
+    _publish(sensor_traffic(seed, units, days), count, rate or None)
+
+
+def payments_traffic(seed: int, customers: int, terminals: int, days: int) -> Iterator[tuple[str, str, BaseModel]]:
+    """Simulated transactions and their labels, in the order they would arrive on the topics."""
+    from streamsense.datasets.fraud_simulator import SimulatorConfig, iter_timeline, simulate
+    from streamsense.schemas.payments import Transaction
+
+    sim = simulate(SimulatorConfig(n_customers=customers, n_terminals=terminals, n_days=days, seed=seed))
+    for event in iter_timeline(sim):
+        yield (PAYMENTS_TRANSACTIONS if isinstance(event, Transaction) else PAYMENTS_LABELS, event.account_id, event)
+
+
+def sensor_traffic(seed: int, units: int, days: float, prefix: str = "unit") -> Iterator[tuple[str, str, BaseModel]]:
+    """Simulated readings of a fleet of units, in event-time order."""
     from streamsense.datasets.degradation import simulate
 
-    fleet = simulate(n_units=units, seed=seed, days=days)
-    events = ((SENSOR_READINGS, r.device_id, r) for r in fleet.readings())
-    _publish(events, count, rate or None)
+    fleet = simulate(n_units=units, seed=seed, days=days, prefix=prefix)
+    for reading in fleet.readings():
+        yield SENSOR_READINGS, reading.device_id, reading
 
 
 def chat_traffic(count: int, seed: int) -> Iterator[tuple[str, str, ChatMessage]]:

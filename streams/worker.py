@@ -2,6 +2,7 @@
 
 import importlib
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,6 +51,13 @@ def worker_environment(settings: Settings) -> dict[str, str]:
         STREAMSENSE_FRAUD_MODEL_CHECK_S=str(settings.fraud_model_check_s),
     )
     return env
+
+
+def free_port() -> int:
+    """A port nothing listens on now, for a worker's web server."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 def spawn_worker(

@@ -5,7 +5,6 @@ Workers run as separate processes (``python -m streamsense worker run``) so test
 
 import os
 import signal
-import socket
 import subprocess
 import time
 import uuid
@@ -21,7 +20,7 @@ from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
-from streamsense.streams.worker import spawn_worker
+from streamsense.streams.worker import free_port, spawn_worker
 
 pytestmark = pytest.mark.integration
 
@@ -32,12 +31,6 @@ PORTS = {
     "es_port": 19200 + _OFFSET,
     "es_transport_port": 19300 + _OFFSET,
 }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
@@ -77,7 +70,7 @@ class WorkerProcess:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
-        self.web_port = _free_port()
+        self.web_port = free_port()
         loglevel = os.environ.get("STREAMSENSE_TEST_WORKER_LOGLEVEL", "info")
         self.proc = spawn_worker(self.stream, self.settings, self.web_port, self.log_path, loglevel)
         return self
