@@ -6,8 +6,9 @@ Defaults work on a developer machine: a local broker and node started by ``strea
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -47,7 +48,21 @@ class Settings(BaseSettings):
 
     # clients
     kafka_bootstrap: str | None = None
-    es_url: str | None = None
+    es_url: str | None = Field(default=None, description="https://... for a node behind TLS")
+
+    # security (streams/connections.py turns these into client configs; secrets stay SecretStr until then)
+    kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-256", "SCRAM-SHA-512", "PLAIN"] = "SCRAM-SHA-256"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_ca_file: Path | None = Field(default=None, description="PEM CA bundle; the system's when unset")
+    es_ca_file: Path | None = Field(default=None, description="PEM CA bundle for an https es_url")
+    es_api_key: SecretStr | None = Field(default=None, description="the 'encoded' API key; wins over basic auth")
+    es_username: str | None = None
+    es_password: SecretStr | None = None
+    log_redact_pii: bool = Field(
+        default=True, description="redact e-mails, phone, card and IBAN numbers from free text in the decision log"
+    )
 
     # streams
     topic_partitions: int = 12

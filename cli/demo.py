@@ -16,6 +16,7 @@ from streamsense.cli.produce import chat_traffic, payments_traffic, sensor_traff
 from streamsense.infra.local.launcher import InfraError, LocalInfra
 from streamsense.settings import Settings, get_settings
 from streamsense.streams.admin import ensure_topics
+from streamsense.streams.connections import elasticsearch_options
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
 from streamsense.streams.topics import DLQ_INDEX, PAYMENTS_TRANSACTIONS, STREAMS
@@ -96,7 +97,7 @@ def demo(
     logs = settings.state_dir / "demo-logs"
     workers = {s: spawn_worker(s, settings, free_port(), logs / f"{s}.log") for s in streams}
     typer.echo(f"workers: {', '.join(streams)} (logs in {logs})")
-    es = Elasticsearch(settings.elasticsearch_url, request_timeout=30)
+    es = Elasticsearch(**elasticsearch_options(settings), request_timeout=30)
     try:
         producer = EventProducer(settings)
         expected: dict[str, int] = {}

@@ -3,6 +3,7 @@
 import typer
 
 from streamsense.settings import get_settings
+from streamsense.streams.connections import ConnectionSetupError
 from streamsense.streams.topics import STREAMS
 from streamsense.streams.worker import run_worker
 
@@ -18,4 +19,8 @@ def run(
     """Consume the stream's input topics, decide, send decisions and log them until stopped (Ctrl-C)."""
     if stream not in STREAMS:
         raise typer.BadParameter(f"unknown stream {stream!r}; choose from {', '.join(STREAMS)}")
-    run_worker(stream, get_settings(), web_port, loglevel)
+    try:
+        run_worker(stream, get_settings(), web_port, loglevel)
+    except ConnectionSetupError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(2) from None

@@ -1,19 +1,47 @@
 """Creates the topics with the configured partition count before workers or producers use them."""
 
-from confluent_kafka import KafkaException
+import time
+
+from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from streamsense.settings import Settings
+from streamsense.streams.connections import ConnectionSetupError, kafka_config, kafka_failure
 from streamsense.streams.topics import all_topics
+
+
+def connect_admin(settings: Settings, timeout_s: float = 30.0) -> tuple[AdminClient, set[str]]:
+    """An admin client that has reached the broker, and the topics there.
+
+    A refused credential or certificate raises ``ConnectionSetupError`` at once with one line, instead of
+    librdkafka logging the same failure on every reconnect until a timeout.
+    """
+    fatal: list[str] = []
+
+    def on_error(error: KafkaError) -> None:
+        message = kafka_failure(error, settings)
+        if message:
+            fatal.append(message)
+
+    admin = AdminClient({**kafka_config(settings), "error_cb": on_error, "log_level": 0})
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return admin, set(admin.list_topics(timeout=1.0).topics)
+        except KafkaException as error:
+            admin.poll(0)
+            if fatal:
+                raise ConnectionSetupError(fatal[0]) from None
+            if time.monotonic() > deadline:
+                raise ConnectionSetupError(f"kafka at {settings.bootstrap_servers} did not answer: {error}") from None
 
 
 def ensure_topics(
     settings: Settings, topics: list[str] | None = None, config: dict[str, str] | None = None, timeout_s: float = 30.0
 ) -> list[str]:
     """Create missing topics (idempotent); returns the names that were created."""
-    admin = AdminClient({"bootstrap.servers": settings.bootstrap_servers})
+    admin, existing = connect_admin(settings, timeout_s)
     wanted = topics or all_topics()
-    existing = set(admin.list_topics(timeout=timeout_s).topics)
     missing = [t for t in wanted if t not in existing]
     if not missing:
         return []

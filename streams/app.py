@@ -5,6 +5,7 @@ import importlib.util
 import faust
 
 from streamsense.settings import Settings
+from streamsense.streams.connections import faust_credentials
 from streamsense.streams.topics import StreamSpec
 
 
@@ -22,6 +23,7 @@ def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None
     return faust.App(
         spec.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
+        broker_credentials=faust_credentials(settings),
         store=table_store(settings),
         datadir=str(datadir),
         topic_partitions=settings.topic_partitions,

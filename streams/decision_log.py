@@ -4,6 +4,8 @@ Writes use the bulk helper with deterministic document ids (a replay overwrites,
 A bulk that fails because Elasticsearch is unreachable or overloaded is retried with capped exponential
 backoff for as long as it takes: the calling agent waits, stops consuming, and Kafka holds the backlog
 (back-pressure instead of drops). Documents Elasticsearch rejects as invalid are returned to the caller.
+Free text (chat decisions, dead-letter previews and reasons) is redacted of personal data on the way in,
+unless ``log_redact_pii`` is off.
 """
 
 import asyncio
@@ -12,19 +14,27 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from elasticsearch import AsyncElasticsearch, Elasticsearch, TransportError
+from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, TransportError
 from elasticsearch import ConnectionError as ESConnectionError
 from elasticsearch.helpers import async_bulk
 
 from streamsense.schemas.base import Decision
 from streamsense.settings import Settings
+from streamsense.streams.connections import ConnectionSetupError, elasticsearch_failure, elasticsearch_options, safe_url
 from streamsense.streams.dead_letters import DeadLetter
 from streamsense.streams.index_templates import TEMPLATES
 from streamsense.streams.metrics import WorkerMetrics
+from streamsense.streams.redaction import redact_fields
 from streamsense.streams.topics import DECISION_INDEX_PREFIX, DLQ_INDEX, STREAMS
 
 log = logging.getLogger(__name__)
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+# indices whose documents carry free text a person wrote, and the fields there that are never personal
+FREE_TEXT_INDICES = frozenset({STREAMS["chat"].index, DLQ_INDEX})
+STRUCTURAL_FIELDS = frozenset(
+    {"event_id", "event_time", "decided_at", "stream", "key", "model", "label", "schema_version", "intent"}
+    | {"feature", "knowledge", "source_topic", "failed_at", "kind"}
+)
 
 
 @dataclass(frozen=True)
@@ -49,17 +59,24 @@ def dead_letter_action(letter: DeadLetter) -> dict:
     return {"_op_type": "index", "_index": DLQ_INDEX, "_id": letter.doc_id, "_source": letter.log_document()}
 
 
+def redacted(action: dict) -> dict:
+    """The action with personal data removed from its free text (chat decisions and dead letters only)."""
+    if action["_index"] not in FREE_TEXT_INDICES:
+        return action
+    return {**action, "_source": redact_fields(action["_source"], STRUCTURAL_FIELDS)}
+
+
 class DecisionLog:
     """Async writer to Elasticsearch with templates, bulk batching, retries and back-pressure."""
 
     def __init__(self, settings: Settings, metrics: WorkerMetrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.client = AsyncElasticsearch(settings.elasticsearch_url, request_timeout=30, max_retries=0)
+        self.client = AsyncElasticsearch(**elasticsearch_options(settings), request_timeout=30, max_retries=0)
 
     async def write(self, actions: Iterable[dict]) -> list[Rejected]:
         """Index the actions; returns those rejected for good, after retrying everything retryable."""
-        pending = list(actions)
+        pending = [redacted(a) for a in actions] if self.settings.log_redact_pii else list(actions)
         rejected: list[Rejected] = []
         delay = self.settings.es_retry_initial_s
         while pending:
@@ -69,6 +86,11 @@ class DecisionLog:
                 _, errors = await async_bulk(
                     self.client, pending, raise_on_error=False, raise_on_exception=True, refresh=False
                 )
+            except ApiError as error:
+                fatal = elasticsearch_failure(error, self.settings)
+                if fatal:
+                    raise ConnectionSetupError(fatal) from None
+                raise
             except (ESConnectionError, TransportError, OSError) as error:
                 self.metrics.es_errors.inc()
                 log.warning("elasticsearch unavailable (%s); retrying %d docs in %.1fs", error, len(pending), delay)
@@ -97,9 +119,12 @@ class DecisionLog:
 
 
 def install_templates(settings: Settings, wait_s: float = 120.0) -> None:
-    """Install the index templates and create the indices before any worker writes (waits for Elasticsearch)."""
+    """Install the index templates and create the indices before any worker writes (waits for Elasticsearch).
+
+    A refused credential or certificate raises ``ConnectionSetupError`` at once: waiting would not help.
+    """
     deadline = time.monotonic() + wait_s
-    with Elasticsearch(settings.elasticsearch_url, request_timeout=10, max_retries=0) as client:
+    with Elasticsearch(**elasticsearch_options(settings), request_timeout=10, max_retries=0) as client:
         while True:
             try:
                 for name, body in TEMPLATES.items():
@@ -108,9 +133,14 @@ def install_templates(settings: Settings, wait_s: float = 120.0) -> None:
                     if not client.indices.exists(index=index):
                         client.options(ignore_status=400).indices.create(index=index)
                 return
-            except (ESConnectionError, OSError) as error:
+            except (ESConnectionError, OSError, ApiError) as error:
+                fatal = elasticsearch_failure(error, settings)
+                if fatal:
+                    raise ConnectionSetupError(fatal) from None
+                if isinstance(error, ApiError):
+                    raise
                 if time.monotonic() > deadline:
-                    raise RuntimeError(
-                        f"elasticsearch at {settings.elasticsearch_url} did not answer: {error}"
-                    ) from error
+                    raise ConnectionSetupError(
+                        f"elasticsearch at {safe_url(settings.elasticsearch_url)} did not answer: {error}"
+                    ) from None
                 time.sleep(1.0)

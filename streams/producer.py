@@ -8,6 +8,7 @@ from pydantic import BaseModel
 
 from streamsense.settings import Settings
 from streamsense.streams.codec import encode
+from streamsense.streams.connections import kafka_config
 
 
 class EventProducer:
@@ -20,7 +21,7 @@ class EventProducer:
     def __init__(self, settings: Settings) -> None:
         self.producer = Producer(
             {
-                "bootstrap.servers": settings.bootstrap_servers,
+                **kafka_config(settings),
                 "enable.idempotence": True,
                 "acks": "all",
                 "linger.ms": 5,

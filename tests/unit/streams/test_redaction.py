@@ -1,0 +1,113 @@
+"""Personal data is removed from free text; identifiers, timestamps and ordinary numbers are left alone."""
+
+import doctest
+
+import pytest
+
+from streamsense.streams import redaction
+from streamsense.streams.decision_log import STRUCTURAL_FIELDS, redacted
+from streamsense.streams.redaction import iban_valid, luhn_valid, redact, redact_fields
+
+
+def test_docstring_examples():
+    assert doctest.testmod(redaction).failed == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "write to jane.doe@example.org please",
+        "mail J.Smith+hotels@mail.example.co.uk today",
+    ],
+)
+def test_email_addresses_are_redacted(text):
+    assert "@" not in redact(text)
+    assert "[EMAIL]" in redact(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "call me on +44 20 7946 0958",
+        "my number is (555) 123-4567 ext",
+        "ring 07700 900123 tonight",
+        "tel: 0049-30-1234567",
+        "+1.415.555.2671",
+    ],
+)
+def test_phone_numbers_are_redacted(text):
+    assert "[PHONE]" in redact(text)
+    assert not any(c.isdigit() for c in redact(text))
+
+
+@pytest.mark.parametrize(
+    "number", ["4111 1111 1111 1111", "4111-1111-1111-1111", "5500005555555559", "378282246310005"]
+)
+def test_card_numbers_passing_luhn_are_redacted(number):
+    assert redact(f"pay with {number} now") == "pay with [CARD] now"
+
+
+def test_luhn_check():
+    assert luhn_valid("4111111111111111")
+    assert not luhn_valid("4111111111111112")
+
+
+@pytest.mark.parametrize(
+    "iban", ["DE89 3704 0044 0532 0130 00", "GB82WEST12345698765432", "FR1420041010050500013M02606"]
+)
+def test_ibans_passing_mod97_are_redacted(iban):
+    assert iban_valid(iban)
+    assert redact(f"send it to {iban}.") == "send it to [IBAN]."
+
+
+def test_an_iban_shaped_string_failing_mod97_is_kept():
+    assert not iban_valid("DE00 3704 0044 0532 0130 00")
+    assert "DE00" in redact("ref DE00 3704 0044 0532 0130 00")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "book a table for 4 people at 19:30 on 2026-04-01",
+        "2026-04-01T14:30:00Z",
+        "01/04/2026 14:30",
+        "order 1234 5678 9012 3456 (not a card: fails Luhn)",
+        "reference abc-tx-1234567890",
+        "amount 1234567.89 eur",
+        "room 12, 3 nights, 2 adults",
+        "the train leaves at 10:15 and arrives at 12:45",
+    ],
+)
+def test_ordinary_text_and_numbers_are_kept(text):
+    assert redact(text) == text
+
+
+def test_fields_are_walked_but_kept_keys_are_untouched():
+    doc = {
+        "event_id": "conv-07700900123",
+        "state": {"slots": {"taxi-phone": "07700 900123", "name": "ann@example.com"}},
+        "knowledge": [{"text": "call 01223 356354"}],
+        "score": 0.9,
+    }
+    result = redact_fields(doc, keep={"event_id", "knowledge"})
+    assert result == {
+        "event_id": "conv-07700900123",
+        "state": {"slots": {"taxi-phone": "[PHONE]", "name": "[EMAIL]"}},
+        "knowledge": [{"text": "call 01223 356354"}],
+        "score": 0.9,
+    }
+    assert doc["state"]["slots"]["name"] == "ann@example.com", "the input is not changed"
+
+
+def test_the_decision_log_redacts_chat_and_dead_letters_only():
+    chat = {
+        "_index": "streamsense-decisions-chat",
+        "_id": "e1",
+        "_source": {"event_id": "e1", "key": "c1", "text": "I'm bob@example.com", "label": "book_taxi"},
+    }
+    assert redacted(chat)["_source"] == {**chat["_source"], "text": "I'm [EMAIL]"}
+    dlq = {"_index": "streamsense-dlq", "_id": "x", "_source": {"preview": '{"text": "card 4111111111111111"}'}}
+    assert redacted(dlq)["_source"]["preview"] == '{"text": "card [CARD]"}'
+    payments = {"_index": "streamsense-decisions-payments", "_id": "p", "_source": {"note": "bob@example.com"}}
+    assert redacted(payments) is payments
+    assert {"event_id", "event_time", "key", "label"} <= STRUCTURAL_FIELDS
