@@ -178,38 +178,44 @@ class LocalInfra:
         )
 
     # ---- kafka -----------------------------------------------------------------------------------------
-    def _kafka_properties(self) -> str:
+    def _kafka_settings(self) -> dict[str, str]:
+        """The broker's server.properties as a dict, so a variant (the SASL_SSL broker) can change entries."""
         s = self.settings
-        data = self._service_dir("kafka") / "data"
-        return "\n".join(
-            [
-                "process.roles=broker,controller",
-                "node.id=1",
-                f"controller.quorum.voters=1@127.0.0.1:{s.kafka_controller_port}",
-                f"listeners=PLAINTEXT://127.0.0.1:{s.kafka_port},CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
-                f"advertised.listeners=PLAINTEXT://127.0.0.1:{s.kafka_port}",
-                "controller.listener.names=CONTROLLER",
-                "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
-                "inter.broker.listener.name=PLAINTEXT",
-                f"log.dirs={data}",
-                f"num.partitions={s.topic_partitions}",
-                "offsets.topic.replication.factor=1",
-                "offsets.topic.num.partitions=12",
-                "transaction.state.log.replication.factor=1",
-                "transaction.state.log.min.isr=1",
-                "group.initial.rebalance.delay.ms=0",
-                "auto.create.topics.enable=false",
-                "log.retention.hours=168",
-                "",
-            ]
-        )
+        return {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@127.0.0.1:{s.kafka_controller_port}",
+            "listeners": f"PLAINTEXT://127.0.0.1:{s.kafka_port},CONTROLLER://127.0.0.1:{s.kafka_controller_port}",
+            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{s.kafka_port}",
+            "controller.listener.names": "CONTROLLER",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "log.dirs": str(self._service_dir("kafka") / "data"),
+            "num.partitions": str(s.topic_partitions),
+            "offsets.topic.replication.factor": "1",
+            "offsets.topic.num.partitions": "12",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "group.initial.rebalance.delay.ms": "0",
+            "auto.create.topics.enable": "false",
+            "log.retention.hours": "168",
+        }
+
+    def _kafka_properties(self) -> str:
+        return "".join(f"{key}={value}\n" for key, value in self._kafka_settings().items())
+
+    def _storage_format_options(self) -> list[str]:
+        """Extra ``kafka-storage format`` arguments (SCRAM users for the SASL_SSL broker); none here."""
+        return []
 
     def _kafka_healthy(self) -> bool:
         from confluent_kafka.admin import AdminClient
 
+        from streamsense.streams.connections import kafka_config
+
         if not _port_in_use(self.settings.kafka_port):
             return False
-        admin = AdminClient({"bootstrap.servers": self.settings.bootstrap_servers, "log_level": 0})
+        admin = AdminClient({**kafka_config(self.settings), "log_level": 0})
         try:
             metadata = admin.list_topics(timeout=2)
         except Exception:
@@ -249,6 +255,7 @@ class LocalInfra:
                     CLUSTER_ID,
                     "-c",
                     str(props),
+                    *self._storage_format_options(),
                 ],
                 capture_output=True,
                 text=True,

@@ -18,6 +18,7 @@ from elasticsearch import Elasticsearch
 from streamsense.infra.local.launcher import LocalInfra
 from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
+from streamsense.streams.connections import elasticsearch_options, kafka_config
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
 from streamsense.streams.worker import free_port, spawn_worker
@@ -51,7 +52,7 @@ def infra(settings: Settings) -> Iterator[LocalInfra]:
 
 @pytest.fixture(scope="session")
 def es(infra: LocalInfra, settings: Settings) -> Iterator[Elasticsearch]:
-    with Elasticsearch(settings.elasticsearch_url, request_timeout=30) as client:
+    with Elasticsearch(**elasticsearch_options(settings), request_timeout=30) as client:
         yield client
 
 
@@ -126,7 +127,7 @@ class TopicReader:
     def __init__(self, settings: Settings, topic: str) -> None:
         self.consumer = Consumer(
             {
-                "bootstrap.servers": settings.bootstrap_servers,
+                **kafka_config(settings),
                 "group.id": f"test-{uuid.uuid4().hex}",
                 "auto.offset.reset": "earliest",
                 "enable.auto.commit": False,
@@ -163,7 +164,7 @@ def read_topic(infra: LocalInfra, settings: Settings) -> Iterator[Callable[[str]
 
 def _caught_up(settings: Settings, group: str, topic: str) -> bool:
     """True when the group's committed offsets reach the end of every partition of ``topic``."""
-    consumer = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": group})
+    consumer = Consumer({**kafka_config(settings), "group.id": group})
     try:
         partitions = [TopicPartition(topic, p) for p in range(settings.topic_partitions)]
         committed = {tp.partition: tp.offset for tp in consumer.committed(partitions, timeout=10)}
