@@ -75,7 +75,7 @@ def sample_goal(data: MultiWOZ, lexicon: dict[str, list[str]], rng: random.Rando
 def generate(
     data: MultiWOZ, templates: dict[str, list[str]], n: int, seed: int = 0, max_turns_per_domain: int = 4
 ) -> list[Dialogue]:
-    """``n`` dialogues using only ``templates`` (pass one split's templates to keep splits apart)."""
+    """Up to ``n`` dialogues using only ``templates`` (pass one split's templates to keep splits apart)."""
     rng = random.Random(seed)
     lexicon = value_lexicon(data)
     by_slots = {
@@ -83,7 +83,9 @@ def generate(
         for intent, group in templates.items()
     }
     dialogues = []
-    while len(dialogues) < n:
+    for _ in range(50 * n):  # bounded: templates without any fillable Inform turn yield no dialogue
+        if len(dialogues) == n:
+            break
         goal = sample_goal(data, lexicon, rng)
         state: dict[str, str] = {}
         turns = []

@@ -43,7 +43,9 @@ class ChatPipeline:
         t0 = time.perf_counter()
         prediction = self.intent.predict(text, threshold=threshold, top_k=top_k)
         t1 = time.perf_counter()
-        new_state = self.tracker.update(state, text, prediction.intents if prediction.label != FALLBACK else FALLBACK)
+        # A low-confidence prediction still says which domains are likely; only out-of-scope text says nothing.
+        intents = FALLBACK if prediction.reason == "out_of_scope" else prediction.intents
+        new_state = self.tracker.update(state, text, intents)
         t2 = time.perf_counter()
         hits = self.knowledge.retrieve(text, new_state, prediction.intents, k=k)
         t3 = time.perf_counter()

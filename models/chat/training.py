@@ -6,9 +6,10 @@ from pathlib import Path
 
 import torch
 
-from streamsense.datasets.multiwoz import MultiWOZ, intent_data, value_lexicon
+from streamsense.datasets.dialogues import clean_templates, generate
+from streamsense.datasets.multiwoz import MultiWOZ, intent_data, realise, split_templates, value_lexicon
 from streamsense.models.chat.dst import DialogueStateTracker
-from streamsense.models.chat.intent import IntentClassifier, IntentConfig
+from streamsense.models.chat.intent import FALLBACK, IntentClassifier, IntentConfig
 from streamsense.models.chat.knowledge import KnowledgeRetriever, build_graph, load_faq
 
 INTENT = "intent.pt"
@@ -18,6 +19,33 @@ KNOWLEDGE = "knowledge"
 
 def chat_dir(artifact_dir: Path) -> Path:
     return artifact_dir / "chat"
+
+
+def predicted_intents(intent: IntentClassifier, text: str) -> list[tuple[str, float]] | str:
+    """What the pipeline hands the tracker: the ranked intents, or ``uncertain`` for an out-of-scope message."""
+    prediction = intent.predict(text)
+    return FALLBACK if prediction.reason == "out_of_scope" else prediction.intents
+
+
+def train_tracker(
+    data: MultiWOZ,
+    intent: IntentClassifier,
+    seed: int = 0,
+    copies: int = 2,
+    valid_dialogues: int = 300,
+    c: float = 0.25,
+) -> DialogueStateTracker:
+    """Slot assignment learnt on the training templates whose every value is a placeholder (in the others a
+    real value left in the text would be labelled "no slot"), then the domain prior tuned on dialogues
+    generated from the validation templates with the intents the intent model predicts."""
+    lexicon = value_lexicon(data)
+    split = split_templates(data.templates, seed=seed)
+    examples = realise(clean_templates(split.train, lexicon), lexicon, seed=seed, copies=copies)
+    tracker = DialogueStateTracker(lexicon).fit(((e.text, e.intent, e.spans) for e in examples), c=c)
+    valid = generate(data, clean_templates(split.valid, lexicon), valid_dialogues, seed=seed + 50)
+    turns = [[(t.text, predicted_intents(intent, t.text), t.state) for t in d.turns] for d in valid]
+    tracker.metrics = {"train_examples": len(examples), "valid_dialogues": len(valid), **tracker.tune_context(turns)}
+    return tracker
 
 
 def train_all(artifact_dir: Path, seed: int = 0, data: MultiWOZ | None = None) -> dict:
@@ -43,8 +71,7 @@ def train_all(artifact_dir: Path, seed: int = 0, data: MultiWOZ | None = None) -
     timings["intent_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    tracker = DialogueStateTracker(value_lexicon(data)).fit((e.text, e.intent, e.spans) for e in corpus.train)
-    tracker.metrics = {"train_examples": len(corpus.train)}
+    tracker = train_tracker(data, intent, seed=seed)
     tracker.save(out / DST)
     timings["dst_s"] = time.perf_counter() - start
 
@@ -60,6 +87,7 @@ def train_all(artifact_dir: Path, seed: int = 0, data: MultiWOZ | None = None) -
         "valid_examples": len(corpus.valid),
         "intent_valid_accuracy": round(intent.metrics["valid_accuracy"], 4),
         "temperature": round(intent.temperature, 4),
+        "dst": tracker.metrics,
         "knowledge_graph_weight": retriever.graph_weight,
         "seconds": {k: round(v, 1) for k, v in timings.items()},
     }

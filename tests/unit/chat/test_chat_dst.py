@@ -49,3 +49,39 @@ def test_save_load_round_trip_keeps_assignments(tracker: DialogueStateTracker, t
 def test_joint_goal_accuracy_counts_whole_state_matches() -> None:
     gold = [{"hotel-area": "north"}, {"hotel-area": "north", "hotel-stars": "4"}]
     assert joint_goal_accuracy([{"hotel-area": "north"}, {"hotel-area": "north"}], gold) == 0.5
+
+
+def test_value_only_fills_slots_whose_lexicon_holds_it(tracker: DialogueStateTracker) -> None:
+    (candidate,) = tracker.candidates("take me from golden wok please")
+    assert candidate.slots == ["restaurant-name", "taxi-depart", "taxi-dest"]
+    assert tracker.assign("take me from golden wok please", candidate, {"train": 1.0}) in {"none", *candidate.slots}
+
+
+def test_two_values_of_one_turn_never_share_a_slot(tracker: DialogueStateTracker) -> None:
+    text = "A table for 2 at 18:45 on friday ."
+    candidates = tracker.candidates(text)
+    labels = [label for label in tracker.assign_all(text, candidates, {"restaurant": 1.0}) if label != "none"]
+    assert len(labels) == len(set(labels))
+
+
+def test_current_domain_outweighs_a_confident_context_free_intent(tiny_multiwoz: MultiWOZ) -> None:
+    tracker = DialogueStateTracker(value_lexicon(tiny_multiwoz), text_power=0.5, context_bonus=3.0)
+    state = {**empty_state(), "domain": "hotel"}
+    weights = tracker.domain_weights(state, [("Restaurant-Inform", 0.9), ("Hotel-Inform", 0.05)])
+    assert max(weights, key=weights.__getitem__) == "hotel"
+    assert abs(sum(weights.values()) - 1) < 1e-9
+    assert DialogueStateTracker(value_lexicon(tiny_multiwoz)).domain_weights(state, [("general-thank", 1.0)]) == {
+        "hotel": 1.0
+    }
+
+
+def test_context_prior_is_tuned_on_dialogues(tracker: DialogueStateTracker) -> None:
+    turns = [
+        [
+            ("I need a place to stay in the north please .", [("Hotel-Inform", 0.9)], {"hotel-area": "north"}),
+            ("how about centre", [("Restaurant-Inform", 0.8), ("Hotel-Inform", 0.2)], {"hotel-area": "centre"}),
+        ]
+    ]
+    chosen = tracker.tune_context(turns, powers=(1.0,), bonuses=(0.0, 4.0))
+    assert chosen["context_bonus"] == 4.0
+    assert tracker.context_bonus == 4.0
