@@ -24,7 +24,7 @@ from streamsense.streams.connections import ConnectionSetupError, elasticsearch_
 from streamsense.streams.dead_letters import DeadLetter
 from streamsense.streams.index_templates import TEMPLATES
 from streamsense.streams.metrics import WorkerMetrics
-from streamsense.streams.redaction import redact_fields
+from streamsense.streams.redaction import redact, redact_fields
 from streamsense.streams.topics import DECISION_INDEX_PREFIX, DLQ_INDEX, STREAMS
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,11 @@ class DecisionLog:
                 if status in RETRYABLE_STATUS:
                     retry.append(by_id[info["_id"]])
                 else:
-                    rejected.append(Rejected(info["_id"], status, str(info.get("error"))[:500]))
+                    reason = str(info.get("error"))[:500]
+                    # a mapping error quotes the offending value, which may be personal data
+                    rejected.append(
+                        Rejected(info["_id"], status, redact(reason) if self.settings.log_redact_pii else reason)
+                    )
             pending = retry
             if errors:
                 self.metrics.es_errors.inc()
