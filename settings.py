@@ -82,6 +82,16 @@ class Settings(BaseSettings):
     intent_top_k: int = 3
     fraud_model_check_s: float = Field(default=30.0, description="how often workers look for a newer fraud model")
 
+    # drift
+    drift_interval_s: float = Field(
+        default=0.0, description="how often a worker runs the drift job for its stream; 0 = off"
+    )
+    drift_window_s: float = Field(default=3600.0, description="current window length; the reference is the one before")
+    drift_min_docs: int = Field(default=100, description="windows with fewer decisions are not compared")
+    drift_max_categories: int = Field(default=50, description="keyword features with more values are ids, not compared")
+    drift_sample_size: int = Field(default=500, description="documents per window sampled for adversarial validation")
+    kibana_url: str = "http://127.0.0.1:5601"
+
     @property
     def bootstrap_servers(self) -> str:
         return self.kafka_bootstrap or f"127.0.0.1:{self.kafka_port}"

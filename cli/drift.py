@@ -1,8 +1,10 @@
-"""Offline drift commands: detector evaluation, threshold calibration, and a DriftReport from two CSV windows."""
+"""Drift commands: ``drift run`` and ``drift report`` on the decision log, plus offline evaluations and CSV reports."""
 
 import csv
 import json
+import re
 from collections import Counter
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -10,10 +12,21 @@ import numpy as np
 import typer
 
 from streamsense.cli.groups import eval_app, report_app
+from streamsense.cli.main import app
 from streamsense.models.drift.calibration import adversarial_calibration, statistic_calibration
 from streamsense.models.drift.detector_evaluation import compare_detectors
 from streamsense.models.drift.detectors import AdwinDetector, AlwaysAlarmDetector
+from streamsense.models.drift.html import render_html
 from streamsense.models.drift.report import build_report
+from streamsense.models.drift.run import Window
+from streamsense.settings import get_settings
+from streamsense.streams.topics import STREAMS
+
+# ``cli.main`` imports this module after creating ``app`` (COMMAND_MODULES), so the group registers itself here.
+drift_app = typer.Typer(help="Drift of the decision log in Elasticsearch: run the job, render the report.")
+app.add_typer(drift_app, name="drift")
+_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
+_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 def _parse_floats(text: str) -> list[float]:
@@ -92,3 +105,98 @@ def report_drift(
         {c: dict(Counter(cur_cols[c])) for c in cat_names},
     )
     typer.echo(report.model_dump_json(indent=2))
+
+
+def parse_duration(text: str) -> timedelta:
+    """``90s``, ``15m``, ``1h``, ``7d`` as a timedelta."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise typer.BadParameter(f"{text!r} is not a duration like 30m, 1h or 7d")
+    return timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
+
+
+def _time(text: str | None, now: datetime) -> datetime | None:
+    """An ISO 8601 time (UTC when it has no offset), or ``now-<duration>``, or ``now``."""
+    if text is None:
+        return None
+    if text.startswith("now"):
+        return now - (parse_duration(text[4:]) if text[3:4] == "-" else timedelta(0))
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _windows(
+    window: str | None,
+    reference_from: str | None,
+    reference_to: str | None,
+    current_from: str | None,
+    current_to: str | None,
+) -> tuple[Window, Window]:
+    now = datetime.now(UTC)
+    bounds = [_time(t, now) for t in (reference_from, reference_to, current_from, current_to)]
+    if all(b is not None for b in bounds):
+        return Window(start=bounds[0], end=bounds[1]), Window(start=bounds[2], end=bounds[3])
+    if any(b is not None for b in bounds):
+        raise typer.BadParameter("give all four of --reference-from/--reference-to/--current-from/--current-to")
+    length = parse_duration(window or "1h")
+    end = now
+    return Window(start=end - 2 * length, end=end - length), Window(start=end - length, end=end)
+
+
+@drift_app.command("run")
+def drift_run(
+    stream: list[str] = typer.Option(None, help="stream(s) to check; default all"),
+    window: str = typer.Option(None, help="current = the last WINDOW, reference = the WINDOW before (default 1h)"),
+    reference_from: str = typer.Option(None, help="ISO time or now-7d; with the three others instead of --window"),
+    reference_to: str = typer.Option(None),
+    current_from: str = typer.Option(None),
+    current_to: str = typer.Option(None),
+    publish_results: bool = typer.Option(True, "--publish/--no-publish", help="send to drift.reports and the index"),
+) -> None:
+    """Compare a reference and a current window of decisions per model and feature; print one JSON line per model."""
+    from streamsense.streams.drift_job import publish, run_drift
+
+    settings = get_settings()
+    reference, current = _windows(window, reference_from, reference_to, current_from, current_to)
+    for name in stream or list(STREAMS):
+        if name not in STREAMS:
+            raise typer.BadParameter(f"unknown stream {name!r}; known: {', '.join(STREAMS)}")
+        runs = run_drift(settings, name, reference, current)
+        if publish_results:
+            publish(settings, runs)
+        for run in runs:
+            summary = {"stream": run.stream, "model": run.model, "level": run.report.level, "crossed": run.crossed}
+            summary |= {"reference_size": run.report.reference_size, "current_size": run.report.current_size}
+            typer.echo(json.dumps(summary))
+        if not runs:
+            typer.echo(json.dumps({"stream": name, "level": None, "note": "too few decisions in a window"}))
+
+
+@drift_app.command("report")
+def drift_report(
+    since: str = typer.Option(
+        "7d", help="runs whose current window ended in the last SINCE (e.g. 24h, 7d) or an ISO time"
+    ),
+    out: Path = typer.Option(Path("drift-report.html"), help="where to write the HTML page"),
+    stream: str = typer.Option(None, help="only this stream"),
+) -> None:
+    """Write one self-contained HTML page (inline SVG plots) from the drift index."""
+    from elasticsearch import Elasticsearch
+
+    from streamsense.streams.topics import DRIFT_INDEX
+
+    settings = get_settings()
+    now = datetime.now(UTC)
+    start = _time(since if not _DURATION.match(since) else f"now-{since}", now)
+    filters: list[dict] = [{"range": {"current_to": {"gte": start.isoformat()}}}]
+    if stream:
+        filters.append({"term": {"stream": stream}})
+    with Elasticsearch(settings.elasticsearch_url, request_timeout=30) as es:
+        docs = []
+        if es.indices.exists(index=DRIFT_INDEX):
+            hits = es.search(
+                index=DRIFT_INDEX, size=10_000, query={"bool": {"filter": filters}}, sort=[{"current_to": "asc"}]
+            )["hits"]["hits"]
+            docs = [h["_source"] for h in hits]
+    out.write_text(render_html(docs))
+    typer.echo(f"wrote {out} ({len(docs)} drift rows)")

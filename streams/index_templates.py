@@ -1,6 +1,6 @@
 """Explicit Elasticsearch mappings for the decision log: no dynamic surprises, every field aggregatable."""
 
-from streamsense.streams.topics import DECISION_INDEX_PREFIX, DLQ_INDEX
+from streamsense.streams.topics import DECISION_INDEX_PREFIX, DLQ_INDEX, DRIFT_INDEX, LABEL_INDEX_PREFIX
 
 KEYWORD = {"type": "keyword", "ignore_above": 256}
 DOUBLE = {"type": "double"}
@@ -64,6 +64,48 @@ DLQ_MAPPINGS: dict = {
     },
 }
 
+DRIFT_MAPPINGS: dict = {
+    "dynamic": "strict",
+    "properties": {
+        "stream": KEYWORD,
+        "model": KEYWORD,
+        "feature": KEYWORD,
+        "statistic": KEYWORD,
+        "value": DOUBLE,
+        "level": KEYWORD,
+        "threshold": DOUBLE,
+        "crossed": BOOLEAN,
+        "created_at": DATE,
+        "reference_from": DATE,
+        "reference_to": DATE,
+        "current_from": DATE,
+        "current_to": DATE,
+        "reference_size": {"type": "long"},
+        "current_size": {"type": "long"},
+        "labelled": {"type": "long"},
+        "accuracy": DOUBLE,
+        "top_features": KEYWORD,
+        # Plot data for the HTML report; kept in _source, never searched or aggregated.
+        "score_histogram": {"type": "object", "enabled": False},
+    },
+}
+
+LABEL_MAPPINGS: dict = {
+    "dynamic": "strict",
+    "properties": {
+        "event_id": KEYWORD,
+        "event_time": DATE,
+        "labelled_at": DATE,
+        "stream": KEYWORD,
+        "model": {"properties": {"name": KEYWORD, "version": KEYWORD}},
+        "score": DOUBLE,
+        "predicted": KEYWORD,
+        "actual": KEYWORD,
+        "positive": BOOLEAN,
+        "correct": BOOLEAN,
+    },
+}
+
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
 
 TEMPLATES: dict[str, dict] = {
@@ -76,5 +118,15 @@ TEMPLATES: dict[str, dict] = {
         "index_patterns": [DLQ_INDEX],
         "priority": 200,
         "template": {"settings": SETTINGS, "mappings": DLQ_MAPPINGS},
+    },
+    "streamsense-drift": {
+        "index_patterns": [DRIFT_INDEX],
+        "priority": 200,
+        "template": {"settings": SETTINGS, "mappings": DRIFT_MAPPINGS},
+    },
+    "streamsense-labels": {
+        "index_patterns": [f"{LABEL_INDEX_PREFIX}*"],
+        "priority": 200,
+        "template": {"settings": SETTINGS, "mappings": LABEL_MAPPINGS},
     },
 }

@@ -14,6 +14,13 @@ DRIFT_REPORTS = "drift.reports"
 
 DECISION_INDEX_PREFIX = "streamsense-decisions-"
 DLQ_INDEX = "streamsense-dlq"
+DRIFT_INDEX = "streamsense-drift"
+LABEL_INDEX_PREFIX = "streamsense-labels-"
+
+
+def label_index(stream: str) -> str:
+    """Where a stream's decisions are stored again once their true outcome is known (performance drift)."""
+    return f"{LABEL_INDEX_PREFIX}{stream}"
 
 
 def dlq_topic(topic: str) -> str:

@@ -1,0 +1,159 @@
+"""Drift statistics from what Elasticsearch aggregations return: percentiles, bucket counts, term counts.
+
+The drift job never pulls a window's rows: it asks for the reference percentiles of each feature, then
+for both windows' counts in the ranges between them, and hands those numbers to the functions here.
+Range buckets are left-closed like ``psi.bin_counts``, so these results match the raw-sample ones up to
+the percentile approximation (TDigest) on Elasticsearch's side.
+"""
+
+import itertools
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from streamsense.models.drift.adversarial import (
+    ADVERSARIAL_AUC_ALERT,
+    ADVERSARIAL_AUC_WARN,
+    AdversarialResult,
+    classify_adversarial_auc,
+)
+from streamsense.models.drift.jensen_shannon import JS_ALERT, JS_WARN, classify_js, js_distance
+from streamsense.models.drift.ks import KS_PVALUE_ALERT, KS_PVALUE_WARN, classify_ks, ks_from_counts
+from streamsense.models.drift.psi import PSI_ALERT, PSI_WARN, DriftLevel, classify_psi, psi_from_counts
+from streamsense.models.drift.report import FeatureDrift, crossed_threshold
+
+PSI_PERCENTS = [10.0 * i for i in range(1, 10)]
+"""Deciles: PSI's ten bins of about equal reference mass."""
+KS_PERCENTS = [2.0 * i for i in range(1, 50)]
+"""Fifty bins for KS: the count-based statistic can only see CDF gaps at bucket edges, so more edges see more."""
+AUC_DROP_WARN = 0.02
+AUC_DROP_ALERT = 0.05
+
+
+def inner_edges(percentiles: Sequence[float | None]) -> list[float]:
+    """Distinct, increasing edges from an Elasticsearch ``percentiles`` result (None where the field had no values)."""
+    return sorted({float(p) for p in percentiles if p is not None and np.isfinite(p)})
+
+
+def ranges(edges: Sequence[float]) -> list[dict[str, float]]:
+    """The ``range`` aggregation's ranges for inner edges e1 < ... < ek: (-inf, e1), [e1, e2), ..., [ek, inf)."""
+    if not edges:
+        return [{}]
+    bounds = [None, *edges, None]
+    out = []
+    for lo, hi in itertools.pairwise(bounds):
+        bucket: dict[str, float] = {}
+        if lo is not None:
+            bucket["from"] = lo
+        if hi is not None:
+            bucket["to"] = hi
+        out.append(bucket)
+    return out
+
+
+def coarsen(counts: Sequence[int], factor: int) -> list[int]:
+    """Sum each run of ``factor`` adjacent buckets (fine fixed-width score bins into PSI's coarser ones)."""
+    if factor < 1:
+        raise ValueError("factor must be at least 1")
+    return [int(sum(counts[i : i + factor])) for i in range(0, len(counts), factor)]
+
+
+def numeric_drift(
+    feature: str,
+    psi_reference: npt.ArrayLike,
+    psi_current: npt.ArrayLike,
+    ks_reference: npt.ArrayLike,
+    ks_current: npt.ArrayLike,
+    ks_pvalue: float | None = None,
+) -> list[FeatureDrift]:
+    """PSI on the decile buckets and KS on the finer buckets of one numeric feature.
+
+    ``ks_pvalue``, when Elasticsearch's ``bucket_count_ks_test`` computed one, replaces the local p-value.
+    """
+    psi = psi_from_counts(psi_reference, psi_current)
+    psi_level = classify_psi(psi)
+    pvalue = ks_from_counts(ks_reference, ks_current).pvalue if ks_pvalue is None else float(ks_pvalue)
+    ks_level = classify_ks(pvalue)
+    return [
+        FeatureDrift(
+            feature=feature,
+            statistic="psi",
+            value=psi,
+            level=psi_level,
+            threshold=crossed_threshold(psi_level, PSI_WARN, PSI_ALERT),
+        ),
+        FeatureDrift(
+            feature=feature,
+            statistic="ks_pvalue",
+            value=pvalue,
+            level=ks_level,
+            threshold=crossed_threshold(ks_level, KS_PVALUE_WARN, KS_PVALUE_ALERT),
+        ),
+    ]
+
+
+def categorical_drift(feature: str, reference: Mapping[str, float], current: Mapping[str, float]) -> FeatureDrift:
+    """Jensen–Shannon distance between two ``terms`` results (an ``__other__`` key may hold the long tail)."""
+    js = js_distance(reference, current)
+    level = classify_js(js)
+    return FeatureDrift(
+        feature=feature,
+        statistic="js_distance",
+        value=js,
+        level=level,
+        threshold=crossed_threshold(level, JS_WARN, JS_ALERT),
+    )
+
+
+def ks_fractions(reference_counts: npt.ArrayLike, eps: float = 1e-6) -> list[float]:
+    """Reference bucket proportions for ``bucket_count_ks_test``'s ``fractions`` (no zeros, summing to one)."""
+    ref = np.clip(np.asarray(reference_counts, dtype=np.float64), 0.0, None) + eps
+    return (ref / ref.sum()).tolist()
+
+
+def auc_from_class_histograms(positive: npt.ArrayLike, negative: npt.ArrayLike) -> float | None:
+    """ROC AUC from score histograms of positives and negatives over the same increasing bins.
+
+    Pairs in the same bin count one half (ties), which is the Mann–Whitney AUC of the binned scores.
+    None when a class is absent.
+    """
+    pos = np.asarray(positive, dtype=np.float64)
+    neg = np.asarray(negative, dtype=np.float64)
+    if pos.shape != neg.shape or pos.ndim != 1:
+        raise ValueError("class histograms must be 1-D and of equal length")
+    n_pos, n_neg = pos.sum(), neg.sum()
+    if n_pos <= 0 or n_neg <= 0:
+        return None
+    negatives_below = np.concatenate([[0.0], np.cumsum(neg)[:-1]])
+    return float(np.sum(pos * (negatives_below + 0.5 * neg)) / (n_pos * n_neg))
+
+
+def performance_drift(metric: str, reference: float | None, current: float | None) -> FeatureDrift | None:
+    """Drop of a metric (``auc``, ``accuracy``) from the reference window to the current one (positive = worse).
+
+    None unless both windows have the metric; the warn/alert drops (0.02/0.05) are on the metric's own scale.
+    """
+    if reference is None or current is None:
+        return None
+    drop = reference - current
+    level: DriftLevel = "alert" if drop >= AUC_DROP_ALERT else "warn" if drop >= AUC_DROP_WARN else "ok"
+    return FeatureDrift(
+        feature="performance",
+        statistic=f"{metric}_drop",
+        value=drop,
+        level=level,
+        threshold=crossed_threshold(level, AUC_DROP_WARN, AUC_DROP_ALERT),
+    )
+
+
+def adversarial_drift(result: AdversarialResult) -> FeatureDrift:
+    """The multivariate row of a report: the adversarial classifier's AUC over all sampled features."""
+    level = classify_adversarial_auc(result.auc)
+    return FeatureDrift(
+        feature="multivariate",
+        statistic="adversarial_auc",
+        value=result.auc,
+        level=level,
+        threshold=crossed_threshold(level, ADVERSARIAL_AUC_WARN, ADVERSARIAL_AUC_ALERT),
+    )

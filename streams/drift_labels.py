@@ -1,0 +1,29 @@
+"""Labelled decisions: a decision stored again, with its true outcome, once that outcome is known.
+
+Performance drift (AUC, accuracy per window) needs the score and the truth side by side; joining them
+in Elasticsearch at query time is not possible with aggregations, so they are joined when the label
+arrives and written to ``streamsense-labels-<stream>`` (id = the decision's event id, so idempotent).
+"""
+
+from datetime import datetime
+
+from streamsense.schemas.base import Decision
+from streamsense.streams.topics import label_index
+
+
+def label_action(decision: Decision, actual: str, labelled_at: datetime, positive: bool | None = None) -> dict:
+    """A bulk action for the label index; ``positive`` is whether the truth is the positive class (for AUC)."""
+    source = {
+        "event_id": decision.event_id,
+        "event_time": decision.event_time.isoformat(),
+        "labelled_at": labelled_at.isoformat(),
+        "stream": decision.stream,
+        "model": decision.model.model_dump(),
+        "score": decision.score,
+        "predicted": decision.label,
+        "actual": actual,
+        "correct": decision.label == actual,
+    }
+    if positive is not None:
+        source["positive"] = positive
+    return {"_op_type": "index", "_index": label_index(decision.stream), "_id": decision.event_id, "_source": source}

@@ -1,0 +1,275 @@
+"""Elasticsearch side of the drift job: every window statistic comes back as an aggregation, not as rows.
+
+Per stream and model the job sends: one request for the reference percentiles (bin edges), one per
+window for the counts in those bins, the ``terms`` of categorical features, the score histogram and the
+outcome mix; a bounded random sample per window for adversarial validation; and, once labels exist, one
+request per window on the label index. The statistics themselves are computed in ``models.drift``.
+"""
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+from elasticsearch import BadRequestError, Elasticsearch
+
+from streamsense.models.drift.aggregates import (
+    KS_PERCENTS,
+    PSI_PERCENTS,
+    auc_from_class_histograms,
+    inner_edges,
+    ks_fractions,
+    ranges,
+)
+from streamsense.models.drift.run import PerformancePoint, ScoreHistogram, Window
+
+log = logging.getLogger(__name__)
+NUMERIC_TYPES = {"double", "float", "long", "integer", "short", "half_float", "scaled_float"}
+CATEGORICAL_TYPES = {"keyword", "boolean"}
+OTHER = "__other__"
+SCORE_BINS = 20
+TIME_FIELD = "event_time"
+
+
+def window_filter(window: Window, model: str | None = None) -> dict[str, Any]:
+    """Decisions whose event time lies in the window (and of one model)."""
+    clauses: list[dict[str, Any]] = [
+        {"range": {TIME_FIELD: {"gte": window.start.isoformat(), "lt": window.end.isoformat()}}}
+    ]
+    if model is not None:
+        clauses.append({"term": {"model.name": model}})
+    return {"bool": {"filter": clauses}}
+
+
+def feature_fields(es: Elasticsearch, index: str) -> tuple[list[str], list[str]]:
+    """Numeric and categorical ``features.*`` names from the mapping (the template maps features dynamically)."""
+    mappings = es.indices.get_mapping(index=index)
+    numeric: set[str] = set()
+    categorical: set[str] = set()
+    for body in mappings.values():
+        props = body["mappings"].get("properties", {}).get("features", {}).get("properties", {})
+        for name, spec in props.items():
+            if spec.get("type") in NUMERIC_TYPES:
+                numeric.add(name)
+            elif spec.get("type") in CATEGORICAL_TYPES:
+                categorical.add(name)
+    return sorted(numeric), sorted(categorical)
+
+
+def models_in(es: Elasticsearch, index: str, windows: list[Window]) -> list[str]:
+    """Model names with decisions in any of the windows."""
+    query = {"bool": {"should": [window_filter(w) for w in windows], "minimum_should_match": 1}}
+    result = es.search(index=index, size=0, query=query, aggs={"m": {"terms": {"field": "model.name", "size": 100}}})
+    return sorted(b["key"] for b in result["aggregations"]["m"]["buckets"])
+
+
+def _key(bucket: dict[str, Any]) -> str:
+    return str(bucket.get("key_as_string", bucket["key"]))
+
+
+@dataclass
+class Plan:
+    """What to count in both windows, fixed from the reference window so that both use the same bins."""
+
+    psi_edges: dict[str, list[float]]
+    ks_edges: dict[str, list[float]]
+    categorical: list[str]
+    score_min: float
+    score_width: float
+    skipped: dict[str, str] = field(default_factory=dict)
+
+
+def plan(
+    es: Elasticsearch,
+    index: str,
+    model: str,
+    reference: Window,
+    current: Window,
+    numeric: list[str],
+    categorical: list[str],
+    max_categories: int,
+) -> Plan:
+    """Reference percentiles of each numeric feature, cardinality of each categorical one, the score range."""
+    percents = sorted(set(PSI_PERCENTS) | set(KS_PERCENTS))
+    aggs: dict[str, Any] = {
+        f"p{i}": {"percentiles": {"field": f"features.{name}", "percents": percents}} for i, name in enumerate(numeric)
+    }
+    aggs |= {f"c{i}": {"cardinality": {"field": f"features.{name}"}} for i, name in enumerate(categorical)}
+    ref = es.search(index=index, size=0, query=window_filter(reference, model), aggs=aggs)["aggregations"]
+    both = {"bool": {"should": [window_filter(reference, model), window_filter(current, model)]}}
+    score = es.search(index=index, size=0, query=both, aggs={"s": {"stats": {"field": "score"}}})["aggregations"]["s"]
+    result = Plan({}, {}, [], 0.0, 1.0 / SCORE_BINS)
+    for i, name in enumerate(numeric):
+        values = ref[f"p{i}"]["values"]
+        psi_edges = inner_edges([values.get(f"{p:.1f}") for p in PSI_PERCENTS])
+        if not psi_edges:
+            result.skipped[name] = "no values in the reference window"
+            continue
+        result.psi_edges[name] = psi_edges
+        result.ks_edges[name] = inner_edges([values.get(f"{p:.1f}") for p in KS_PERCENTS])
+    for i, name in enumerate(categorical):
+        cardinality = ref[f"c{i}"]["value"]
+        if cardinality > max_categories:
+            result.skipped[name] = f"{cardinality} distinct values: an identifier, not a distribution"
+        elif cardinality > 0:
+            result.categorical.append(name)
+    if score["count"]:
+        lo, hi = float(score["min"]), float(score["max"])
+        if lo >= 0.0 and hi <= 1.0:
+            lo, hi = 0.0, 1.0
+        result.score_min, result.score_width = lo, max(hi - lo, 1e-9) / SCORE_BINS
+    return result
+
+
+@dataclass
+class WindowCounts:
+    """One window's aggregated counts, keyed like the plan."""
+
+    n: int
+    psi: dict[str, list[int]]
+    ks: dict[str, list[int]]
+    terms: dict[str, dict[str, int]]
+    score: list[int]
+    outcome: dict[str, int]
+    ks_pvalues: dict[str, float] = field(default_factory=dict)
+
+
+class DecisionWindowReader:
+    """Runs the count requests; remembers whether the node has the ML ``bucket_count_ks_test`` aggregation."""
+
+    def __init__(self, es: Elasticsearch) -> None:
+        self.es = es
+        self.es_ks = True
+
+    def counts(
+        self, index: str, model: str, window: Window, p: Plan, reference: WindowCounts | None = None
+    ) -> WindowCounts:
+        """Bucket counts of ``window``; with ``reference`` counts, also Elasticsearch's KS test where available."""
+        names = list(p.psi_edges)
+        aggs: dict[str, Any] = {}
+        for i, name in enumerate(names):
+            fieldname = f"features.{name}"
+            aggs[f"psi{i}"] = {"range": {"field": fieldname, "ranges": ranges(p.psi_edges[name])}}
+            aggs[f"ks{i}"] = {"range": {"field": fieldname, "ranges": ranges(p.ks_edges[name])}}
+        for i, name in enumerate(p.categorical):
+            aggs[f"t{i}"] = {"terms": {"field": f"features.{name}", "size": 1000}}
+        last = p.score_min + p.score_width * (SCORE_BINS - 1)
+        aggs["score"] = {
+            "histogram": {
+                "field": "score",
+                "interval": p.score_width,
+                "offset": p.score_min % p.score_width,
+                "min_doc_count": 0,
+                "extended_bounds": {"min": p.score_min, "max": last},
+            }
+        }
+        aggs["outcome"] = {"terms": {"field": "label", "size": 100}}
+        if reference is not None and self.es_ks:
+            for i, name in enumerate(names):
+                if sum(reference.ks[name]):
+                    aggs[f"kstest{i}"] = {
+                        "bucket_count_ks_test": {
+                            "buckets_path": f"ks{i}>_count",
+                            "alternative": ["two_sided"],
+                            "fractions": ks_fractions(reference.ks[name]),
+                        }
+                    }
+        query = window_filter(window, model)
+        try:
+            result = self.es.search(index=index, size=0, query=query, aggs=aggs, track_total_hits=True)
+        except BadRequestError as error:
+            if not any(k.startswith("kstest") for k in aggs):
+                raise
+            log.info("bucket_count_ks_test unavailable on this node (%s); KS from bucket counts", error.message)
+            self.es_ks = False
+            return self.counts(index, model, window, p, reference)
+        return self._parse(result, names, p)
+
+    @staticmethod
+    def _parse(result: dict[str, Any], names: list[str], p: Plan) -> WindowCounts:
+        aggs = result["aggregations"]
+        terms = {}
+        for i, name in enumerate(p.categorical):
+            agg = aggs[f"t{i}"]
+            counts = {_key(b): int(b["doc_count"]) for b in agg["buckets"]}
+            if agg.get("sum_other_doc_count"):
+                counts[OTHER] = int(agg["sum_other_doc_count"])
+            terms[name] = counts
+        score = [0] * SCORE_BINS
+        for bucket in aggs["score"]["buckets"]:
+            slot = round((bucket["key"] - p.score_min) / p.score_width)
+            score[min(max(slot, 0), SCORE_BINS - 1)] += int(bucket["doc_count"])
+        ks_pvalues = {
+            name: float(aggs[f"kstest{i}"]["two_sided"]) for i, name in enumerate(names) if f"kstest{i}" in aggs
+        }
+        return WindowCounts(
+            n=int(result["hits"]["total"]["value"]),
+            psi={name: [int(b["doc_count"]) for b in aggs[f"psi{i}"]["buckets"]] for i, name in enumerate(names)},
+            ks={name: [int(b["doc_count"]) for b in aggs[f"ks{i}"]["buckets"]] for i, name in enumerate(names)},
+            terms=terms,
+            score=score,
+            outcome={_key(b): int(b["doc_count"]) for b in aggs["outcome"]["buckets"]},
+            ks_pvalues=ks_pvalues,
+        )
+
+    def sample(
+        self, index: str, model: str, window: Window, names: list[str], size: int, seed: int = 0
+    ) -> npt.NDArray[np.float64]:
+        """A seeded random sample of at most ``size`` decisions' numeric features (NaN where missing)."""
+        query = {
+            "function_score": {
+                "query": window_filter(window, model),
+                "random_score": {"seed": seed, "field": "_seq_no"},
+                "boost_mode": "replace",
+            }
+        }
+        source = [f"features.{n}" for n in names]
+        hits = self.es.search(index=index, size=size, query=query, source=source)["hits"]["hits"]
+        rows = [[_number(h["_source"].get("features", {}).get(n)) for n in names] for h in hits]
+        return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(names))
+
+    def performance(self, index: str, model: str, window: Window) -> PerformancePoint | None:
+        """AUC and accuracy of the window's labelled decisions, from per-class score histograms; None without labels."""
+        if not self.es.indices.exists(index=index):
+            return None
+        histogram = {
+            "histogram": {
+                "field": "score",
+                "interval": 1.0 / SCORE_BINS,
+                "min_doc_count": 0,
+                "extended_bounds": {"min": 0.0, "max": 1.0 - 1.0 / SCORE_BINS},
+            }
+        }
+        aggs = {
+            "cls": {"terms": {"field": "positive", "size": 2}, "aggs": {"h": histogram}},
+            "ok": {"terms": {"field": "correct", "size": 2}},
+        }
+        result = self.es.search(
+            index=index, size=0, query=window_filter(window, model), aggs=aggs, track_total_hits=True
+        )
+        n = int(result["hits"]["total"]["value"])
+        if n == 0:
+            return None
+        by_class: dict[str, list[int]] = {"true": [0] * SCORE_BINS, "false": [0] * SCORE_BINS}
+        for bucket in result["aggregations"]["cls"]["buckets"]:
+            for j, b in enumerate(bucket["h"]["buckets"][:SCORE_BINS]):
+                by_class[_key(bucket)][j] = int(b["doc_count"])
+        correct = {_key(b): int(b["doc_count"]) for b in result["aggregations"]["ok"]["buckets"]}
+        judged = correct.get("true", 0) + correct.get("false", 0)
+        return PerformancePoint(
+            n=n,
+            positives=sum(by_class["true"]),
+            auc=auc_from_class_histograms(by_class["true"], by_class["false"]),
+            accuracy=correct.get("true", 0) / judged if judged else None,
+        )
+
+
+def _number(value: object) -> float:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else float("nan")
+
+
+def score_histogram(p: Plan, reference: WindowCounts, current: WindowCounts) -> ScoreHistogram:
+    """The score bins of both windows, for the HTML report's distribution plot."""
+    left = [p.score_min + i * p.score_width for i in range(SCORE_BINS)]
+    return ScoreHistogram(left_edges=left, width=p.score_width, reference=reference.score, current=current.score)

@@ -1,0 +1,41 @@
+"""Runs the drift job inside a worker on a Faust timer (``drift_interval_s``; 0 leaves it off).
+
+Only the group's leader runs it, so several replicas of a stream's worker produce one report per period,
+and it runs in a thread: the job waits on Elasticsearch and fits a small classifier, which must not stall
+the event loop that consumes the stream. A failed run is logged and retried at the next tick, never
+allowed to take the worker down.
+"""
+
+import asyncio
+import logging
+
+import faust
+
+from streamsense.settings import Settings
+from streamsense.streams.drift_job import publish, run_drift, trailing_windows
+
+log = logging.getLogger(__name__)
+
+
+def run_once(stream: str, settings: Settings) -> int:
+    """Compare the last ``drift_window_s`` of ``stream`` with the window before it and publish; returns rows indexed."""
+    reference, current = trailing_windows(settings.drift_window_s)
+    runs = run_drift(settings, stream, reference, current)
+    for run in runs:
+        log.info("drift %s/%s: level %s, crossed %s", run.stream, run.model, run.report.level, run.crossed)
+    return publish(settings, runs)
+
+
+def install_drift_timer(app: faust.App, stream: str, settings: Settings) -> bool:
+    """Declare the timer on ``app`` when ``drift_interval_s`` > 0; returns whether it did."""
+    if settings.drift_interval_s <= 0:
+        return False
+
+    @app.timer(interval=settings.drift_interval_s, on_leader=True, name=f"{stream}-drift")
+    async def drift_tick() -> None:
+        try:
+            await asyncio.to_thread(run_once, stream, settings)
+        except Exception:
+            log.exception("drift job for %s failed; next try in %.0fs", stream, settings.drift_interval_s)
+
+    return True
