@@ -27,6 +27,6 @@ app.add_typer(report_app, name="report")
 app.add_typer(data_app, name="data")
 
 # Domain modules register their commands on the groups above when imported.
-COMMAND_MODULES: tuple[str, ...] = ("drift", "sensors", "fraud", "chat")
+COMMAND_MODULES: tuple[str, ...] = ("drift", "sensors", "fraud", "chat", "kibana")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"streamsense.cli.{_module}")
