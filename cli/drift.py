@@ -20,6 +20,7 @@ from streamsense.models.drift.html import render_html
 from streamsense.models.drift.report import build_report
 from streamsense.models.drift.run import Window
 from streamsense.settings import get_settings
+from streamsense.streams.connections import elasticsearch_options
 from streamsense.streams.topics import STREAMS
 
 # ``cli.main`` imports this module after creating ``app`` (COMMAND_MODULES), so the group registers itself here.
@@ -191,7 +192,7 @@ def drift_report(
     filters: list[dict] = [{"range": {"current_to": {"gte": start.isoformat()}}}]
     if stream:
         filters.append({"term": {"stream": stream}})
-    with Elasticsearch(settings.elasticsearch_url, request_timeout=30) as es:
+    with Elasticsearch(**elasticsearch_options(settings), request_timeout=30) as es:
         docs = []
         if es.indices.exists(index=DRIFT_INDEX):
             hits = es.search(

@@ -24,6 +24,7 @@ from streamsense.models.drift.aggregates import (
 from streamsense.models.drift.report import DriftReport, FeatureDrift
 from streamsense.models.drift.run import DriftRun, Window
 from streamsense.settings import Settings
+from streamsense.streams.connections import elasticsearch_options
 from streamsense.streams.drift_query import (
     DecisionWindowReader,
     feature_fields,
@@ -110,7 +111,7 @@ def run_drift(
 ) -> list[DriftRun]:
     """Compare the windows for every model of ``stream``; returns the runs (without publishing them)."""
     own = es is None
-    client = es or Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    client = es or Elasticsearch(**elasticsearch_options(settings), request_timeout=60)
     try:
         index = STREAMS[stream].index
         if not client.indices.exists(index=index):
@@ -135,7 +136,7 @@ def publish(settings: Settings, runs: list[DriftRun], es: Elasticsearch | None =
         producer.send(DRIFT_REPORTS, f"{run.stream}:{run.model}", run)
     producer.flush()
     own = es is None
-    client = es or Elasticsearch(settings.elasticsearch_url, request_timeout=60)
+    client = es or Elasticsearch(**elasticsearch_options(settings), request_timeout=60)
     try:
         template = TEMPLATES["streamsense-drift"]
         client.indices.put_index_template(name="streamsense-drift", **template)
