@@ -204,18 +204,30 @@ def evaluate_dst(artifact_dir: Path, seed: int = 0, dialogues: int = 500) -> dic
 
 
 def evaluate_knowledge(artifact_dir: Path, link_prediction: bool = True) -> dict:
-    """Hits@3 on held-out FAQ paraphrases (domain in the state, intent predicted); link prediction benchmarks."""
+    """Hits@3 on held-out FAQ paraphrases (domain in the state, intent predicted), with the trained graph weight
+    and with the GNN's link-probability prior switched off; link prediction benchmarks."""
     torch.set_num_threads(1)
     pipeline = ChatPipeline.load(artifact_dir)
-    hits, total = 0, 0
+    retriever = pipeline.knowledge
+    trained_weight = retriever.graph_weight
+    hits = {"gnn": 0, "text": 0}
+    total = 0
     for entry in load_faq():
         for question in entry["held_out"]:
             state = {"domain": entry["domain"], "active_intent": None, "slots": {}, "turn_count": 1}
             intents = pipeline.intent.predict(question).intents
-            top = [h.node_id for h in pipeline.knowledge.retrieve(question, state, intents, k=3)]
-            hits += entry["id"] in top
+            for name, weight in (("gnn", trained_weight), ("text", 0.0)):
+                retriever.graph_weight = weight
+                top = [h.node_id for h in retriever.retrieve(question, state, intents, k=3)]
+                hits[name] += entry["id"] in top
             total += 1
-    result: dict = {"held_out_questions": total, "hits_at_3": _r(hits / total)}
+    retriever.graph_weight = trained_weight
+    result: dict = {
+        "held_out_questions": total,
+        "hits_at_3": _r(hits["gnn"] / total),
+        "hits_at_3_without_gnn": _r(hits["text"] / total),
+        "gnn_weight": trained_weight,
+    }
     if link_prediction:
         result["link_prediction"] = link_prediction_benchmarks()
     return result

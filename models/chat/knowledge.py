@@ -1,8 +1,9 @@
 """Knowledge graph of FAQ entries, MultiWOZ entities and their attribute values, and retrieval over it.
 
-A message is matched against FAQ questions and entity names (character n-gram TF-IDF); the R-GCN embeddings add a
-graph prior: nodes close to the conversation's context (domain, active intent, entities and values in the state)
-score higher. Scores are ``text + graph_weight * graph``.
+A message is matched against FAQ questions and entity names (character n-gram TF-IDF); the R-GCN link predictor adds
+a graph prior: its predicted probability that a candidate node links to each node of the conversation's context
+(domain, top intent, entities and values in the state), averaged over the context (``link_affinity``).
+Scores are ``text + graph_weight * graph``.
 """
 
 import json
@@ -17,10 +18,10 @@ import torch
 import torch.nn.functional as F
 from sklearn.feature_extraction.text import TfidfVectorizer
 
-from streamsense.models.chat.gnn import GNNConfig, index_triples, train_link_predictor
+from streamsense.models.chat.gnn import GNNConfig, RGCNLinkPredictor, index_triples, train_link_predictor
 
-VERSION = "knowledge-1"
-WEIGHTS = (0.0, 0.05, 0.1, 0.2, 0.4)
+VERSION = "knowledge-2"
+WEIGHTS = (0.0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
 NON_WORD = re.compile(r"[^\w']+")
 ATTRIBUTES = ("area", "food", "pricerange", "type", "stars", "parking", "internet")
 
@@ -70,7 +71,12 @@ class KnowledgeRetriever:
     """``retrieve(text, state, intents, k)`` -> top-k FAQ/entity nodes with scores."""
 
     def __init__(
-        self, graph: nx.MultiDiGraph, embeddings: np.ndarray, node_ids: list[str], graph_weight: float
+        self,
+        graph: nx.MultiDiGraph,
+        embeddings: np.ndarray,
+        node_ids: list[str],
+        graph_weight: float,
+        affinity: np.ndarray | None = None,
     ) -> None:
         self.graph = graph
         self.node_ids = node_ids
@@ -95,6 +101,8 @@ class KnowledgeRetriever:
         self.owner_array = np.array(self.owners)
         self.candidate_rows = np.array([self.index[n] for n in self.candidates])
         self.entity_rows = np.array(sorted(self.names), dtype=np.int64)
+        # candidate x node: the link predictor's probability of an edge between them (see ``link_affinity``)
+        self.affinity = affinity if affinity is not None else np.zeros((len(self.candidates), len(node_ids)), "f4")
 
     def context_nodes(self, state: dict | None, intents: Sequence[tuple[str, float]] | None) -> list[str]:
         """Graph nodes the conversation is about: domain, top intent, named entities and attribute values."""
@@ -125,8 +133,7 @@ class KnowledgeRetriever:
         context = self.context_nodes(state, intents)
         if not context:
             return text_score
-        centre = self.embeddings[[self.index[n] for n in context]].mean(axis=0)
-        graph_score = self.embeddings[self.candidate_rows] @ centre / max(float(np.linalg.norm(centre)), 1e-9)
+        graph_score = self.affinity[:, [self.index[n] for n in context]].mean(axis=1)
         return text_score + self.graph_weight * graph_score
 
     def retrieve(
@@ -148,22 +155,26 @@ class KnowledgeRetriever:
     def train(
         cls, graph: nx.MultiDiGraph, config: GNNConfig | None = None, graph_weight: float | None = None
     ) -> "KnowledgeRetriever":
-        """Embed the graph with the R-GCN link predictor; without ``graph_weight``, pick it by leave-one-out
-        hits@3 on the training paraphrases (held-out questions are never looked at)."""
+        """Embed the graph with the R-GCN link predictor and keep its candidate-to-node link probabilities; without
+        ``graph_weight``, pick it by leave-one-out hits@3 on the training paraphrases (held-out questions are never
+        looked at)."""
         nodes: dict[str, int] = {n: i for i, n in enumerate(sorted(graph.nodes))}
         relations: dict[str, int] = {}
         triples = index_triples([(h, d["relation"], t) for h, t, d in graph.edges(data=True)], nodes, relations)
         model = train_link_predictor(len(nodes), len(relations), triples, config or GNNConfig(epochs=150))
         with torch.no_grad():
             embeddings = model.encode().numpy()
+        node_ids = list(nodes)
+        candidates = [n for n in node_ids if graph.nodes[n]["kind"] in ("faq", "entity")]
+        affinity = link_affinity(model, [nodes[n] for n in candidates])
         if graph_weight is None:
-            loo = {w: leave_one_out_hits(graph, embeddings, list(nodes), w) for w in WEIGHTS}
+            loo = {w: leave_one_out_hits(graph, embeddings, node_ids, w, affinity) for w in WEIGHTS}
             graph_weight = max(WEIGHTS, key=lambda w: (loo[w], -w))
-        return cls(graph, embeddings, list(nodes), graph_weight)
+        return cls(graph, embeddings, node_ids, graph_weight, affinity)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.save(path.with_suffix(".npy"), self.embeddings)
+        np.savez_compressed(path.with_suffix(".npz"), embeddings=self.embeddings, affinity=self.affinity)
         sidecar = {
             "version": VERSION,
             "graph": nx.node_link_data(self.graph, edges="edges"),
@@ -178,7 +189,8 @@ class KnowledgeRetriever:
         if sidecar["version"] != VERSION:
             raise ValueError(f"{path}: version {sidecar['version']} != {VERSION}")
         graph = nx.node_link_graph(sidecar["graph"], edges="edges")
-        return cls(graph, np.load(path.with_suffix(".npy")), sidecar["node_ids"], sidecar["graph_weight"])
+        arrays = np.load(path.with_suffix(".npz"))
+        return cls(graph, arrays["embeddings"], sidecar["node_ids"], sidecar["graph_weight"], arrays["affinity"])
 
 
 def load_faq(path: Path | None = None) -> list[dict]:
@@ -187,7 +199,27 @@ def load_faq(path: Path | None = None) -> list[dict]:
     return json.loads(path.read_text())["entries"]
 
 
-def leave_one_out_hits(graph: nx.MultiDiGraph, embeddings: np.ndarray, node_ids: list[str], weight: float) -> float:
+@torch.no_grad()
+def link_affinity(model: RGCNLinkPredictor, rows: Sequence[int]) -> np.ndarray:
+    """For each candidate node and every node of the graph, the largest predicted probability of an edge between
+    them over all relations and both directions: softmax over tails of the ComplEx scores, the quantity the link
+    predictor is trained on. Rows follow ``rows``; columns are all nodes."""
+    x = model.encode()
+    heads = torch.tensor(list(rows), dtype=torch.long)
+    best = torch.zeros(len(heads), x.shape[0])
+    for relation in range(2 * model.n_relations):
+        probabilities = torch.softmax(model.score(x, heads, torch.full_like(heads, relation)), dim=1)
+        best = torch.maximum(best, probabilities)
+    return best.numpy().astype(np.float32)
+
+
+def leave_one_out_hits(
+    graph: nx.MultiDiGraph,
+    embeddings: np.ndarray,
+    node_ids: list[str],
+    weight: float,
+    affinity: np.ndarray | None = None,
+) -> float:
     """Hits@3 of each training paraphrase with itself removed from its FAQ's phrasings."""
     hits, total = 0, 0
     for node, data in list(graph.nodes(data=True)):
@@ -199,7 +231,7 @@ def leave_one_out_hits(graph: nx.MultiDiGraph, embeddings: np.ndarray, node_ids:
         paraphrases = list(data["paraphrases"])
         for i, question in enumerate(paraphrases):
             data["paraphrases"] = paraphrases[:i] + paraphrases[i + 1 :]
-            retriever = KnowledgeRetriever(graph, embeddings, node_ids, weight)
+            retriever = KnowledgeRetriever(graph, embeddings, node_ids, weight, affinity)
             top = retriever.retrieve(question, state, [(intents[0].split(":", 1)[1], 1.0)], k=3)
             hits += node in [h.node_id for h in top]
             total += 1

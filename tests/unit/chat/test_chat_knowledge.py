@@ -63,3 +63,19 @@ def test_save_load_round_trip_gives_the_same_hits(retriever: KnowledgeRetriever,
     loaded = KnowledgeRetriever.load(tmp_path / "knowledge")
     question = "can you reserve a table"
     assert loaded.retrieve(question) == retriever.retrieve(question)
+
+
+def test_gnn_link_probability_ties_each_faq_to_its_own_domain(retriever: KnowledgeRetriever) -> None:
+    parking = retriever.candidates.index("faq:parking")
+    hotel, restaurant = retriever.index["domain:hotel"], retriever.index["domain:restaurant"]
+    assert retriever.affinity.shape == (len(retriever.candidates), len(retriever.node_ids))
+    assert retriever.affinity[parking, hotel] > retriever.affinity[parking, restaurant]
+
+
+def test_graph_prior_moves_the_domain_faq_up(retriever: KnowledgeRetriever) -> None:
+    state = {"domain": "restaurant", "slots": {}}
+    with_graph = retriever.scores("is it free", state, [("Restaurant-Inform", 0.9)])
+    retriever.graph_weight = 0.0
+    without = retriever.scores("is it free", state, [("Restaurant-Inform", 0.9)])
+    table = retriever.candidates.index("faq:table")
+    assert with_graph[table] - without[table] > 0
