@@ -13,10 +13,11 @@ from typing import Any
 
 from streamsense.models.drift.psi import PSI_ALERT, PSI_WARN
 
-WIDTH, HEIGHT = 640, 260
-LEFT, RIGHT, TOP, BOTTOM = 56, 150, 28, 36
+WIDTH, HEIGHT = 760, 260
+LEFT, RIGHT, TOP, BOTTOM = 56, 220, 28, 36
 COLOURS = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f"]
 MAX_LINES = 8
+PSI_CAP = 1.0
 
 
 def _ts(value: str) -> float:
@@ -54,9 +55,18 @@ def _legend(row: int, name: str, colour: str) -> str:
 
 
 def line_chart(
-    title: str, kind: str, series: Mapping[str, Sequence[tuple[float, float]]], hlines: Sequence[float] = ()
+    title: str,
+    kind: str,
+    series: Mapping[str, Sequence[tuple[float, float]]],
+    hlines: Sequence[float] = (),
+    y_max: float | None = None,
 ) -> str:
-    """Lines (with point markers) of (unix time, value) per named series, with dashed reference levels."""
+    """Lines (with point markers) of (unix time, value) per named series, with dashed reference levels.
+
+    With ``y_max``, larger values are drawn at the top edge so that one extreme series does not flatten the rest.
+    """
+    if y_max is not None:
+        series = {name: [(t, min(v, y_max)) for t, v in pts] for name, pts in series.items()}
     points = [p for pts in series.values() for p in pts]
     xs, ys = [p[0] for p in points], [p[1] for p in points] + list(hlines)
     x_lo, x_hi = min(xs), max(xs)
@@ -124,14 +134,21 @@ def _psi_series(docs: list[dict[str, Any]]) -> dict[str, list[tuple[float, float
     return {f: series[f] for f in worst}
 
 
+def _run_key(doc: Mapping[str, Any]) -> tuple[str, ...]:
+    return tuple(str(doc.get(k)) for k in ("reference_from", "reference_to", "current_from", "current_to"))
+
+
 def _section(stream: str, model: str, docs: list[dict[str, Any]]) -> str:
     parts = [f"<section><h2>{escape(stream)} · {escape(model)}</h2>"]
     psi = _psi_series(docs)
     if psi:
-        title = f"PSI per feature over time (the {len(psi)} highest; dashed: warn {PSI_WARN}, alert {PSI_ALERT})"
-        parts.append(line_chart(title, "psi", psi, hlines=(PSI_WARN, PSI_ALERT)))
-    latest_to = max(d["current_to"] for d in docs)
-    latest = [d for d in docs if d["current_to"] == latest_to]
+        title = (
+            f"PSI per feature over time (the {len(psi)} highest, cut at {PSI_CAP}; dashed: {PSI_WARN} / {PSI_ALERT})"
+        )
+        parts.append(line_chart(title, "psi", psi, hlines=(PSI_WARN, PSI_ALERT), y_max=PSI_CAP))
+    newest = max(docs, key=lambda d: (str(d.get("created_at", "")), d["current_to"]))
+    latest = [d for d in docs if _run_key(d) == _run_key(newest)]
+    latest_to = newest["current_to"]
     histogram = next((d["score_histogram"] for d in latest if d.get("score_histogram")), None)
     if histogram:
         bars = {"reference": histogram["reference"], "current": histogram["current"]}
