@@ -168,6 +168,8 @@ def drift_run(
         for run in runs:
             summary = {"stream": run.stream, "model": run.model, "level": run.report.level, "crossed": run.crossed}
             summary |= {"reference_size": run.report.reference_size, "current_size": run.report.current_size}
+            summary["psi"] = {k: round(v, 4) for k, v in run.report.values("psi").items()}
+            summary["adversarial_auc"] = run.report.values("adversarial_auc").get("multivariate")
             typer.echo(json.dumps(summary))
         if not runs:
             typer.echo(json.dumps({"stream": name, "level": None, "note": "too few decisions in a window"}))
