@@ -35,14 +35,15 @@ def data_kg_benchmarks() -> None:
 @train_app.command("chat")
 def train_chat(
     seed: Seed = 0,
-    if_missing: Annotated[bool, typer.Option("--if-missing", help="do nothing when the artifacts are cached")] = False,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="do nothing when the artifacts are cached in the current versions")
+    ] = False,
 ) -> None:
     """Train and cache the intent classifier, dialogue state tracker and knowledge retriever."""
-    from streamsense.models.chat.training import train_all
+    from streamsense.models.chat.training import artifacts_current, chat_dir, train_all
 
-    summary = get_settings().artifact_dir / "chat" / "summary.json"
-    if if_missing and summary.exists():
-        _print({"cached": str(summary.parent)})
+    if if_missing and artifacts_current(get_settings().artifact_dir):
+        _print({"cached": str(chat_dir(get_settings().artifact_dir))})
         return
     torch.set_num_threads(1)
     _print(train_all(get_settings().artifact_dir, seed=seed))

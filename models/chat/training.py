@@ -21,6 +21,19 @@ def chat_dir(artifact_dir: Path) -> Path:
     return artifact_dir / "chat"
 
 
+def artifacts_current(artifact_dir: Path) -> bool:
+    """True when every chat artifact is cached in the version this code reads (an older one must be retrained)."""
+    from streamsense.models.chat import dst, intent, knowledge
+
+    root = chat_dir(artifact_dir)
+    wanted = {INTENT: intent.VERSION, DST: dst.VERSION, KNOWLEDGE: knowledge.VERSION}
+    for name, version in wanted.items():
+        sidecar = (root / name).with_suffix(".json")
+        if not sidecar.exists() or json.loads(sidecar.read_text()).get("version") != version:
+            return False
+    return (root / "summary.json").exists()
+
+
 def predicted_intents(intent: IntentClassifier, text: str) -> list[tuple[str, float]] | str:
     """What the pipeline hands the tracker: the ranked intents, or ``uncertain`` for an out-of-scope message."""
     prediction = intent.predict(text)
