@@ -13,7 +13,7 @@ import numpy as np
 from elasticsearch import Elasticsearch
 from elasticsearch.helpers import bulk
 
-from streamsense.models.drift.adversarial import AdversarialValidator
+from streamsense.models.drift.adversarial import AdversarialResult, AdversarialValidator
 from streamsense.models.drift.aggregates import (
     adversarial_drift,
     categorical_drift,
@@ -37,6 +37,7 @@ from streamsense.streams.producer import EventProducer
 from streamsense.streams.topics import DRIFT_INDEX, DRIFT_REPORTS, STREAMS, label_index
 
 log = logging.getLogger(__name__)
+MIN_ADVERSARIAL_ROWS = 20
 
 
 def trailing_windows(window_s: float, now: datetime | None = None) -> tuple[Window, Window]:
@@ -44,6 +45,27 @@ def trailing_windows(window_s: float, now: datetime | None = None) -> tuple[Wind
     end = now or datetime.now(UTC)
     length = timedelta(seconds=window_s)
     return Window(start=end - 2 * length, end=end - length), Window(start=end - length, end=end)
+
+
+def _adversarial(
+    reader: DecisionWindowReader,
+    index: str,
+    model: str,
+    reference: Window,
+    current: Window,
+    names: list[str],
+    size: int,
+) -> AdversarialResult | None:
+    """Reference-vs-current classifier on a bounded sample of each window (the only place rows are fetched)."""
+    if not names or size <= 0:
+        return None
+    ref_x = reader.sample(index, model, reference, names, size)
+    cur_x = reader.sample(index, model, current, names, size, seed=1)
+    keep = ~(np.all(np.isnan(ref_x), axis=0) | np.all(np.isnan(cur_x), axis=0))
+    if not keep.any() or min(len(ref_x), len(cur_x)) < MIN_ADVERSARIAL_ROWS:
+        return None
+    kept = [n for n, k in zip(names, keep, strict=True) if k]
+    return AdversarialValidator(n_splits=3, max_iter=50, n_repeats=2).evaluate(ref_x[:, keep], cur_x[:, keep], kept)
 
 
 def compare_model(
@@ -78,19 +100,11 @@ def compare_model(
         perf = performance_drift(metric, getattr(ref_perf, metric, None), getattr(cur_perf, metric, None))
         if perf is not None:
             rows.append(perf)
-    names = [n for n in p.psi_edges if n in numeric]
     top: list[str] = []
-    if names and settings.drift_sample_size > 0:
-        ref_x = reader.sample(index, model, reference, names, settings.drift_sample_size)
-        cur_x = reader.sample(index, model, current, names, settings.drift_sample_size, seed=1)
-        keep = ~(np.all(np.isnan(ref_x), axis=0) | np.all(np.isnan(cur_x), axis=0))
-        if keep.any() and min(len(ref_x), len(cur_x)) >= 20:
-            validator = AdversarialValidator(n_splits=3, max_iter=50, n_repeats=2)
-            result = validator.evaluate(
-                ref_x[:, keep], cur_x[:, keep], [n for n, k in zip(names, keep, strict=True) if k]
-            )
-            rows.append(adversarial_drift(result))
-            top = result.top_features()
+    adversarial = _adversarial(reader, index, model, reference, current, list(p.psi_edges), settings.drift_sample_size)
+    if adversarial is not None:
+        rows.append(adversarial_drift(adversarial))
+        top = adversarial.top_features()
     report = DriftReport(model=model, reference_size=ref.n, current_size=cur.n, features=rows)
     return DriftRun(
         stream=stream,

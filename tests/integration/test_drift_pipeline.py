@@ -144,12 +144,12 @@ def test_drift_job_flags_the_shifted_features_not_the_stable_ones(
     reader = read_topic(DRIFT_REPORTS)
     rows = publish(settings, runs, es)
     assert rows == len(run.rows()) == publish(settings, runs, es)  # a rerun overwrites: deterministic ids
-    indexed = es.count(index=DRIFT_INDEX, query={"term": {"model": MODEL}})["count"]
-    assert indexed == rows
+    ids = [doc_id for doc_id, _ in run.rows()]
+    assert es.count(index=DRIFT_INDEX, query={"ids": {"values": ids}})["count"] == rows == len(set(ids))
     crossed = es.search(
         index=DRIFT_INDEX,
         size=100,
-        query={"bool": {"filter": [{"term": {"model": MODEL}}, {"term": {"level": "alert"}}]}},
+        query={"bool": {"filter": [{"ids": {"values": ids}}, {"term": {"level": "alert"}}]}},
     )["hits"]["hits"]
     assert {"amount"} <= {h["_source"]["feature"] for h in crossed}
     assert all(h["_source"]["threshold"] is not None for h in crossed)
