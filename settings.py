@@ -81,6 +81,15 @@ class Settings(BaseSettings):
     intent_threshold: float = Field(default=0.85, description="below this top probability a message is 'uncertain'")
     intent_top_k: int = 3
     fraud_model_check_s: float = Field(default=30.0, description="how often workers look for a newer fraud model")
+    fraud_label_wait_days: float = Field(
+        default=35.0, description="how long a scored transaction's features wait for its label before they expire"
+    )
+    fraud_expiry_check_s: float = Field(default=600.0, description="how often workers expire what waited too long")
+    fraud_retrain_every_s: float = Field(
+        default=3600.0, description="how often a payments worker retrains XGBoost from the labels it learned; 0 = off"
+    )
+    fraud_retrain_min_labels: int = Field(default=1000, description="new labels needed before the next retraining")
+    fraud_retrain_rows: int = Field(default=200_000, description="latest labelled rows kept for retraining")
 
     # drift
     drift_interval_s: float = Field(

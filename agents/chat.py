@@ -74,11 +74,11 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             raise Skip(f"unknown intent {feedback.intent!r}: add it with a few examples first")
         pipeline.intent.learn_one(feedback.text, feedback.intent)
 
-    @app.agent(processor.input_topic(CHAT_MESSAGES), name="chat-decide")
+    @app.agent(processor.raw_topic(CHAT_MESSAGES), name="chat-decide")
     async def decide_messages(stream: faust.StreamT) -> None:
         await processor.run(stream, ChatMessage, decide)
 
-    @app.agent(processor.input_topic(CHAT_FEEDBACK), name="chat-learn")
+    @app.agent(processor.raw_topic(CHAT_FEEDBACK), name="chat-learn")
     async def learn_feedback(stream: faust.StreamT) -> None:
         await processor.run(stream, ChatFeedback, learn)
 

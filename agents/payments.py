@@ -1,29 +1,53 @@
 """Payments worker: score each transaction for fraud, learn from delayed labels.
 
-Per-account state (behavioural aggregates, features of scored transactions awaiting their label)
-lives in Faust tables keyed by account, on the partition that owns the account, and recovers from the
-changelogs after a restart. Terminal aggregates are keyed by terminal, which the account-keyed stream
-does not own; they are held in worker memory (rebuilt from traffic after a restart). A Faust
-GlobalTable was tried and hung the agent under load (faust-streaming issue #283 reports GlobalTable
-problems); a terminal-keyed repartition stage is the durable design still to build.
+Behavioural aggregates live in Faust tables on the partition that owns their key, and recover from the changelogs
+after a restart. Transactions arrive keyed by account, so the work runs in two stages:
+
+1. ``payments-accounts`` (partitions of ``payments.transactions``, by account): summarises the account's state
+   before the transaction (a few numbers, ``FraudFeaturePipeline.key_summary``), adds the transaction to it, and
+   hands ``ScoringRequest`` to ``payments.scoring``, keyed by terminal.
+2. ``payments-score`` (partitions of ``payments.scoring``, by terminal): adds the terminal's summary, scores with
+   both models, adds the transaction to the terminal's state, and delivers the decision.
+
+Labels take the same road: ``payments-labels`` (by account) folds the label into the account's state and hands it,
+with the transaction's terminal, to ``payments-learn`` (by terminal), which folds it into the terminal's state and
+teaches the online model with the features kept at scoring time.
+
+Delivery is at-least-once, so after a crash a stage may see an event again. Each stage keeps what it did per event
+id (the account summary; the decision) and repeats it instead of counting the event twice: a replayed transaction
+yields the same decision. What waits for a label expires after ``fraud_label_wait_days``.
 """
 
+import asyncio
+import logging
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import faust
-from faust.types import EventT
 
-from streamsense.models.fraud.scorer import FraudScorer, new_account_state, new_terminal_state
+from streamsense.models.fraud.scorer import FraudScore, FraudScorer, new_account_state, new_terminal_state
 from streamsense.schemas.base import ModelRef, Reason
-from streamsense.schemas.payments import PaymentDecision, Transaction, TransactionLabel
-from streamsense.streams.processing import BatchProcessor, Item, Skip
-from streamsense.streams.topics import PAYMENTS_LABELS, PAYMENTS_TRANSACTIONS
+from streamsense.schemas.payments import (
+    PaymentDecision,
+    ScoringRequest,
+    TerminalLabel,
+    Transaction,
+    TransactionLabel,
+)
+from streamsense.streams.drift_labels import label_action
+from streamsense.streams.labelled_rows import LabelledRows
+from streamsense.streams.processing import BatchProcessor, Forward, Item, Outcome, Record, Skip, route_table_writes
+from streamsense.streams.topics import (
+    PAYMENTS_LABELS,
+    PAYMENTS_SCORING,
+    PAYMENTS_TERMINAL_LABELS,
+    PAYMENTS_TRANSACTIONS,
+)
 
-MAX_AWAITING_LABEL = 256
-"""Transactions kept per account while their label has not arrived; the oldest go first."""
+log = logging.getLogger(__name__)
 MODEL_NAME = "fraud-xgboost-river-blend"
+LABELLED_KEPT_S = 86_400.0
+"""How long a labelled transaction's marker stays, so that a replayed label is recognised rather than re-learned."""
 
 
 def missing_artifacts() -> None:
@@ -31,73 +55,202 @@ def missing_artifacts() -> None:
     return None
 
 
+def _scored_entry(tx: Transaction, score: FraudScore, partition: int) -> dict:
+    return {
+        "account": tx.account_id,
+        "features": score.features,
+        "score": score.score,
+        "threshold": score.threshold,
+        "is_fraud": score.is_fraud,
+        "reasons": [list(reason) for reason in score.reasons],
+        "version": score.model_version,
+        "online_logit": score.online_logit,
+        "ts": tx.event_time.timestamp(),
+        "transaction": tx.model_dump(mode="json"),
+        "labelled": False,
+        "at": time.time(),
+        "p": partition,
+    }
+
+
+def _decision(tx: Transaction, entry: dict, received: float) -> PaymentDecision:
+    return PaymentDecision(
+        event_id=tx.event_id,
+        event_time=tx.event_time,
+        decided_at=datetime.now(UTC),
+        key=tx.account_id,
+        model=ModelRef(name=MODEL_NAME, version=entry["version"]),
+        score=entry["score"],
+        label="fraud" if entry["is_fraud"] else "legit",
+        threshold=entry["threshold"],
+        reasons=[Reason(feature=f, value=v, contribution=c) for f, v, c in entry["reasons"]],
+        features={"amount": tx.amount, "terminal_id": tx.terminal_id, **entry["features"]},
+        latency_ms=(time.perf_counter() - received) * 1000,
+    )
+
+
+def _expire(table: faust.Table, owned: set[int], now: float, wait_s: float) -> int:
+    """Delete entries that waited too long, on partitions this worker owns; returns how many.
+
+    Runs on a timer, outside any event, so the tombstones name their partition (kept in the entry as ``p``).
+    """
+    stale = [
+        (key, entry["p"])
+        for key, entry in list(table.data.items())
+        if entry["p"] in owned and entry["at"] + (LABELLED_KEPT_S if entry["labelled"] else wait_s) < now
+    ]
+    for key, partition in stale:
+        del table.data[key]
+        table.send_changelog(partition, key, None, value_serializer="raw")
+    return len(stale)
+
+
 def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     """Declare the payments tables and agents on ``app``; returns the live scorer."""
-    partitions = processor.settings.topic_partitions
-    scorer = FraudScorer.from_artifacts(check_every_s=processor.settings.fraud_model_check_s)
+    settings = processor.settings
+    partitions = settings.topic_partitions
+    scorer = FraudScorer.from_artifacts(check_every_s=settings.fraud_model_check_s)
     accounts = app.Table("payments-account-state", default=None, partitions=partitions)
-    awaiting = app.Table("payments-awaiting-label", default=None, partitions=partitions)
-    terminals: dict[str, dict] = {}
+    summarised = app.Table("payments-account-pending", default=None, partitions=partitions)
+    terminals = app.Table("payments-terminal-state", default=None, partitions=partitions)
+    scored = app.Table("payments-scored", default=None, partitions=partitions)
+    labelled = LabelledRows(settings.state_dir / "fraud-labelled" / f"{app.conf.id}.jsonl", settings.fraud_retrain_rows)
 
-    def decide_many(items: list[Item], bind: Callable[[EventT], None]) -> list[PaymentDecision]:
-        txs: list[Transaction] = [item.record for item in items]
-        account_states = {tx.account_id: accounts.get(tx.account_id) or new_account_state() for tx in txs}
-        terminal_states = {tx.terminal_id: terminals.get(tx.terminal_id) or new_terminal_state() for tx in txs}
-        scores = scorer.score_many(
-            txs, [account_states[tx.account_id] for tx in txs], [terminal_states[tx.terminal_id] for tx in txs]
-        )
-        pending = {account: dict(awaiting.get(account) or {}) for account in account_states}
+    def summarise_many(items: list[Item]) -> list[Outcome]:
+        states: dict[str, dict] = {}
         last_event = {}
-        for item, tx, score in zip(items, txs, scores, strict=True):
-            waiting = pending[tx.account_id]
-            waiting[tx.event_id] = {"features": score.features, "terminal_id": tx.terminal_id}
-            if len(waiting) > MAX_AWAITING_LABEL:
-                waiting.pop(next(iter(waiting)))
-            last_event[tx.account_id] = item.event
+        outcomes: list[Outcome] = []
+        for item in items:
+            tx: Transaction = item.record
+            entry = summarised.get(tx.event_id)
+            if entry is None:
+                if tx.account_id not in states:
+                    states[tx.account_id] = accounts.get(tx.account_id) or new_account_state()
+                summary = scorer.summarize_accounts([tx], [states[tx.account_id]])[0]
+                entry = {
+                    "account": tx.account_id,
+                    "terminal": tx.terminal_id,
+                    "summary": summary,
+                    "labelled": False,
+                    "at": time.time(),
+                    "p": item.event.message.partition,
+                }
+                route_table_writes(item.event)
+                summarised[tx.event_id] = entry
+                last_event[tx.account_id] = item.event
+            elif entry["labelled"]:
+                outcomes.append(None)  # decided long ago and labelled since: nothing left to do
+                continue
+            outcomes.append(Forward(tx.terminal_id, ScoringRequest(transaction=tx, account_summary=entry["summary"])))
         for account, event in last_event.items():
-            bind(event)  # changelog writes go to the partition that owns the account
-            accounts[account] = account_states[account]
-            awaiting[account] = pending[account]
-        for terminal, state in terminal_states.items():
-            terminals[terminal] = state
-        decided_at = datetime.now(UTC)
-        return [
-            PaymentDecision(
-                event_id=tx.event_id,
-                event_time=tx.event_time,
-                decided_at=decided_at,
-                key=tx.account_id,
-                model=ModelRef(name=MODEL_NAME, version=score.model_version),
-                score=score.score,
-                label="fraud" if score.is_fraud else "legit",
-                threshold=score.threshold,
-                reasons=[Reason(feature=f, value=v, contribution=c) for f, v, c in score.reasons],
-                features={"amount": tx.amount, "terminal_id": tx.terminal_id, **score.features},
-                latency_ms=(time.perf_counter() - item.received) * 1000,
-            )
-            for item, tx, score in zip(items, txs, scores, strict=True)
-        ]
+            route_table_writes(event)
+            accounts[account] = states[account]
+        return outcomes
 
-    def learn(label: TransactionLabel, received: float) -> None:
-        waiting = dict(awaiting.get(label.account_id) or {})
-        scored = waiting.pop(label.transaction_id, None)
-        if scored is None:
-            raise Skip(f"no scored transaction {label.transaction_id} awaits a label on account {label.account_id}")
-        account_state = accounts.get(label.account_id) or new_account_state()
-        terminal_state = terminals.get(scored["terminal_id"]) or new_terminal_state()
-        scorer.update_label_state(label, account_state)
-        scorer.update_label_state(label, terminal_state)
-        scorer.learn_one(scored["features"], label.is_fraud)
-        accounts[label.account_id] = account_state
-        awaiting[label.account_id] = waiting
-        terminals[scored["terminal_id"]] = terminal_state
+    def score_many(items: list[Item]) -> list[Outcome]:
+        requests: list[ScoringRequest] = [item.record for item in items]
+        fresh: dict[str, int] = {}
+        for i, request in enumerate(requests):
+            tx = request.transaction
+            if tx.event_id not in fresh and scored.get(tx.event_id) is None:
+                fresh[tx.event_id] = i
+        states = {requests[i].transaction.terminal_id: None for i in fresh.values()}
+        for terminal in states:
+            states[terminal] = terminals.get(terminal) or new_terminal_state()
+        txs = [requests[i].transaction for i in fresh.values()]
+        scores = scorer.score_summarized(
+            txs, [requests[i].account_summary for i in fresh.values()], [states[tx.terminal_id] for tx in txs]
+        )
+        last_event = {}
+        for i, score in zip(fresh.values(), scores, strict=True):
+            event, tx = items[i].event, requests[i].transaction
+            route_table_writes(event)
+            scored[tx.event_id] = _scored_entry(tx, score, event.message.partition)
+            last_event[tx.terminal_id] = event
+        for terminal, event in last_event.items():
+            route_table_writes(event)
+            terminals[terminal] = states[terminal]
+        outcomes: list[Outcome] = []
+        for item, request in zip(items, requests, strict=True):
+            entry = scored.get(request.transaction.event_id)
+            # an entry without a score was decided long ago and labelled since: nothing left to do
+            outcomes.append(_decision(request.transaction, entry, item.received) if "score" in entry else None)
+        return outcomes
 
-    @app.agent(processor.input_topic(PAYMENTS_TRANSACTIONS), name="payments-score")
-    async def score(stream: faust.StreamT) -> None:
-        await processor.run_batched(stream, Transaction, decide_many)
+    def route_label(label: TransactionLabel, received: float) -> Outcome:
+        entry = summarised.get(label.transaction_id)
+        if entry is None:
+            raise Skip(f"no scored transaction {label.transaction_id} awaits a label")
+        if entry["account"] != label.account_id:
+            raise Skip(f"transaction {label.transaction_id} belongs to another account than {label.account_id}")
+        if not entry["labelled"]:
+            state = accounts.get(label.account_id) or new_account_state()
+            scorer.update_label_state(label, state)
+            accounts[label.account_id] = state
+            summarised[label.transaction_id] = {**entry, "summary": [], "labelled": True, "at": time.time()}
+        return Forward(entry["terminal"], TerminalLabel(label=label, terminal_id=entry["terminal"]))
 
-    @app.agent(processor.input_topic(PAYMENTS_LABELS), name="payments-learn")
+    def learn(handed: TerminalLabel, received: float) -> Record | None:
+        label = handed.label
+        entry = scored.get(label.transaction_id)
+        if entry is None:
+            raise Skip(f"no scored transaction {label.transaction_id} awaits a label on terminal {handed.terminal_id}")
+        if entry["labelled"]:
+            return None  # a replayed label: learned already
+        state = terminals.get(handed.terminal_id) or new_terminal_state()
+        scorer.update_label_state(label, state)
+        scorer.learn_one(entry["features"], label.is_fraud)
+        labelled.add(
+            {
+                "features": entry["features"],
+                "is_fraud": label.is_fraud,
+                "event_time": entry["ts"],
+                "online_logit": entry["online_logit"],
+            }
+        )
+        terminals[handed.terminal_id] = state
+        scored[label.transaction_id] = {"labelled": True, "at": time.time(), "p": entry["p"]}
+        tx = Transaction.model_validate(entry["transaction"])
+        audit = {k: v for k, v in (("age_band", tx.age_band), ("gender", tx.gender)) if v is not None}
+        actual = "fraud" if label.is_fraud else "legit"
+        # the decision with its true outcome, for performance drift and the fairness report
+        return Record(label_action(_decision(tx, entry, received), actual, label.event_time, label.is_fraud, audit))
+
+    @app.agent(processor.raw_topic(PAYMENTS_TRANSACTIONS), name="payments-accounts")
+    async def summarise_transactions(stream: faust.StreamT) -> None:
+        await processor.run_batched(stream, Transaction, summarise_many, forward_to=PAYMENTS_SCORING)
+
+    @app.agent(processor.raw_topic(PAYMENTS_SCORING), name="payments-score")
+    async def score_transactions(stream: faust.StreamT) -> None:
+        await processor.run_batched(stream, ScoringRequest, score_many)
+
+    @app.agent(processor.raw_topic(PAYMENTS_LABELS), name="payments-labels")
+    async def route_labels(stream: faust.StreamT) -> None:
+        await processor.run(stream, TransactionLabel, route_label, forward_to=PAYMENTS_TERMINAL_LABELS)
+
+    @app.agent(processor.raw_topic(PAYMENTS_TERMINAL_LABELS), name="payments-learn")
     async def learn_labels(stream: faust.StreamT) -> None:
-        await processor.run(stream, TransactionLabel, learn)
+        await processor.run(stream, TerminalLabel, learn)
+
+    @app.timer(interval=settings.fraud_expiry_check_s)
+    async def expire_waiting() -> None:
+        actives = app.assignor.assigned_actives()
+        wait_s = settings.fraud_label_wait_days * 86_400
+        now = time.time()
+        _expire(summarised, {tp.partition for tp in actives if tp.topic == PAYMENTS_TRANSACTIONS}, now, wait_s)
+        _expire(scored, {tp.partition for tp in actives if tp.topic == PAYMENTS_SCORING}, now, wait_s)
+
+    if settings.fraud_retrain_every_s > 0:
+
+        @app.timer(interval=settings.fraud_retrain_every_s)
+        async def retrain_from_labels() -> None:
+            if labelled.added_since_use < settings.fraud_retrain_min_labels:
+                return
+            rows = labelled.take()
+            artifact = await asyncio.to_thread(scorer.retrain, rows)
+            if artifact is None:
+                log.info("retraining skipped: too few frauds among %d labelled rows", len(rows))
+            else:
+                log.info("retrained on %d labelled rows: %s is current", len(rows), artifact.version_name)
 
     return scorer

@@ -5,19 +5,17 @@ the device, and recovers from the changelog after a restart.
 """
 
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 import faust
 import torch
-from faust.types import EventT
 
 from streamsense.cli.sensors import artifact_path
 from streamsense.models.sensors.artifact import load
 from streamsense.models.sensors.monitor import SensorMonitor
 from streamsense.schemas.base import ModelRef
 from streamsense.schemas.sensors import SensorAlert, SensorReading
-from streamsense.streams.processing import BatchProcessor, Item
+from streamsense.streams.processing import BatchProcessor, Item, route_table_writes
 from streamsense.streams.topics import SENSOR_READINGS
 
 
@@ -38,13 +36,13 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
     windows = app.Table("sensor-device-windows", default=None, partitions=processor.settings.topic_partitions)
     processor.publish = lambda alert: alert.label != "normal"
 
-    def decide_many(items: list[Item], bind: Callable[[EventT], None]) -> list[SensorAlert]:
+    def decide_many(items: list[Item]) -> list[SensorAlert]:
         readings = [item.record for item in items]
         last_event = {item.record.device_id: item.event for item in items}
         known = {device: windows.get(device) for device in last_event}
         states, verdicts = monitor.process_many({d: s for d, s in known.items() if s}, readings)
         for device, state in states.items():
-            bind(last_event[device])  # the changelog write goes to the partition owning the device
+            route_table_writes(last_event[device])
             windows[device] = state
         decided_at = datetime.now(UTC)
         return [
@@ -60,7 +58,7 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
             for item, verdict in zip(items, verdicts, strict=True)
         ]
 
-    @app.agent(processor.input_topic(SENSOR_READINGS), name="sensors-score")
+    @app.agent(processor.raw_topic(SENSOR_READINGS), name="sensors-score")
     async def score(stream: faust.StreamT) -> None:
         await processor.run_batched(stream, SensorReading, decide_many)
 

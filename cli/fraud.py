@@ -3,6 +3,7 @@
 import io
 import json
 import pickle
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +15,7 @@ import typer
 from streamsense.cli.groups import eval_app, report_app, train_app
 from streamsense.models.fraud.artifact import list_versions, load_latest, save, version_name
 from streamsense.models.fraud.experiment import ExperimentConfig, ExperimentResult, run
-from streamsense.models.fraud.fairness import fairness_report
+from streamsense.models.fraud.fairness import fairness_from_counts, fairness_report
 from streamsense.models.fraud.scorer import FEATURE_CHECKPOINT, ONLINE_CHECKPOINT
 from streamsense.models.fraud.xgb_model import contributions
 from streamsense.settings import get_settings
@@ -132,12 +133,30 @@ def report_fraud(top: Annotated[int, typer.Option(help="features to show")] = 20
 
 
 @report_app.command("fairness")
-def report_fairness() -> None:
-    """Per-group alert rate, TPR, FPR, precision and parity gaps of the last ``eval fraud`` test decisions."""
-    path = _decisions_file()
-    if not path.is_file():
-        raise typer.BadParameter("no evaluation decisions yet: run `streamsense eval fraud` first")
-    rows = orjson.loads(path.read_bytes())
-    _print(
-        {attr: fairness_report((r[attr], r["is_fraud"], r["flagged"]) for r in rows) for attr in ("age_band", "gender")}
-    )
+def report_fairness(
+    source: Annotated[
+        str, typer.Option(help="eval: the last `eval fraud` test decisions; elasticsearch: labelled live decisions")
+    ] = "eval",
+    since: Annotated[str | None, typer.Option(help="elasticsearch only: labels since this ISO time")] = None,
+) -> None:
+    """Per-group alert rate, TPR, FPR, precision and parity gaps, by age band and by gender."""
+    attributes = ("age_band", "gender")
+    if source == "eval":
+        path = _decisions_file()
+        if not path.is_file():
+            raise typer.BadParameter("no evaluation decisions yet: run `streamsense eval fraud` first")
+        rows = orjson.loads(path.read_bytes())
+        _print({attr: fairness_report((r[attr], r["is_fraud"], r["flagged"]) for r in rows) for attr in attributes})
+    elif source == "elasticsearch":
+        from elasticsearch import Elasticsearch
+
+        from streamsense.streams.connections import elasticsearch_options
+        from streamsense.streams.fairness_query import fairness_counts
+        from streamsense.streams.topics import label_index
+
+        start = datetime.fromisoformat(since) if since else None
+        with Elasticsearch(**elasticsearch_options(get_settings()), request_timeout=30) as es:
+            counts = {attr: fairness_counts(es, label_index("payments"), attr, start) for attr in attributes}
+        _print({attr: fairness_from_counts(c) for attr, c in counts.items()})
+    else:
+        raise typer.BadParameter("source must be eval or elasticsearch")

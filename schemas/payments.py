@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from streamsense.schemas.base import Decision, Event, Identifier
 
@@ -39,3 +39,26 @@ class PaymentDecision(Decision):
     stream: Literal["payments"] = "payments"
     label: Literal["fraud", "legit"]
     threshold: float
+
+
+class ScoringRequest(BaseModel):
+    """Internal hand-over on ``payments.scoring``, keyed by terminal: a transaction with its account summary.
+
+    The account stage owns the account's state and summarises it (``FraudFeaturePipeline.key_summary``) before the
+    transaction; the terminal stage adds the terminal's summary and scores.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    transaction: Transaction
+    account_summary: list[float] = Field(max_length=256)
+
+
+class TerminalLabel(BaseModel):
+    """Internal hand-over on ``payments.labels.by-terminal``, keyed by terminal: a label and its transaction's
+    terminal, which only the account stage knows."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: TransactionLabel
+    terminal_id: Identifier

@@ -21,6 +21,7 @@ from streamsense.models.drift.aggregates import (
     numeric_drift,
     performance_drift,
 )
+from streamsense.models.drift.detectors import run_detectors
 from streamsense.models.drift.report import DriftReport, FeatureDrift
 from streamsense.models.drift.run import DriftRun, Window
 from streamsense.settings import Settings
@@ -94,6 +95,7 @@ def compare_model(
             rows.append(categorical_drift(name, ref.terms[name], cur.terms[name]))
     rows += numeric_drift("score", coarsen(ref.score, 2), coarsen(cur.score, 2), ref.score, cur.score)
     rows.append(categorical_drift("outcome", ref.outcome, cur.outcome))
+    errors, split = reader.errors(label_index(stream), model, reference, current, settings.drift_sample_size * 20)
     ref_perf = reader.performance(label_index(stream), model, reference)
     cur_perf = reader.performance(label_index(stream), model, current)
     for metric in ("auc", "accuracy"):
@@ -117,6 +119,7 @@ def compare_model(
         current_performance=cur_perf,
         adversarial_top_features=top,
         ks_source="elasticsearch" if cur.ks_pvalues else "local",
+        error_detectors=run_detectors(errors, split) if errors else {},
     )
 
 

@@ -11,8 +11,15 @@ from streamsense.schemas.base import Decision
 from streamsense.streams.topics import label_index
 
 
-def label_action(decision: Decision, actual: str, labelled_at: datetime, positive: bool | None = None) -> dict:
-    """A bulk action for the label index; ``positive`` is whether the truth is the positive class (for AUC)."""
+def label_action(
+    decision: Decision,
+    actual: str,
+    labelled_at: datetime,
+    positive: bool | None = None,
+    audit: dict[str, str] | None = None,
+) -> dict:
+    """A bulk action for the label index; ``positive`` is whether the truth is the positive class (for AUC);
+    ``audit`` holds audit-only group attributes (never model features) for the fairness report."""
     source = {
         "event_id": decision.event_id,
         "event_time": decision.event_time.isoformat(),
@@ -26,4 +33,6 @@ def label_action(decision: Decision, actual: str, labelled_at: datetime, positiv
     }
     if positive is not None:
         source["positive"] = positive
+    if audit:
+        source["audit"] = audit
     return {"_op_type": "index", "_index": label_index(decision.stream), "_id": decision.event_id, "_source": source}

@@ -229,6 +229,23 @@ class DecisionWindowReader:
         rows = [[_number(h["_source"].get("features", {}).get(n)) for n in names] for h in hits]
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(names))
 
+    def errors(self, index: str, model: str, reference: Window, current: Window, limit: int) -> tuple[list[float], int]:
+        """The labelled error stream (1 = wrong) in label-arrival order over both windows, at most ``limit`` per
+        window, and where the current window starts in it: what an online drift detector would have seen."""
+        if not self.es.indices.exists(index=index):
+            return [], 0
+        parts = []
+        for window in (reference, current):
+            hits = self.es.search(
+                index=index,
+                size=limit,
+                query=window_filter(window, model),
+                sort=[{"labelled_at": "asc"}],
+                source=["correct"],
+            )["hits"]["hits"]
+            parts.append([0.0 if hit["_source"]["correct"] else 1.0 for hit in hits])
+        return parts[0] + parts[1], len(parts[0])
+
     def performance(self, index: str, model: str, window: Window) -> PerformancePoint | None:
         """AUC and accuracy of the window's labelled decisions, from per-class score histograms; None without labels."""
         if not self.es.indices.exists(index=index):

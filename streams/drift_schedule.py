@@ -13,20 +13,27 @@ import faust
 
 from streamsense.settings import Settings
 from streamsense.streams.drift_job import publish, run_drift, trailing_windows
+from streamsense.streams.metrics import WorkerMetrics
 
 log = logging.getLogger(__name__)
 
 
-def run_once(stream: str, settings: Settings) -> int:
-    """Compare the last ``drift_window_s`` of ``stream`` with the window before it and publish; returns rows indexed."""
+def run_once(stream: str, settings: Settings, metrics: WorkerMetrics | None = None) -> int:
+    """Compare the last ``drift_window_s`` of ``stream`` with the window before it and publish; returns rows indexed.
+
+    With ``metrics``, each feature's PSI also goes to the ``streamsense_drift_psi`` gauge that the alert rules watch.
+    """
     reference, current = trailing_windows(settings.drift_window_s)
     runs = run_drift(settings, stream, reference, current)
     for run in runs:
         log.info("drift %s/%s: level %s, crossed %s", run.stream, run.model, run.report.level, run.crossed)
+        if metrics is not None:
+            for feature, value in run.report.values("psi").items():
+                metrics.drift_psi.labels(run.model, feature).set(value)
     return publish(settings, runs)
 
 
-def install_drift_timer(app: faust.App, stream: str, settings: Settings) -> bool:
+def install_drift_timer(app: faust.App, stream: str, settings: Settings, metrics: WorkerMetrics | None = None) -> bool:
     """Declare the timer on ``app`` when ``drift_interval_s`` > 0; returns whether it did."""
     if settings.drift_interval_s <= 0:
         return False
@@ -34,7 +41,7 @@ def install_drift_timer(app: faust.App, stream: str, settings: Settings) -> bool
     @app.timer(interval=settings.drift_interval_s, on_leader=True, name=f"{stream}-drift")
     async def drift_tick() -> None:
         try:
-            await asyncio.to_thread(run_once, stream, settings)
+            await asyncio.to_thread(run_once, stream, settings, metrics)
         except Exception:
             log.exception("drift job for %s failed; next try in %.0fs", stream, settings.drift_interval_s)
 

@@ -103,6 +103,7 @@ LABEL_MAPPINGS: dict = {
         "actual": KEYWORD,
         "positive": BOOLEAN,
         "correct": BOOLEAN,
+        "audit": {"properties": {"age_band": KEYWORD, "gender": KEYWORD}},
     },
 }
 

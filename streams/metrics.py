@@ -6,6 +6,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, G
 from streamsense.streams.metric_names import (
     CONSUMER_LAG,
     DLQ_EVENTS_TOTAL,
+    DRIFT_PSI,
     ES_BULK_ERRORS_TOTAL,
     ES_QUEUE_DEPTH,
     EVENTS_FAILED_TOTAL,
@@ -53,6 +54,9 @@ class WorkerMetrics:
             ES_BULK_ERRORS_TOTAL, "Failed or rejected Elasticsearch bulk attempts", registry=self.registry
         )
         self.es_queue = Gauge(ES_QUEUE_DEPTH, "Documents waiting to be indexed", registry=self.registry)
+        self.drift_psi = Gauge(
+            DRIFT_PSI, "PSI of each feature in the last drift run, per model", labels(DRIFT_PSI), registry=self.registry
+        )
 
     def expose(self) -> bytes:
         return generate_latest(self.registry)

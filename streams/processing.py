@@ -1,18 +1,19 @@
 """The shared decide loop of every agent: decode, decide, send, log; offsets move only after all of it.
 
-Faust acks a ``take_events`` batch once the agent asks for the next one, and the consumer commits acked
-offsets. So a batch is acked only after its decisions are delivered to Kafka and indexed in
-Elasticsearch. If processing is interrupted (shutdown while Elasticsearch is down, say), the batch's
-messages are marked so that Faust will not ack them: they are consumed again after the restart.
+The stream is read without automatic acks; a batch's events are acked only after its decisions are delivered to
+Kafka and indexed in Elasticsearch, and the consumer commits only acked offsets. If processing is interrupted
+(shutdown while Elasticsearch is down, say), the batch is never acked: it is consumed again after the restart.
 """
 
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, NamedTuple
 
 import faust
+import faust.streams
 from faust.types import EventT
 from pydantic import BaseModel
 
@@ -26,12 +27,8 @@ from streamsense.streams.topics import StreamSpec, dlq_topic
 
 log = logging.getLogger(__name__)
 
-Decide = Callable[[Any, float], Decision | None]
-"""Turns a validated event and the ``perf_counter`` time it was received into a decision (or None)."""
-
-
-DecideMany = Callable[[list["Item"], Callable[[EventT], None]], list[Decision | None]]
-"""Decides a whole batch at once (one model call for many keys); gets ``bind(event)`` to route table writes."""
+Decide = Callable[[Any, float], "Outcome"]
+"""Turns a validated event and the ``perf_counter`` time it was received into its outcome."""
 
 
 class Item(NamedTuple):
@@ -42,15 +39,46 @@ class Item(NamedTuple):
     received: float
 
 
+class Forward(NamedTuple):
+    """An event's next stage: ``value`` goes to an internal topic, keyed by ``key`` (the key that stage owns)."""
+
+    key: str
+    value: BaseModel
+
+
+class Record(NamedTuple):
+    """A document for the log beside the decisions (a decision's true outcome, say); it goes to no topic."""
+
+    action: dict
+
+
 class Skip(Exception):
     """A valid event that cannot be used (a label for an unknown transaction, say): dead-lettered with the reason."""
 
+    def __init__(self, reason: str, kind: str = "unusable") -> None:
+        super().__init__(reason)
+        self.kind = kind
 
-def _hold_offsets(events: Sequence[EventT]) -> None:
-    # Faust acks a batch in a ``finally`` even when the agent fails mid-batch. Marking the messages as
-    # already acked (without registering their offsets) keeps those offsets out of every commit.
-    for event in events:
-        event.message.acked = True
+
+Outcome = Decision | Forward | Record | Skip | None
+"""What becomes of one event: a decision, a hand-over to the next stage, a log record, a dead letter (``Skip``), or
+nothing."""
+
+DecideMany = Callable[[list[Item]], list[Outcome]]
+"""Decides a whole batch at once (one model call for many keys), one outcome per item, in order; routes its table
+writes with ``route_table_writes``."""
+
+
+def route_table_writes(event: EventT) -> None:
+    """Send the table writes that follow to the changelog partition of ``event`` (the partition owning its key).
+
+    Faust picks a write's changelog partition from the task's current event, a context variable. This sets
+    only that variable, in the agent's task. ``Stream._set_current_event`` would also overwrite
+    ``Stream.current_event``, which the stream's own iteration reads to hand out events: a batch could then hold
+    a stale event in place of a new one, the new message would never be acked, and Faust's commit, which lets a
+    one-offset hole through, would move past it. That event was lost.
+    """
+    faust.streams._current_event.set(weakref.ref(event))
 
 
 class BatchProcessor:
@@ -64,35 +92,74 @@ class BatchProcessor:
         self.settings = settings
         self.log = decision_log
         self.metrics = metrics
-        self.decisions_topic = app.topic(spec.decisions, key_serializer="raw", value_serializer="raw")
+        self.decisions_topic = self.raw_topic(spec.decisions)
+        self.internal_topics = {topic: self.raw_topic(topic) for topic in spec.internal}
         self.dead_letter_topics = {
-            topic: app.topic(dlq_topic(topic), key_serializer="raw", value_serializer="raw")
-            for topic in (*spec.inputs, spec.decisions)
+            topic: self.raw_topic(dlq_topic(topic)) for topic in (*spec.inputs, *spec.internal, spec.decisions)
         }
         self.publish: Callable[[Decision], bool] = lambda _decision: True
         """Which decisions go to the decision topic; every decision is logged either way."""
 
-    def input_topic(self, name: str) -> faust.TopicT:
+    def raw_topic(self, name: str) -> faust.TopicT:
+        """A topic of bytes: the processor decodes and encodes itself, so a bad event is a dead letter, not a crash."""
         return self.app.topic(name, key_serializer="raw", value_serializer="raw")
 
-    async def run(self, stream: faust.StreamT, schema: type[BaseModel], decide: Decide) -> None:
-        """Consume ``stream`` for ever in batches bounded by size and time, deciding event by event."""
-        await self._consume(stream, lambda events: self.process(stream, events, schema, decide))
+    async def run(
+        self, stream: faust.StreamT, schema: type[BaseModel], decide: Decide, forward_to: str | None = None
+    ) -> None:
+        """Consume ``stream`` for ever in batches bounded by size and time, deciding event by event; forwarded
+        outcomes go to the internal topic ``forward_to``."""
+        await self._consume(stream, lambda events: self.process(events, schema, decide, forward_to))
 
-    async def run_batched(self, stream: faust.StreamT, schema: type[BaseModel], decide_many: DecideMany) -> None:
+    async def run_batched(
+        self, stream: faust.StreamT, schema: type[BaseModel], decide_many: DecideMany, forward_to: str | None = None
+    ) -> None:
         """Like ``run``, with one ``decide_many`` call per batch for models that are fast only in batches."""
-        await self._consume(stream, lambda events: self.process_batched(stream, events, schema, decide_many))
+        await self._consume(stream, lambda events: self.process_batched(events, schema, decide_many, forward_to))
 
     async def _consume(self, stream: faust.StreamT, handle: Callable[[Sequence[EventT]], Awaitable[None]]) -> None:
-        async for events in stream.take_events(self.settings.batch_size, within=self.settings.batch_within_s):
+        """Batch the stream's events ourselves and ack each batch only after ``handle`` has delivered it.
+
+        A feeder task iterates the stream without acks (Faust's plain per-event path) into a bounded queue; this
+        loop takes up to ``batch_size`` events, or what came within ``batch_within_s`` of the first. Faust's
+        ``take_events`` was not used: on a restart with a backlog it skipped runs of messages that it never
+        yielded (they stayed uncommitted, so they were not lost for good, but the partition's commits stalled).
+        A failed batch is never acked: its offsets hold the commit back and it is consumed again after a restart.
+        """
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[EventT | Exception] = asyncio.Queue(maxsize=2 * self.settings.batch_size)
+        unacked = stream.noack()
+
+        async def feed() -> None:
             try:
+                async for event in unacked.events():
+                    await queue.put(event)
+            except Exception as error:  # surface it in the agent, which Faust then restarts
+                await queue.put(error)
+
+        def checked(item: EventT | Exception) -> EventT:
+            if isinstance(item, Exception):
+                raise item
+            return item
+
+        feeder = asyncio.ensure_future(feed())
+        try:
+            while True:
+                events = [checked(await queue.get())]
+                deadline = loop.time() + self.settings.batch_within_s
+                while len(events) < self.settings.batch_size and (remaining := deadline - loop.time()) > 0:
+                    try:
+                        events.append(checked(await asyncio.wait_for(queue.get(), remaining)))
+                    except TimeoutError:
+                        break
                 await handle(events)
-            except BaseException:
-                _hold_offsets(events)
-                raise
+                for event in events:
+                    await unacked.ack(event)
+        finally:
+            feeder.cancel()
 
     async def process_batched(
-        self, stream: faust.StreamT, events: Sequence[EventT], schema: type[BaseModel], decide_many: DecideMany
+        self, events: Sequence[EventT], schema: type[BaseModel], decide_many: DecideMany, forward_to: str | None = None
     ) -> None:
         letters: list[DeadLetter] = []
         items: list[Item] = []
@@ -104,63 +171,94 @@ class BatchProcessor:
             except DecodeError as error:
                 letters.append(self._letter(event, error.kind, error.reason))
         try:
-            outcomes = [decide_many(items, stream._set_current_event)]
+            outcomes = decide_many(items)
         except Exception:
             # isolate the event that broke the batch: decide one at a time
             outcomes = []
             for item in items:
                 try:
-                    outcomes.append(decide_many([item], stream._set_current_event))
+                    outcomes += decide_many([item])
                 except Exception as error:
-                    event = item.event
-                    log.exception("decision failed for %s@%d", event.message.topic, event.message.offset)
-                    letters.append(self._letter(event, "processing_error", f"{type(error).__name__}: {error}"))
-                    outcomes.append([None])
-        decisions = [d for outcome in outcomes for d in outcome if d is not None]
-        await self.deliver(decisions, letters)
-        self.metrics.processed.labels(self.spec.name).inc(len(events))
+                    outcomes.append(self._failed(item.event, error))
+        await self._finish(events, items, outcomes, letters, forward_to)
 
     async def process(
-        self, stream: faust.StreamT, events: Sequence[EventT], schema: type[BaseModel], decide: Decide
+        self, events: Sequence[EventT], schema: type[BaseModel], decide: Decide, forward_to: str | None = None
     ) -> None:
-        decisions: list[Decision] = []
         letters: list[DeadLetter] = []
+        items: list[Item] = []
+        outcomes: list[Outcome] = []
         for event in events:
-            # Table writes inside ``decide`` go to the changelog partition of the current event.
-            stream._set_current_event(event)
-            message = event.message
+            route_table_writes(event)
             received = time.perf_counter()
             try:
                 record = decode(event.value, schema, self.settings.max_event_bytes)
-                decision = decide(record, received)
             except DecodeError as error:
                 letters.append(self._letter(event, error.kind, error.reason))
                 continue
+            items.append(Item(event, record, received))
+            try:
+                outcomes.append(decide(record, received))
             except Skip as error:
-                letters.append(self._letter(event, "unusable", str(error)))
-                continue
+                outcomes.append(error)
             except Exception as error:
-                log.exception("decision failed for %s[%d]@%d", message.topic, message.partition, message.offset)
-                letters.append(self._letter(event, "processing_error", f"{type(error).__name__}: {error}"))
-                continue
-            if decision is not None:
-                decisions.append(decision)
-        await self.deliver(decisions, letters)
+                outcomes.append(self._failed(event, error))
+        await self._finish(events, items, outcomes, letters, forward_to)
+
+    def _failed(self, event: EventT, error: Exception) -> Skip:
+        m = event.message
+        log.exception("decision failed for %s[%d]@%d", m.topic, m.partition, m.offset)
+        self.metrics.failed.labels(self.spec.name).inc()
+        return Skip(f"{type(error).__name__}: {error}", kind="processing_error")
+
+    async def _finish(
+        self,
+        events: Sequence[EventT],
+        items: list[Item],
+        outcomes: list[Outcome],
+        letters: list[DeadLetter],
+        forward_to: str | None,
+    ) -> None:
+        decisions: list[Decision] = []
+        forwards: list[Forward] = []
+        records: list[Record] = []
+        for item, outcome in zip(items, outcomes, strict=True):
+            if isinstance(outcome, Skip):
+                letters.append(self._letter(item.event, outcome.kind, str(outcome)))
+            elif isinstance(outcome, Forward):
+                forwards.append(outcome)
+            elif isinstance(outcome, Record):
+                records.append(outcome)
+            elif outcome is not None:
+                decisions.append(outcome)
+        if forwards and forward_to is None:
+            raise RuntimeError(f"{self.spec.name}: an agent forwarded events without a forward_to topic")
+        await self.deliver(decisions, letters, forwards, self.internal_topics.get(forward_to or ""), records)
         self.metrics.processed.labels(self.spec.name).inc(len(events))
 
     def _letter(self, event: EventT, kind: str, reason: str) -> DeadLetter:
         m = event.message
-        if kind == "processing_error":
-            self.metrics.failed.labels(self.spec.name).inc()
         self.metrics.dead_letters.labels(dlq_topic(m.topic)).inc()
         return dead_letter(m.topic, m.partition, m.offset, m.key, event.value, kind, reason)
 
-    async def deliver(self, decisions: list[Decision], letters: list[DeadLetter]) -> None:
+    async def deliver(
+        self,
+        decisions: list[Decision],
+        letters: list[DeadLetter],
+        forwards: Sequence[Forward] = (),
+        forward_topic: faust.TopicT | None = None,
+        records: Sequence[Record] = (),
+    ) -> None:
         """Produce and wait for delivery, then log; only then may the batch be acked."""
         started = time.perf_counter()
         for decision in decisions:
             self.metrics.latency.labels(decision.model.name, "decide").observe(decision.latency_ms / 1000)
-        pending = [await self.decisions_topic.send(key=d.key.encode(), value=encode(d)) for d in decisions] + [
+        pending = [
+            await self.decisions_topic.send(key=d.key.encode(), value=encode(d)) for d in decisions if self.publish(d)
+        ]
+        if forward_topic is not None:
+            pending += [await forward_topic.send(key=f.key.encode(), value=encode(f.value)) for f in forwards]
+        pending += [
             await self.dead_letter_topics[letter.source_topic].send(
                 key=letter.key, value=letter.value, headers=letter.headers()
             )
@@ -168,9 +266,11 @@ class BatchProcessor:
         ]
         await asyncio.gather(*pending)
         actions = [decision_action(d) for d in decisions] + [dead_letter_action(letter) for letter in letters]
-        rejected = await self.log.write(actions)
-        if rejected:
-            await self._dead_letter_rejected(rejected, decisions)
+        actions += [record.action for record in records]
+        if actions:
+            rejected = await self.log.write(actions)
+            if rejected:
+                await self._dead_letter_rejected(rejected, decisions)
         model = decisions[0].model.name if decisions else "none"
         self.metrics.latency.labels(model, "deliver").observe(time.perf_counter() - started)
 

@@ -10,6 +10,8 @@ SENSOR_ALERTS = "sensor.alerts"
 PAYMENTS_TRANSACTIONS = "payments.transactions"
 PAYMENTS_LABELS = "payments.labels"
 PAYMENTS_DECISIONS = "payments.decisions"
+PAYMENTS_SCORING = "payments.scoring"
+PAYMENTS_TERMINAL_LABELS = "payments.labels.by-terminal"
 DRIFT_REPORTS = "drift.reports"
 
 DECISION_INDEX_PREFIX = "streamsense-decisions-"
@@ -30,11 +32,15 @@ def dlq_topic(topic: str) -> str:
 
 @dataclass(frozen=True)
 class StreamSpec:
-    """One decision stream: what it reads, where it writes decisions, where it logs them."""
+    """One decision stream: what it reads, where it writes decisions, where it logs them.
+
+    ``internal`` topics carry events between the stream's own stages, re-keyed for the stage that owns the key.
+    """
 
     name: str
     inputs: tuple[str, ...]
     decisions: str
+    internal: tuple[str, ...] = ()
 
     @property
     def index(self) -> str:
@@ -46,7 +52,12 @@ class StreamSpec:
 
 
 STREAMS: dict[str, StreamSpec] = {
-    "payments": StreamSpec("payments", (PAYMENTS_TRANSACTIONS, PAYMENTS_LABELS), PAYMENTS_DECISIONS),
+    "payments": StreamSpec(
+        "payments",
+        (PAYMENTS_TRANSACTIONS, PAYMENTS_LABELS),
+        PAYMENTS_DECISIONS,
+        (PAYMENTS_SCORING, PAYMENTS_TERMINAL_LABELS),
+    ),
     "chat": StreamSpec("chat", (CHAT_MESSAGES, CHAT_FEEDBACK), CHAT_DECISIONS),
     "sensors": StreamSpec("sensors", (SENSOR_READINGS,), SENSOR_ALERTS),
 }
@@ -56,5 +67,6 @@ def all_topics() -> list[str]:
     """Every topic the system uses, dead-letter topics included."""
     topics: list[str] = []
     for spec in STREAMS.values():
-        topics += [*spec.inputs, spec.decisions, *(dlq_topic(t) for t in spec.inputs)]
+        consumed = (*spec.inputs, *spec.internal)
+        topics += [*consumed, spec.decisions, *(dlq_topic(t) for t in consumed)]
     return [*topics, DRIFT_REPORTS]

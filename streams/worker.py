@@ -1,6 +1,7 @@
 """Builds and runs the worker of one stream: topics, templates, Faust app, agents."""
 
 import importlib
+import json
 import os
 import socket
 import subprocess
@@ -8,11 +9,14 @@ import sys
 from pathlib import Path
 
 import faust
+from pydantic import SecretStr
 
 from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.app import create_app
+from streamsense.streams.connections import security_environment
 from streamsense.streams.decision_log import DecisionLog, install_templates
+from streamsense.streams.drift_schedule import install_drift_timer
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.processing import BatchProcessor
 from streamsense.streams.topics import STREAMS
@@ -25,9 +29,10 @@ def build_worker(stream: str, settings: Settings, web_port: int | None = None) -
     install_templates(settings)
     app = create_app(spec, settings, web_port)
     metrics = WorkerMetrics()
-    metrics.install(app, spec.inputs)
+    metrics.install(app, (*spec.inputs, *spec.internal))
     processor = BatchProcessor(app, spec, settings, DecisionLog(settings, metrics), metrics)
     importlib.import_module(f"streamsense.agents.{stream}").install(app, processor)
+    install_drift_timer(app, stream, settings, metrics)
     # Changelogs exist, compacted and co-partitioned, before the first table write needs them.
     changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
     ensure_topics(settings, changelogs, config={"cleanup.policy": "compact"})
@@ -40,17 +45,30 @@ def run_worker(stream: str, settings: Settings, web_port: int | None = None, log
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:
-    """The environment that makes a child worker use the same broker, node and state folder as ``settings``."""
+    """The environment that makes a child worker use the same settings as ``settings``: every field set explicitly,
+    the broker, node and security settings, and a state folder of its own below ``settings.state_dir``."""
     env = dict(os.environ)
+    for name in settings.model_fields_set:
+        value = getattr(settings, name)
+        if isinstance(value, SecretStr):
+            value = value.get_secret_value()
+        env[f"STREAMSENSE_{name.upper()}"] = value if isinstance(value, str) else _env_value(value)
+    env.update(security_environment(settings))
     env.update(
         STREAMSENSE_KAFKA_BOOTSTRAP=settings.bootstrap_servers,
         STREAMSENSE_ES_URL=settings.elasticsearch_url,
         STREAMSENSE_STATE_DIR=str(settings.state_dir / "workers"),
         STREAMSENSE_CACHE_DIR=str(settings.cache_dir),
-        STREAMSENSE_ES_RETRY_MAX_S=str(settings.es_retry_max_s),
-        STREAMSENSE_FRAUD_MODEL_CHECK_S=str(settings.fraud_model_check_s),
     )
     return env
+
+
+def _env_value(value: object) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float | Path):
+        return str(value)
+    return json.dumps(value, default=str)
 
 
 def free_port() -> int:

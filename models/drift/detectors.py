@@ -135,3 +135,19 @@ def detector_from_dict(data: dict[str, Any]) -> ErrorDriftDetector:
 def load(path: Path) -> ErrorDriftDetector:
     """Read a detector written by ``save``."""
     return detector_from_dict(json.loads(Path(path).read_text()))
+
+
+def run_detectors(errors: list[float], split: int) -> dict[str, dict[str, Any]]:
+    """ADWIN beside the always-alarm baseline over one error stream (reference errors first, then current from
+    ``split``): alarms in each part and the first alarm in the current part, so an alarm's value is visible."""
+    out: dict[str, dict[str, Any]] = {}
+    for detector in (AdwinDetector(), AlwaysAlarmDetector()):
+        alarms = [i for i, error in enumerate(errors) if detector.update(error)]
+        current = [i - split for i in alarms if i >= split]
+        out[detector.kind] = {
+            "errors": len(errors),
+            "reference_alarms": len(alarms) - len(current),
+            "current_alarms": len(current),
+            "first_current_alarm": current[0] if current else None,
+        }
+    return out

@@ -52,6 +52,9 @@ class DriftRun(BaseModel):
     current_performance: PerformancePoint | None = None
     adversarial_top_features: list[str] = Field(default_factory=list)
     ks_source: str = Field(default="local", description="'elasticsearch' when bucket_count_ks_test computed KS")
+    error_detectors: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="ADWIN and the always-alarm baseline over the labelled error stream"
+    )
 
     @property
     def crossed(self) -> list[str]:

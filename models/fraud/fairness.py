@@ -13,12 +13,17 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
-def group_rates(rows: Iterable[tuple[str, bool, bool]]) -> dict[str, dict[str, Any]]:
-    """Confusion counts and rates per group."""
+def confusion_counts(rows: Iterable[tuple[str, bool, bool]]) -> dict[str, list[int]]:
+    """``[tn, fp, fn, tp]`` per group."""
     counts: dict[str, list[int]] = {}
     for group, y_true, y_pred in rows:
         c = counts.setdefault(str(group), [0, 0, 0, 0])
         c[2 * int(bool(y_true)) + int(bool(y_pred))] += 1
+    return counts
+
+
+def group_rates(counts: dict[str, list[int]]) -> dict[str, dict[str, Any]]:
+    """Rates per group from ``[tn, fp, fn, tp]`` counts (from rows, or from an Elasticsearch aggregation)."""
     out: dict[str, dict[str, Any]] = {}
     for group in sorted(counts):
         tn, fp, fn, tp = counts[group]
@@ -41,7 +46,12 @@ def _spread(values: list[float | None]) -> float | None:
 
 def fairness_report(rows: Iterable[tuple[str, bool, bool]]) -> dict[str, Any]:
     """Per-group rates plus demographic parity and equal-opportunity differences."""
-    groups = group_rates(rows)
+    return fairness_from_counts(confusion_counts(rows))
+
+
+def fairness_from_counts(counts: dict[str, list[int]]) -> dict[str, Any]:
+    """``fairness_report`` from ``[tn, fp, fn, tp]`` per group."""
+    groups = group_rates(counts)
     return {
         "groups": groups,
         "demographic_parity_difference": _spread([g["alert_rate"] for g in groups.values()]),

@@ -179,6 +179,18 @@ class FraudFeaturePipeline:
                 names.append(f"{key}_{'te' if op == 'target_encoding' else 'freq'}")
         return names
 
+    def key_summary(self, ts: float, state: dict[str, list]) -> list[float]:
+        """What the features need from one key's state at epoch seconds ``ts``: per window (count, sum, max, night)
+        and (labels, frauds), then the all-time target-encoding counts. A few numbers, so one processing stage can
+        summarise the account and hand the summary to the stage that owns the terminal."""
+        today = int(ts // DAY_S)
+        out: list[float] = []
+        for sums in _window_sums(state, today, self.config.windows):
+            out += sums
+        for sums in _label_sums(state, today, self.config.windows):
+            out += sums
+        return out + list(state["te"])
+
     def transform_one(
         self,
         ts: float,
@@ -188,8 +200,22 @@ class FraudFeaturePipeline:
         coords: tuple[float, float, float, float] | None = None,
     ) -> list[float]:
         """Features of a transaction at epoch seconds ``ts`` from state before it; reads, never writes, state."""
+        return self.transform_summaries(
+            ts, amount, self.key_summary(ts, account_state), self.key_summary(ts, terminal_state), coords
+        )
+
+    def transform_summaries(
+        self,
+        ts: float,
+        amount: float,
+        account: list[float],
+        terminal: list[float],
+        coords: tuple[float, float, float, float] | None = None,
+    ) -> list[float]:
+        """``transform_one`` from the two keys' ``key_summary`` (the one code path for training and scoring)."""
         cfg = self.config
         g = self.global_state
+        n_windows = len(cfg.windows)
         today = int(ts // DAY_S)
         hour = (ts % DAY_S) / 3600
         out = [amount]
@@ -205,21 +231,22 @@ class FraudFeaturePipeline:
         out.append(math.hypot(coords[0] - coords[2], coords[1] - coords[3]) if coords else -1.0)
         global_30 = sum(g["c"][bisect.bisect_right(g["d"], today - cfg.windows[-1]) :])
         te_prior = g["te"][1] / g["te"][0] if g["te"][0] else 0.0
-        key_counts = []
-        for state in (account_state, terminal_state):
-            sums = _window_sums(state, today, cfg.windows)
-            for cnt, total, peak, night in sums:
+        for summary in (account, terminal):
+            for w in range(n_windows):
+                cnt, total, peak, night = summary[4 * w : 4 * w + 4]
                 out += [cnt, total / cnt if cnt else 0.0, peak, night / cnt if cnt else 0.0]
-            cnt, total = sums[-1][0], sums[-1][1]
+            cnt, total = summary[4 * (n_windows - 1)], summary[4 * (n_windows - 1) + 1]
             out.append(amount * cnt / total if total > 0 else 1.0)
-            for n, f in _label_sums(state, today, cfg.windows):
+            labels = 4 * n_windows
+            for w in range(n_windows):
+                n, f = summary[labels + 2 * w], summary[labels + 2 * w + 1]
                 out.append(f / n if n else 0.0)
-            key_counts.append(cnt)
-        for state, cnt in zip((account_state, terminal_state), key_counts, strict=True):
+        for summary in (account, terminal):
+            cnt = summary[4 * (n_windows - 1)]
+            te_n, te_f = summary[-2], summary[-1]
             for op in cfg.categorical_ops:
                 if op == "target_encoding":
-                    n, f = state["te"]
-                    out.append((f + cfg.te_smoothing * te_prior) / (n + cfg.te_smoothing))
+                    out.append((te_f + cfg.te_smoothing * te_prior) / (te_n + cfg.te_smoothing))
                 else:
                     out.append(cnt / global_30 if global_30 else 0.0)
         return out
@@ -228,18 +255,25 @@ class FraudFeaturePipeline:
         self, ts: float, amount: float, account_state: dict[str, list], terminal_state: dict[str, list]
     ) -> None:
         """Add a scored transaction to its account, terminal and global state (no label involved)."""
-        today = int(ts // DAY_S)
+        self.learn_key(ts, amount, account_state)
+        self.learn_key(ts, amount, terminal_state)
+        self.learn_global(ts, amount)
+
+    def learn_key(self, ts: float, amount: float, state: dict[str, list]) -> None:
+        """Add a scored transaction to one account's or terminal's state."""
         night = 1 if (ts % DAY_S) < NIGHT_END_HOUR * 3600 else 0
-        horizon = self.config.windows[-1]
-        _add_tx(account_state, today, amount, night, horizon)
-        _add_tx(terminal_state, today, amount, night, horizon)
+        _add_tx(state, int(ts // DAY_S), amount, night, self.config.windows[-1])
+
+    def learn_global(self, ts: float, amount: float) -> None:
+        """Add a scored transaction to the global state (daily counts, amount sketch, bin edges)."""
+        today = int(ts // DAY_S)
         g = self.global_state
         if g["d"] and g["d"][-1] == today:
             g["c"][-1] += 1
         else:
             g["d"].append(today)
             g["c"].append(1)
-            _prune(g, ("d", "c"), today - horizon)
+            _prune(g, ("d", "c"), today - self.config.windows[-1])
         g["hist"][_sketch_index(amount)] += 1
         g["n"] += 1
         if g["n"] % _EDGE_REFRESH == 0 or g["n"] in (10, 100):

@@ -6,6 +6,11 @@ Per transaction::
     scorer.update_state(tx, account_state, terminal_state)       # then add the transaction to state
     # keep score.features until the label arrives (e.g. a table keyed by transaction id)
 
+In a worker where accounts and terminals live on different partitions, the same happens in two stages::
+
+    summaries = scorer.summarize_accounts(txs, account_states)    # on the account's partition; adds the txs
+    scores = scorer.score_summarized(txs, summaries, terminal_states)  # on the terminal's partition; adds the txs
+
 Per arrived label::
 
     scorer.update_label_state(label, account_state)   # and, wherever the terminal's state lives,
@@ -20,6 +25,7 @@ contributions. The registry swaps in newer artifacts while scoring continues.
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -151,15 +157,49 @@ class FraudScorer:
     ) -> list[FraudScore]:
         """Score a batch in order and update state after each transaction (so same-key events see each other);
         equals ``score_one`` + ``update_state`` per event, with the trees walked once for the whole batch."""
+        return self.score_summarized(txs, self.summarize_accounts(txs, account_states), terminal_states)
+
+    def summarize_accounts(self, txs: list[Transaction], account_states: list[dict]) -> list[list[float]]:
+        """Each transaction's account summary from the state before it, adding it to that state (first stage)."""
+        out = []
+        for tx, state in zip(txs, account_states, strict=True):
+            ts = tx.event_time.timestamp()
+            out.append(self.pipeline.key_summary(ts, state))
+            self.pipeline.learn_key(ts, tx.amount, state)
+        return out
+
+    def score_summarized(
+        self, txs: list[Transaction], account_summaries: list[list[float]], terminal_states: list[dict]
+    ) -> list[FraudScore]:
+        """Score a batch from account summaries and terminal states, adding each transaction to its terminal and
+        the global state after its features are taken (second stage)."""
         rows = []
-        for tx, acct, term in zip(txs, account_states, terminal_states, strict=True):
-            rows.append(self._features(tx, acct, term))
-            self.update_state(tx, acct, term)
+        for tx, account, state in zip(txs, account_summaries, terminal_states, strict=True):
+            ts = tx.event_time.timestamp()
+            terminal = self.pipeline.key_summary(ts, state)
+            rows.append(self.pipeline.transform_summaries(ts, tx.amount, account, terminal, _coords(tx)))
+            self.pipeline.learn_key(ts, tx.amount, state)
+            self.pipeline.learn_global(ts, tx.amount)
         artifact = self._artifact()
+        if not rows:
+            return []
         if artifact is None:
             return [self._finish(row, None, 0.0, None) for row in rows]
         margins, contribs = artifact.compiled.margin_and_contribs(np.asarray(rows))
         return [self._finish(row, artifact, float(m), c) for row, m, c in zip(rows, margins, contribs, strict=True)]
+
+    def retrain(self, rows: list[dict[str, Any]]) -> FraudArtifact | None:
+        """Fit the next XGBoost version on labelled rows kept at scoring time and make it current (hot swap).
+
+        Returns ``None`` when there is no registry or too few frauds to validate a new version."""
+        if self.registry is None:
+            return None
+        from streamsense.models.fraud.training import retrain  # training pulls in torch (the GAN); scoring does not
+
+        artifact = retrain(rows, self.registry.root, self.pipeline.names, self.pipeline.config.to_dict())
+        if artifact is not None:
+            self.registry.refresh()
+        return artifact
 
     def update_state(self, tx: Transaction, account_state: dict, terminal_state: dict) -> None:
         """Add a scored transaction to its account, terminal and the global feature state (in place)."""

@@ -4,13 +4,20 @@ import shutil
 import time
 import urllib.request
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
 
 from streamsense.schemas.payments import Transaction, TransactionLabel
-from streamsense.streams.topics import PAYMENTS_DECISIONS, PAYMENTS_LABELS, PAYMENTS_TRANSACTIONS, dlq_topic
+from streamsense.streams.fairness_query import fairness_counts
+from streamsense.streams.topics import (
+    PAYMENTS_DECISIONS,
+    PAYMENTS_LABELS,
+    PAYMENTS_TRANSACTIONS,
+    dlq_topic,
+    label_index,
+)
 
 pytestmark = pytest.mark.integration
 INDEX = "streamsense-decisions-payments"
@@ -167,44 +174,60 @@ def test_elasticsearch_outage_slows_the_worker_down_and_loses_nothing(
     assert worker.alive()
 
 
-def test_fraud_labels_raise_the_next_scores_of_similar_transactions(
+def test_fraud_labels_teach_the_cold_online_model_to_score_fraud_like_transactions_higher(
     start_worker, producer, es, count_by_id, caught_up, wait_for, settings, tmp_path
 ):
-    """A cold worker (no trained artifact) learns online from labels; later similar transactions score higher."""
+    """A cold worker (no trained artifact) learns online from labels: night-time large amounts were fraud, daytime
+    small ones genuine; afterwards a new fraud-like transaction outscores a new genuine-like one, and its own cold
+    score."""
     run = run_id()
-    night = datetime(2026, 4, 1, 2, 30, tzinfo=UTC)
 
-    def similar(n: int) -> Transaction:
-        tx = make_tx(run, n, account=f"{run}-acct-{n}", amount=870.0)
-        return tx.model_copy(update={"event_time": night})
+    def shaped(n: int, fraud: bool) -> Transaction:
+        tx = make_tx(run, n, account=f"{run}-acct-{n}", amount=870.0 if fraud else 35.0)
+        hour = 2 if fraud else 14
+        when = datetime(2026, 4, 1, hour, 30, tzinfo=UTC)
+        return tx.model_copy(update={"event_time": when, "gender": ("female", "male")[n % 4 // 2]})
 
-    victims = [similar(n) for n in range(30)]
+    history = [shaped(n, fraud=n % 2 == 0) for n in range(120)]
     start_worker("payments", settings.model_copy(update={"cache_dir": tmp_path / "no-artifacts"}))
-    for tx in victims:
+    for tx in history:
         producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
     producer.flush()
-    ids = [tx.event_id for tx in victims]
+    ids = [tx.event_id for tx in history]
     wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, "the first decisions")
-    first = [es.get(index=INDEX, id=i)["_source"] for i in ids]
-    assert {d["model"]["version"] for d in first} == {"online-only"}
-    before = max(d["score"] for d in first)
-    for n, tx in enumerate(victims):
+    cold = {i: es.get(index=INDEX, id=i)["_source"] for i in ids}
+    assert {d["model"]["version"] for d in cold.values()} == {"online-only"}
+    for n, tx in enumerate(history):
         label = TransactionLabel(
             event_id=f"{run}-label-{n}",
             event_time=datetime(2026, 4, 8, tzinfo=UTC),
             transaction_id=tx.event_id,
             account_id=tx.account_id,
-            is_fraud=True,
+            is_fraud=n % 2 == 0,
         )
         producer.send(PAYMENTS_LABELS, label.account_id, label)
     producer.flush()
     wait_for(lambda: caught_up(GROUP, PAYMENTS_LABELS), 60, "the labels to be learned and committed")
-    later = similar(1000)
-    producer.send(PAYMENTS_TRANSACTIONS, later.account_id, later)
+    fraud_like, genuine_like = shaped(1000, fraud=True), shaped(1001, fraud=False)
+    for tx in (fraud_like, genuine_like):
+        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
     producer.flush()
-    wait_for(lambda: len(count_by_id(INDEX, [later.event_id])) == 1, 60, "the decision after the labels")
-    after = es.get(index=INDEX, id=later.event_id)["_source"]["score"]
-    assert after > before
+    later = [fraud_like.event_id, genuine_like.event_id]
+    wait_for(lambda: len(count_by_id(INDEX, later)) == 2, 60, "the decisions after the labels")
+    fraud_score, genuine_score = (es.get(index=INDEX, id=i)["_source"]["score"] for i in later)
+    assert fraud_score > genuine_score
+    assert fraud_score > max(cold[tx.event_id]["score"] for tx in history if tx.amount > 100)
+    labelled = label_index("payments")
+    es.indices.refresh(index=labelled)
+    docs = {
+        hit["_id"]: hit["_source"]
+        for hit in es.search(index=labelled, size=200, query={"terms": {"_id": ids}})["hits"]["hits"]
+    }
+    assert set(docs) == set(ids), "every labelled decision is stored with its outcome"
+    assert all(docs[tx.event_id]["positive"] == (tx.amount > 100) for tx in history)
+    assert all(docs[tx.event_id]["score"] == cold[tx.event_id]["score"] for tx in history)
+    by_gender = fairness_counts(es, labelled, "gender")
+    assert sum(map(sum, by_gender.values())) >= len(history)
 
 
 def test_a_retrained_fraud_model_appears_in_decisions_without_a_restart(
@@ -261,3 +284,48 @@ def test_worker_serves_prometheus_metrics_of_what_it_processed(start_worker, pro
     assert 'streamsense_dlq_events_total{topic="payments.transactions.dlq"}' in text
     assert 'inference_latency_seconds_bucket{le="0.005",model="fraud-xgboost-river-blend",stage="decide"}' in text
     assert "streamsense_es_queue_depth" in text
+
+
+def test_the_worker_retrains_xgboost_from_the_labels_it_learned_and_swaps_it_in_without_a_restart(
+    start_worker, producer, es, count_by_id, wait_for, settings, tmp_path
+):
+    run = run_id()
+
+    def shaped(n: int, fraud: bool) -> Transaction:
+        tx = make_tx(run, n, account=f"{run}-acct-{n % 40}", amount=(600.0 + n % 300) if fraud else (20.0 + n % 50))
+        hour = 2 + n % 3 if fraud else 10 + n % 8
+        day = timedelta(days=n // 60 % 20)
+        return tx.model_copy(update={"event_time": datetime(2026, 4, 1, hour, 30, tzinfo=UTC) + day})
+
+    history = [shaped(n, fraud=n % 2 == 0) for n in range(240)]
+    overrides = {"cache_dir": tmp_path / "cold", "fraud_retrain_every_s": 3.0, "fraud_retrain_min_labels": 200}
+    start_worker("payments", settings.model_copy(update={**overrides, "fraud_model_check_s": 1.0}))
+    for tx in history:
+        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+    producer.flush()
+    ids = [tx.event_id for tx in history]
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, "the cold decisions")
+    for n, tx in enumerate(history):
+        label = TransactionLabel(
+            event_id=f"{run}-label-{n}",
+            event_time=datetime(2026, 4, 20, tzinfo=UTC),
+            transaction_id=tx.event_id,
+            account_id=tx.account_id,
+            is_fraud=n % 2 == 0,
+        )
+        producer.send(PAYMENTS_LABELS, label.account_id, label)
+    producer.flush()
+    probe = 0
+
+    def retrained_version_decides() -> bool:
+        nonlocal probe
+        probe += 1
+        tx = shaped(10_000 + probe, fraud=True)
+        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+        producer.flush()
+        time.sleep(2)
+        found = count_by_id(INDEX, [tx.event_id])
+        return bool(found) and es.get(index=INDEX, id=tx.event_id)["_source"]["model"]["version"] != "online-only"
+
+    wait_for(retrained_version_decides, 240, "a decision by the version the worker retrained", interval_s=1.0)
+    assert list((tmp_path / "cold" / "artifacts" / "fraud").glob("v0001"))

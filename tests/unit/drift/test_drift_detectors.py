@@ -1,8 +1,15 @@
 import json
+import random
 from pathlib import Path
 
 from streamsense.models.drift.detector_evaluation import bernoulli_error_stream, compare_detectors, evaluate_detector
-from streamsense.models.drift.detectors import AdwinDetector, AlwaysAlarmDetector, detector_from_dict, load
+from streamsense.models.drift.detectors import (
+    AdwinDetector,
+    AlwaysAlarmDetector,
+    detector_from_dict,
+    load,
+    run_detectors,
+)
 
 
 def test_adwin_detects_abrupt_error_rate_change_within_bounded_delay() -> None:
@@ -61,3 +68,13 @@ def test_detector_save_and_load(tmp_path: Path) -> None:
     loaded = load(tmp_path / "detector.json")
     assert isinstance(loaded, AlwaysAlarmDetector)
     assert loaded.n_detections == 1 and loaded.last_detection == 0
+
+
+def test_adwin_alarms_after_the_error_rate_jumps_while_the_baseline_alarms_on_every_error() -> None:
+    rng = random.Random(0)
+    errors = [float(rng.random() < 0.05) for _ in range(2000)] + [float(rng.random() < 0.5) for _ in range(2000)]
+    summary = run_detectors(errors, split=2000)
+    assert summary["adwin"]["reference_alarms"] == 0
+    assert summary["adwin"]["current_alarms"] >= 1
+    assert summary["adwin"]["first_current_alarm"] < 300
+    assert summary["always"]["reference_alarms"] > 50

@@ -68,7 +68,8 @@ def test_label_document_fits_the_strict_label_mapping() -> None:
         threshold=0.5,
         latency_ms=1.0,
     )
-    action = label_action(decision, "legit", T0 + timedelta(days=3), positive=False)
+    action = label_action(decision, "legit", T0 + timedelta(days=3), positive=False, audit={"gender": "female"})
     assert action["_id"] == "tx-1" and action["_index"] == "streamsense-labels-payments"
+    assert set(action["_source"]["audit"]) <= set(LABEL_MAPPINGS["properties"]["audit"]["properties"])
     assert set(action["_source"]) == set(LABEL_MAPPINGS["properties"])
     assert action["_source"]["correct"] is False

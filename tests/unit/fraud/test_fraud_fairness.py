@@ -1,6 +1,6 @@
 import pytest
 
-from streamsense.models.fraud.fairness import fairness_report
+from streamsense.models.fraud.fairness import fairness_from_counts, fairness_report
 
 
 def test_fairness_metrics_match_a_hand_computed_example() -> None:
@@ -34,3 +34,9 @@ def test_undefined_rates_are_none_and_left_out_of_differences() -> None:
     assert report["groups"]["a"]["precision"] is None
     assert report["equal_opportunity_difference"] is None
     assert report["demographic_parity_difference"] == pytest.approx(1.0)
+
+
+def test_the_report_from_aggregated_counts_equals_the_report_from_rows() -> None:
+    rows = [("a", True, True), ("a", False, True), ("a", False, False), ("b", True, False), ("b", True, True)]
+    counts = {"a": [1, 1, 0, 1], "b": [0, 0, 1, 1]}
+    assert fairness_from_counts(counts) == fairness_report(rows)

@@ -129,3 +129,22 @@ def test_from_artifacts_without_any_artifact_starts_cold(tmp_path: Path) -> None
     scorer = FraudScorer.from_artifacts(tmp_path, cold_threshold=0.7)
     result = scorer.score_one(_tx(1, 10.0), new_account_state(), new_terminal_state())
     assert (result.model_version, result.threshold) == (COLD_START_VERSION, 0.7)
+
+
+def test_scoring_an_empty_batch_returns_no_scores_with_or_without_an_artifact(tmp_path: Path, tiny_artifact) -> None:
+    assert _warm_scorer().score_summarized([], [], []) == []
+    save(tiny_artifact, tmp_path)
+    assert _warm_scorer(FraudModelRegistry(tmp_path, check_every_s=0.0)).score_summarized([], [], []) == []
+
+
+def test_two_stage_scoring_equals_scoring_with_both_states(tmp_path: Path, tiny_artifact) -> None:
+    save(tiny_artifact, tmp_path)
+    one, two = (_warm_scorer(FraudModelRegistry(tmp_path, check_every_s=0.0)) for _ in range(2))
+    txs = [_tx(i, 10.0 + 7 * i) for i in range(20)]
+    acct1, term1, acct2, term2 = (new_account_state() for _ in range(4))
+    together = one.score_many(txs, [acct1] * len(txs), [term1] * len(txs))
+    summaries = two.summarize_accounts(txs, [acct2] * len(txs))
+    staged = two.score_summarized(txs, summaries, [term2] * len(txs))
+    assert [s.score for s in staged] == [s.score for s in together]
+    assert [s.reasons for s in staged] == [s.reasons for s in together]
+    assert (acct2, term2) == (acct1, term1)

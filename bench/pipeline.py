@@ -1,0 +1,293 @@
+"""End-to-end benchmark on the real broker and node: events per second and latency per stream, beside the raw limit.
+
+For each stream (and a mix of all three) and each worker count, the script starts the workers, publishes a backlog
+as fast as it can and measures how fast decisions are logged (the maximum rate), then publishes fresh traffic at half
+that rate and measures latency from the moment an event was handed to the producer to its decision time
+(``decided_at``). Beside it, in the same run, a confluent-kafka consume -> produce pass-through with no work over the
+same payloads gives the raw limit of broker and client on this machine. Memory: resident size of each worker at the
+end of its scenario; ``--soak-minutes`` runs payments at half rate that long and samples it every 30 s.
+
+    python bench/pipeline.py                                # payments, sensors, chat, mix; 1 and 2 workers
+    python bench/pipeline.py --streams payments --workers 1 --events 5000
+
+Prints one JSON object. Needs the trained artifacts (``make train``); starts Kafka and Elasticsearch if needed.
+"""
+
+import argparse
+import itertools
+import json
+import signal
+import statistics
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import psutil
+from confluent_kafka import Consumer, Producer
+from confluent_kafka.admin import AdminClient
+from elasticsearch import Elasticsearch
+from pydantic import BaseModel
+
+from streamsense.cli.produce import chat_traffic, payments_traffic, sensor_traffic
+from streamsense.infra.local.launcher import LocalInfra
+from streamsense.settings import Settings, get_settings
+from streamsense.streams.admin import ensure_topics
+from streamsense.streams.codec import encode
+from streamsense.streams.connections import elasticsearch_options, kafka_config
+from streamsense.streams.decision_log import install_templates
+from streamsense.streams.producer import EventProducer, paced
+from streamsense.streams.topics import PAYMENTS_TRANSACTIONS, SENSOR_READINGS, STREAMS
+from streamsense.streams.worker import free_port, spawn_worker
+
+Traffic = list[tuple[str, str, BaseModel]]
+DECIDED_INPUT = {"payments": PAYMENTS_TRANSACTIONS, "sensors": SENSOR_READINGS, "chat": "chat.messages"}
+
+
+def traffic(stream: str, count: int, seed: int) -> Traffic:
+    """``count`` decided events of ``stream`` (payments also carry the labels that arrive among them)."""
+    if stream == "payments":
+        events: Iterator = payments_traffic(seed, customers=5_000, terminals=10_000, days=30)
+    elif stream == "sensors":
+        events = sensor_traffic(seed, units=max(4, count // 2_000), days=1.0, prefix=f"bench{seed}")
+    else:
+        events = chat_traffic(count, seed)
+    out: Traffic = []
+    decided = 0
+    for topic, key, event in events:
+        out.append((topic, key, event))
+        decided += topic == DECIDED_INPUT[stream]
+        if decided >= count:
+            break
+    return out
+
+
+def mixed(count: int, seed: int) -> dict[str, Traffic]:
+    return {s: traffic(s, count // 3, seed) for s in ("payments", "sensors", "chat")}
+
+
+def interleave(parts: dict[str, Traffic]) -> Traffic:
+    iters = [iter(p) for p in parts.values()]
+    return [e for group in itertools.zip_longest(*iters) for e in group if e is not None]
+
+
+def publish(settings: Settings, events: Traffic, rate: float | None) -> dict[str, float]:
+    """Send ``events`` (at ``rate`` per second, or as fast as possible) and return when each was handed over."""
+    producer = EventProducer(settings)
+    sent: dict[str, float] = {}
+    for topic, key, event in paced(events, rate):
+        sent[event.event_id] = time.time()
+        producer.send(topic, key, event)
+    producer.flush(120)
+    return sent
+
+
+def decided_at(es: Elasticsearch, index: str, ids: set[str], timeout_s: float) -> dict[str, float]:
+    """Wait until every id in ``ids`` has a decision in ``index``; return each one's decision time (epoch s)."""
+    deadline = time.monotonic() + timeout_s
+    found: dict[str, float] = {}
+    pending = list(ids)
+    while pending and time.monotonic() < deadline:
+        es.indices.refresh(index=index)
+        for start in range(0, len(pending), 5_000):
+            chunk = pending[start : start + 5_000]
+            hits = es.search(index=index, size=len(chunk), query={"ids": {"values": chunk}}, source=["decided_at"])[
+                "hits"
+            ]["hits"]
+            for hit in hits:
+                found[hit["_id"]] = datetime.fromisoformat(hit["_source"]["decided_at"]).timestamp()
+        pending = [i for i in pending if i not in found]
+        if pending:
+            time.sleep(1.0)
+    return found
+
+
+def percentiles_ms(latencies: list[float]) -> dict[str, float | None]:
+    if not latencies:
+        return {"p50": None, "p99": None, "p99_9": None}
+    values = np.asarray(latencies) * 1000
+    return {name: round(float(np.percentile(values, q)), 1) for name, q in (("p50", 50), ("p99", 99), ("p99_9", 99.9))}
+
+
+class Workers:
+    """``n`` worker processes per stream, in the same consumer group, started and stopped together."""
+
+    def __init__(self, settings: Settings, streams: list[str], n: int, logs: Path) -> None:
+        self.procs: list[tuple[str, subprocess.Popen]] = [
+            (s, spawn_worker(s, settings, free_port(), logs / f"{s}-{i}.log")) for s in streams for i in range(n)
+        ]
+
+    def rss_mib(self) -> dict[str, list[float]]:
+        out: dict[str, list[float]] = {}
+        for stream, proc in self.procs:
+            if proc.poll() is None:
+                out.setdefault(stream, []).append(round(psutil.Process(proc.pid).memory_info().rss / 2**20, 1))
+        return out
+
+    def stop(self) -> None:
+        for _, proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for _, proc in self.procs:
+            try:
+                proc.wait(60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def decided_ids(parts: dict[str, Traffic]) -> dict[str, set[str]]:
+    return {s: {e.event_id for topic, _, e in events if topic == DECIDED_INPUT[s]} for s, events in parts.items()}
+
+
+def measure(settings: Settings, es: Elasticsearch, parts: dict[str, Traffic], rate: float | None) -> dict:
+    """Publish the parts (interleaved), wait for every decision, return rate and latency."""
+    sent = publish(settings, interleave(parts), rate)
+    times: dict[str, float] = {}
+    for stream, ids in decided_ids(parts).items():
+        times.update(decided_at(es, STREAMS[stream].index, ids, timeout_s=600))
+    expected = sum(len(ids) for ids in decided_ids(parts).values())
+    latencies = [times[i] - sent[i] for i in times]
+    span = max(times.values()) - min(sent.values()) if times else float("nan")
+    return {
+        "decisions": len(times),
+        "missing": expected - len(times),
+        "events": sum(len(p) for p in parts.values()),
+        "decisions_per_s": round(len(times) / span, 1),
+        "events_per_s": round(sum(len(p) for p in parts.values()) / span, 1),
+        "latency_ms": percentiles_ms(latencies),
+    }
+
+
+def warm_up(settings: Settings, es: Elasticsearch, streams: list[str], seed: int) -> None:
+    """Until each stream's workers decide a first small batch (loads models, joins the group, recovers tables)."""
+    measure(settings, es, {s: traffic(s, 20, seed) for s in streams}, None)
+
+
+def scenario(settings: Settings, es: Elasticsearch, streams: list[str], workers: int, events: int) -> dict:
+    seed = uuid.uuid4().int % 1_000_000
+    group = Workers(settings, streams, workers, settings.state_dir / "bench-logs")
+    try:
+        warm_up(settings, es, streams, seed)
+        split = events // len(streams)
+        maximum = measure(settings, es, {s: traffic(s, split, seed + 1) for s in streams}, None)
+        half_rate = maximum["events_per_s"] / 2
+        half = measure(settings, es, {s: traffic(s, split, seed + 2) for s in streams}, half_rate)
+        return {"max_rate": maximum, "half_rate": {"rate": half_rate, **half}, "rss_mib": group.rss_mib()}
+    finally:
+        group.stop()
+
+
+def raw_passthrough(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> dict:
+    """confluent-kafka consume -> produce with no work: what broker and client allow on this machine."""
+    run = uuid.uuid4().hex[:8]
+    source, sink = f"bench.raw.{run}.in", f"bench.raw.{run}.out"
+    ensure_topics(settings, [source, sink])
+    producer = Producer({**kafka_config(settings), "linger.ms": 5, "compression.type": "lz4", "acks": "all"})
+    for key, value in payloads:
+        while True:
+            try:
+                producer.produce(source, key=key, value=value)
+                break
+            except BufferError:
+                producer.poll(0.1)
+    producer.flush(120)
+    consumer = Consumer({**kafka_config(settings), "group.id": f"bench-raw-{run}", "auto.offset.reset": "earliest"})
+    consumer.subscribe([source])
+    relayed, started = 0, None
+    deadline = time.monotonic() + 300
+    while relayed < len(payloads) and time.monotonic() < deadline:
+        for message in consumer.consume(num_messages=1_000, timeout=1.0):
+            if message.error():
+                continue
+            started = started or time.perf_counter()
+            while True:
+                try:
+                    producer.produce(sink, key=message.key(), value=message.value())
+                    break
+                except BufferError:
+                    producer.poll(0.1)
+            relayed += 1
+        producer.poll(0)
+    producer.flush(120)
+    elapsed = time.perf_counter() - (started or time.perf_counter())
+    consumer.close()
+    AdminClient(kafka_config(settings)).delete_topics([source, sink])
+    return {"messages": relayed, "messages_per_s": round(relayed / elapsed, 1) if elapsed else None}
+
+
+def soak(settings: Settings, es: Elasticsearch, minutes: float, rate: float) -> dict:
+    """Payments at ``rate`` for ``minutes``; worker memory sampled every 30 s."""
+    group = Workers(settings, ["payments"], 1, settings.state_dir / "bench-logs")
+    samples = []
+    try:
+        seed = uuid.uuid4().int % 1_000_000
+        warm_up(settings, es, ["payments"], seed)
+        events = iter(payments_traffic(seed + 1, customers=20_000, terminals=40_000, days=180))
+        producer = EventProducer(settings)
+        end = time.monotonic() + minutes * 60
+        next_sample = time.monotonic()
+        for topic, key, event in paced(events, rate):
+            producer.send(topic, key, event)
+            if time.monotonic() >= next_sample:
+                samples.append(group.rss_mib()["payments"][0])
+                next_sample += 30
+            if time.monotonic() >= end:
+                break
+        producer.flush(120)
+    finally:
+        group.stop()
+    half = len(samples) // 2
+    return {
+        "minutes": minutes,
+        "rate": rate,
+        "rss_mib_every_30s": samples,
+        "second_half_minus_first_half_mib": round(statistics.mean(samples[half:]) - statistics.mean(samples[:half]), 1)
+        if half
+        else None,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--streams", default="payments,sensors,chat,mix")
+    parser.add_argument("--workers", default="1,2", help="worker processes per stream, comma-separated")
+    parser.add_argument("--events", type=int, default=20_000, help="decided events per measurement")
+    parser.add_argument("--soak-minutes", type=float, default=0.0)
+    args = parser.parse_args()
+    settings = get_settings()
+    LocalInfra(settings).up()
+    ensure_topics(settings)
+    install_templates(settings)
+    es = Elasticsearch(**elasticsearch_options(settings), request_timeout=60)
+    payloads = [(k.encode(), encode(e)) for _, k, e in traffic("payments", args.events, 7)]
+    report: dict = {
+        "events_per_measurement": args.events,
+        "cpus": psutil.cpu_count(),
+        "raw_passthrough": raw_passthrough(settings, payloads),
+        "scenarios": {},
+    }
+    raw_rate = report["raw_passthrough"]["messages_per_s"]
+    for stream in args.streams.split(","):
+        streams = ["payments", "sensors", "chat"] if stream == "mix" else [stream]
+        for n in (int(w) for w in args.workers.split(",")):
+            result = scenario(settings, es, streams, n, args.events)
+            result["fraction_of_raw"] = round(result["max_rate"]["events_per_s"] / raw_rate, 3) if raw_rate else None
+            result["events_per_s_per_worker_process"] = round(
+                result["max_rate"]["events_per_s"] / (n * len(streams)), 1
+            )
+            report["scenarios"][f"{stream}/{n}"] = result
+    for stream in args.streams.split(","):
+        one, two = report["scenarios"].get(f"{stream}/1"), report["scenarios"].get(f"{stream}/2")
+        if one and two:
+            two["speedup_over_one"] = round(two["max_rate"]["events_per_s"] / one["max_rate"]["events_per_s"], 2)
+    if args.soak_minutes:
+        rate = report["scenarios"].get("payments/1", {}).get("half_rate", {}).get("rate", 500.0)
+        report["soak"] = soak(settings, es, args.soak_minutes, rate)
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

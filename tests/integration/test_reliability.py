@@ -1,0 +1,190 @@
+"""The payments path under stress on the real broker and node: fuzzed input, a broker restart, a rebalance."""
+
+import contextlib
+import json
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
+
+from streamsense.schemas.payments import Transaction
+from streamsense.streams.codec import DecodeError, decode
+from streamsense.streams.topics import PAYMENTS_DECISIONS, PAYMENTS_TRANSACTIONS, dlq_topic
+
+pytestmark = pytest.mark.integration
+INDEX = "streamsense-decisions-payments"
+FUZZ_EVENTS = 10_000
+INT64 = st.integers(-(2**63), 2**63 - 1)
+
+
+def _tx(run: str, n: int, accounts: int = 200) -> Transaction:
+    return Transaction(
+        event_id=f"{run}-tx-{n}",
+        event_time=datetime(2026, 4, 1, tzinfo=UTC) + timedelta(seconds=n),
+        account_id=f"{run}-acct-{n % accounts}",
+        terminal_id=f"{run}-term-{n % 97}",
+        amount=round(5 + (n * 37) % 900, 2),
+    )
+
+
+def _nested(depth: int) -> str:
+    return '{"a": ' * depth + "1" + "}" * depth
+
+
+MUTATIONS: dict[str, Callable[[dict, st.DataObject], bytes]] = {
+    "valid": lambda tx, data: orjson.dumps(tx),
+    "missing_key": lambda tx, data: orjson.dumps(
+        {k: v for k, v in tx.items() if k != data.draw(st.sampled_from(sorted(tx)))}
+    ),
+    "extra_key": lambda tx, data: orjson.dumps({**tx, data.draw(st.text(min_size=1, max_size=20)): 1}),
+    "wrong_type": lambda tx, data: orjson.dumps(
+        {**tx, data.draw(st.sampled_from(sorted(tx))): data.draw(st.one_of(st.lists(INT64), st.booleans()))}
+    ),
+    "huge_number": lambda tx, data: orjson.dumps(tx).replace(
+        b'"amount":' + orjson.dumps(tx["amount"]), b'"amount":' + data.draw(st.sampled_from([b"1e400", b"9" * 400]))
+    ),
+    "nan": lambda tx, data: orjson.dumps(tx).replace(
+        b'"amount":' + orjson.dumps(tx["amount"]), b'"amount":' + data.draw(st.sampled_from([b"NaN", b"Infinity"]))
+    ),
+    "deep_nesting": lambda tx, data: (
+        json.dumps({**tx, "meta": "X"}).replace('"X"', _nested(data.draw(st.integers(200, 3000)))).encode()
+    ),
+    "invalid_utf8": lambda tx, data: (
+        orjson.dumps(tx)[: data.draw(st.integers(1, 40))]
+        + data.draw(st.sampled_from([b"\xff\xfe", b"\xc3\x28", b"\xed\xa0\x80"]))
+    ),
+    "random_bytes": lambda tx, data: data.draw(st.binary(min_size=0, max_size=200)),
+    "truncated": lambda tx, data: orjson.dumps(tx)[: data.draw(st.integers(0, 60))],
+    "weird_text": lambda tx, data: orjson.dumps(
+        {**tx, "account_id": data.draw(st.text(min_size=0, max_size=80)), "currency": data.draw(st.text(max_size=4))}
+    ),
+}
+
+
+def fuzzed_events(run: str, n: int) -> list[tuple[bytes, bytes]]:
+    """``n`` (key, raw value) pairs: valid transactions and hypothesis-drawn mutations of them."""
+    collected: list[tuple[bytes, bytes]] = []
+
+    @hypothesis_settings(
+        max_examples=n // 100,
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(st.data())
+    def draw(data: st.DataObject) -> None:
+        for _ in range(100):
+            tx = orjson.loads(_tx(run, len(collected)).model_dump_json())
+            kind = data.draw(st.sampled_from(sorted(MUTATIONS)))
+            collected.append((f"{run}-fz-{len(collected)}".encode(), MUTATIONS[kind](tx, data)))
+
+    draw()
+    return collected
+
+
+def test_ten_thousand_fuzzed_events_crash_nothing_and_each_is_decided_or_dead_lettered_with_a_reason(
+    start_worker, producer, read_topic, count_by_id, wait_for, settings
+):
+    run = uuid.uuid4().hex[:10]
+    events = fuzzed_events(run, FUZZ_EVENTS)
+    valid: dict[str, bytes] = {}
+    for key, raw in events:
+        with contextlib.suppress(DecodeError):
+            valid[decode(raw, Transaction, settings.max_event_bytes).event_id] = key
+    invalid = {key for key, _ in events} - set(valid.values())
+    assert len(valid) > 500 and len(invalid) > 5_000, "the fuzzer must exercise both paths"
+    worker = start_worker("payments")
+    for key, raw in events:
+        producer.send_raw(PAYMENTS_TRANSACTIONS, key, raw)
+    producer.flush(120)
+    dead = read_topic(dlq_topic(PAYMENTS_TRANSACTIONS))
+    lettered: dict[bytes, dict] = {}
+
+    def all_dead_lettered() -> bool:
+        for message in dead.poll(2.0):
+            if message.key() in invalid:
+                lettered[message.key()] = dict(message.headers())
+        return set(lettered) >= invalid
+
+    wait_for(all_dead_lettered, 300, "every invalid event on the dead-letter topic")
+    assert all(headers["dlq.error.reason"] and headers["dlq.error.kind"] for headers in lettered.values())
+    wait_for(lambda: len(count_by_id(INDEX, list(valid))) == len(valid), 300, "every valid event decided")
+    assert worker.alive(), worker.log()
+
+
+def _publish_paced(producer, txs: list[Transaction], seconds: float) -> threading.Thread:
+    def run() -> None:
+        for tx in txs:
+            producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+            time.sleep(seconds / len(txs))
+        producer.flush(120)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_a_broker_restart_under_load_loses_nothing_and_the_worker_catches_up(
+    infra, start_worker, producer, count_by_id, wait_for
+):
+    run = uuid.uuid4().hex[:10]
+    txs = [_tx(run, n) for n in range(1_500)]
+    ids = [tx.event_id for tx in txs]
+    worker = start_worker("payments")
+    warm = _tx(run, 10_000)
+    producer.send(PAYMENTS_TRANSACTIONS, warm.account_id, warm)
+    producer.flush()
+    wait_for(lambda: len(count_by_id(INDEX, [warm.event_id])) == 1, 240, "the worker to be ready")
+    sender = _publish_paced(producer, txs, 15.0)
+    time.sleep(5)
+    infra.stop("kafka")
+    time.sleep(10)
+    infra.start_kafka()
+    sender.join(180)
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, "every decision after the broker restart")
+    assert set(count_by_id(INDEX, ids).values()) == {1}
+    assert worker.alive(), worker.log()
+
+
+def test_a_second_worker_joining_and_leaving_under_load_splits_keys_without_conflicting_decisions(
+    start_worker, producer, read_topic, count_by_id, wait_for
+):
+    """During both rebalances every transaction is decided; a transaction decided twice (at-least-once across the
+    hand-over) gets the same score both times, which it would not if two workers had held its account at once."""
+    run = uuid.uuid4().hex[:10]
+    txs = [_tx(run, n, accounts=300) for n in range(3_000)]
+    ids = [tx.event_id for tx in txs]
+    first = start_worker("payments")
+    warm = _tx(run, 10_000)
+    producer.send(PAYMENTS_TRANSACTIONS, warm.account_id, warm)
+    producer.flush()
+    wait_for(lambda: len(count_by_id(INDEX, [warm.event_id])) == 1, 240, "the first worker to be ready")
+    decisions = read_topic(PAYMENTS_DECISIONS)
+    sender = _publish_paced(producer, txs, 30.0)
+    time.sleep(8)
+    second = start_worker("payments")
+    time.sleep(12)
+    second.stop()
+    sender.join(180)
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, "every decision across both rebalances")
+    scores: dict[str, set[float]] = {}
+
+    def all_on_topic() -> bool:
+        for message in decisions.poll(2.0):
+            decision = orjson.loads(message.value())
+            if decision["event_id"].startswith(run):
+                scores.setdefault(decision["event_id"], set()).add(decision["score"])
+        return set(ids) <= set(scores)
+
+    wait_for(all_on_topic, 240, "every decision on the topic")
+    conflicting = {event_id: found for event_id, found in scores.items() if len(found) > 1}
+    assert not conflicting, f"{len(conflicting)} transactions decided differently by two workers"
+    assert first.alive(), first.log()
