@@ -7,6 +7,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import orjson
+import psutil
 import pytest
 
 from streamsense.schemas.payments import Transaction, TransactionLabel
@@ -149,27 +150,30 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
     assert worker.alive()
 
 
-def test_elasticsearch_outage_slows_the_worker_down_and_loses_nothing(
+def test_a_minute_long_elasticsearch_outage_under_load_applies_back_pressure_bounds_memory_and_loses_nothing(
     start_worker, producer, infra, count_by_id, wait_for
 ):
     run = run_id()
-    txs = [make_tx(run, n) for n in range(300)]
+    txs = [make_tx(run, n) for n in range(3_000)]
     ids = [tx.event_id for tx in txs]
     worker = start_worker("payments")
     warmup = make_tx(run, 10_000)
     producer.send(PAYMENTS_TRANSACTIONS, warmup.account_id, warmup)
     producer.flush()
     wait_for(lambda: len(count_by_id(INDEX, [warmup.event_id])) == 1, 240, "the worker to be ready")
+    rss_before = psutil.Process(worker.proc.pid).memory_info().rss
     infra.stop("elasticsearch")
     try:
         for tx in txs:
             producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
-            time.sleep(20 / len(txs))
+            time.sleep(60 / len(txs))
         producer.flush()
         assert worker.alive(), worker.log()
+        grown_mib = (psutil.Process(worker.proc.pid).memory_info().rss - rss_before) / 2**20
     finally:
         infra.start_elasticsearch()
-    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 180, "every decision after the outage")
+    assert grown_mib < 150, f"the worker grew {grown_mib:.0f} MiB while Elasticsearch was down"
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, "every decision after the outage")
     assert set(count_by_id(INDEX, ids).values()) == {1}
     assert worker.alive()
 
