@@ -80,6 +80,11 @@ class Settings(BaseSettings):
     fraud_threshold: float = 0.5
     intent_threshold: float = Field(default=0.85, description="below this top probability a message is 'uncertain'")
     intent_top_k: int = 3
+    table_standby_replicas: int = Field(
+        default=0,
+        description="standby copies of each table partition on other workers; Faust 0.15.3 crashed in standby "
+        "recovery (seek to a negative offset) when two workers started together, so none by default",
+    )
     fraud_model_check_s: float = Field(default=30.0, description="how often workers look for a newer fraud model")
     fraud_label_wait_days: float = Field(
         default=35.0, description="how long a scored transaction's features wait for its label before they expire"

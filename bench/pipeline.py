@@ -19,6 +19,7 @@ import json
 import signal
 import statistics
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -147,7 +148,7 @@ def measure(settings: Settings, es: Elasticsearch, parts: dict[str, Traffic], ra
     sent = publish(settings, interleave(parts), rate)
     times: dict[str, float] = {}
     for stream, ids in decided_ids(parts).items():
-        times.update(decided_at(es, STREAMS[stream].index, ids, timeout_s=600))
+        times.update(decided_at(es, STREAMS[stream].index, ids, timeout_s=240))
     expected = sum(len(ids) for ids in decided_ids(parts).values())
     latencies = [times[i] - sent[i] for i in times]
     span = max(times.values()) - min(sent.values()) if times else float("nan")
@@ -279,6 +280,7 @@ def main() -> None:
                 result["max_rate"]["events_per_s"] / (n * len(streams)), 1
             )
             report["scenarios"][f"{stream}/{n}"] = result
+            print(json.dumps({f"{stream}/{n}": result}), file=sys.stderr, flush=True)
     for stream in args.streams.split(","):
         one, two = report["scenarios"].get(f"{stream}/1"), report["scenarios"].get(f"{stream}/2")
         if one and two:

@@ -40,4 +40,5 @@ def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None
         web_port=web_port or settings.worker_web_port,
         autodiscover=False,
         table_cleanup_interval=60.0,
+        table_standby_replicas=settings.table_standby_replicas,
     )
