@@ -154,10 +154,8 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             tx = request.transaction
             if tx.event_id not in fresh and scored.get(tx.event_id) is None:
                 fresh[tx.event_id] = i
-        states = {requests[i].transaction.terminal_id: None for i in fresh.values()}
-        for terminal in states:
-            states[terminal] = terminals.get(terminal) or new_terminal_state()
         txs = [requests[i].transaction for i in fresh.values()]
+        states = {tx.terminal_id: terminals.get(tx.terminal_id) or new_terminal_state() for tx in txs}
         scores = scorer.score_summarized(
             txs, [requests[i].account_summary for i in fresh.values()], [states[tx.terminal_id] for tx in txs]
         )

@@ -16,11 +16,13 @@ from confluent_kafka import Consumer, TopicPartition
 from elasticsearch import Elasticsearch
 
 from streamsense.infra.local.launcher import LocalInfra
+from streamsense.schemas.payments import Transaction
 from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.connections import elasticsearch_options, kafka_config
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
+from streamsense.streams.topics import PAYMENTS_TRANSACTIONS, STREAMS
 from streamsense.streams.worker import free_port, spawn_worker
 
 pytestmark = pytest.mark.integration
@@ -202,6 +204,18 @@ def wait_for() -> Callable[..., None]:
 @pytest.fixture
 def count_by_id(es: Elasticsearch) -> Callable[[str, list[str]], dict[str, int]]:
     return lambda index, ids: _count_by_id(es, index, ids)
+
+
+@pytest.fixture
+def decide_payment(producer: EventProducer, es: Elasticsearch) -> Callable[[Transaction, float, str], None]:
+    """Send one transaction and wait until its decision is logged (a payments worker is up and deciding)."""
+
+    def send_and_wait(tx: Transaction, timeout_s: float, what: str) -> None:
+        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+        producer.flush()
+        _wait_for(lambda: tx.event_id in _count_by_id(es, STREAMS["payments"].index, [tx.event_id]), timeout_s, what)
+
+    return send_and_wait
 
 
 @pytest.fixture

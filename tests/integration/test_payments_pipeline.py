@@ -35,6 +35,20 @@ def make_tx(run: str, n: int, account: str | None = None, amount: float = 35.0) 
     )
 
 
+def send_labels(producer, run: str, txs: list[Transaction], arrived: datetime) -> None:
+    """Label every even-numbered transaction fraud and the rest genuine, all arriving at ``arrived``."""
+    for n, tx in enumerate(txs):
+        label = TransactionLabel(
+            event_id=f"{run}-label-{n}",
+            event_time=arrived,
+            transaction_id=tx.event_id,
+            account_id=tx.account_id,
+            is_fraud=n % 2 == 0,
+        )
+        producer.send(PAYMENTS_LABELS, label.account_id, label)
+    producer.flush()
+
+
 def run_id() -> str:
     return uuid.uuid4().hex[:10]
 
@@ -151,16 +165,14 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
 
 
 def test_a_minute_long_elasticsearch_outage_under_load_applies_back_pressure_bounds_memory_and_loses_nothing(
-    start_worker, producer, infra, count_by_id, wait_for
+    start_worker, producer, infra, count_by_id, wait_for, decide_payment
 ):
     run = run_id()
     txs = [make_tx(run, n) for n in range(3_000)]
     ids = [tx.event_id for tx in txs]
     worker = start_worker("payments")
     warmup = make_tx(run, 10_000)
-    producer.send(PAYMENTS_TRANSACTIONS, warmup.account_id, warmup)
-    producer.flush()
-    wait_for(lambda: len(count_by_id(INDEX, [warmup.event_id])) == 1, 240, "the worker to be ready")
+    decide_payment(warmup, 240, "the worker to be ready")
     rss_before = psutil.Process(worker.proc.pid).memory_info().rss
     infra.stop("elasticsearch")
     try:
@@ -201,16 +213,7 @@ def test_fraud_labels_teach_the_cold_online_model_to_score_fraud_like_transactio
     wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, "the first decisions")
     cold = {i: es.get(index=INDEX, id=i)["_source"] for i in ids}
     assert {d["model"]["version"] for d in cold.values()} == {"online-only"}
-    for n, tx in enumerate(history):
-        label = TransactionLabel(
-            event_id=f"{run}-label-{n}",
-            event_time=datetime(2026, 4, 8, tzinfo=UTC),
-            transaction_id=tx.event_id,
-            account_id=tx.account_id,
-            is_fraud=n % 2 == 0,
-        )
-        producer.send(PAYMENTS_LABELS, label.account_id, label)
-    producer.flush()
+    send_labels(producer, run, history, datetime(2026, 4, 8, tzinfo=UTC))
     wait_for(lambda: caught_up(GROUP, PAYMENTS_LABELS), 60, "the labels to be learned and committed")
     fraud_like, genuine_like = shaped(1000, fraud=True), shaped(1001, fraud=False)
     for tx in (fraud_like, genuine_like):
@@ -235,7 +238,7 @@ def test_fraud_labels_teach_the_cold_online_model_to_score_fraud_like_transactio
 
 
 def test_a_retrained_fraud_model_appears_in_decisions_without_a_restart(
-    start_worker, producer, es, count_by_id, wait_for, settings, tmp_path
+    start_worker, es, settings, tmp_path, decide_payment
 ):
     trained = sorted((settings.artifact_dir / "fraud").glob("v[0-9]*"))
     if not trained:
@@ -245,18 +248,14 @@ def test_a_retrained_fraud_model_appears_in_decisions_without_a_restart(
     (cache / "artifacts" / "fraud").mkdir(parents=True)
     worker = start_worker("payments", settings.model_copy(update={"cache_dir": cache, "fraud_model_check_s": 1.0}))
     cold = make_tx(run, 0)
-    producer.send(PAYMENTS_TRANSACTIONS, cold.account_id, cold)
-    producer.flush()
-    wait_for(lambda: len(count_by_id(INDEX, [cold.event_id])) == 1, 240, "the cold decision")
+    decide_payment(cold, 240, "the cold decision")
     assert es.get(index=INDEX, id=cold.event_id)["_source"]["model"]["version"] == "online-only"
     staging = cache / "staging"
     shutil.copytree(trained[-1], staging)
     staging.rename(cache / "artifacts" / "fraud" / trained[-1].name)  # appears atomically, as training publishes
     time.sleep(2)
     warm = make_tx(run, 1)
-    producer.send(PAYMENTS_TRANSACTIONS, warm.account_id, warm)
-    producer.flush()
-    wait_for(lambda: len(count_by_id(INDEX, [warm.event_id])) == 1, 60, "the decision after the new version")
+    decide_payment(warm, 60, "the decision after the new version")
     decision = es.get(index=INDEX, id=warm.event_id)["_source"]
     assert decision["model"]["version"] == trained[-1].name
     assert len(decision["reasons"]) >= 3
@@ -309,16 +308,7 @@ def test_the_worker_retrains_xgboost_from_the_labels_it_learned_and_swaps_it_in_
     producer.flush()
     ids = [tx.event_id for tx in history]
     wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, "the cold decisions")
-    for n, tx in enumerate(history):
-        label = TransactionLabel(
-            event_id=f"{run}-label-{n}",
-            event_time=datetime(2026, 4, 20, tzinfo=UTC),
-            transaction_id=tx.event_id,
-            account_id=tx.account_id,
-            is_fraud=n % 2 == 0,
-        )
-        producer.send(PAYMENTS_LABELS, label.account_id, label)
-    producer.flush()
+    send_labels(producer, run, history, datetime(2026, 4, 20, tzinfo=UTC))
     probe = 0
 
     def retrained_version_decides() -> bool:

@@ -133,16 +133,14 @@ def _publish_paced(producer, txs: list[Transaction], seconds: float) -> threadin
 
 
 def test_a_broker_restart_under_load_loses_nothing_and_the_worker_catches_up(
-    infra, start_worker, producer, count_by_id, wait_for
+    infra, start_worker, producer, count_by_id, wait_for, decide_payment
 ):
     run = uuid.uuid4().hex[:10]
     txs = [_tx(run, n) for n in range(1_500)]
     ids = [tx.event_id for tx in txs]
     worker = start_worker("payments")
     warm = _tx(run, 10_000)
-    producer.send(PAYMENTS_TRANSACTIONS, warm.account_id, warm)
-    producer.flush()
-    wait_for(lambda: len(count_by_id(INDEX, [warm.event_id])) == 1, 240, "the worker to be ready")
+    decide_payment(warm, 240, "the worker to be ready")
     sender = _publish_paced(producer, txs, 15.0)
     time.sleep(5)
     infra.stop("kafka")
@@ -155,7 +153,7 @@ def test_a_broker_restart_under_load_loses_nothing_and_the_worker_catches_up(
 
 
 def test_a_second_worker_joining_and_leaving_under_load_splits_keys_without_conflicting_decisions(
-    start_worker, producer, read_topic, count_by_id, wait_for
+    start_worker, producer, read_topic, count_by_id, wait_for, decide_payment
 ):
     """During both rebalances every transaction is decided; a transaction decided twice (at-least-once across the
     hand-over) gets the same score both times, which it would not if two workers had held its account at once."""
@@ -164,9 +162,7 @@ def test_a_second_worker_joining_and_leaving_under_load_splits_keys_without_conf
     ids = [tx.event_id for tx in txs]
     first = start_worker("payments")
     warm = _tx(run, 10_000)
-    producer.send(PAYMENTS_TRANSACTIONS, warm.account_id, warm)
-    producer.flush()
-    wait_for(lambda: len(count_by_id(INDEX, [warm.event_id])) == 1, 240, "the first worker to be ready")
+    decide_payment(warm, 240, "the first worker to be ready")
     decisions = read_topic(PAYMENTS_DECISIONS)
     sender = _publish_paced(producer, txs, 30.0)
     time.sleep(8)
