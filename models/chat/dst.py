@@ -1,24 +1,38 @@
-"""Dialogue state tracker: ontology values found in the text, each assigned to a slot by a linear model.
+"""Dialogue state tracker: ontology values found in the text, each assigned to a slot by a linear model, and the
+conversation's domain tracked by a beam over domain sequences.
 
 Recognition is a lexicon match against the database/ontology values (longest first); which slot a value fills
 (``hotel-stars`` or ``hotel-people`` for "4", ``train-depart`` or ``train-dest`` for a station) is decided by a
-logistic regression over the words around it, the value's kinds and the domain of the current intent.
-State is a JSON-able dict, so the caller can keep it in a table keyed by conversation.
+logistic regression over the words around it, the value's kinds and the domain the turn is about.
+
+Which domain a turn is about is a hidden variable: the intent model says what the text alone suggests (its posterior
+divided by its training prior, a likelihood up to a constant), and domain-to-domain transitions learnt from training
+dialogues say what usually follows what. A context-free guess on an ambiguous turn ("in the centre, please") is often
+wrong; keeping the ``beam`` best domain sequences lets the next turns ("for 3 nights") revise it, as an HMM decoder
+would. State is a JSON-able dict (the beam under ``hypotheses``), so the caller can keep it in a table keyed by
+conversation.
 """
 
+import itertools
 import json
 import math
 import re
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-VERSION = "dst-2"
+VERSION = "dst-3"
 NONE = "none"
+GENERAL = "general"
+START = "start"
+FLOOR = 1e-3
 WORD = re.compile(r"\d\d:\d\d|[^\W_]+")
 TIME = re.compile(r"^\d\d:\d\d$")
+
+Ranked = Sequence[tuple[str, float]]
 
 
 @dataclass
@@ -41,6 +55,11 @@ def _domain(intent: str | None) -> str | None:
     return intent.split("-")[0].lower()
 
 
+def turn_class(intent: str) -> str:
+    """The domain an intent is about, or ``general`` (greetings, thanks, out of scope: the domain stays)."""
+    return _domain(intent) or GENERAL
+
+
 def empty_state() -> dict:
     return {"domain": None, "active_intent": None, "slots": {}, "turn_count": 0}
 
@@ -48,10 +67,17 @@ def empty_state() -> dict:
 class DialogueStateTracker:
     """``update(state, text, intents) -> state``; pure: the input state is not modified."""
 
-    def __init__(self, lexicon: dict[str, list[str]], text_power: float = 1.0, context_bonus: float = 0.0) -> None:
+    def __init__(
+        self,
+        lexicon: dict[str, list[str]],
+        emission_power: float = 1.0,
+        prior_power: float = 1.0,
+        beam: int = 8,
+    ) -> None:
         self.lexicon = lexicon
-        self.text_power = text_power
-        self.context_bonus = context_bonus
+        self.emission_power = emission_power
+        self.prior_power = prior_power
+        self.beam = beam
         self.kinds: dict[str, list[str]] = {}
         self.slots: dict[str, list[str]] = {}
         for slot, values in lexicon.items():
@@ -73,6 +99,9 @@ class DialogueStateTracker:
         self.vocabulary: dict[str, int] = {}
         self.coef = np.zeros((0, 0))
         self.intercept = np.zeros(0)
+        self.turn_classes: list[str] = sorted({slot.split("-")[0] for slot in lexicon} | {GENERAL})
+        self.log_transitions: dict[str, dict[str, float]] = {}
+        self.log_priors: dict[str, float] = {}
         self.metrics: dict[str, float] = {}
 
     def candidates(self, text: str) -> list[Candidate]:
@@ -85,7 +114,7 @@ class DialogueStateTracker:
     @staticmethod
     def features(text: str, candidate: Candidate, domain: str | None) -> list[str]:
         """Kinds of the value, the value itself (not for times), three words either side by position, six as a
-        bag, and the domain."""
+        bag, their four-letter prefixes (``arrives``/``arrival`` -> ``arri``), adjacent left pairs, and the domain."""
         lowered = text.lower()
         left = WORD.findall(lowered[: candidate.start])[-6:]
         right = WORD.findall(lowered[candidate.end :])[:6]
@@ -96,6 +125,8 @@ class DialogueStateTracker:
         out += [f"domain={d}|kind={k}" for k in candidate.kinds]
         out += [f"l{i}={w}" for i, w in enumerate(reversed(left[-3:]))] + [f"r{i}={w}" for i, w in enumerate(right[:3])]
         out += [f"lbag={w}" for w in left] + [f"rbag={w}" for w in right]
+        out += [f"lpre={w[:4]}" for w in left] + [f"rpre={w[:4]}" for w in right]
+        out += [f"domain={d}|lpre={w[:4]}" for w in left] + [f"lpair={a} {b}" for a, b in itertools.pairwise(left)]
         out += [f"domain={d}|l0={left[-1] if left else '^'}", f"domain={d}|r0={right[0] if right else '$'}"]
         return out
 
@@ -125,10 +156,11 @@ class DialogueStateTracker:
 
     def slot_scores(self, text: str, candidate: Candidate, domains: dict[str | None, float]) -> np.ndarray:
         """Score of every class (slot or ``none``) for a candidate; slots whose lexicon lacks the value (times and
-        numbers: any slot of that shape) get ``-inf``, so a restaurant name never becomes a train station.
+        numbers: any slot of that shape) get ``-inf``, so a restaurant name never becomes a train station. Slots of
+        other domains stay open: the words around a value can overrule the hypothesised domain ("taxi to the pizza
+        hut" in a restaurant hypothesis), which scored better on validation dialogues than closing them.
 
-        ``domains`` weights the possible domains (see ``domain_weights``), so a wrong top intent with a runner-up
-        of the right domain still leaves room for the right slot.
+        ``domains`` weights the possible domains (``update`` passes one domain per hypothesis of its beam).
         """
         scores = np.zeros_like(self.intercept)
         for domain, weight in domains.items():
@@ -158,77 +190,119 @@ class DialogueStateTracker:
                     used.add(label)
         return [label or NONE for label in labels]
 
-    def domain_weights(self, state: dict, ranked: Sequence[tuple[str, float]]) -> dict[str | None, float]:
-        """Which domain this turn is about: the intents' probability mass per domain, sharpened or softened by
-        ``text_power``, times ``exp(context_bonus)`` for the conversation's current domain, normalised.
+    def fit_context(self, dialogues: Iterable[Sequence[str]], intent_counts: dict[str, int]) -> "DialogueStateTracker":
+        """Turn-class transitions from the intents of training dialogues (add-one smoothed; ``start`` before the
+        first domain) and the intent model's training prior per turn class (its posterior is divided by it)."""
+        priors: Counter[str] = Counter()
+        for intent, count in intent_counts.items():
+            priors[turn_class(intent)] += count
+        self.turn_classes = sorted(set(self.turn_classes) | set(priors))
+        counts: Counter[tuple[str, str]] = Counter()
+        for intents in dialogues:
+            context = START
+            for intent in intents:
+                current = turn_class(intent)
+                counts[context, current] += 1
+                context = context if current == GENERAL else current
+        contexts = [START, *(c for c in self.turn_classes if c != GENERAL)]
+        self.log_transitions = {}
+        for context in contexts:
+            total = sum(counts[context, c] for c in self.turn_classes) + len(self.turn_classes)
+            self.log_transitions[context] = {c: math.log((counts[context, c] + 1) / total) for c in self.turn_classes}
+        total = sum(priors.values()) + len(self.turn_classes)
+        self.log_priors = {c: math.log((priors[c] + 1) / total) for c in self.turn_classes}
+        return self
 
-        A context-free intent model is often sure and wrong on "how about monday ?"; the current domain resolves
-        it. A general or unknown intent (thanks, bye, uncertain) counts for the current domain.
-        """
-        current = state.get("domain")
-        mass: dict[str | None, float] = {}
-        for intent, probability in ranked:
-            domain = _domain(intent) or current
-            mass[domain] = mass.get(domain, 0.0) + probability
-        if not mass:
-            return {current: 1.0}
-        if current is not None and current not in mass:
-            mass[current] = max(1.0 - sum(mass.values()), 1e-3)
-        logits = {
-            d: self.text_power * math.log(max(m, 1e-6)) + (self.context_bonus if d and d == current else 0.0)
-            for d, m in mass.items()
-        }
-        peak = max(logits.values())
-        weights = {d: math.exp(v - peak) for d, v in logits.items()}
-        total = sum(weights.values())
-        return {d: w / total for d, w in weights.items()}
+    def turn_posterior(self, intents: Ranked | str | None) -> dict[str, float]:
+        """What the text alone says about the turn class: a single intent name is taken as certain (``uncertain``
+        and none are ``general``); ranked intents are summed per class, the unranked rest spread evenly, floored."""
+        if intents is None or isinstance(intents, str):
+            named = turn_class(intents) if intents else GENERAL
+            return {named if named in self.turn_classes else GENERAL: 1.0}
+        mass = dict.fromkeys(self.turn_classes, 0.0)
+        for intent, probability in intents:
+            mass[turn_class(intent) if turn_class(intent) in mass else GENERAL] += probability
+        rest = max(1.0 - sum(mass.values()), 0.0) / len(mass)
+        mass = {c: max(m, FLOOR) + rest for c, m in mass.items()}
+        total = sum(mass.values())
+        return {c: m / total for c, m in mass.items()}
 
-    def update(self, state: dict, text: str, intents: Sequence[tuple[str, float]] | str | None = None) -> dict:
+    def update(self, state: dict, text: str, intents: Ranked | str | None = None) -> dict:
         """The state after this user turn; ``intents`` are (intent, probability) best first, or one intent name.
 
-        The state's domain becomes the most likely domain of the turn (see ``domain_weights``); general intents
-        (thanks, bye) and unknown ones keep the conversation's current domain.
+        Every hypothesis of the beam is extended by every turn class: a domain fills the turn's values into that
+        domain's slots; ``general`` keeps the hypothesis's domain. Scores add the emission power times the log
+        posterior over prior and the log transition; extensions are filled best first until the beam holds
+        ``beam`` distinct states (the first of equal states is the best), and the best one is the state.
         """
         ranked = [(intents, 1.0)] if isinstance(intents, str) else list(intents or [])
-        domains = self.domain_weights(state, ranked)
         top = ranked[0][0] if ranked else None
-        slots = dict(state.get("slots", {}))
+        posterior = self.turn_posterior(intents)
+        hypotheses = state.get("hypotheses") or [
+            {"domain": state.get("domain"), "slots": dict(state.get("slots", {})), "score": 0.0}
+        ]
+        emissions = {
+            c: self.emission_power * (math.log(q) - self.prior_power * self.log_priors.get(c, 0.0))
+            for c, q in posterior.items()
+        }
+        options = []
+        for hypothesis in hypotheses:
+            transitions = self.log_transitions.get(hypothesis["domain"] or START, self.log_transitions.get(START, {}))
+            options += [
+                (hypothesis["score"] + e + transitions.get(c, 0.0), c, hypothesis) for c, e in emissions.items()
+            ]
         candidates = self.candidates(text)
-        for candidate, label in zip(candidates, self.assign_all(text, candidates, domains), strict=True):
-            if label != NONE:
-                slots[label] = candidate.value
-        named = {d: w for d, w in domains.items() if d is not None}
+        fills: dict[str | None, dict[str, str]] = {}
+        beam: list[dict] = []
+        seen: set[str] = set()
+        for score, current, hypothesis in sorted(options, key=lambda o: -o[0]):
+            domain = hypothesis["domain"] if current == GENERAL else current
+            if domain not in fills:
+                labels = self.assign_all(text, candidates, {domain: 1.0})
+                fills[domain] = {label: c.value for c, label in zip(candidates, labels, strict=True) if label != NONE}
+            slots = {**hypothesis["slots"], **fills[domain]}
+            key = json.dumps([domain, sorted(slots.items())])
+            if key not in seen:
+                seen.add(key)
+                beam.append({"domain": domain, "slots": slots, "score": score})
+                if len(beam) == self.beam:
+                    break
+        best = beam[0]["score"]
         return {
-            "domain": max(named, key=named.__getitem__) if named else state.get("domain"),
+            "domain": beam[0]["domain"],
             "active_intent": top if top and top != "uncertain" else state.get("active_intent"),
-            "slots": slots,
+            "slots": dict(beam[0]["slots"]),
             "turn_count": int(state.get("turn_count", 0)) + 1,
+            "hypotheses": [{**h, "score": round(h["score"] - best, 6)} for h in beam],
         }
 
-    def tune_context(
+    def tune(
         self,
-        dialogues: Sequence[Sequence[tuple[str, Sequence[tuple[str, float]], dict[str, str]]]],
-        powers: Sequence[float] = (0.25, 0.5, 1.0),
-        bonuses: Sequence[float] = (0.0, 1.0, 2.0, 3.0, 4.0),
+        dialogues: Sequence[Sequence[tuple[str, Ranked | str, dict[str, str]]]],
+        emission_powers: Sequence[float] = (0.5, 0.7, 1.0),
+        prior_powers: Sequence[float] = (0.0, 0.5, 1.0),
     ) -> dict[str, float]:
-        """Pick ``text_power`` and ``context_bonus`` by joint goal accuracy on validation dialogues, each turn a
+        """Pick ``emission_power`` and ``prior_power`` by joint goal accuracy on validation dialogues, each turn a
         (text, predicted intents, true slots) triple. Returns the chosen values and their accuracy."""
-        best = (-1.0, 1.0, 0.0)
-        for power in powers:
-            for bonus in bonuses:
-                self.text_power, self.context_bonus = power, bonus
-                predicted, gold = [], []
-                for dialogue in dialogues:
-                    state = empty_state()
-                    for text, ranked, truth in dialogue:
-                        state = self.update(state, text, ranked)
-                        predicted.append(state["slots"])
-                        gold.append(truth)
-                accuracy = joint_goal_accuracy(predicted, gold)
+        best = (-1.0, self.emission_power, self.prior_power)
+        for emission_power in emission_powers:
+            for prior_power in prior_powers:
+                self.emission_power, self.prior_power = emission_power, prior_power
+                accuracy = self.joint_goal_accuracy(dialogues)
                 if accuracy > best[0]:
-                    best = (accuracy, power, bonus)
-        self.text_power, self.context_bonus = best[1], best[2]
-        return {"text_power": best[1], "context_bonus": best[2], "valid_joint_goal_accuracy": best[0]}
+                    best = (accuracy, emission_power, prior_power)
+        self.emission_power, self.prior_power = best[1], best[2]
+        return {"emission_power": best[1], "prior_power": best[2], "valid_joint_goal_accuracy": best[0]}
+
+    def joint_goal_accuracy(self, dialogues: Sequence[Sequence[tuple[str, Ranked | str, dict[str, str]]]]) -> float:
+        predicted, gold = [], []
+        for dialogue in dialogues:
+            state = empty_state()
+            for text, intents, truth in dialogue:
+                state = self.update(state, text, intents)
+                predicted.append(state["slots"])
+                gold.append(truth)
+        return joint_goal_accuracy(predicted, gold)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -236,8 +310,12 @@ class DialogueStateTracker:
         sidecar = {
             "version": VERSION,
             "lexicon": self.lexicon,
-            "text_power": self.text_power,
-            "context_bonus": self.context_bonus,
+            "emission_power": self.emission_power,
+            "prior_power": self.prior_power,
+            "beam": self.beam,
+            "turn_classes": self.turn_classes,
+            "log_transitions": self.log_transitions,
+            "log_priors": self.log_priors,
             "classes": self.classes,
             "vocabulary": self.vocabulary,
             "metrics": self.metrics,
@@ -249,7 +327,9 @@ class DialogueStateTracker:
         sidecar = json.loads(path.with_suffix(".json").read_text())
         if sidecar["version"] != VERSION:
             raise ValueError(f"{path}: version {sidecar['version']} != {VERSION}")
-        tracker = cls(sidecar["lexicon"], sidecar["text_power"], sidecar["context_bonus"])
+        tracker = cls(sidecar["lexicon"], sidecar["emission_power"], sidecar["prior_power"], sidecar["beam"])
+        tracker.turn_classes = sidecar["turn_classes"]
+        tracker.log_transitions, tracker.log_priors = sidecar["log_transitions"], sidecar["log_priors"]
         arrays = np.load(path.with_suffix(".npz"))
         tracker.coef, tracker.intercept = arrays["coef"], arrays["intercept"]
         tracker.classes, tracker.vocabulary = sidecar["classes"], sidecar["vocabulary"]

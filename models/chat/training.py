@@ -2,6 +2,7 @@
 
 import json
 import time
+from collections import Counter
 from pathlib import Path
 
 import torch
@@ -43,21 +44,31 @@ def predicted_intents(intent: IntentClassifier, text: str) -> list[tuple[str, fl
 def train_tracker(
     data: MultiWOZ,
     intent: IntentClassifier,
+    intent_counts: dict[str, int],
     seed: int = 0,
     copies: int = 2,
+    context_dialogues: int = 3000,
     valid_dialogues: int = 300,
     c: float = 0.25,
 ) -> DialogueStateTracker:
     """Slot assignment learnt on the training templates whose every value is a placeholder (in the others a
-    real value left in the text would be labelled "no slot"), then the domain prior tuned on dialogues
-    generated from the validation templates with the intents the intent model predicts."""
+    real value left in the text would be labelled "no slot"); domain transitions counted on dialogues generated from
+    all training templates; the emission and prior powers tuned on dialogues generated from the validation templates
+    with the intents the intent model predicts."""
     lexicon = value_lexicon(data)
     split = split_templates(data.templates, seed=seed)
     examples = realise(clean_templates(split.train, lexicon), lexicon, seed=seed, copies=copies)
     tracker = DialogueStateTracker(lexicon).fit(((e.text, e.intent, e.spans) for e in examples), c=c)
+    context = generate(data, split.train, context_dialogues, seed=seed + 30)
+    tracker.fit_context(([t.intent for t in d.turns] for d in context), intent_counts)
     valid = generate(data, clean_templates(split.valid, lexicon), valid_dialogues, seed=seed + 50)
     turns = [[(t.text, predicted_intents(intent, t.text), t.state) for t in d.turns] for d in valid]
-    tracker.metrics = {"train_examples": len(examples), "valid_dialogues": len(valid), **tracker.tune_context(turns)}
+    tracker.metrics = {
+        "train_examples": len(examples),
+        "context_dialogues": len(context),
+        "valid_dialogues": len(valid),
+        **tracker.tune(turns),
+    }
     return tracker
 
 
@@ -84,7 +95,7 @@ def train_all(artifact_dir: Path, seed: int = 0, data: MultiWOZ | None = None) -
     timings["intent_s"] = time.perf_counter() - start
 
     start = time.perf_counter()
-    tracker = train_tracker(data, intent, seed=seed)
+    tracker = train_tracker(data, intent, Counter(e.intent for e in corpus.train), seed=seed)
     tracker.save(out / DST)
     timings["dst_s"] = time.perf_counter() - start
 

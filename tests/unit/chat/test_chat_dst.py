@@ -1,6 +1,7 @@
 """Dialogue state tracker: slots accumulate across turns, state stays JSON-able, input state is untouched."""
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -64,24 +65,57 @@ def test_two_values_of_one_turn_never_share_a_slot(tracker: DialogueStateTracker
     assert len(labels) == len(set(labels))
 
 
-def test_current_domain_outweighs_a_confident_context_free_intent(tiny_multiwoz: MultiWOZ) -> None:
-    tracker = DialogueStateTracker(value_lexicon(tiny_multiwoz), text_power=0.5, context_bonus=3.0)
-    state = {**empty_state(), "domain": "hotel"}
-    weights = tracker.domain_weights(state, [("Restaurant-Inform", 0.9), ("Hotel-Inform", 0.05)])
-    assert max(weights, key=weights.__getitem__) == "hotel"
-    assert abs(sum(weights.values()) - 1) < 1e-9
-    assert DialogueStateTracker(value_lexicon(tiny_multiwoz)).domain_weights(state, [("general-thank", 1.0)]) == {
-        "hotel": 1.0
-    }
+def _with_context(tracker: DialogueStateTracker) -> DialogueStateTracker:
+    """Dialogues stay in one domain for a while; the intent model's prior is even."""
+    dialogues = [["Hotel-Inform", "Hotel-Inform", "Hotel-Inform", "general-thank"]] * 5
+    dialogues += [["Restaurant-Inform", "Restaurant-Inform", "Restaurant-Inform", "general-thank"]] * 5
+    counts = {"Hotel-Inform": 10, "Restaurant-Inform": 10, "general-thank": 10}
+    return tracker.fit_context(dialogues, counts)
 
 
-def test_context_prior_is_tuned_on_dialogues(tracker: DialogueStateTracker) -> None:
+def test_transitions_and_priors_are_log_probabilities(tracker: DialogueStateTracker) -> None:
+    _with_context(tracker)
+    for row in tracker.log_transitions.values():
+        assert abs(sum(math.exp(v) for v in row.values()) - 1) < 1e-9
+    assert tracker.log_transitions["hotel"]["hotel"] > tracker.log_transitions["hotel"]["restaurant"]
+    assert abs(sum(math.exp(v) for v in tracker.log_priors.values()) - 1) < 1e-9
+
+
+def test_later_turns_revise_an_ambiguous_first_turn(tracker: DialogueStateTracker) -> None:
+    """A value said before the domain is clear lands in the domain the next turns make likely, not the first guess."""
+    _with_context(tracker)
+    state = tracker.update(
+        empty_state(), "I need a place in the north please .", [("Restaurant-Inform", 0.6), ("Hotel-Inform", 0.4)]
+    )
+    assert state["slots"] == {"restaurant-area": "north"}
+    state = tracker.update(state, "Book it for 2 people for 3 nights .", [("Hotel-Inform", 0.95)])
+    assert state["domain"] == "hotel"
+    assert state["slots"]["hotel-area"] == "north"
+    assert "restaurant-area" not in state["slots"]
+    assert len(state["hypotheses"]) <= tracker.beam
+
+
+def test_general_turns_keep_the_domain_and_a_named_intent_is_certain(tracker: DialogueStateTracker) -> None:
+    _with_context(tracker)
+    assert tracker.turn_posterior("Hotel-Inform") == {"hotel": 1.0}
+    assert tracker.turn_posterior("uncertain") == {"general": 1.0}
+    state = tracker.update(empty_state(), "Can you find me a moderate hotel ?", "Hotel-Inform")
+    state = tracker.update(state, "Thank you so much .", [("general-thank", 0.99)])
+    assert state["domain"] == "hotel"
+
+
+def test_powers_are_tuned_on_dialogues(tracker: DialogueStateTracker) -> None:
+    _with_context(tracker)
     turns = [
         [
-            ("I need a place to stay in the north please .", [("Hotel-Inform", 0.9)], {"hotel-area": "north"}),
-            ("how about centre", [("Restaurant-Inform", 0.8), ("Hotel-Inform", 0.2)], {"hotel-area": "centre"}),
+            (
+                "I need a place in the north please .",
+                [("Restaurant-Inform", 0.6), ("Hotel-Inform", 0.4)],
+                {"hotel-area": "north"},
+            ),
+            ("Book it for 2 people .", [("Hotel-Inform", 0.9)], {"hotel-area": "north", "hotel-people": "2"}),
         ]
     ]
-    chosen = tracker.tune_context(turns, powers=(1.0,), bonuses=(0.0, 4.0))
-    assert chosen["context_bonus"] == 4.0
-    assert tracker.context_bonus == 4.0
+    chosen = tracker.tune(turns, emission_powers=(0.5, 1.0), prior_powers=(1.0,))
+    assert chosen["emission_power"] == tracker.emission_power
+    assert 0.0 <= chosen["valid_joint_goal_accuracy"] <= 1.0
