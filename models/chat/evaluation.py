@@ -227,6 +227,7 @@ def evaluate_knowledge(artifact_dir: Path, link_prediction: bool = True) -> dict
         "hits_at_3": _r(hits["gnn"] / total),
         "hits_at_3_without_gnn": _r(hits["text"] / total),
         "gnn_weight": trained_weight,
+        "document_weight": retriever.document_weight,
     }
     if link_prediction:
         result["link_prediction"] = link_prediction_benchmarks()

@@ -1,9 +1,10 @@
 """Knowledge graph of FAQ entries, MultiWOZ entities and their attribute values, and retrieval over it.
 
-A message is matched against FAQ questions and entity names (character n-gram TF-IDF); the R-GCN link predictor adds
-a graph prior: its predicted probability that a candidate node links to each node of the conversation's context
-(domain, top intent, entities and values in the state), averaged over the context (``link_affinity``).
-Scores are ``text + graph_weight * graph``.
+A message is matched against FAQ questions and entity names (character and word TF-IDF); an FAQ entry is matched both
+phrasing by phrasing and as one document of all its phrasings, whose pooled vocabulary covers wordings no single
+phrasing has. The R-GCN link predictor adds a graph prior: its predicted probability that a candidate node links to
+each node of the conversation's context (domain, top intent, entities and values in the state), averaged over the
+context (``link_affinity``). Scores are ``text + graph_weight * graph``.
 """
 
 import json
@@ -20,8 +21,9 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from streamsense.models.chat.gnn import GNNConfig, RGCNLinkPredictor, index_triples, train_link_predictor
 
-VERSION = "knowledge-2"
-WEIGHTS = (0.0, 0.1, 0.2, 0.4, 0.8, 1.6, 3.2)
+VERSION = "knowledge-3"
+WEIGHTS = (0.0, 0.2, 0.4, 0.8, 1.6)
+DOCUMENT_WEIGHTS = (0.0, 0.5, 1.0)
 NON_WORD = re.compile(r"[^\w']+")
 ATTRIBUTES = ("area", "food", "pricerange", "type", "stars", "parking", "internet")
 
@@ -77,12 +79,14 @@ class KnowledgeRetriever:
         node_ids: list[str],
         graph_weight: float,
         affinity: np.ndarray | None = None,
+        document_weight: float = 0.0,
     ) -> None:
         self.graph = graph
         self.node_ids = node_ids
         self.index = {n: i for i, n in enumerate(node_ids)}
         self.embeddings = F.normalize(torch.from_numpy(embeddings), dim=1).numpy()
         self.graph_weight = graph_weight
+        self.document_weight = document_weight
         self.candidates = [n for n in node_ids if graph.nodes[n]["kind"] in ("faq", "entity")]
         self.names = {
             i: n.split(":", 1)[1] for i, n in enumerate(self.candidates) if graph.nodes[n]["kind"] == "entity"
@@ -98,6 +102,14 @@ class KnowledgeRetriever:
         self.word = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english")
         self.char_matrix = self.char.fit_transform(self.documents)
         self.word_matrix = self.word.fit_transform(self.documents)
+        self.faq_rows = np.array([i for i, n in enumerate(self.candidates) if graph.nodes[n]["kind"] == "faq"], int)
+        pooled = [
+            " ".join(self.documents[j] for j in np.flatnonzero(np.array(self.owners) == i)) for i in self.faq_rows
+        ]
+        self.pooled_char = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+        self.pooled_word = TfidfVectorizer(sublinear_tf=True, stop_words="english")
+        self.pooled_char_matrix = self.pooled_char.fit_transform(pooled) if pooled else None
+        self.pooled_word_matrix = self.pooled_word.fit_transform(pooled) if pooled else None
         self.owner_array = np.array(self.owners)
         self.candidate_rows = np.array([self.index[n] for n in self.candidates])
         self.entity_rows = np.array(sorted(self.names), dtype=np.int64)
@@ -118,23 +130,41 @@ class KnowledgeRetriever:
             nodes += [f"{domain}:{value}", f"value:{attribute}={value}"]
         return [n for n in nodes if n in self.index]
 
+    def score_parts(
+        self, text: str, state: dict | None = None, intents: Sequence[tuple[str, float]] | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per candidate: the best phrasing's text score, the pooled document's (equal to the first for entities)
+        and the graph prior. Text is the mean of character and word TF-IDF cosine; an entity scores 1 when its full
+        name is in the message, else half its name similarity."""
+        char = (self.char_matrix @ self.char.transform([text]).T).toarray().ravel()
+        word = (self.word_matrix @ self.word.transform([text]).T).toarray().ravel()
+        phrasing = np.zeros(len(self.candidates))
+        np.maximum.at(phrasing, self.owner_array, (char + word) / 2)
+        lowered = f" {' '.join(NON_WORD.split(text.lower()))} "
+        for i in self.entity_rows:
+            phrasing[i] = 1.0 if f" {self.names[i]} " in lowered else phrasing[i] / 2
+        pooled = phrasing.copy()
+        if self.pooled_char_matrix is not None and self.pooled_word_matrix is not None:
+            pooled_char = (self.pooled_char_matrix @ self.pooled_char.transform([text]).T).toarray().ravel()
+            pooled_word = (self.pooled_word_matrix @ self.pooled_word.transform([text]).T).toarray().ravel()
+            pooled[self.faq_rows] = (pooled_char + pooled_word) / 2
+        context = self.context_nodes(state, intents)
+        graph = np.zeros(len(self.candidates))
+        if context:
+            graph = self.affinity[:, [self.index[n] for n in context]].mean(axis=1)
+        return phrasing, pooled, graph
+
+    def combine(
+        self, parts: tuple[np.ndarray, np.ndarray, np.ndarray], graph_weight: float, document_weight: float
+    ) -> np.ndarray:
+        phrasing, pooled, graph = parts
+        return (1 - document_weight) * phrasing + document_weight * pooled + graph_weight * graph
+
     def scores(
         self, text: str, state: dict | None = None, intents: Sequence[tuple[str, float]] | None = None
     ) -> np.ndarray:
-        """Text: mean of character and word TF-IDF cosine (max over an FAQ's phrasings); an entity scores 1 when its
-        full name is in the message, else half its name similarity. Plus the graph prior."""
-        char = (self.char_matrix @ self.char.transform([text]).T).toarray().ravel()
-        word = (self.word_matrix @ self.word.transform([text]).T).toarray().ravel()
-        text_score = np.zeros(len(self.candidates))
-        np.maximum.at(text_score, self.owner_array, (char + word) / 2)
-        lowered = f" {' '.join(NON_WORD.split(text.lower()))} "
-        for i in self.entity_rows:
-            text_score[i] = 1.0 if f" {self.names[i]} " in lowered else text_score[i] / 2
-        context = self.context_nodes(state, intents)
-        if not context:
-            return text_score
-        graph_score = self.affinity[:, [self.index[n] for n in context]].mean(axis=1)
-        return text_score + self.graph_weight * graph_score
+        """Text (best phrasing and pooled document mixed by ``document_weight``) plus the weighted graph prior."""
+        return self.combine(self.score_parts(text, state, intents), self.graph_weight, self.document_weight)
 
     def retrieve(
         self, text: str, state: dict | None = None, intents: Sequence[tuple[str, float]] | None = None, k: int = 3
@@ -156,8 +186,8 @@ class KnowledgeRetriever:
         cls, graph: nx.MultiDiGraph, config: GNNConfig | None = None, graph_weight: float | None = None
     ) -> "KnowledgeRetriever":
         """Embed the graph with the R-GCN link predictor and keep its candidate-to-node link probabilities; without
-        ``graph_weight``, pick it by leave-one-out hits@3 on the training paraphrases (held-out questions are never
-        looked at)."""
+        ``graph_weight``, pick it and ``document_weight`` by leave-one-out mean reciprocal rank on the training
+        paraphrases (held-out questions are never looked at; MRR separates settings that hits@3 ties)."""
         nodes: dict[str, int] = {n: i for i, n in enumerate(sorted(graph.nodes))}
         relations: dict[str, int] = {}
         triples = index_triples([(h, d["relation"], t) for h, t, d in graph.edges(data=True)], nodes, relations)
@@ -167,10 +197,12 @@ class KnowledgeRetriever:
         node_ids = list(nodes)
         candidates = [n for n in node_ids if graph.nodes[n]["kind"] in ("faq", "entity")]
         affinity = link_affinity(model, [nodes[n] for n in candidates])
+        document_weight = 0.0
         if graph_weight is None:
-            loo = {w: leave_one_out_hits(graph, embeddings, node_ids, w, affinity) for w in WEIGHTS}
-            graph_weight = max(WEIGHTS, key=lambda w: (loo[w], -w))
-        return cls(graph, embeddings, node_ids, graph_weight, affinity)
+            settings = [(w, d) for w in WEIGHTS for d in DOCUMENT_WEIGHTS]
+            loo = leave_one_out(graph, embeddings, node_ids, settings, affinity)
+            graph_weight, document_weight = max(settings, key=lambda s: (loo[s]["mrr"], -s[0], -s[1]))
+        return cls(graph, embeddings, node_ids, graph_weight, affinity, document_weight)
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -180,6 +212,7 @@ class KnowledgeRetriever:
             "graph": nx.node_link_data(self.graph, edges="edges"),
             "node_ids": self.node_ids,
             "graph_weight": self.graph_weight,
+            "document_weight": self.document_weight,
         }
         path.with_suffix(".json").write_text(json.dumps(sidecar))
 
@@ -190,7 +223,14 @@ class KnowledgeRetriever:
             raise ValueError(f"{path}: version {sidecar['version']} != {VERSION}")
         graph = nx.node_link_graph(sidecar["graph"], edges="edges")
         arrays = np.load(path.with_suffix(".npz"))
-        return cls(graph, arrays["embeddings"], sidecar["node_ids"], sidecar["graph_weight"], arrays["affinity"])
+        return cls(
+            graph,
+            arrays["embeddings"],
+            sidecar["node_ids"],
+            sidecar["graph_weight"],
+            arrays["affinity"],
+            sidecar["document_weight"],
+        )
 
 
 def load_faq(path: Path | None = None) -> list[dict]:
@@ -213,15 +253,16 @@ def link_affinity(model: RGCNLinkPredictor, rows: Sequence[int]) -> np.ndarray:
     return best.numpy().astype(np.float32)
 
 
-def leave_one_out_hits(
+def leave_one_out(
     graph: nx.MultiDiGraph,
     embeddings: np.ndarray,
     node_ids: list[str],
-    weight: float,
+    settings: Sequence[tuple[float, float]],
     affinity: np.ndarray | None = None,
-) -> float:
-    """Hits@3 of each training paraphrase with itself removed from its FAQ's phrasings."""
-    hits, total = 0, 0
+) -> dict[tuple[float, float], dict[str, float]]:
+    """Hits@3 and mean reciprocal rank, per (graph weight, document weight), of each training paraphrase with
+    itself removed from its FAQ's phrasings (one retriever per paraphrase serves every setting)."""
+    ranks: dict[tuple[float, float], list[int]] = {s: [] for s in settings}
     for node, data in list(graph.nodes(data=True)):
         if data["kind"] != "faq":
             continue
@@ -231,9 +272,15 @@ def leave_one_out_hits(
         paraphrases = list(data["paraphrases"])
         for i, question in enumerate(paraphrases):
             data["paraphrases"] = paraphrases[:i] + paraphrases[i + 1 :]
-            retriever = KnowledgeRetriever(graph, embeddings, node_ids, weight, affinity)
-            top = retriever.retrieve(question, state, [(intents[0].split(":", 1)[1], 1.0)], k=3)
-            hits += node in [h.node_id for h in top]
-            total += 1
+            retriever = KnowledgeRetriever(graph, embeddings, node_ids, 0.0, affinity)
+            parts = retriever.score_parts(question, state, [(intents[0].split(":", 1)[1], 1.0)])
+            target = retriever.candidates.index(node)
+            for setting in settings:
+                scores = retriever.combine(parts, *setting)
+                ranks[setting].append(int((scores > scores[target]).sum()) + 1)
         data["paraphrases"] = paraphrases
-    return hits / max(total, 1)
+    out = {}
+    for setting, values in ranks.items():
+        rank = np.array(values or [np.inf], dtype=float)
+        out[setting] = {"hits_at_3": float((rank <= 3).mean()), "mrr": float((1 / rank).mean())}
+    return out

@@ -113,6 +113,7 @@ def train_all(artifact_dir: Path, seed: int = 0, data: MultiWOZ | None = None) -
         "temperature": round(intent.temperature, 4),
         "dst": tracker.metrics,
         "knowledge_graph_weight": retriever.graph_weight,
+        "knowledge_document_weight": retriever.document_weight,
         "seconds": {k: round(v, 1) for k, v in timings.items()},
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))

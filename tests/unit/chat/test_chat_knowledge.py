@@ -6,7 +6,7 @@ import pytest
 
 from streamsense.datasets.multiwoz import MultiWOZ
 from streamsense.models.chat.gnn import GNNConfig
-from streamsense.models.chat.knowledge import KnowledgeRetriever, build_graph
+from streamsense.models.chat.knowledge import KnowledgeRetriever, build_graph, leave_one_out
 
 FAQ = [
     {
@@ -79,3 +79,23 @@ def test_graph_prior_moves_the_domain_faq_up(retriever: KnowledgeRetriever) -> N
     without = retriever.scores("is it free", state, [("Restaurant-Inform", 0.9)])
     table = retriever.candidates.index("faq:table")
     assert with_graph[table] - without[table] > 0
+
+
+def test_pooled_document_matches_words_spread_over_phrasings(tiny_multiwoz: MultiWOZ) -> None:
+    """ "car" is in one phrasing and "free" in another: only the pooled document holds both."""
+    graph = build_graph(tiny_multiwoz.databases, FAQ)
+    retriever = KnowledgeRetriever.train(graph, GNNConfig(dim=16, epochs=20), graph_weight=0.0)
+    parts = retriever.score_parts("free spot for my car")
+    parking = retriever.candidates.index("faq:parking")
+    assert parts[1][parking] > parts[0][parking]
+    retriever.document_weight = 1.0
+    assert retriever.retrieve("free spot for my car", k=1)[0].node_id == "faq:parking"
+
+
+def test_leave_one_out_scores_every_setting(tiny_multiwoz: MultiWOZ) -> None:
+    graph = build_graph(tiny_multiwoz.databases, FAQ)
+    retriever = KnowledgeRetriever.train(graph, GNNConfig(dim=16, epochs=20), graph_weight=0.0)
+    settings = [(0.0, 0.0), (0.4, 1.0)]
+    result = leave_one_out(graph, retriever.embeddings, retriever.node_ids, settings, retriever.affinity)
+    assert set(result) == set(settings)
+    assert all(0.0 <= r["mrr"] <= 1.0 and 0.0 <= r["hits_at_3"] <= 1.0 for r in result.values())
