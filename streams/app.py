@@ -6,6 +6,7 @@ import faust
 
 from streamsense.settings import Settings
 from streamsense.streams.connections import faust_credentials
+from streamsense.streams.consumer import Transport
 from streamsense.streams.topics import StreamSpec
 
 
@@ -16,11 +17,18 @@ def table_store(settings: Settings) -> str:
     return "memory://"
 
 
+class App(faust.App):
+    """A Faust app whose consumer keeps exact offsets (``streams.consumer``)."""
+
+    def _new_transport(self) -> Transport:
+        return Transport(self.conf.broker_consumer, self)
+
+
 def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None) -> faust.App:
     """One Faust app per stream kind, so each kind scales (and rebalances) on its own."""
     datadir = settings.state_dir / "faust" / spec.app_id
     datadir.mkdir(parents=True, exist_ok=True)
-    return faust.App(
+    return App(
         spec.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
         broker_credentials=faust_credentials(settings),
