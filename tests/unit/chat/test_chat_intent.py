@@ -4,9 +4,11 @@ import copy
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
-from streamsense.models.chat.intent import FALLBACK, IntentClassifier
+from streamsense.models.chat.featurize import hashes
+from streamsense.models.chat.intent import FALLBACK, IntentClassifier, LexicalHead
 
 
 def test_predict_returns_top_k_sorted_calibrated_probabilities(tiny_intent_model: IntentClassifier) -> None:
@@ -90,3 +92,22 @@ def test_save_load_round_trip_gives_the_same_prediction(tiny_intent_model: Inten
     assert loaded.predict(text) == model.predict(text)
     assert loaded.labels == model.labels
     assert loaded.fisher.keys() == model.fisher.keys()
+
+
+def test_lexical_head_gives_log_probabilities_and_abstains_on_new_intents(tiny_intent_model: IntentClassifier) -> None:
+    assert tiny_intent_model.lexical is not None
+    logp = tiny_intent_model.lexical.log_proba(tiny_intent_model._parts(["thanks a lot", "a cheap hotel"]))
+    assert np.allclose(np.exp(logp).sum(axis=1), 1.0, atol=1e-5)
+    trial = copy.deepcopy(tiny_intent_model)
+    trial.add_intent("weather", ["is it raining", "will it rain today", "weather forecast", "is it sunny", "rain"])
+    assert trial.logits(["will it rain tomorrow"]).shape == (1, len(trial.labels))
+    assert trial.predict_many(["will it rain tomorrow"]) == ["weather"]
+
+
+def test_lexical_head_handles_two_labels() -> None:
+    texts = ["thanks a lot", "thank you", "many thanks", "a cheap hotel", "hotel in the north", "book a hotel"]
+    labels = ["thank", "thank", "thank", "hotel", "hotel", "hotel"]
+    parts = [hashes(t) % 1024 for t in texts]
+    head = LexicalHead.fit(parts, np.array([0, 0, 0, 1, 1, 1]), 2, 1024, 10.0)
+    assert head.coef.shape == (2, 1024)
+    assert [["thank", "hotel"][i] for i in head.log_proba(parts).argmax(axis=1)] == labels
