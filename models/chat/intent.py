@@ -3,10 +3,12 @@ linear TF-IDF head over the same hashed n-grams.
 
 Cosine prototypes make three things cheap: a calibrated softmax (one temperature), few-shot intents added at run
 time by imprinting a prototype (Qi et al., 2018) and an out-of-scope gate on the best similarity. The linear head
-(logistic regression on sublinear TF-IDF) weighs rare discriminative n-grams that mean pooling dilutes; on
-validation the mix beat either alone. Its log-probabilities are averaged with the prototype softmax's, and the
-log training prior is partly subtracted (logit adjustment, Menon et al., 2021), which lifts the rare intents that
-macro-F1 counts as much as the frequent ones.
+(logistic regression on sublinear TF-IDF) weighs rare discriminative n-grams that mean pooling dilutes: on
+validation it alone was about 1 point more accurate than the prototypes alone, and the half-and-half mix about as
+accurate as the head alone while keeping the prototypes that few-shot imprinting, EWC feedback and the gate work on.
+Their log-probabilities are averaged, and 0.3 x the log training prior is subtracted (logit adjustment, Menon et
+al., 2021), which lifts the rare intents that macro-F1 counts as much as the frequent ones (weights picked on
+validation from 0 / 0.3 / 0.5 and 0 / 0.3).
 """
 
 import json
@@ -149,7 +151,13 @@ class LexicalHead:
             self.coef[row] = weights
 
     def log_proba(self, parts: Sequence[np.ndarray]) -> np.ndarray:
-        scores = np.asarray(self._matrix(parts) @ self.coef.T) + self.intercept
+        """Row by row with dense column gathers: a message has a few dozen n-grams, and a sparse matrix per message
+        cost more than the product."""
+        ids, tf = self._rows(parts)
+        scores = np.empty((len(parts), len(self.intercept)), dtype=np.float32)
+        for row, (i, t) in enumerate(zip(ids, tf, strict=True)):
+            values = t * self.idf[i]
+            scores[row] = self.coef[:, i] @ (values / max(float(np.linalg.norm(values)), 1e-12)) + self.intercept
         return scores - np.logaddexp.reduce(scores, axis=1, keepdims=True)
 
 
