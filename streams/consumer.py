@@ -22,6 +22,9 @@ this consumer keeps its own cursor per partition, reset by every seek to the com
 - a partition whose fetched records were not all handed out by the end of a fetch round is sought back to its
   cursor (seeking to the cursor only refetches what was never handed out, so it is always safe);
 - seeks run on the consumer's own thread (a seek from the event loop's thread was seen to leave the fetcher asleep);
+- a partition is never taken out of the fetch when its stream buffer is under pressure: Faust brings it back only
+  when a later read finds the buffer drained, and in a 10,000-event fuzz run one partition was never fetched
+  again (its 730 events waited 4.5 minutes, until the worker stopped). A full buffer blocks the fetcher instead.
 - only the ack of a message handed out since its partition's latest reset (a seek to the committed offset, or a
   revocation) counts;
 - a commit covers only the run of acked offsets that starts at the committed offset.
@@ -171,6 +174,9 @@ class Consumer(faust_aiokafka.Consumer):
         self._bump([tp], reset=False)
         await self.seek_wait({tp: offset})
         self._bump([tp], reset=False)
+
+    def on_buffer_full(self, tp: TP) -> None:
+        """Keep fetching the partition (see the module docstring); the full buffer itself holds the fetcher back."""
 
     def ack(self, message: Message) -> bool:
         """Count the ack only if the message was handed out since its partition's latest reset: an earlier copy
