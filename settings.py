@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(default=10.0, description="how soon a dead worker's partitions move on")
     batch_size: int = 200
     batch_within_s: float = 0.2
+    deliveries_in_flight: int = Field(
+        default=2, ge=1, description="batches decided but not yet confirmed by Kafka and Elasticsearch, per agent"
+    )
     es_retry_initial_s: float = 0.5
     es_retry_max_s: float = 10.0
 

@@ -1,8 +1,10 @@
 """The shared decide loop of every agent: decode, decide, send, log; offsets move only after all of it.
 
 The stream is read without automatic acks; a batch's events are acked only after its decisions are delivered to
-Kafka and indexed in Elasticsearch, and the consumer commits only acked offsets. If processing is interrupted
-(shutdown while Elasticsearch is down, say), the batch is never acked: it is consumed again after the restart.
+Kafka and indexed in Elasticsearch, and the consumer commits only acked offsets. Batches are decided and their sends
+issued in order; the next batch is decided while the previous ones wait for the broker and Elasticsearch (at most
+``deliveries_in_flight`` of them), and batches are acked in order. If processing is interrupted (shutdown while
+Elasticsearch is down, say), the unconfirmed batches are never acked: they are consumed again after the restart.
 """
 
 import asyncio
@@ -81,6 +83,85 @@ def route_table_writes(event: EventT) -> None:
     faust.streams._current_event.set(weakref.ref(event))
 
 
+async def consume(
+    stream: faust.StreamT,
+    handle: Callable[[Sequence[EventT]], Awaitable[Awaitable[None]]],
+    batch_size: int,
+    batch_within_s: float,
+    deliveries_in_flight: int,
+) -> None:
+    """Batch the stream's events ourselves, and ack each batch only after its delivery is confirmed.
+
+    A feeder task iterates the stream without acks (Faust's plain per-event path) into a bounded queue; this
+    loop takes up to ``batch_size`` events, or what came within ``batch_within_s`` of the first. Faust's
+    ``take_events`` was not used: on a restart with a backlog it skipped runs of messages that it never
+    yielded (they stayed uncommitted, so they were not lost for good, but the partition's commits stalled).
+
+    ``handle`` decides a batch and issues its sends in order, and returns the confirmation (the broker's acks,
+    then the Elasticsearch bulk). Up to ``deliveries_in_flight`` confirmations run while later batches are
+    decided; an acker task awaits them in order and acks each batch after its own. A failed confirmation acks
+    nothing more: the error ends the agent, and the unacked offsets hold the commit back.
+    """
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[EventT | Exception] = asyncio.Queue(maxsize=2 * batch_size)
+    deliveries: asyncio.Queue[tuple[asyncio.Future, Sequence[EventT]]] = asyncio.Queue()
+    slots = asyncio.Semaphore(deliveries_in_flight)
+    unacked = stream.noack()
+    agent = asyncio.current_task()
+    failures: list[Exception] = []
+
+    async def feed() -> None:
+        try:
+            async for event in unacked.events():
+                await queue.put(event)
+        except Exception as error:  # surface it in the agent, which Faust then restarts
+            await queue.put(error)
+
+    async def acknowledge() -> None:
+        while True:
+            confirmation, events = await deliveries.get()
+            try:
+                await confirmation
+            except Exception as error:
+                failures.append(error)
+                if agent is not None:
+                    agent.cancel()
+                return
+            for event in events:
+                await unacked.ack(event)
+            slots.release()
+
+    def checked(item: EventT | Exception) -> EventT:
+        if isinstance(item, Exception):
+            raise item
+        return item
+
+    feeder = asyncio.ensure_future(feed())
+    acker = asyncio.ensure_future(acknowledge())
+    try:
+        while True:
+            events = [checked(await queue.get())]
+            deadline = loop.time() + batch_within_s
+            while len(events) < batch_size and (remaining := deadline - loop.time()) > 0:
+                try:
+                    events.append(checked(await asyncio.wait_for(queue.get(), remaining)))
+                except TimeoutError:
+                    break
+            if failures:  # the acker's cancel can be lost in ``wait_for`` (Python 3.11)
+                raise failures[0]
+            await slots.acquire()
+            deliveries.put_nowait((asyncio.ensure_future(await handle(events)), events))
+    except asyncio.CancelledError:
+        if failures:
+            raise failures[0] from None
+        raise
+    finally:
+        feeder.cancel()
+        acker.cancel()
+        while not deliveries.empty():
+            deliveries.get_nowait()[0].cancel()
+
+
 class BatchProcessor:
     """Runs one stream's batches through ``decide`` and delivers the outcome."""
 
@@ -117,50 +198,15 @@ class BatchProcessor:
         """Like ``run``, with one ``decide_many`` call per batch for models that are fast only in batches."""
         await self._consume(stream, lambda events: self.process_batched(events, schema, decide_many, forward_to))
 
-    async def _consume(self, stream: faust.StreamT, handle: Callable[[Sequence[EventT]], Awaitable[None]]) -> None:
-        """Batch the stream's events ourselves and ack each batch only after ``handle`` has delivered it.
-
-        A feeder task iterates the stream without acks (Faust's plain per-event path) into a bounded queue; this
-        loop takes up to ``batch_size`` events, or what came within ``batch_within_s`` of the first. Faust's
-        ``take_events`` was not used: on a restart with a backlog it skipped runs of messages that it never
-        yielded (they stayed uncommitted, so they were not lost for good, but the partition's commits stalled).
-        A failed batch is never acked: its offsets hold the commit back and it is consumed again after a restart.
-        """
-        loop = asyncio.get_running_loop()
-        queue: asyncio.Queue[EventT | Exception] = asyncio.Queue(maxsize=2 * self.settings.batch_size)
-        unacked = stream.noack()
-
-        async def feed() -> None:
-            try:
-                async for event in unacked.events():
-                    await queue.put(event)
-            except Exception as error:  # surface it in the agent, which Faust then restarts
-                await queue.put(error)
-
-        def checked(item: EventT | Exception) -> EventT:
-            if isinstance(item, Exception):
-                raise item
-            return item
-
-        feeder = asyncio.ensure_future(feed())
-        try:
-            while True:
-                events = [checked(await queue.get())]
-                deadline = loop.time() + self.settings.batch_within_s
-                while len(events) < self.settings.batch_size and (remaining := deadline - loop.time()) > 0:
-                    try:
-                        events.append(checked(await asyncio.wait_for(queue.get(), remaining)))
-                    except TimeoutError:
-                        break
-                await handle(events)
-                for event in events:
-                    await unacked.ack(event)
-        finally:
-            feeder.cancel()
+    async def _consume(
+        self, stream: faust.StreamT, handle: Callable[[Sequence[EventT]], Awaitable[Awaitable[None]]]
+    ) -> None:
+        settings = self.settings
+        await consume(stream, handle, settings.batch_size, settings.batch_within_s, settings.deliveries_in_flight)
 
     async def process_batched(
         self, events: Sequence[EventT], schema: type[BaseModel], decide_many: DecideMany, forward_to: str | None = None
-    ) -> None:
+    ) -> Awaitable[None]:
         letters: list[DeadLetter] = []
         items: list[Item] = []
         for event in events:
@@ -180,11 +226,11 @@ class BatchProcessor:
                     outcomes += decide_many([item])
                 except Exception as error:
                     outcomes.append(self._failed(item.event, error))
-        await self._finish(events, items, outcomes, letters, forward_to)
+        return await self._finish(events, items, outcomes, letters, forward_to)
 
     async def process(
         self, events: Sequence[EventT], schema: type[BaseModel], decide: Decide, forward_to: str | None = None
-    ) -> None:
+    ) -> Awaitable[None]:
         letters: list[DeadLetter] = []
         items: list[Item] = []
         outcomes: list[Outcome] = []
@@ -203,7 +249,7 @@ class BatchProcessor:
                 outcomes.append(error)
             except Exception as error:
                 outcomes.append(self._failed(event, error))
-        await self._finish(events, items, outcomes, letters, forward_to)
+        return await self._finish(events, items, outcomes, letters, forward_to)
 
     def _failed(self, event: EventT, error: Exception) -> Skip:
         m = event.message
@@ -218,7 +264,7 @@ class BatchProcessor:
         outcomes: list[Outcome],
         letters: list[DeadLetter],
         forward_to: str | None,
-    ) -> None:
+    ) -> Awaitable[None]:
         decisions: list[Decision] = []
         forwards: list[Forward] = []
         records: list[Record] = []
@@ -233,23 +279,27 @@ class BatchProcessor:
                 decisions.append(outcome)
         if forwards and forward_to is None:
             raise RuntimeError(f"{self.spec.name}: an agent forwarded events without a forward_to topic")
-        await self.deliver(decisions, letters, forwards, self.internal_topics.get(forward_to or ""), records)
+        confirmation = await self.send(
+            decisions, letters, forwards, self.internal_topics.get(forward_to or ""), records
+        )
         self.metrics.processed.labels(self.spec.name).inc(len(events))
+        return confirmation
 
     def _letter(self, event: EventT, kind: str, reason: str) -> DeadLetter:
         m = event.message
         self.metrics.dead_letters.labels(dlq_topic(m.topic)).inc()
         return dead_letter(m.topic, m.partition, m.offset, m.key, event.value, kind, reason)
 
-    async def deliver(
+    async def send(
         self,
         decisions: list[Decision],
         letters: list[DeadLetter],
         forwards: Sequence[Forward] = (),
         forward_topic: faust.TopicT | None = None,
         records: Sequence[Record] = (),
-    ) -> None:
-        """Produce and wait for delivery, then log; only then may the batch be acked."""
+    ) -> Awaitable[None]:
+        """Issue the batch's sends, in order; returns its confirmation: the broker's acks, then the log. Only after
+        the confirmation may the batch be acked."""
         started = time.perf_counter()
         for decision in decisions:
             self.metrics.latency.labels(decision.model.name, "decide").observe(decision.latency_ms / 1000)
@@ -264,9 +314,14 @@ class BatchProcessor:
             )
             for letter in letters
         ]
-        await asyncio.gather(*pending)
         actions = [decision_action(d) for d in decisions] + [dead_letter_action(letter) for letter in letters]
         actions += [record.action for record in records]
+        return self._confirm(pending, actions, decisions, started)
+
+    async def _confirm(
+        self, pending: list[Awaitable], actions: list[dict], decisions: list[Decision], started: float
+    ) -> None:
+        await asyncio.gather(*pending)
         if actions:
             rejected = await self.log.write(actions)
             if rejected:
