@@ -21,7 +21,8 @@ this consumer keeps its own cursor per partition, reset by every seek to the com
   (compaction, transaction markers), which may be committed over;
 - a partition whose fetched records were not all handed out by the end of a fetch round is sought back to its
   cursor (seeking to the cursor only refetches what was never handed out, so it is always safe);
-- seeks run on the consumer's own thread (a seek from the event loop's thread was seen to leave the fetcher asleep);
+- seeks run on the consumer's own thread, as aiokafka expects (a worker whose seeks ran on the event loop's thread
+  once handed out nothing for 4 minutes);
 - a partition is never taken out of the fetch when its stream buffer is under pressure: Faust brings it back only
   when a later read finds the buffer drained, and in a 10,000-event fuzz run one partition was never fetched
   again (its 730 events waited 4.5 minutes, until the worker stopped). A full buffer blocks the fetcher instead.
