@@ -148,14 +148,15 @@ class Consumer(faust_aiokafka.Consumer):
             if expected is not None and self._exact(tp):
                 jump = (expected, message.offset)
                 seen, confirmations = self._jumps.get(tp, (jump, 0))
-                fate = classify(message.offset, expected, confirmations if seen == jump else 0)
+                confirmations = confirmations if seen == jump else 0
+                fate = classify(message.offset, expected, confirmations)
                 if fate is Fetched.DUPLICATE:
                     continue
                 if fate is Fetched.JUMP:
                     if tp not in sought_back:
                         sought_back.add(tp)
                         fresh = seeks.get(tp, 0) == self._seeks[tp]
-                        self._jumps[tp] = (jump, (confirmations if seen == jump else 0) + fresh)
+                        self._jumps[tp] = (jump, confirmations + fresh)
                         await self._seek_back(tp, expected)
                     continue
                 if fate is Fetched.HOLE:
@@ -190,9 +191,9 @@ class Consumer(faust_aiokafka.Consumer):
         return super().ack(message)
 
     def _new_offset(self, tp: TP) -> int | None:
-        committed = self._committed_offset[tp]
         if not self._exact(tp):
             return super()._new_offset(tp)
+        committed = self._committed_offset[tp]
         if committed is None:
             return None
         offset = commit_offset(self._acked[tp], self._gap[tp], committed)

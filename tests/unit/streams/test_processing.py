@@ -93,11 +93,8 @@ def test_one_delivery_in_flight_decides_only_after_the_previous_batch_is_acked()
 
 def test_a_failed_confirmation_acks_nothing_after_it_and_ends_the_agent_with_its_error():
     stream = FakeStream(9)
-    calls: list[int] = []
 
     async def handle(events: Sequence[int]) -> Awaitable[None]:
-        calls.append(events[0])
-
         async def confirm() -> None:
             if events[0] == 3:
                 raise RuntimeError("elasticsearch said no")
