@@ -116,6 +116,29 @@ def test_powers_are_tuned_on_dialogues(tracker: DialogueStateTracker) -> None:
             ("Book it for 2 people .", [("Hotel-Inform", 0.9)], {"hotel-area": "north", "hotel-people": "2"}),
         ]
     ]
-    chosen = tracker.tune(turns, emission_powers=(0.5, 1.0), prior_powers=(1.0,))
+    chosen = tracker.tune(turns, emission_powers=(0.5, 1.0), prior_powers=(1.0,), change_penalties=(0.0, 3.0))
     assert chosen["emission_power"] == tracker.emission_power
+    assert chosen["change_penalty"] == tracker.change_penalty
     assert 0.0 <= chosen["valid_joint_goal_accuracy"] <= 1.0
+
+
+def test_a_filled_slot_is_not_overwritten_when_the_change_penalty_outweighs_the_fit(
+    tracker: DialogueStateTracker,
+) -> None:
+    text = "A table for 2 at 18:45 on friday ."
+    candidates = tracker.candidates(text)
+    time = [c.value for c in candidates].index("18:45")
+    filled = {"restaurant-time": "19:15"}
+    tracker.change_penalty = 0.0
+    assert tracker.assign_all(text, candidates, {"restaurant": 1.0}, filled)[time] == "restaurant-time"
+    tracker.change_penalty = 100.0
+    assert tracker.assign_all(text, candidates, {"restaurant": 1.0}, filled)[time] != "restaurant-time"
+    assert tracker.assign_all(text, candidates, {"restaurant": 1.0}, {"restaurant-time": "18:45"})[time] == (
+        "restaurant-time"
+    )
+
+
+def test_change_penalty_survives_save_load(tracker: DialogueStateTracker, tmp_path: Path) -> None:
+    tracker.change_penalty = 2.0
+    tracker.save(tmp_path / "dst")
+    assert DialogueStateTracker.load(tmp_path / "dst").change_penalty == 2.0
