@@ -36,6 +36,7 @@ from streamsense.schemas.payments import (
 )
 from streamsense.streams.drift_labels import label_action
 from streamsense.streams.labelled_rows import LabelledRows
+from streamsense.streams.packed_table import PackedTable
 from streamsense.streams.processing import BatchProcessor, Forward, Item, Outcome, Record, Skip, route_table_writes
 from streamsense.streams.topics import (
     PAYMENTS_LABELS,
@@ -89,20 +90,17 @@ def _decision(tx: Transaction, entry: dict, received: float) -> PaymentDecision:
     )
 
 
-def _expire(table: faust.Table, owned: set[int], now: float, wait_s: float) -> int:
+async def _expire(table: PackedTable, owned: set[int], now: float, wait_s: float) -> int:
     """Delete entries that waited too long, on partitions this worker owns; returns how many.
 
     Runs on a timer, outside any event, so the tombstones name their partition (kept in the entry as ``p``).
     """
-    stale = [
-        (key, entry["p"])
-        for key, entry in list(table.data.items())
-        if entry["p"] in owned and entry["at"] + (LABELLED_KEPT_S if entry["labelled"] else wait_s) < now
-    ]
-    for key, partition in stale:
-        del table.data[key]
-        table.send_changelog(partition, key, None, value_serializer="raw")
-    return len(stale)
+    stale = 0
+    async for key, entry in table.scan():
+        if entry["p"] in owned and entry["at"] + (LABELLED_KEPT_S if entry["labelled"] else wait_s) < now:
+            table.delete(key, entry["p"])
+            stale += 1
+    return stale
 
 
 def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
@@ -111,9 +109,9 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     partitions = settings.topic_partitions
     scorer = FraudScorer.from_artifacts(check_every_s=settings.fraud_model_check_s)
     accounts = app.Table("payments-account-state", default=None, partitions=partitions)
-    summarised = app.Table("payments-account-pending", default=None, partitions=partitions)
+    summarised = PackedTable(app, "payments-account-pending", partitions)
     terminals = app.Table("payments-terminal-state", default=None, partitions=partitions)
-    scored = app.Table("payments-scored", default=None, partitions=partitions)
+    scored = PackedTable(app, "payments-scored", partitions)
     labelled = LabelledRows(settings.state_dir / "fraud-labelled" / f"{app.conf.id}.jsonl", settings.fraud_retrain_rows)
 
     def summarise_many(items: list[Item]) -> list[Outcome]:
@@ -136,7 +134,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                     "p": item.event.message.partition,
                 }
                 route_table_writes(item.event)
-                summarised[tx.event_id] = entry
+                summarised.set(tx.event_id, entry)
                 last_event[tx.account_id] = item.event
             elif entry["labelled"]:
                 outcomes.append(None)  # decided long ago and labelled since: nothing left to do
@@ -152,7 +150,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         fresh: dict[str, int] = {}
         for i, request in enumerate(requests):
             tx = request.transaction
-            if tx.event_id not in fresh and scored.get(tx.event_id) is None:
+            if tx.event_id not in fresh and not scored.has(tx.event_id):
                 fresh[tx.event_id] = i
         txs = [requests[i].transaction for i in fresh.values()]
         states = {tx.terminal_id: terminals.get(tx.terminal_id) or new_terminal_state() for tx in txs}
@@ -160,17 +158,20 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             txs, [requests[i].account_summary for i in fresh.values()], [states[tx.terminal_id] for tx in txs]
         )
         last_event = {}
+        entries: dict[str, dict] = {}
         for i, score in zip(fresh.values(), scores, strict=True):
             event, tx = items[i].event, requests[i].transaction
             route_table_writes(event)
-            scored[tx.event_id] = _scored_entry(tx, score, event.message.partition)
+            entries[tx.event_id] = _scored_entry(tx, score, event.message.partition)
+            scored.set(tx.event_id, entries[tx.event_id])
             last_event[tx.terminal_id] = event
         for terminal, event in last_event.items():
             route_table_writes(event)
             terminals[terminal] = states[terminal]
         outcomes: list[Outcome] = []
         for item, request in zip(items, requests, strict=True):
-            entry = scored.get(request.transaction.event_id)
+            event_id = request.transaction.event_id
+            entry = entries[event_id] if event_id in entries else scored.get(event_id)
             # an entry without a score was decided long ago and labelled since: nothing left to do
             outcomes.append(_decision(request.transaction, entry, item.received) if "score" in entry else None)
         return outcomes
@@ -185,7 +186,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             state = accounts.get(label.account_id) or new_account_state()
             scorer.update_label_state(label, state)
             accounts[label.account_id] = state
-            summarised[label.transaction_id] = {**entry, "summary": [], "labelled": True, "at": time.time()}
+            summarised.set(label.transaction_id, {**entry, "summary": [], "labelled": True, "at": time.time()})
         return Forward(entry["terminal"], TerminalLabel(label=label, terminal_id=entry["terminal"]))
 
     def learn(handed: TerminalLabel, received: float) -> Record | None:
@@ -207,7 +208,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             }
         )
         terminals[handed.terminal_id] = state
-        scored[label.transaction_id] = {"labelled": True, "at": time.time(), "p": entry["p"]}
+        scored.set(label.transaction_id, {"labelled": True, "at": time.time(), "p": entry["p"]})
         tx = Transaction.model_validate(entry["transaction"])
         audit = {k: v for k, v in (("age_band", tx.age_band), ("gender", tx.gender)) if v is not None}
         actual = "fraud" if label.is_fraud else "legit"
@@ -235,8 +236,8 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         actives = app.assignor.assigned_actives()
         wait_s = settings.fraud_label_wait_days * 86_400
         now = time.time()
-        _expire(summarised, {tp.partition for tp in actives if tp.topic == PAYMENTS_TRANSACTIONS}, now, wait_s)
-        _expire(scored, {tp.partition for tp in actives if tp.topic == PAYMENTS_SCORING}, now, wait_s)
+        await _expire(summarised, {tp.partition for tp in actives if tp.topic == PAYMENTS_TRANSACTIONS}, now, wait_s)
+        await _expire(scored, {tp.partition for tp in actives if tp.topic == PAYMENTS_SCORING}, now, wait_s)
 
     if settings.fraud_retrain_every_s > 0:
 

@@ -4,11 +4,17 @@ For each stream (and a mix of all three) and each worker count, the script start
 as fast as it can and measures how fast decisions are logged (the maximum rate), then publishes fresh traffic at half
 that rate and measures latency from the moment an event was handed to the producer to its decision time
 (``decided_at``). Beside it, in the same run, a confluent-kafka consume -> produce pass-through with no work over the
-same payloads gives the raw limit of broker and client on this machine. Memory: resident size of each worker at the
-end of its scenario; ``--soak-minutes`` runs payments at half rate that long and samples it every 30 s.
+same payloads gives the raw limit of broker and client on this machine. Beside the rates: the workers' CPU time per
+event on the backlog, which other load on the machine disturbs less; ``ready_s``, from the workers' start to their
+first decisions (loading models, joining the group, recovering the tables from what earlier runs left); memory, the
+resident size of each worker at the end of its scenario. ``--soak-minutes`` runs payments at half rate that long and
+samples the memory every 30 s.
+``--profile DIR`` samples every worker with py-spy while it works through the backlog, keeps the raw stacks in
+``DIR`` and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
 
     python bench/pipeline.py                                # payments, sensors, chat, mix; 1 and 2 workers
     python bench/pipeline.py --streams payments --workers 1 --events 5000
+    python bench/pipeline.py --streams payments --workers 1 --events 5000 --profile /tmp/profile
 
 Prints one JSON object. Needs the trained artifacts (``make train``); starts Kafka and Elasticsearch if needed.
 """
@@ -16,6 +22,7 @@ Prints one JSON object. Needs the trained artifacts (``make train``); starts Kaf
 import argparse
 import itertools
 import json
+import re
 import signal
 import statistics
 import subprocess
@@ -128,6 +135,31 @@ class Workers:
                 out.setdefault(stream, []).append(round(psutil.Process(proc.pid).memory_info().rss / 2**20, 1))
         return out
 
+    def cpu_s(self) -> float:
+        """CPU seconds (user + system) the running workers have used so far."""
+        times = [psutil.Process(proc.pid).cpu_times() for _, proc in self.procs if proc.poll() is None]
+        return sum(t.user + t.system for t in times)
+
+    def profile(self, out: Path) -> list[tuple[Path, subprocess.Popen]]:
+        """Start one py-spy sampler per worker (stopped with ``SIGINT``, which makes it write its stacks)."""
+        out.mkdir(parents=True, exist_ok=True)
+        samplers = []
+        for i, (stream, proc) in enumerate(self.procs):
+            path = out / f"{stream}-{i}.txt"
+            command = [
+                str(Path(sys.executable).parent / "py-spy"),
+                "record",
+                "--pid",
+                str(proc.pid),
+                "--format",
+                "raw",
+                "--rate",
+                "200",
+            ]
+            command += ["--output", str(path), "--nonblocking"]
+            samplers.append((path, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
+        return samplers
+
     def stop(self) -> None:
         for _, proc in self.procs:
             if proc.poll() is None:
@@ -137,6 +169,27 @@ class Workers:
                 proc.wait(60)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def hottest(path: Path, top: int = 15) -> dict[str, list[tuple[str, float]]]:
+    """The functions with most samples in a py-spy raw (collapsed) stack file: where the time goes, itself and
+    below it."""
+    own: dict[str, int] = {}
+    below: dict[str, int] = {}
+    total = 0
+    for line in path.read_text().splitlines():
+        stack, _, count = line.rpartition(" ")
+        frames = [re.sub(r":\d+\)$", ")", frame) for frame in stack.split(";")]
+        n = int(count)
+        total += n
+        own[frames[-1]] = own.get(frames[-1], 0) + n
+        for frame in set(frames):
+            below[frame] = below.get(frame, 0) + n
+
+    def ranked(counts: dict[str, int]) -> list[tuple[str, float]]:
+        return [(f, round(c / total, 3)) for f, c in sorted(counts.items(), key=lambda kv: -kv[1])[:top]]
+
+    return {"samples": total, "self": ranked(own), "inclusive": ranked(below)} if total else {"samples": 0}
 
 
 def decided_ids(parts: dict[str, Traffic]) -> dict[str, set[str]]:
@@ -167,16 +220,34 @@ def warm_up(settings: Settings, es: Elasticsearch, streams: list[str], seed: int
     measure(settings, es, {s: traffic(s, 20, seed) for s in streams}, None)
 
 
-def scenario(settings: Settings, es: Elasticsearch, streams: list[str], workers: int, events: int) -> dict:
+def scenario(
+    settings: Settings, es: Elasticsearch, streams: list[str], workers: int, events: int, profile: Path | None
+) -> dict:
     seed = uuid.uuid4().int % 1_000_000
     group = Workers(settings, streams, workers, settings.state_dir / "bench-logs")
     try:
+        started = time.monotonic()
         warm_up(settings, es, streams, seed)
+        ready_s = time.monotonic() - started
         split = events // len(streams)
+        samplers = group.profile(profile / f"{'+'.join(streams)}-{workers}") if profile else []
+        cpu_before = group.cpu_s()
         maximum = measure(settings, es, {s: traffic(s, split, seed + 1) for s in streams}, None)
+        maximum["worker_cpu_ms_per_event"] = round((group.cpu_s() - cpu_before) * 1000 / maximum["events"], 2)
+        for _, sampler in samplers:
+            sampler.send_signal(signal.SIGINT)
+            sampler.wait(60)
         half_rate = maximum["events_per_s"] / 2
         half = measure(settings, es, {s: traffic(s, split, seed + 2) for s in streams}, half_rate)
-        return {"max_rate": maximum, "half_rate": {"rate": half_rate, **half}, "rss_mib": group.rss_mib()}
+        result = {
+            "ready_s": round(ready_s, 1),
+            "max_rate": maximum,
+            "half_rate": {"rate": half_rate, **half},
+            "rss_mib": group.rss_mib(),
+        }
+        if samplers:
+            result["profile"] = {path.stem: hottest(path) for path, _ in samplers if path.exists()}
+        return result
     finally:
         group.stop()
 
@@ -257,6 +328,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="worker processes per stream, comma-separated")
     parser.add_argument("--events", type=int, default=20_000, help="decided events per measurement")
     parser.add_argument("--soak-minutes", type=float, default=0.0)
+    parser.add_argument("--profile", type=Path, help="sample the workers with py-spy; raw stacks go here")
     args = parser.parse_args()
     settings = get_settings()
     LocalInfra(settings).up()
@@ -274,7 +346,7 @@ def main() -> None:
     for stream in args.streams.split(","):
         streams = ["payments", "sensors", "chat"] if stream == "mix" else [stream]
         for n in (int(w) for w in args.workers.split(",")):
-            result = scenario(settings, es, streams, n, args.events)
+            result = scenario(settings, es, streams, n, args.events, args.profile)
             result["fraction_of_raw"] = round(result["max_rate"]["events_per_s"] / raw_rate, 3) if raw_rate else None
             result["events_per_s_per_worker_process"] = round(
                 result["max_rate"]["events_per_s"] / (n * len(streams)), 1

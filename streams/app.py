@@ -28,7 +28,7 @@ def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None
     """One Faust app per stream kind, so each kind scales (and rebalances) on its own."""
     datadir = settings.state_dir / "faust" / spec.app_id
     datadir.mkdir(parents=True, exist_ok=True)
-    return App(
+    app = App(
         spec.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
         broker_credentials=faust_credentials(settings),
@@ -50,3 +50,8 @@ def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None
         table_cleanup_interval=60.0,
         table_standby_replicas=settings.table_standby_replicas,
     )
+    # Table writes queue in the producer's buffer; past ``max_messages`` Faust stops delivering messages to the
+    # streams and drains it with a 0.1 s wait per message. A batch writes a few entries per event, so the limit
+    # is a few batches' worth rather than Faust's 100.
+    app.producer.buffer.max_messages = settings.batch_size * 20
+    return app

@@ -2,7 +2,6 @@
 
 from typing import TypeVar
 
-import orjson
 from pydantic import BaseModel, ValidationError
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -42,5 +41,5 @@ def decode(raw: bytes | None, schema: type[ModelT], max_bytes: int) -> ModelT:
 
 
 def encode(model: BaseModel) -> bytes:
-    """Serialise a model to compact JSON bytes (the wire format of every topic)."""
-    return orjson.dumps(model.model_dump(mode="json"))
+    """Serialise a model to compact JSON bytes (the wire format of every topic), in one pass in pydantic's core."""
+    return model.__pydantic_serializer__.to_json(model)

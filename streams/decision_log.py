@@ -14,12 +14,15 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+import orjson
+from elastic_transport import OrjsonSerializer
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, TransportError
 from elasticsearch import ConnectionError as ESConnectionError
 from elasticsearch.helpers import async_bulk
 
 from streamsense.schemas.base import Decision
 from streamsense.settings import Settings
+from streamsense.streams.codec import encode
 from streamsense.streams.connections import ConnectionSetupError, elasticsearch_failure, elasticsearch_options, safe_url
 from streamsense.streams.dead_letters import DeadLetter
 from streamsense.streams.index_templates import TEMPLATES
@@ -46,12 +49,14 @@ class Rejected:
     reason: str
 
 
-def decision_action(decision: Decision) -> dict:
+def decision_action(decision: Decision, encoded: bytes | None = None) -> dict:
+    """The bulk action that logs ``decision``; ``encoded`` is its JSON when already encoded for Kafka (it is
+    sent as it is, not encoded again)."""
     return {
         "_op_type": "index",
         "_index": f"{DECISION_INDEX_PREFIX}{decision.stream}",
         "_id": decision.event_id,
-        "_source": decision.model_dump(mode="json"),
+        "_source": encode(decision) if encoded is None else encoded,
     }
 
 
@@ -63,7 +68,9 @@ def redacted(action: dict) -> dict:
     """The action with personal data removed from its free text (chat decisions and dead letters only)."""
     if action["_index"] not in FREE_TEXT_INDICES:
         return action
-    return {**action, "_source": redact_fields(action["_source"], STRUCTURAL_FIELDS)}
+    source = action["_source"]
+    source = orjson.loads(source) if isinstance(source, bytes) else source
+    return {**action, "_source": redact_fields(source, STRUCTURAL_FIELDS)}
 
 
 class DecisionLog:
@@ -72,7 +79,9 @@ class DecisionLog:
     def __init__(self, settings: Settings, metrics: WorkerMetrics) -> None:
         self.settings = settings
         self.metrics = metrics
-        self.client = AsyncElasticsearch(**elasticsearch_options(settings), request_timeout=30, max_retries=0)
+        self.client = AsyncElasticsearch(
+            **elasticsearch_options(settings), request_timeout=30, max_retries=0, serializer=OrjsonSerializer()
+        )
 
     async def write(self, actions: Iterable[dict]) -> list[Rejected]:
         """Index the actions; returns those rejected for good, after retrying everything retryable."""

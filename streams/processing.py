@@ -303,8 +303,11 @@ class BatchProcessor:
         started = time.perf_counter()
         for decision in decisions:
             self.metrics.latency.labels(decision.model.name, "decide").observe(decision.latency_ms / 1000)
+        encoded = [encode(d) for d in decisions]
         pending = [
-            await self.decisions_topic.send(key=d.key.encode(), value=encode(d)) for d in decisions if self.publish(d)
+            await self.decisions_topic.send(key=d.key.encode(), value=value)
+            for d, value in zip(decisions, encoded, strict=True)
+            if self.publish(d)
         ]
         if forward_topic is not None:
             pending += [await forward_topic.send(key=f.key.encode(), value=encode(f.value)) for f in forwards]
@@ -314,7 +317,8 @@ class BatchProcessor:
             )
             for letter in letters
         ]
-        actions = [decision_action(d) for d in decisions] + [dead_letter_action(letter) for letter in letters]
+        actions = [decision_action(d, value) for d, value in zip(decisions, encoded, strict=True)]
+        actions += [dead_letter_action(letter) for letter in letters]
         actions += [record.action for record in records]
         return self._confirm(pending, actions, decisions, started)
 

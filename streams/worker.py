@@ -1,5 +1,6 @@
 """Builds and runs the worker of one stream: topics, templates, Faust app, agents."""
 
+import gc
 import importlib
 import json
 import os
@@ -41,7 +42,16 @@ def build_worker(stream: str, settings: Settings, web_port: int | None = None) -
 
 def run_worker(stream: str, settings: Settings, web_port: int | None = None, loglevel: str = "info") -> None:
     app = build_worker(stream, settings, web_port)
-    faust.Worker(app, loglevel=loglevel, quiet=True).execute_from_commandline()
+    worker = faust.Worker(app, loglevel=loglevel, quiet=True)
+    # Faust's start-up spinner sets the root logger to DEBUG for good, so that every debug call of Faust and
+    # aiokafka built a log record that no handler printed (about 6% of a payments worker's time under load).
+    worker.spinner = None
+    # Models and modules live as long as the process: out of the collector's sight, full collections stay short.
+    # Tables hold many long-lived objects too; fewer, larger young collections and rarer full ones (a full one
+    # took 0.5-2 s on a payments worker's recovered tables).
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    worker.execute_from_commandline()
 
 
 def worker_environment(settings: Settings) -> dict[str, str]:

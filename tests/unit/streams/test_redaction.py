@@ -2,6 +2,7 @@
 
 import doctest
 
+import orjson
 import pytest
 
 from streamsense.streams import redaction
@@ -111,3 +112,9 @@ def test_the_decision_log_redacts_chat_and_dead_letters_only():
     payments = {"_index": "streamsense-decisions-payments", "_id": "p", "_source": {"note": "bob@example.com"}}
     assert redacted(payments) is payments
     assert {"event_id", "event_time", "key", "label"} <= STRUCTURAL_FIELDS
+
+
+def test_a_chat_decision_already_encoded_for_kafka_is_redacted_too():
+    source = {"event_id": "e2", "key": "c1", "text": "call me on +44 20 7946 0958", "label": "book_taxi"}
+    chat = {"_index": "streamsense-decisions-chat", "_id": "e2", "_source": orjson.dumps(source)}
+    assert redacted(chat)["_source"] == {**source, "text": "call me on [PHONE]"}
