@@ -1,10 +1,6 @@
 """Intent classifier: hashed n-gram bag -> small MLP -> cosine similarity to one prototype per intent, mixed with a
 linear TF-IDF head over the same hashed n-grams.
 
-The bag also holds gazetteer tags (``featurize.Gazetteer``): the slots a database value in the text can fill, so a
-restaurant name never seen in training still votes for the restaurant intents (validation accuracy 0.894 -> 0.897,
-macro-F1 0.792 -> 0.796; grouped 4-fold cross-validation of a linear model on training templates: +0.4 / +1.8 points).
-
 Cosine prototypes make three things cheap: a calibrated softmax (one temperature), few-shot intents added at run
 time by imprinting a prototype (Qi et al., 2018) and an out-of-scope gate on the best similarity. The linear head
 (logistic regression on sublinear TF-IDF) weighs rare discriminative n-grams that mean pooling dilutes: on
@@ -29,9 +25,9 @@ from torch import nn
 
 from streamsense.models.chat.calibration import fit_temperature
 from streamsense.models.chat.ewc import diagonal_fisher, proximal_step
-from streamsense.models.chat.featurize import Gazetteer, hashes
+from streamsense.models.chat.featurize import hashes
 
-VERSION = "intent-4"
+VERSION = "intent-3"
 FALLBACK = "uncertain"
 
 
@@ -168,12 +164,9 @@ class LexicalHead:
 class IntentClassifier:
     """Calibrated top-k intents with a fallback; few-shot ``add_intent``; EWC-regularised ``learn_one``."""
 
-    def __init__(
-        self, config: IntentConfig | None = None, labels: Sequence[str] = (), gazetteer: Gazetteer | None = None
-    ) -> None:
+    def __init__(self, config: IntentConfig | None = None, labels: Sequence[str] = ()) -> None:
         self.config = config or IntentConfig()
         self.labels = list(labels)
-        self.gazetteer = gazetteer
         self.net = IntentNet(self.config, len(self.labels))
         self.lexical: LexicalHead | None = None
         self.temperature = 1.0
@@ -185,7 +178,7 @@ class IntentClassifier:
         self.metrics: dict[str, float] = {}
 
     def _parts(self, texts: Sequence[str]) -> list[np.ndarray]:
-        return [hashes(t, self.gazetteer) % self.config.buckets for t in texts]
+        return [hashes(t) % self.config.buckets for t in texts]
 
     def _batch(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         return self._pack(self._parts(texts))
@@ -219,7 +212,7 @@ class IntentClassifier:
             torch.optim.Adam(dense, lr=self.config.lr),
         ]
         order = list(range(len(texts)))
-        encoded = [hashes(t, self.gazetteer) for t in texts]
+        encoded = [hashes(t) for t in texts]
         self.seen = {int(h) for e in encoded for h in e}
         buckets = [e % self.config.buckets for e in encoded]
         for _ in range(self.config.epochs):
@@ -369,7 +362,6 @@ class IntentClassifier:
             "version": VERSION,
             "config": self.config.__dict__,
             "labels": self.labels,
-            "gazetteer": self.gazetteer.lexicon if self.gazetteer else None,
             "temperature": self.temperature,
             "min_similarity": self.min_similarity,
             "min_coverage": self.min_coverage,
@@ -382,8 +374,7 @@ class IntentClassifier:
         sidecar = json.loads(path.with_suffix(".json").read_text())
         if sidecar["version"] != VERSION:
             raise ValueError(f"{path}: version {sidecar['version']} != {VERSION}")
-        gazetteer = Gazetteer(sidecar["gazetteer"]) if sidecar["gazetteer"] else None
-        model = cls(IntentConfig(**sidecar["config"]), sidecar["labels"], gazetteer)
+        model = cls(IntentConfig(**sidecar["config"]), sidecar["labels"])
         state = torch.load(path, weights_only=True)
         model.net.load_state_dict(state["net"])
         model.net.eval()

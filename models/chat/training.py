@@ -10,7 +10,6 @@ import torch
 from streamsense.datasets.dialogues import clean_templates, generate
 from streamsense.datasets.multiwoz import MultiWOZ, intent_data, realise, split_templates, value_lexicon
 from streamsense.models.chat.dst import DialogueStateTracker
-from streamsense.models.chat.featurize import Gazetteer
 from streamsense.models.chat.intent import FALLBACK, IntentClassifier, IntentConfig
 from streamsense.models.chat.knowledge import KnowledgeRetriever, build_graph, load_faq
 
@@ -82,7 +81,7 @@ def train_all(artifact_dir: Path, seed: int = 0, data: MultiWOZ | None = None) -
     timings = {}
 
     start = time.perf_counter()
-    intent = IntentClassifier(IntentConfig(seed=seed), gazetteer=Gazetteer(value_lexicon(data))).fit(
+    intent = IntentClassifier(IntentConfig(seed=seed)).fit(
         [e.text for e in corpus.train],
         [e.intent for e in corpus.train],
         [e.text for e in corpus.valid],

@@ -7,8 +7,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from streamsense.datasets.multiwoz import MultiWOZ, value_lexicon
-from streamsense.models.chat.featurize import Gazetteer, hashes
+from streamsense.models.chat.featurize import hashes
 from streamsense.models.chat.intent import FALLBACK, IntentClassifier, LexicalHead
 
 
@@ -112,32 +111,3 @@ def test_lexical_head_handles_two_labels() -> None:
     head = LexicalHead.fit(parts, np.array([0, 0, 0, 1, 1, 1]), 2, 1024, 10.0)
     assert head.coef.shape == (2, 1024)
     assert [["thank", "hotel"][i] for i in head.log_proba(parts).argmax(axis=1)] == labels
-
-
-def test_gazetteer_tags_names_by_slot_and_times_and_numbers_by_shape(tiny_multiwoz: MultiWOZ) -> None:
-    gazetteer = Gazetteer(value_lexicon(tiny_multiwoz))
-    tags = gazetteer("a table at golden wok for 2 at 18:45")
-    assert {"g:restaurant-name", "g:taxi-depart", "g:number", "g:time"} <= set(tags)
-    assert not any(tag.endswith(("-time", "-people")) for tag in tags)
-    assert gazetteer("nothing known here") == []
-    assert len(hashes("golden wok", gazetteer)) == len(hashes("golden wok")) + len(gazetteer("golden wok"))
-
-
-def test_gazetteer_tags_let_an_unseen_name_vote_for_its_domain_and_survive_save_load(
-    tiny_multiwoz: MultiWOZ, make_config: Callable, make_corpus: Callable, tmp_path: Path
-) -> None:
-    """ "gonville hotel" is in no training sentence; the tag it shares with "acorn guest house" is."""
-    texts, labels = make_corpus(("hotel", "restaurant"))
-    texts += ["tell me about acorn guest house", "tell me about golden wok"]
-    labels += ["hotel", "restaurant"]
-    gazetteer = Gazetteer(value_lexicon(tiny_multiwoz))
-    plain = IntentClassifier(make_config()).fit(texts, labels, texts, labels)
-    tagged = IntentClassifier(make_config(), gazetteer=gazetteer).fit(texts, labels, texts, labels)
-    query = "tell me about gonville hotel"
-    hotel = tagged.labels.index("hotel")
-    assert tagged.probabilities([query])[0, hotel] > 10 * plain.probabilities([query])[0, hotel]
-    assert tagged.coverage("tell me about golden wok") == 1.0
-    tagged.save(tmp_path / "intent.pt")
-    loaded = IntentClassifier.load(tmp_path / "intent.pt")
-    assert loaded.gazetteer is not None and loaded.gazetteer.tags == gazetteer.tags
-    assert loaded.predict(query, threshold=0.0) == tagged.predict(query, threshold=0.0)
