@@ -274,17 +274,23 @@ class DialogueStateTracker:
             for c, q in posterior.items()
         }
         candidates = self.candidates(text)
+        fillable = {slot for c in candidates for slot in c.slots}
         log_probs: dict[str | None, np.ndarray] = {}
+        picks: dict[tuple, dict[str, str]] = {}
         options = []
         for hypothesis in hypotheses:
             transitions = self.log_transitions.get(hypothesis["domain"] or START, self.log_transitions.get(START, {}))
             for current, emission in emissions.items():
                 domain = hypothesis["domain"] if current == GENERAL else current
-                if domain not in log_probs:
-                    log_probs[domain] = self.slot_log_probs(text, candidates, {domain: 1.0})
                 slots = hypothesis["slots"]
-                labels = self.pick(candidates, log_probs[domain], slots)
-                values = {label: c.value for c, label in zip(candidates, labels, strict=True) if label != NONE}
+                # The pick depends only on the domain and the filled slots this turn's values could change.
+                key = (domain, *sorted((slot, value) for slot, value in slots.items() if slot in fillable))
+                if key not in picks:
+                    if domain not in log_probs:
+                        log_probs[domain] = self.slot_log_probs(text, candidates, {domain: 1.0})
+                    labels = self.pick(candidates, log_probs[domain], slots)
+                    picks[key] = {label: c.value for c, label in zip(candidates, labels, strict=True) if label != NONE}
+                values = picks[key]
                 changed = sum(slots.get(slot, value) != value for slot, value in values.items())
                 score = hypothesis["score"] + emission + transitions.get(current, 0.0) - self.change_penalty * changed
                 options.append((score, domain, {**slots, **values}))
