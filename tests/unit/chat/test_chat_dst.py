@@ -142,3 +142,18 @@ def test_change_penalty_survives_save_load(tracker: DialogueStateTracker, tmp_pa
     tracker.change_penalty = 2.0
     tracker.save(tmp_path / "dst")
     assert DialogueStateTracker.load(tmp_path / "dst").change_penalty == 2.0
+
+
+def test_extensions_come_best_first_after_the_change_penalty(tracker: DialogueStateTracker) -> None:
+    """The lazy beam fill yields every extension in the order a full sort by penalised score would (ties by
+    position), each scored as it would be on its own."""
+    _with_context(tracker)
+    tracker.change_penalty = 3.0
+    text = "something in the centre please"
+    filled = {"domain": "restaurant", "slots": {"restaurant-area": "north"}, "score": 0.0}
+    other = {"domain": "hotel", "slots": {}, "score": -0.5}
+    options = [(-1.0, "restaurant", filled), (-1.2, "hotel", other), (-0.9, "restaurant", other), (-1.0, None, filled)]
+    alone = [next(tracker._best_extensions(text, [option])) for option in options]
+    expected = [alone[i] for i in sorted(range(len(options)), key=lambda i: -alone[i][0])]
+    assert list(tracker._best_extensions(text, options)) == expected
+    assert alone[0][2]["restaurant-area"] == "north"
