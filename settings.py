@@ -71,8 +71,15 @@ class Settings(BaseSettings):
     worker_web_port: int = 6066
     table_store: str = Field(default="memory", description="'memory' or 'rocksdb' (needs rocksdict)")
     session_timeout_s: float = Field(default=10.0, description="how soon a dead worker's partitions move on")
+    producer_linger_s: float = Field(
+        default=0.005, description="how long the workers' producer waits to fill a batch (fewer, larger requests)"
+    )
+    producer_max_batch_bytes: int = Field(default=262_144, description="largest batch per partition in one request")
     batch_size: int = 200
-    batch_within_s: float = 0.2
+    batch_within_s: float = Field(
+        default=0.01,
+        description="how long a batch waits for more events after its first; a backlog fills batches at once",
+    )
     deliveries_in_flight: int = Field(
         default=2, ge=1, description="batches decided but not yet confirmed by Kafka and Elasticsearch, per agent"
     )

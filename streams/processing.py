@@ -142,7 +142,12 @@ async def consume(
         while True:
             events = [checked(await queue.get())]
             deadline = loop.time() + batch_within_s
-            while len(events) < batch_size and (remaining := deadline - loop.time()) > 0:
+            while len(events) < batch_size:
+                if not queue.empty():
+                    events.append(checked(queue.get_nowait()))
+                    continue
+                if (remaining := deadline - loop.time()) <= 0:
+                    break
                 try:
                     events.append(checked(await asyncio.wait_for(queue.get(), remaining)))
                 except TimeoutError:
