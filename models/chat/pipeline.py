@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streamsense.models.chat.dst import DialogueStateTracker, empty_state
-from streamsense.models.chat.intent import FALLBACK, IntentClassifier
+from streamsense.models.chat.intent import IntentClassifier
 from streamsense.models.chat.knowledge import KnowledgeRetriever
-from streamsense.models.chat.training import DST, INTENT, KNOWLEDGE, chat_dir
+from streamsense.models.chat.training import DST, INTENT, KNOWLEDGE, chat_dir, tracker_input
 
 
 @dataclass
@@ -43,9 +43,8 @@ class ChatPipeline:
         t0 = time.perf_counter()
         prediction = self.intent.predict(text, threshold=threshold, top_k=top_k)
         t1 = time.perf_counter()
-        # A low-confidence prediction still says which domains are likely; only out-of-scope text says nothing.
-        intents = FALLBACK if prediction.reason == "out_of_scope" else prediction.intents
-        new_state = self.tracker.update(state, text, intents)
+        # A low-confidence prediction still says which domains are likely; out-of-scope text without values does not.
+        new_state = self.tracker.update(state, text, tracker_input(prediction, self.tracker, text))
         t2 = time.perf_counter()
         hits = self.knowledge.retrieve(text, new_state, prediction.intents, k=k)
         t3 = time.perf_counter()

@@ -10,7 +10,7 @@ import torch
 from streamsense.datasets.dialogues import clean_templates, generate
 from streamsense.datasets.multiwoz import MultiWOZ, intent_data, realise, split_templates, value_lexicon
 from streamsense.models.chat.dst import DialogueStateTracker
-from streamsense.models.chat.intent import FALLBACK, IntentClassifier, IntentConfig
+from streamsense.models.chat.intent import FALLBACK, IntentClassifier, IntentConfig, IntentPrediction
 from streamsense.models.chat.knowledge import KnowledgeRetriever, build_graph, load_faq
 
 INTENT = "intent.pt"
@@ -35,10 +35,16 @@ def artifacts_current(artifact_dir: Path) -> bool:
     return (root / "summary.json").exists()
 
 
-def predicted_intents(intent: IntentClassifier, text: str) -> list[tuple[str, float]] | str:
-    """What the pipeline hands the tracker: the ranked intents, or ``uncertain`` for an out-of-scope message."""
-    prediction = intent.predict(text)
-    return FALLBACK if prediction.reason == "out_of_scope" else prediction.intents
+def tracker_input(
+    prediction: IntentPrediction, tracker: DialogueStateTracker, text: str
+) -> list[tuple[str, float]] | str:
+    """What the pipeline hands the tracker: the ranked intents, or ``uncertain`` for an out-of-scope message that
+    holds no database value. One that does is in scope for the tracker: on validation dialogues the gate mostly
+    caught long entity names that dilute the similarity ("I'm coming from hughes hall"), and no out-of-scope
+    example holds a value."""
+    if prediction.reason == "out_of_scope" and not tracker.candidates(text):
+        return FALLBACK
+    return prediction.intents
 
 
 def train_tracker(
@@ -62,7 +68,9 @@ def train_tracker(
     context = generate(data, split.train, context_dialogues, seed=seed + 30)
     tracker.fit_context(([t.intent for t in d.turns] for d in context), intent_counts)
     valid = generate(data, clean_templates(split.valid, lexicon), valid_dialogues, seed=seed + 50)
-    turns = [[(t.text, predicted_intents(intent, t.text), t.state) for t in d.turns] for d in valid]
+    turns = [
+        [(t.text, tracker_input(intent.predict(t.text), tracker, t.text), t.state) for t in d.turns] for d in valid
+    ]
     tracker.metrics = {
         "train_examples": len(examples),
         "context_dialogues": len(context),

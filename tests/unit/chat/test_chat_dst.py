@@ -8,6 +8,8 @@ import pytest
 
 from streamsense.datasets.multiwoz import MultiWOZ, intent_data, value_lexicon
 from streamsense.models.chat.dst import DialogueStateTracker, empty_state, joint_goal_accuracy
+from streamsense.models.chat.intent import FALLBACK, IntentPrediction
+from streamsense.models.chat.training import tracker_input
 
 
 @pytest.fixture
@@ -157,3 +159,14 @@ def test_extensions_come_best_first_after_the_change_penalty(tracker: DialogueSt
     expected = [alone[i] for i in sorted(range(len(options)), key=lambda i: -alone[i][0])]
     assert list(tracker._best_extensions(text, options)) == expected
     assert alone[0][2]["restaurant-area"] == "north"
+
+
+def test_out_of_scope_message_with_a_database_value_still_hands_its_intents_to_the_tracker(
+    tracker: DialogueStateTracker,
+) -> None:
+    ranked = [("Restaurant-Inform", 0.5), ("Hotel-Inform", 0.2)]
+    gated = IntentPrediction(FALLBACK, ranked, "out_of_scope")
+    assert tracker_input(gated, tracker, "I'm coming from golden wok .") == ranked
+    assert tracker_input(gated, tracker, "who won the football match last night ?") == FALLBACK
+    unsure = IntentPrediction(FALLBACK, ranked, "low_confidence")
+    assert tracker_input(unsure, tracker, "who won the football match last night ?") == ranked
