@@ -138,7 +138,7 @@ def test_drift_job_flags_the_shifted_features_not_the_stable_ones(
     assert _levels(run, "adversarial_auc")["multivariate"] == "alert"
     assert run.reference_performance is not None and run.reference_performance.n > 0
     assert run.report.reference_size == sum(
-        1 for d in decisions if d["_source"]["event_time"] < CURRENT.start.isoformat()
+        1 for d in decisions if json.loads(d["_source"])["event_time"] < CURRENT.start.isoformat()
     )
 
     reader = read_topic(DRIFT_REPORTS)
