@@ -1,6 +1,7 @@
 """The payments decision path end to end, on the real broker and node."""
 
 import shutil
+import threading
 import time
 import urllib.request
 import uuid
@@ -86,13 +87,20 @@ def test_sigkill_mid_stream_loses_no_decision_and_duplicates_none_in_the_log(
     txs = [make_tx(run, n) for n in range(1000)]
     ids = [tx.event_id for tx in txs]
     worker = start_worker("payments")
-    for tx in txs:
-        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
-        time.sleep(0.005)
-    producer.flush()
+
+    def send_all() -> None:
+        for tx in txs:
+            producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+            time.sleep(0.005)
+        producer.flush()
+
+    # the worker keeps up with this rate, so it is killed while the transactions are still arriving
+    sender = threading.Thread(target=send_all)
+    sender.start()
     wait_for(lambda: len(count_by_id(INDEX, ids)) >= 150, 240, "the first decisions", interval_s=0.2)
     worker.kill()
     logged_at_kill = len(count_by_id(INDEX, ids))
+    sender.join()
     assert logged_at_kill < len(ids), "the worker finished before it could be killed mid-stream"
     restarted = start_worker("payments")
     try:
