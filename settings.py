@@ -70,6 +70,11 @@ class Settings(BaseSettings):
     max_event_bytes: int = 64 * 1024
     worker_web_port: int = 6066
     table_store: str = Field(default="memory", description="'memory' or 'rocksdb' (needs rocksdict)")
+    changelog_segment_ms: int = Field(
+        default=3_600_000,
+        description="how soon a table changelog's segment closes, so that compaction can drop overwritten entries "
+        "(Kafka's default waits a week or 1 GiB, and a restart replays all of it)",
+    )
     session_timeout_s: float = Field(default=10.0, description="how soon a dead worker's partitions move on")
     producer_linger_s: float = Field(
         default=0.005, description="how long the workers' producer waits to fill a batch (fewer, larger requests)"

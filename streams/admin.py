@@ -1,13 +1,16 @@
 """Creates the topics with the configured partition count before workers or producers use them."""
 
+import logging
 import time
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
 from streamsense.settings import Settings
 from streamsense.streams.connections import ConnectionSetupError, kafka_config, kafka_failure
 from streamsense.streams.topics import all_topics
+
+log = logging.getLogger(__name__)
 
 
 def connect_admin(settings: Settings, timeout_s: float = 30.0) -> tuple[AdminClient, set[str]]:
@@ -39,15 +42,27 @@ def connect_admin(settings: Settings, timeout_s: float = 30.0) -> tuple[AdminCli
 def ensure_topics(
     settings: Settings, topics: list[str] | None = None, config: dict[str, str] | None = None, timeout_s: float = 30.0
 ) -> list[str]:
-    """Create missing topics (idempotent); returns the names that were created."""
+    """Create missing topics (idempotent) with ``config``; returns the names that were created.
+
+    An existing topic whose settings differ from ``config`` is altered to match: a table changelog created without
+    compaction (by an earlier release) deletes state older than the retention, which a restart would then miss.
+    """
     admin, existing = connect_admin(settings, timeout_s)
     wanted = topics or all_topics()
+    config = config or {}
     missing = [t for t in wanted if t not in existing]
+    if config:
+        align_configs(admin, [t for t in wanted if t in existing], config, timeout_s)
     if not missing:
         return []
     futures = admin.create_topics(
         [
-            NewTopic(t, num_partitions=settings.topic_partitions, replication_factor=settings.topic_replication)
+            NewTopic(
+                t,
+                num_partitions=settings.topic_partitions,
+                replication_factor=settings.topic_replication,
+                config=config,
+            )
             for t in missing
         ],
         operation_timeout=timeout_s,
@@ -61,3 +76,23 @@ def ensure_topics(
             if error.args[0].name() != "TOPIC_ALREADY_EXISTS":
                 raise
     return created
+
+
+def align_configs(admin: AdminClient, topics: list[str], config: dict[str, str], timeout_s: float) -> None:
+    """Set the entries of ``config`` that differ on each of ``topics`` (an incremental alter leaves the rest)."""
+    if not topics:
+        return
+    resources = [ConfigResource(ResourceType.TOPIC, t) for t in topics]
+    changes = []
+    for resource, future in admin.describe_configs(resources, request_timeout=timeout_s).items():
+        current = future.result(timeout=timeout_s)
+        differing = {k: v for k, v in config.items() if k not in current or current[k].value != v}
+        for key, value in differing.items():
+            was = current[key].value if key in current else None
+            log.warning("topic %s: %s was %s, set to %s", resource.name, key, was, value)
+        if differing:
+            entries = [ConfigEntry(k, v, incremental_operation=AlterConfigOpType.SET) for k, v in differing.items()]
+            changes.append(ConfigResource(ResourceType.TOPIC, resource.name, incremental_configs=entries))
+    if changes:
+        for future in admin.incremental_alter_configs(changes, request_timeout=timeout_s).values():
+            future.result(timeout=timeout_s)

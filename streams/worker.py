@@ -36,8 +36,14 @@ def build_worker(stream: str, settings: Settings, web_port: int | None = None) -
     install_drift_timer(app, stream, settings, metrics)
     # Changelogs exist, compacted and co-partitioned, before the first table write needs them.
     changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
-    ensure_topics(settings, changelogs, config={"cleanup.policy": "compact"})
+    ensure_topics(settings, changelogs, config=changelog_config(settings))
     return app
+
+
+def changelog_config(settings: Settings) -> dict[str, str]:
+    """Compacted, with segments that close often enough for the cleaner to drop overwritten entries: the tables
+    overwrite their keys on every batch, and a restart replays everything compaction has not removed."""
+    return {"cleanup.policy": "compact", "segment.ms": str(settings.changelog_segment_ms)}
 
 
 def run_worker(stream: str, settings: Settings, web_port: int | None = None, loglevel: str = "info") -> None:

@@ -1,0 +1,54 @@
+"""Topic settings on the real broker: table changelogs are compacted, also where an earlier release created them
+with Kafka's default deletion after a week (which drops state that a restart then misses)."""
+
+import time
+import uuid
+
+import pytest
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
+
+from streamsense.infra.local.launcher import LocalInfra
+from streamsense.settings import Settings
+from streamsense.streams.admin import ensure_topics
+from streamsense.streams.connections import kafka_config
+from streamsense.streams.worker import build_worker, changelog_config
+
+pytestmark = pytest.mark.integration
+
+
+def topic_config(settings: Settings, topic: str) -> dict[str, str]:
+    """The topic's settings, once the broker knows of it (a new topic's metadata takes a moment to spread)."""
+    admin = AdminClient(kafka_config(settings))
+    resource = ConfigResource(ResourceType.TOPIC, topic)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            entries = admin.describe_configs([resource])[resource].result(timeout=30)
+            return {key: entry.value for key, entry in entries.items()}
+        except KafkaException as error:
+            if error.args[0].code() != KafkaError.UNKNOWN_TOPIC_OR_PART or time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+def test_a_worker_creates_its_table_changelogs_compacted_with_closing_segments(
+    infra: LocalInfra, settings: Settings
+) -> None:
+    app = build_worker("payments", settings)
+    changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
+    assert len(changelogs) >= 4
+    for topic in changelogs:
+        config = topic_config(settings, topic)
+        assert (config["cleanup.policy"], config["segment.ms"]) == ("compact", str(settings.changelog_segment_ms))
+
+
+def test_a_changelog_created_with_deletion_is_altered_to_compaction(infra: LocalInfra, settings: Settings) -> None:
+    topic = f"streamsense-test-{uuid.uuid4().hex[:8]}-changelog"
+    assert ensure_topics(settings, [topic]) == [topic]
+    assert topic_config(settings, topic)["cleanup.policy"] == "delete"
+
+    assert ensure_topics(settings, [topic], config=changelog_config(settings)) == []
+
+    config = topic_config(settings, topic)
+    assert (config["cleanup.policy"], config["segment.ms"]) == ("compact", str(settings.changelog_segment_ms))
