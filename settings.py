@@ -80,6 +80,12 @@ class Settings(BaseSettings):
         default=0.005, description="how long the workers' producer waits to fill a batch (fewer, larger requests)"
     )
     producer_max_batch_bytes: int = Field(default=262_144, description="largest batch per partition in one request")
+    consumer_fetch_min_bytes: int = Field(
+        default=65_536,
+        description="a worker's fetch waits for this many bytes (or consumer_fetch_max_wait_ms): at paced rates, "
+        "fewer fetches of several messages each instead of one per message",
+    )
+    consumer_fetch_max_wait_ms: int = Field(default=10, description="the longest a fetch waits for more bytes")
     batch_size: int = 200
     batch_within_s: float = Field(
         default=0.01,

@@ -5,12 +5,12 @@ as fast as it can and measures how fast decisions are logged (the maximum rate),
 that rate and measures latency from the moment an event was handed to the producer to its decision time
 (``decided_at``). Beside it, in the same run, a confluent-kafka consume -> produce pass-through with no work over the
 same payloads gives the raw limit of broker and client on this machine. Beside the rates: the workers' CPU time per
-event on the backlog, which other load on the machine disturbs less; ``ready_s``, from the workers' start to their
-first decisions (loading models, joining the group, recovering the tables from what earlier runs left); memory, the
-resident size of each worker at the end of its scenario. ``--soak-minutes`` runs payments at half rate that long and
-samples the memory every 30 s.
-``--profile DIR`` samples every worker with py-spy while it works through the backlog, keeps the raw stacks in
-``DIR`` and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
+event on the backlog and at half rate, which other load on the machine disturbs less; ``ready_s``, from the
+workers' start to their first decisions (loading models, joining the group, recovering the tables from what earlier
+runs left); memory, the resident size of each worker at the end of its scenario. ``--soak-minutes`` runs payments
+at half rate that long and samples the memory every 30 s.
+``--profile DIR`` samples every worker with py-spy on the backlog and at half rate, keeps the raw stacks in ``DIR``
+and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
 
     python bench/pipeline.py                                # payments, sensors, chat, mix; 1 and 2 workers
     python bench/pipeline.py --streams payments --workers 1 --events 5000
@@ -176,7 +176,7 @@ class Workers:
 
 def hottest(path: Path, top: int = 15) -> dict[str, list[tuple[str, float]]]:
     """The functions with most samples in a py-spy raw (collapsed) stack file: where the time goes, itself and
-    below it."""
+    below it (inclusive, leaving out the event loop and entry frames that sit in more than half the samples)."""
     own: dict[str, int] = {}
     below: dict[str, int] = {}
     total = 0
@@ -192,7 +192,13 @@ def hottest(path: Path, top: int = 15) -> dict[str, list[tuple[str, float]]]:
     def ranked(counts: dict[str, int]) -> list[tuple[str, float]]:
         return [(f, round(c / total, 3)) for f, c in sorted(counts.items(), key=lambda kv: -kv[1])[:top]]
 
-    return {"samples": total, "self": ranked(own), "inclusive": ranked(below)} if total else {"samples": 0}
+    if not total:
+        return {"samples": 0}
+    return {
+        "samples": total,
+        "self": ranked(own),
+        "inclusive": ranked({f: c for f, c in below.items() if c <= total / 2}),
+    }
 
 
 def decided_ids(parts: dict[str, Traffic]) -> dict[str, set[str]]:
@@ -223,6 +229,27 @@ def warm_up(producer: EventProducer, es: Elasticsearch, streams: list[str], seed
     measure(producer, es, {s: traffic(s, 20, seed) for s in streams}, None)
 
 
+def profiled(
+    group: Workers,
+    profile: Path | None,
+    producer: EventProducer,
+    es: Elasticsearch,
+    streams: list[str],
+    split: int,
+    seed: int,
+    rate: float | None,
+) -> tuple[dict, dict]:
+    """One measurement with the workers' CPU time per event, sampled with py-spy when ``profile`` names a folder."""
+    samplers = group.profile(profile) if profile else []
+    cpu_before = group.cpu_s()
+    result = measure(producer, es, {s: traffic(s, split, seed) for s in streams}, rate)
+    result["worker_cpu_ms_per_event"] = round((group.cpu_s() - cpu_before) * 1000 / result["events"], 2)
+    for _, sampler in samplers:
+        sampler.send_signal(signal.SIGINT)
+        sampler.wait(60)
+    return result, {path.stem: hottest(path) for path, _ in samplers if path.exists()}
+
+
 def scenario(
     settings: Settings,
     producer: EventProducer,
@@ -239,23 +266,20 @@ def scenario(
         warm_up(producer, es, streams, seed)
         ready_s = time.monotonic() - started
         split = events // len(streams)
-        samplers = group.profile(profile / f"{'+'.join(streams)}-{workers}") if profile else []
-        cpu_before = group.cpu_s()
-        maximum = measure(producer, es, {s: traffic(s, split, seed + 1) for s in streams}, None)
-        maximum["worker_cpu_ms_per_event"] = round((group.cpu_s() - cpu_before) * 1000 / maximum["events"], 2)
-        for _, sampler in samplers:
-            sampler.send_signal(signal.SIGINT)
-            sampler.wait(60)
+        name = f"{'+'.join(streams)}-{workers}"
+        maximum, max_profile = profiled(group, profile and profile / name, producer, es, streams, split, seed + 1, None)
         half_rate = maximum["events_per_s"] / 2
-        half = measure(producer, es, {s: traffic(s, split, seed + 2) for s in streams}, half_rate)
+        half, half_profile = profiled(
+            group, profile and profile / f"{name}-half", producer, es, streams, split, seed + 2, half_rate
+        )
         result = {
             "ready_s": round(ready_s, 1),
             "max_rate": maximum,
             "half_rate": {"rate": half_rate, **half},
             "rss_mib": group.rss_mib(),
         }
-        if samplers:
-            result["profile"] = {path.stem: hottest(path) for path, _ in samplers if path.exists()}
+        if profile:
+            result["profile"] = {"max_rate": max_profile, "half_rate": half_profile}
         return result
     finally:
         group.stop()

@@ -18,13 +18,16 @@ def table_store(settings: Settings) -> str:
 
 
 class App(faust.App):
-    """A Faust app whose consumer keeps exact offsets (``streams.consumer``)."""
+    """A Faust app whose consumer keeps exact offsets and fetches in larger steps (``streams.consumer``)."""
+
+    fetch_min_bytes: int = 1
+    fetch_max_wait_ms: int = 500
 
     def _new_transport(self) -> Transport:
         return Transport(self.conf.broker_consumer, self)
 
 
-def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None) -> faust.App:
+def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None) -> App:
     """One Faust app per stream kind, so each kind scales (and rebalances) on its own."""
     datadir = settings.state_dir / "faust" / spec.app_id
     datadir.mkdir(parents=True, exist_ok=True)
@@ -56,4 +59,6 @@ def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None
     # streams and drains it with a 0.1 s wait per message. A batch writes a few entries per event, so the limit
     # is a few batches' worth rather than Faust's 100.
     app.producer.buffer.max_messages = settings.batch_size * 20
+    app.fetch_min_bytes = settings.consumer_fetch_min_bytes
+    app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms
     return app

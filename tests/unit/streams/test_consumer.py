@@ -1,6 +1,12 @@
+import asyncio
+from pathlib import Path
+
 from intervaltree import IntervalTree
 
+from streamsense.settings import Settings
+from streamsense.streams.app import create_app
 from streamsense.streams.consumer import HOLE_CONFIRMATIONS, Fetched, classify, commit_offset
+from streamsense.streams.topics import STREAMS
 
 
 def test_the_expected_offset_is_delivered():
@@ -50,3 +56,14 @@ def test_acks_below_the_committed_offset_are_ignored():
 
 def test_nothing_acked_commits_nothing():
     assert commit_offset([], IntervalTree(), 10) is None
+
+
+def test_the_worker_consumer_fetches_with_the_configured_size_and_wait(tmp_path: Path) -> None:
+    async def fetch_settings() -> tuple[int, int]:
+        settings = Settings(state_dir=tmp_path, consumer_fetch_min_bytes=1234, consumer_fetch_max_wait_ms=7)
+        app = create_app(STREAMS["sensors"], settings)
+        consumer = app.consumer._thread._create_worker_consumer(app.transport)
+        await consumer.stop()
+        return consumer._fetch_min_bytes, consumer._fetch_max_wait_ms
+
+    assert asyncio.run(fetch_settings()) == (1234, 7)
