@@ -4,6 +4,8 @@ import copy
 import json
 import statistics
 import time
+from collections import Counter, defaultdict
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -13,9 +15,10 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from streamsense.datasets import kg_benchmarks
 from streamsense.datasets.dialogues import clean_templates, generate
-from streamsense.datasets.multiwoz import MultiWOZ, intent_data, split_templates, value_lexicon
+from streamsense.datasets.multiwoz import Example, MultiWOZ, intent_data, split_templates, value_lexicon
 from streamsense.models.chat.calibration import expected_calibration_error
 from streamsense.models.chat.dst import empty_state, joint_goal_accuracy
+from streamsense.models.chat.featurize import WORD
 from streamsense.models.chat.gnn import GNNConfig, evaluate_link_prediction, index_triples, train_link_predictor
 from streamsense.models.chat.intent import FALLBACK, IntentClassifier
 from streamsense.models.chat.knowledge import load_faq
@@ -63,7 +66,8 @@ def evaluate_intent(artifact_dir: Path, seed: int = 0) -> dict:
     """Accuracy/macro-F1 on held-out templates beside a TF-IDF + LR baseline; calibration; fallback; few-shot;
     continual learning with and without EWC; INT8 quantization."""
     torch.set_num_threads(1)
-    corpus = intent_data(MultiWOZ.load(), seed=seed)
+    data = MultiWOZ.load()
+    corpus = intent_data(data, seed=seed)
     pipeline = ChatPipeline.load(artifact_dir)
     model = pipeline.intent
     texts, labels = [e.text for e in corpus.test], [e.intent for e in corpus.test]
@@ -91,6 +95,10 @@ def evaluate_intent(artifact_dir: Path, seed: int = 0) -> dict:
         "dropped_ambiguous_templates": corpus.dropped_ambiguous,
         "accuracy": _r(accuracy_score(labels, predicted)),
         "macro_f1": _r(f1_score(labels, predicted, average="macro")),
+        "per_class_f1": dict(
+            zip(model.labels, map(_r, f1_score(labels, predicted, labels=model.labels, average=None)), strict=True)
+        ),
+        "domain_cues": domain_cue_analysis(corpus.train, corpus.test, predicted, value_lexicon(data)),
         "baseline": {
             "model": "tfidf word 1-2 grams + logistic regression",
             "accuracy": _r(accuracy_score(labels, base_predicted)),
@@ -114,6 +122,107 @@ def evaluate_intent(artifact_dir: Path, seed: int = 0) -> dict:
     result["continual_learning"] = _continual(model, texts, labels)
     result["quantization"] = _quantization(model, texts, labels)
     return result
+
+
+def _domain(intent: str) -> str | None:
+    """``Hotel`` for ``Hotel-Request``; None for the domain-free ``general-*`` intents."""
+    return None if intent.startswith("general") else intent.split("-")[0]
+
+
+def domain_cues(
+    train: Sequence[Example], lexicon: dict[str, list[str]], purity: float = 0.9, min_count: int = 10
+) -> dict[str, str]:
+    """Phrases that point to one domain, learnt from the training split only: a word in at least ``min_count``
+    training sentences of domain-bearing intents, ``purity`` of them in one domain, and every database or ontology
+    value listed under one domain alone (taxi slots are left out: they reuse the venue names)."""
+    counts: dict[str, Counter[str]] = defaultdict(Counter)
+    for example in train:
+        if (domain := _domain(example.intent)) is not None:
+            for word in set(WORD.findall(example.text.lower())):
+                counts[word][domain] += 1
+    cues = {}
+    for word, by_domain in counts.items():
+        domain, top = by_domain.most_common(1)[0]
+        total = sum(by_domain.values())
+        if total >= min_count and top >= purity * total:
+            cues[word] = domain
+    owners: dict[str, set[str]] = defaultdict(set)
+    for slot, values in lexicon.items():
+        if not slot.startswith("taxi-"):
+            for value in values:
+                owners[" ".join(WORD.findall(value.lower()))].add(slot.split("-")[0].capitalize())
+    cues.update({value: next(iter(d)) for value, d in owners.items() if len(d) == 1 and value})
+    return cues
+
+
+def _scores(gold: Sequence[str], predicted: Sequence[str]) -> dict[str, float]:
+    return {"accuracy": _r(accuracy_score(gold, predicted)), "macro_f1": _r(f1_score(gold, predicted, average="macro"))}
+
+
+def domain_cue_analysis(
+    train: Sequence[Example],
+    test: Sequence[Example],
+    predicted: Sequence[str],
+    lexicon: dict[str, list[str]],
+    purity: float = 0.9,
+    min_count: int = 10,
+    top: int = 10,
+) -> dict:
+    """How much of the intent error is a single sentence that names no domain ("can I have the address?").
+
+    A test sentence is domain-free when its intent has a domain and it holds no ``domain_cues`` phrase. Two oracles
+    get the act (inform, request) of every sentence and the whole intent of every cued sentence right; on the
+    domain-free ones ``oracle_prior`` takes the act's most frequent domain among domain-free training sentences (the
+    best a reader of no domain evidence can do by accuracy) and ``oracle_model`` keeps this model's prediction. The
+    latter is the ceiling of fixing every cued error while domain-free sentences stay as hard as now; it is not a
+    bound on a model that reads weaker cues (a domain word below the purity, the conversation)."""
+    cues = domain_cues(train, lexicon, purity, min_count)
+    phrases = [c for c in cues if " " in c]
+
+    def domain_free(example: Example) -> bool:
+        words = WORD.findall(example.text.lower())
+        padded = f" {' '.join(words)} "
+        cued = any(w in cues for w in words) or any(f" {c} " in padded for c in phrases)
+        return _domain(example.intent) is not None and not cued
+
+    gold = [e.intent for e in test]
+    free = [domain_free(e) for e in test]
+    prior: dict[str, Counter[str]] = defaultdict(Counter)
+    for example in filter(domain_free, train):
+        prior[example.intent.split("-", 1)[1]][example.intent] += 1
+
+    def guess(intent: str) -> str:
+        by_act = prior[intent.split("-", 1)[1]]
+        return by_act.most_common(1)[0][0] if by_act else intent
+
+    oracle_prior = [guess(g) if f else g for g, f in zip(gold, free, strict=True)]
+    oracle_model = [p if f else g for g, p, f in zip(gold, predicted, free, strict=True)]
+    n_free = sum(free)
+    right = [g == p for g, p in zip(gold, predicted, strict=True)]
+    errors = Counter((g, p) for g, p in zip(gold, predicted, strict=True) if g != p)
+    errors_free = Counter((g, p) for g, p, f in zip(gold, predicted, free, strict=True) if g != p and f)
+    ceiling = _scores(gold, oracle_model)
+    return {
+        "purity": purity,
+        "min_count": min_count,
+        "cue_phrases": len(cues),
+        "domain_free_examples": n_free,
+        "domain_free_share": _r(n_free / len(test)),
+        "accuracy_cued": _r(sum(r for r, f in zip(right, free, strict=True) if not f) / max(len(test) - n_free, 1)),
+        "accuracy_domain_free": _r(sum(r for r, f in zip(right, free, strict=True) if f) / max(n_free, 1)),
+        "prior_guess_accuracy_domain_free": _r(
+            sum(g == o for g, o, f in zip(gold, oracle_prior, free, strict=True) if f) / max(n_free, 1)
+        ),
+        "errors_domain_free_share": _r(sum(errors_free.values()) / max(sum(errors.values()), 1)),
+        "oracle_prior": _scores(gold, oracle_prior),
+        "oracle_model": ceiling,
+        "ceiling_accuracy": ceiling["accuracy"],
+        "ceiling_macro_f1": ceiling["macro_f1"],
+        "top_confusions": [
+            {"gold": g, "predicted": p, "count": n, "domain_free": errors_free[g, p]}
+            for (g, p), n in errors.most_common(top)
+        ],
+    }
 
 
 def _few_shot(model: IntentClassifier, texts: list[str], labels: list[str]) -> dict:
