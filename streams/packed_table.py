@@ -14,6 +14,16 @@ import faust
 import orjson
 
 
+def pack(entry: dict[str, Any]) -> bytes:
+    """``entry`` as JSON bytes of their own size.
+
+    A bytes object from ``orjson.dumps`` keeps the capacity of orjson's write buffer: 4.1 KB of memory for a
+    148-byte document and 6.7 KB for a 2 KB one (orjson 3.13, measured). Held for weeks, one per transaction,
+    that was most of a payments worker's memory growth; the copy costs well under a microsecond.
+    """
+    return memoryview(orjson.dumps(entry)).tobytes()
+
+
 class PackedTable:
     """``get``/``set`` of JSON-able dicts over a table of bytes; ``scan`` and ``delete`` for expiry."""
 
@@ -30,7 +40,7 @@ class PackedTable:
 
     def set(self, key: str, entry: dict[str, Any]) -> None:
         """Store ``entry``; its changelog partition is the current event's (see ``route_table_writes``)."""
-        self.table[key] = orjson.dumps(entry)
+        self.table[key] = pack(entry)
 
     async def scan(self, chunk: int = 1_000) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Every entry held here, unpacked; yields the event loop every ``chunk`` entries so that a scan of a large

@@ -2,11 +2,12 @@
 
 import asyncio
 import gc
+import tracemalloc
 
 import faust
 import orjson
 
-from streamsense.streams.packed_table import PackedTable
+from streamsense.streams.packed_table import PackedTable, pack
 
 
 def _table() -> PackedTable:
@@ -43,3 +44,16 @@ def test_scan_unpacks_every_entry_and_lets_other_tasks_run_between_chunks() -> N
 
     assert seen == [(f"tx-{i}", {"at": float(i)}) for i in range(5)]
     assert len(ticks) >= 2
+
+
+def test_a_packed_entry_takes_about_its_own_size_in_memory() -> None:
+    entry = {"account": "C011715", "summary": [0.0] * 20, "labelled": False, "at": 1795953100.77, "p": 11}
+    tracemalloc.start()
+    try:
+        packed = [pack(entry) for _ in range(1_000)]
+        held, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+
+    assert orjson.loads(packed[0]) == entry
+    assert held / len(packed) < 2 * len(packed[0]) + 100
