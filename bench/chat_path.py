@@ -2,9 +2,14 @@
 
 Replays dialogues generated from held-out templates, carrying each conversation's state between turns as the
 stream worker would. Prints one JSON object. Needs ``streamsense data multiwoz`` and ``streamsense train chat``.
+
+Beside wall-clock latency, ``cpu_ms`` is the thread's CPU time per message and ``gc_collections`` counts the
+collector's runs per generation during the replay: on a shared machine a wall-clock tail well above the CPU tail
+is time spent waiting for a core, not work of the chat path.
 """
 
 import argparse
+import gc
 import json
 import time
 
@@ -31,17 +36,21 @@ def main() -> None:
     for turn in dialogues[0].turns:
         pipeline.process(None, turn.text)
     stages: dict[str, list[float]] = {"intent": [], "dst": [], "knowledge": [], "total": []}
+    cpu_ms: list[float] = []
+    collections = [g["collections"] for g in gc.get_stats()]
     start = time.perf_counter()
     for dialogue in dialogues:
         state = None
         for turn in dialogue.turns:
-            t0 = time.perf_counter()
+            c0, t0 = time.thread_time(), time.perf_counter()
             result = pipeline.process(state, turn.text)
             stages["total"].append((time.perf_counter() - t0) * 1e3)
+            cpu_ms.append((time.thread_time() - c0) * 1e3)
             state = result.state
             for name, ms in result.timings_ms.items():
                 stages[name].append(ms)
     elapsed = time.perf_counter() - start
+    collections = [g["collections"] - before for g, before in zip(gc.get_stats(), collections, strict=True)]
     messages = len(stages["total"])
     print(
         json.dumps(
@@ -50,6 +59,8 @@ def main() -> None:
                 "int8_intent": args.int8,
                 "messages_per_second_per_core": round(messages / elapsed, 1),
                 "latency_ms": {name: latency_summary(values) for name, values in stages.items()},
+                "cpu_ms": latency_summary(cpu_ms),
+                "gc_collections": collections,
                 "p99_target_ms": 20.0,
                 "p99_meets_target": latency_summary(stages["total"])["p99"] < 20.0,
             }

@@ -328,10 +328,12 @@ class IntentClassifier:
         self.consolidate(texts, intents)
         return self
 
-    @torch.no_grad()
     def scores(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Prototype logits (``scale`` x cosine, which the out-of-scope gate reads) and the mixed logits."""
-        parts = self._parts(texts)
+        return self._scores(self._parts(texts))
+
+    @torch.no_grad()
+    def _scores(self, parts: list[np.ndarray]) -> tuple[torch.Tensor, torch.Tensor]:
         similarity = self.net(*self._pack(parts))
         if self.lexical is None:
             return similarity, similarity
@@ -370,8 +372,10 @@ class IntentClassifier:
 
     def coverage(self, text: str) -> float:
         """Share of the message's n-grams seen in training: near 0 for another script or gibberish."""
-        h = hashes(text)
-        return sum(int(x) in self.seen for x in h) / len(h) if len(h) else 0.0
+        return self._coverage(hashes(text))
+
+    def _coverage(self, hashed: np.ndarray) -> float:
+        return sum(map(self.seen.__contains__, hashed.tolist())) / len(hashed) if len(hashed) else 0.0
 
     def calibrate(self, texts: Sequence[str], intents: Sequence[str], quantile: float = 0.01) -> None:
         """Temperature by NLL; gates at the ``quantile`` of in-scope validation similarity and coverage."""
@@ -386,12 +390,13 @@ class IntentClassifier:
 
     def predict(self, text: str, threshold: float = 0.85, top_k: int = 3) -> IntentPrediction:
         """Top-k intents with calibrated probabilities; ``uncertain`` below ``threshold`` or out of scope."""
-        similarity_logits, mixed = self.scores([text])
+        hashed = hashes(text)  # hashed once: the n-grams feed both the scores and the coverage gate
+        similarity_logits, mixed = self._scores([hashed % self.config.buckets])
         logits, similarity = mixed[0], float(similarity_logits[0].max()) / self.config.scale
         probs = torch.softmax(logits / self.temperature, dim=0)
         values, indices = probs.topk(min(top_k, len(self.labels)))
         ranked = [(self.labels[i], round(float(v), 6)) for v, i in zip(values, indices, strict=True)]
-        if similarity < self.min_similarity or self.coverage(text) < self.min_coverage:
+        if similarity < self.min_similarity or self._coverage(hashed) < self.min_coverage:
             return IntentPrediction(FALLBACK, ranked, "out_of_scope")
         if ranked[0][1] < threshold:
             return IntentPrediction(FALLBACK, ranked, "low_confidence")

@@ -111,3 +111,17 @@ def test_lexical_head_handles_two_labels() -> None:
     head = LexicalHead.fit(parts, np.array([0, 0, 0, 1, 1, 1]), 2, 1024, 10.0)
     assert head.coef.shape == (2, 1024)
     assert [["thank", "hotel"][i] for i in head.log_proba(parts).argmax(axis=1)] == labels
+
+
+def test_coverage_gate_in_predict_reads_the_message_coverage(tiny_intent_model: IntentClassifier) -> None:
+    """``predict`` hashes a message once for its scores and its coverage gate: the gate opens exactly at the
+    message's ``coverage``."""
+    model = copy.deepcopy(tiny_intent_model)
+    model.min_similarity = -float("inf")
+    text = "find me a cheap hotel in the north, zqxv"
+    coverage = model.coverage(text)
+    assert 0.0 < coverage < 1.0
+    model.min_coverage = coverage
+    assert model.predict(text, threshold=0.0).reason is None
+    model.min_coverage = np.nextafter(coverage, 1.0)
+    assert model.predict(text, threshold=0.0).reason == "out_of_scope"

@@ -1,12 +1,20 @@
 """Knowledge graph and retrieval: a question returns its linked FAQ; the graph links FAQ to entities' values."""
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from sklearn.feature_extraction.text import TfidfVectorizer
 
 from streamsense.datasets.multiwoz import MultiWOZ
 from streamsense.models.chat.gnn import GNNConfig
-from streamsense.models.chat.knowledge import KnowledgeRetriever, build_graph, leave_one_out
+from streamsense.models.chat.knowledge import (
+    KnowledgeRetriever,
+    TfidfIndex,
+    build_graph,
+    char_vectorizer,
+    leave_one_out,
+)
 
 FAQ = [
     {
@@ -99,3 +107,29 @@ def test_leave_one_out_scores_every_setting(tiny_multiwoz: MultiWOZ) -> None:
     result = leave_one_out(graph, retriever.embeddings, retriever.node_ids, settings, retriever.affinity)
     assert set(result) == set(settings)
     assert all(0.0 <= r["mrr"] <= 1.0 and 0.0 <= r["hits_at_3"] <= 1.0 for r in result.values())
+
+
+@pytest.mark.parametrize(
+    "vectorizer",
+    [
+        char_vectorizer,
+        lambda: TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, stop_words="english"),
+        lambda: TfidfVectorizer(),
+    ],
+)
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Can I park my car, car and car at the hotel?",
+        "reserve a table for dinner at the golden wok",
+        "zzz qqq",  # no known term
+        "",
+    ],
+)
+def test_tfidf_index_equals_sklearn_transform_bit_for_bit(vectorizer: Callable[[], TfidfVectorizer], text: str) -> None:
+    """The per-message cosine skips sklearn's transform; scores, and so rankings, must not move by one ulp."""
+    documents = [p for entry in FAQ for p in (entry["question"], *entry["paraphrases"])] + ["golden wok", "acorn"]
+    fitted = vectorizer()
+    index = TfidfIndex(fitted, documents)  # fits ``fitted`` on the documents
+    expected = (index.matrix @ fitted.transform([text]).T).toarray().ravel()
+    assert index.cosine(index.terms(text)).tobytes() == expected.tobytes()
