@@ -21,6 +21,10 @@ this consumer keeps its own cursor per partition, reset by every seek to the com
   (compaction, transaction markers), which may be committed over;
 - a partition whose fetched records were not all handed out by the end of a fetch round is sought back to its
   cursor (seeking to the cursor only refetches what was never handed out, so it is always safe);
+- a partition that has records past its cursor (by the high watermark of its latest fetch) while nothing was handed
+  out for ``STALL_AFTER_S`` is sought back to its cursor too. In a benchmark after a long table recovery, 41
+  transactions waited 212 s, with their partitions idle, and were decided only when new traffic arrived on them:
+  records had been consumed from the client without being handed out, and the round's check had not caught it;
 - seeks run on the consumer's own thread, as aiokafka expects (a worker whose seeks ran on the event loop's thread
   once handed out nothing for 4 minutes);
 - a partition is never taken out of the fetch when its stream buffer is under pressure: Faust brings it back only
@@ -31,6 +35,7 @@ this consumer keeps its own cursor per partition, reset by every seek to the com
 - a commit covers only the run of acked offsets that starts at the committed offset.
 """
 
+import time
 import weakref
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterable
@@ -46,6 +51,26 @@ from intervaltree import IntervalTree
 HOLE_CONFIRMATIONS = 2
 """Fresh fetches, after seeking back to the expected offset, that must jump to the same offset before the offsets
 between count as a hole in the log."""
+
+
+STALL_AFTER_S = 5.0
+"""How long a partition may hold records past its cursor, with none handed out, before it is sought back."""
+
+Progress = tuple[int, float]
+"""A partition's cursor and the monotonic time since which it has not moved."""
+
+
+def stalled(progress: Progress | None, expected: int, highwater: int | None, now: float) -> tuple[bool, Progress]:
+    """Whether a partition with cursor ``expected`` is stalled, and its progress mark from now on.
+
+    Stalled: the partition's high watermark is past the cursor (records wait to be read) and the cursor has not
+    moved for ``STALL_AFTER_S``. A partition with nothing left to read, or whose cursor moved, starts a new mark.
+    """
+    if highwater is None or highwater <= expected or progress is None or progress[0] != expected:
+        return False, (expected, now)
+    if now - progress[1] >= STALL_AFTER_S:
+        return True, (expected, now)
+    return False, progress
 
 
 class Fetched(Enum):
@@ -119,6 +144,8 @@ class Consumer(faust_aiokafka.Consumer):
         self._handed_out: weakref.WeakKeyDictionary[Message, int] = weakref.WeakKeyDictionary()
         self._jumps: dict[TP, tuple[tuple[int, int], int]] = {}
         self._fetched_to: dict[TP, int] = {}
+        self._progress: dict[TP, Progress] = {}
+        self._stall_checked = 0.0
 
     def _exact(self, tp: TP) -> bool:
         return self.app.topics.acks_enabled_for(tp.topic) and not self._is_changelog_tp(tp)
@@ -143,6 +170,7 @@ class Consumer(faust_aiokafka.Consumer):
         self._bump(self.assignment(), reset=True)
         for tp in partitions:
             self._expected[tp] = self._committed_offset[tp]
+            self._progress.pop(tp, None)
             self._acked[tp].clear()
             self._acked_index[tp].clear()
             self._gap[tp].clear()
@@ -152,6 +180,7 @@ class Consumer(faust_aiokafka.Consumer):
         self._bump(revoked, reset=True)
         for tp in revoked:
             self._expected.pop(tp, None)
+            self._progress.pop(tp, None)
         await super().on_partitions_revoked(revoked)
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> RecordMap:
@@ -190,6 +219,32 @@ class Consumer(faust_aiokafka.Consumer):
             expected = self._expected.get(tp)
             if expected is not None and end > expected and tp not in sought_back and self._exact(tp):
                 self.log.info("%s[%d]: fetched records from offset %d were not handed out; seeking back", *tp, expected)
+                sought_back.add(tp)
+                await self._seek_back(tp, expected)
+        await self._seek_back_stalled(sought_back)
+
+    async def _seek_back_stalled(self, sought_back: set[TP]) -> None:
+        """Seek every active stream partition that ``stalled`` back to its cursor (see the module docstring); looks
+        at most once a second, as a fetch round can be much shorter."""
+        now = time.monotonic()
+        if now - self._stall_checked < 1.0:
+            return
+        self._stall_checked = now
+        assigned = self.assignment()
+        for tp in list(self._get_active_partitions()):
+            expected = self._expected.get(tp)
+            if expected is None or tp in sought_back or tp not in assigned or not self._exact(tp):
+                continue
+            highwater = self.highwater(tp)
+            stuck, self._progress[tp] = stalled(self._progress.get(tp), expected, highwater, now)
+            if stuck:
+                self.log.warning(
+                    "%s[%d]: nothing handed out for %.0f s, records wait from %d (high watermark %s); seeking back",
+                    *tp,
+                    STALL_AFTER_S,
+                    expected,
+                    highwater,
+                )
                 await self._seek_back(tp, expected)
 
     async def _seek_back(self, tp: TP, offset: int) -> None:
