@@ -93,7 +93,8 @@ async def consume(
     """Batch the stream's events ourselves, and ack each batch only after its delivery is confirmed.
 
     A feeder task iterates the stream without acks (Faust's plain per-event path) into a bounded queue; this
-    loop takes up to ``batch_size`` events, or what came within ``batch_within_s`` of the first. Faust's
+    loop takes up to ``batch_size`` events, or what came within ``batch_within_s`` of the first and what the
+    feeder had ready after that (so a window of 0 still batches the events of one fetch). Faust's
     ``take_events`` was not used: on a restart with a backlog it skipped runs of messages that it never
     yielded (they stayed uncommitted, so they were not lost for good, but the partition's commits stalled).
 
@@ -142,12 +143,19 @@ async def consume(
         while True:
             events = [checked(await queue.get())]
             deadline = loop.time() + batch_within_s
+            yielded = False
             while len(events) < batch_size:
                 if not queue.empty():
                     events.append(checked(queue.get_nowait()))
+                    yielded = False
                     continue
                 if (remaining := deadline - loop.time()) <= 0:
-                    break
+                    if yielded:
+                        break
+                    # the feeder may hold more events of the same fetch: let it run once, without waiting
+                    await asyncio.sleep(0)
+                    yielded = True
+                    continue
                 try:
                     events.append(checked(await asyncio.wait_for(queue.get(), remaining)))
                 except TimeoutError:
