@@ -5,7 +5,8 @@ as fast as it can and measures how fast decisions are logged (the maximum rate),
 that rate and measures latency from the moment an event was handed to the producer to its decision time
 (``decided_at``). Beside it, in the same run, a confluent-kafka consume -> produce pass-through with no work over the
 same payloads gives the raw limit of broker and client on this machine. Beside the rates: the workers' CPU time per
-event on the backlog and at half rate, which other load on the machine disturbs less; ``ready_s``, from the
+event on the backlog and at half rate, which other load on the machine disturbs less (counted up to the last
+decision seen); ``longest_pause_s`` between consecutive decisions, which shows a stall; ``ready_s``, from the
 workers' start to their first decisions (loading models, joining the group, recovering the tables from what earlier
 runs left); memory, the resident size of each worker at the end of its scenario. ``--soak-minutes`` runs payments
 at half rate that long and samples the memory every 30 s.
@@ -29,7 +30,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
@@ -96,12 +97,16 @@ def publish(producer: EventProducer, events: Traffic, rate: float | None) -> dic
     return sent
 
 
-def decided_at(es: Elasticsearch, index: str, ids: set[str], timeout_s: float) -> dict[str, float]:
-    """Wait until every id in ``ids`` has a decision in ``index``; return each one's decision time (epoch s)."""
+def decided_at(
+    es: Elasticsearch, index: str, ids: set[str], timeout_s: float, progressed: Callable[[], None]
+) -> dict[str, float]:
+    """Wait until every id in ``ids`` has a decision in ``index``; return each one's decision time (epoch s).
+    ``progressed`` is called whenever new decisions turn up."""
     deadline = time.monotonic() + timeout_s
     found: dict[str, float] = {}
     pending = list(ids)
     while pending and time.monotonic() < deadline:
+        before = len(found)
         es.indices.refresh(index=index)
         for start in range(0, len(pending), 5_000):
             chunk = pending[start : start + 5_000]
@@ -110,6 +115,8 @@ def decided_at(es: Elasticsearch, index: str, ids: set[str], timeout_s: float) -
             ]["hits"]
             for hit in hits:
                 found[hit["_id"]] = datetime.fromisoformat(hit["_source"]["decided_at"]).timestamp()
+        if len(found) > before:
+            progressed()
         pending = [i for i in pending if i not in found]
         if pending:
             time.sleep(1.0)
@@ -205,18 +212,27 @@ def decided_ids(parts: dict[str, Traffic]) -> dict[str, set[str]]:
     return {s: {e.event_id for topic, _, e in events if topic == DECIDED_INPUT[s]} for s, events in parts.items()}
 
 
-def measure(producer: EventProducer, es: Elasticsearch, parts: dict[str, Traffic], rate: float | None) -> dict:
+def measure(
+    producer: EventProducer,
+    es: Elasticsearch,
+    parts: dict[str, Traffic],
+    rate: float | None,
+    progressed: Callable[[], None] = lambda: None,
+) -> dict:
     """Publish the parts (interleaved), wait for every decision, return rate and latency."""
     sent = publish(producer, interleave(parts), rate)
     times: dict[str, float] = {}
     for stream, ids in decided_ids(parts).items():
-        times.update(decided_at(es, STREAMS[stream].index, ids, timeout_s=240))
+        times.update(decided_at(es, STREAMS[stream].index, ids, 240, progressed))
     expected = sum(len(ids) for ids in decided_ids(parts).values())
     latencies = [times[i] - sent[i] for i in times]
     span = max(times.values()) - min(sent.values()) if times else float("nan")
+    decided = sorted(times.values())
     return {
         "decisions": len(times),
         "missing": expected - len(times),
+        # a stall (events that wait while later ones are decided) shows as a long pause between decisions
+        "longest_pause_s": round(max(np.diff(decided), default=0.0), 2),
         "events": sum(len(p) for p in parts.values()),
         "decisions_per_s": round(len(times) / span, 1),
         "events_per_s": round(sum(len(p) for p in parts.values()) / span, 1),
@@ -239,11 +255,17 @@ def profiled(
     seed: int,
     rate: float | None,
 ) -> tuple[dict, dict]:
-    """One measurement with the workers' CPU time per event, sampled with py-spy when ``profile`` names a folder."""
+    """One measurement with the workers' CPU time per event (up to the last decision that turned up, so that a wait
+    for missing ones adds no idle time), sampled with py-spy when ``profile`` names a folder."""
     samplers = group.profile(profile) if profile else []
-    cpu_before = group.cpu_s()
-    result = measure(producer, es, {s: traffic(s, split, seed) for s in streams}, rate)
-    result["worker_cpu_ms_per_event"] = round((group.cpu_s() - cpu_before) * 1000 / result["events"], 2)
+    cpu_before = cpu_after = group.cpu_s()
+
+    def progressed() -> None:
+        nonlocal cpu_after
+        cpu_after = group.cpu_s()
+
+    result = measure(producer, es, {s: traffic(s, split, seed) for s in streams}, rate, progressed)
+    result["worker_cpu_ms_per_event"] = round((cpu_after - cpu_before) * 1000 / result["events"], 2)
     for _, sampler in samplers:
         sampler.send_signal(signal.SIGINT)
         sampler.wait(60)
