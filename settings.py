@@ -85,14 +85,17 @@ class Settings(BaseSettings):
         description="a worker's fetch waits for this many bytes (or consumer_fetch_max_wait_ms): at paced rates, "
         "fewer fetches of several messages each instead of one per message",
     )
-    consumer_fetch_max_wait_ms: int = Field(default=10, description="the longest a fetch waits for more bytes")
+    consumer_fetch_max_wait_ms: int = Field(default=5, description="the longest a fetch waits for more bytes")
     batch_size: int = 200
     batch_within_s: float = Field(
-        default=0.01,
+        default=0.005,
         description="how long a batch waits for more events after its first; a backlog fills batches at once",
     )
     deliveries_in_flight: int = Field(
-        default=2, ge=1, description="batches decided but not yet confirmed by Kafka and Elasticsearch, per agent"
+        default=16,
+        ge=1,
+        description="batches decided but not yet confirmed by Kafka and Elasticsearch, per agent: at paced rates "
+        "batches are small and each waits for its acks and its bulk request, so few in flight queue the events",
     )
     es_retry_initial_s: float = 0.5
     es_retry_max_s: float = 10.0
