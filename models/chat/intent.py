@@ -272,7 +272,11 @@ class IntentClassifier:
         self.metrics: dict[str, float] = {}
 
     def _parts(self, texts: Sequence[str]) -> list[np.ndarray]:
-        return [hashes(t) % self.config.buckets for t in texts]
+        return [self._bucketed(hashes(t)) for t in texts]
+
+    def _bucketed(self, hashed: np.ndarray) -> np.ndarray:
+        """A message's n-gram hashes as the model's bucket ids."""
+        return hashed % self.config.buckets
 
     def _batch(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         return self._pack(self._parts(texts))
@@ -391,7 +395,7 @@ class IntentClassifier:
     def predict(self, text: str, threshold: float = 0.85, top_k: int = 3) -> IntentPrediction:
         """Top-k intents with calibrated probabilities; ``uncertain`` below ``threshold`` or out of scope."""
         hashed = hashes(text)  # hashed once: the n-grams feed both the scores and the coverage gate
-        similarity_logits, mixed = self._scores([hashed % self.config.buckets])
+        similarity_logits, mixed = self._scores([self._bucketed(hashed)])
         logits, similarity = mixed[0], float(similarity_logits[0].max()) / self.config.scale
         probs = torch.softmax(logits / self.temperature, dim=0)
         values, indices = probs.topk(min(top_k, len(self.labels)))
