@@ -4,7 +4,10 @@ import importlib
 import importlib.util
 import itertools
 import signal
+import subprocess
 import time
+import urllib.error
+import urllib.request
 from datetime import UTC, datetime
 
 import orjson
@@ -19,6 +22,7 @@ from streamsense.streams.admin import ensure_topics
 from streamsense.streams.connections import elasticsearch_options
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
+from streamsense.streams.readiness import READY_PATH
 from streamsense.streams.topics import DLQ_INDEX, PAYMENTS_TRANSACTIONS, STREAMS
 from streamsense.streams.worker import free_port, spawn_worker
 
@@ -41,6 +45,30 @@ def _missing(stream: str) -> str | None:
     if importlib.util.find_spec(f"streamsense.agents.{stream}") is None:
         return "no agent for this stream yet"
     return importlib.import_module(f"streamsense.agents.{stream}").missing_artifacts()
+
+
+def _ready(port: int) -> bool:
+    """Whether the worker on ``port`` answers ``/ready`` with 200 (joined its group, tables recovered)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{READY_PATH}", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _wait_ready(workers: dict[str, subprocess.Popen], ports: dict[str, int], timeout_s: float) -> list[str]:
+    """Wait until every running worker is ready, so that traffic is not published to workers still replaying large
+    tables (minutes on a state dir that benchmarks filled); returns the streams not ready in time."""
+    deadline = time.monotonic() + timeout_s
+    next_note = time.monotonic() + 30
+    while True:
+        waiting = [s for s in workers if workers[s].poll() is None and not _ready(ports[s])]
+        if not waiting or time.monotonic() > deadline:
+            return waiting
+        if time.monotonic() > next_note:
+            typer.echo(f"waiting for {', '.join(waiting)} to join and recover its tables ...")
+            next_note += 30
+        time.sleep(1)
 
 
 def _summary(es: Elasticsearch, stream: str, since: str) -> dict:
@@ -73,6 +101,8 @@ def demo(
     events: int = typer.Option(2000, help="events to publish per stream"),
     seed: int | None = typer.Option(None, help="traffic seed (default: new each run, so reruns add fresh traffic)"),
     stop_infra: bool = typer.Option(False, help="stop Kafka and Elasticsearch at the end"),
+    ready_timeout_s: float = typer.Option(1800, help="how long to wait for the workers to recover their tables"),
+    idle_timeout_s: float = typer.Option(120, help="give up waiting for decisions after this long without one"),
 ) -> None:
     """Start Kafka + Elasticsearch, run one worker per stream, publish traffic (and a few bad events), print
     what was decided."""
@@ -95,8 +125,12 @@ def demo(
         else:
             streams.append(stream)
     logs = settings.state_dir / "demo-logs"
-    workers = {s: spawn_worker(s, settings, free_port(), logs / f"{s}.log") for s in streams}
+    ports = {s: free_port() for s in streams}
+    workers = {s: spawn_worker(s, settings, ports[s], logs / f"{s}.log") for s in streams}
     typer.echo(f"workers: {', '.join(streams)} (logs in {logs})")
+    late = _wait_ready(workers, ports, ready_timeout_s)
+    if late:
+        typer.secho(f"not ready after {ready_timeout_s:.0f} s: {', '.join(late)}", fg=typer.colors.YELLOW)
     es = Elasticsearch(**elasticsearch_options(settings), request_timeout=30)
     try:
         producer = EventProducer(settings)
@@ -112,13 +146,13 @@ def demo(
             producer.send_raw(PAYMENTS_TRANSACTIONS, f"demo-bad-{seed}-{n}".encode(), bad)
         producer.flush()
         typer.echo(f"published {sum(expected.values())} events (+ labels) and 3 invalid ones; waiting for decisions")
-        deadline = time.monotonic() + 300
+        decided = dict.fromkeys(streams, 0)
+        deadline = time.monotonic() + idle_timeout_s
         while time.monotonic() < deadline:
-            done = all(
-                es.count(index=STREAMS[s].index)["count"] - before[s] >= expected[s] or workers[s].poll() is not None
-                for s in streams
-            )
-            if done:
+            counts = {s: es.count(index=STREAMS[s].index)["count"] - before[s] for s in streams}
+            if counts != decided:
+                decided, deadline = counts, time.monotonic() + idle_timeout_s
+            if all(decided[s] >= expected[s] or workers[s].poll() is not None for s in streams):
                 break
             time.sleep(2)
         report = {s: _summary(es, s, since) for s in streams}

@@ -20,6 +20,7 @@ from streamsense.streams.decision_log import DecisionLog, install_templates
 from streamsense.streams.drift_schedule import install_drift_timer
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.processing import BatchProcessor
+from streamsense.streams.readiness import install_readiness
 from streamsense.streams.topics import STREAMS
 
 
@@ -31,6 +32,7 @@ def build_worker(stream: str, settings: Settings, web_port: int | None = None) -
     app = create_app(spec, settings, web_port)
     metrics = WorkerMetrics()
     metrics.install(app, (*spec.inputs, *spec.internal))
+    install_readiness(app)
     processor = BatchProcessor(app, spec, settings, DecisionLog(settings, metrics), metrics)
     importlib.import_module(f"streamsense.agents.{stream}").install(app, processor)
     install_drift_timer(app, stream, settings, metrics)

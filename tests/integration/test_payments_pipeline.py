@@ -13,6 +13,7 @@ import pytest
 
 from streamsense.schemas.payments import Transaction, TransactionLabel
 from streamsense.streams.fairness_query import fairness_counts
+from streamsense.streams.readiness import READY_PATH
 from streamsense.streams.topics import (
     PAYMENTS_DECISIONS,
     PAYMENTS_LABELS,
@@ -270,7 +271,9 @@ def test_a_retrained_fraud_model_appears_in_decisions_without_a_restart(
     assert worker.alive()
 
 
-def test_worker_serves_prometheus_metrics_of_what_it_processed(start_worker, producer, count_by_id, wait_for):
+def test_worker_serves_prometheus_metrics_of_what_it_processed_and_answers_ready_once_deciding(
+    start_worker, producer, count_by_id, wait_for
+):
     run = run_id()
     txs = [make_tx(run, n) for n in range(20)]
     worker = start_worker("payments")
@@ -295,6 +298,9 @@ def test_worker_serves_prometheus_metrics_of_what_it_processed(start_worker, pro
     assert 'streamsense_dlq_events_total{topic="payments.transactions.dlq"}' in text
     assert 'inference_latency_seconds_bucket{le="0.005",model="fraud-xgboost-river-blend",stage="decide"}' in text
     assert "streamsense_es_queue_depth" in text
+    with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}{READY_PATH}", timeout=5) as response:
+        assert response.status == 200
+        assert orjson.loads(response.read())["assigned_partitions"] > 0
 
 
 def test_the_worker_retrains_xgboost_from_the_labels_it_learned_and_swaps_it_in_without_a_restart(

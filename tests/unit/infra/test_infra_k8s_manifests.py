@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from streamsense.settings import Settings
+from streamsense.streams.readiness import READY_PATH
 from streamsense.streams.topics import STREAMS
 
 K8S = Path(__file__).resolve().parents[3] / "infra" / "k8s"
@@ -109,6 +110,7 @@ def test_one_cpu_only_deployment_per_stream_runs_its_worker() -> None:
         assert container["ports"] == [{"name": "metrics", "containerPort": 6066, "protocol": "TCP"}]
         for probe in ("readinessProbe", "livenessProbe"):
             assert container[probe]["httpGet"]["port"] == "metrics"
+        assert container["readinessProbe"]["httpGet"]["path"] == READY_PATH
         assert set(container["resources"]) == {"requests", "limits"}
         assert "nvidia.com/gpu" not in container["resources"]["limits"]
         assert container["envFrom"] == [{"configMapRef": {"name": "streamsense-config"}}]

@@ -1,0 +1,34 @@
+import asyncio
+from pathlib import Path
+
+from streamsense.settings import Settings
+from streamsense.streams.app import create_app
+from streamsense.streams.readiness import Readiness, readiness
+from streamsense.streams.topics import STREAMS
+
+
+def test_a_worker_is_ready_only_after_recovery_completed_and_outside_a_rebalance():
+    done = Readiness(assigned_partitions=4, rebalancing=False, recovering=False, recovery_completed=True)
+    assert done.ready
+    assert not Readiness(4, rebalancing=True, recovering=False, recovery_completed=True).ready
+    assert not Readiness(4, rebalancing=False, recovering=True, recovery_completed=True).ready
+    assert not Readiness(0, rebalancing=False, recovering=False, recovery_completed=False).ready
+
+
+def test_the_ready_answer_names_the_reasons():
+    state = Readiness(assigned_partitions=2, rebalancing=False, recovering=True, recovery_completed=True)
+    assert state.as_dict() == {"ready": False, "assigned_partitions": 2, "rebalancing": False, "recovering": True}
+
+
+def test_a_worker_that_has_not_started_is_not_ready_and_becomes_ready_when_faust_completes_recovery(
+    tmp_path: Path,
+) -> None:
+    async def states() -> tuple[Readiness, Readiness]:
+        app = create_app(STREAMS["payments"], Settings(state_dir=tmp_path))
+        before = readiness(app)
+        app.tables.recovery.completed.set()
+        return before, readiness(app)
+
+    before, after = asyncio.run(states())
+    assert not before.ready
+    assert after.ready and after.assigned_partitions == 0
