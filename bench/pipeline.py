@@ -1,12 +1,13 @@
 """End-to-end benchmark on the real broker and node: events per second and latency per stream, beside the raw limit.
 
 For each stream (and a mix of all three) and each worker count, the script starts the workers, publishes a backlog
-as fast as it can and measures how fast decisions are logged (the maximum rate), then publishes fresh traffic at half
-that rate and measures latency from the moment an event was handed to the producer to its decision time
-(``decided_at``). Beside it, in the same run, a confluent-kafka consume -> produce pass-through with no work over the
-same payloads gives the raw limit of broker and client on this machine. Beside the rates: the workers' CPU time per
-event on the backlog and at half rate, which other load on the machine disturbs less (counted up to the last
-decision seen); ``longest_pause_s`` between consecutive decisions, which shows a stall; ``ready_s``, from the
+as fast as it can and measures how fast decisions are logged (the maximum rate), then publishes fresh traffic at
+half that rate and measures latency from the moment an event was handed to the producer to its decision time
+(``decided_at``); ``--rates`` adds latency at fixed rates, which compare across settings and machines where half of
+a measured maximum does not. Beside it, in the same run, a confluent-kafka consume -> produce pass-through with no
+work over the same payloads gives the raw limit of broker and client on this machine. Beside the rates: the workers'
+CPU time per event on the backlog and at half rate, which other load on the machine disturbs less (counted up to the
+last decision seen); ``longest_pause_s`` between consecutive decisions, which shows a stall; ``ready_s``, from the
 workers' start to their first decisions (loading models, joining the group, recovering the tables from what earlier
 runs left); memory, the resident size of each worker at the end of its scenario. ``--soak-minutes`` runs payments
 at half rate that long and samples the memory every 30 s.
@@ -16,6 +17,7 @@ and adds each worker's hottest functions (share of samples, self and inclusive) 
     python bench/pipeline.py                                # payments, sensors, chat, mix; 1 and 2 workers
     python bench/pipeline.py --streams payments --workers 1 --events 5000
     python bench/pipeline.py --streams payments --workers 1 --events 5000 --profile /tmp/profile
+    python bench/pipeline.py --streams payments --workers 1 --events 3000 --rates 25,50,100
 
 Prints one JSON object. Needs the trained artifacts (``make train``); starts Kafka and Elasticsearch if needed.
 """
@@ -280,6 +282,7 @@ def scenario(
     workers: int,
     events: int,
     profile: Path | None,
+    rates: list[float],
 ) -> dict:
     seed = uuid.uuid4().int % 1_000_000
     group = Workers(settings, streams, workers, settings.state_dir / "bench-logs")
@@ -300,6 +303,10 @@ def scenario(
             "half_rate": {"rate": half_rate, **half},
             "rss_mib": group.rss_mib(),
         }
+        for n, rate in enumerate(rates):
+            result.setdefault("paced", {})[f"{rate:g}"] = profiled(
+                group, None, producer, es, streams, split, seed + 3 + n, rate
+            )[0]
         if profile:
             result["profile"] = {"max_rate": max_profile, "half_rate": half_profile}
         return result
@@ -383,6 +390,9 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=20_000, help="decided events per measurement")
     parser.add_argument("--soak-minutes", type=float, default=0.0)
     parser.add_argument("--profile", type=Path, help="sample the workers with py-spy; raw stacks go here")
+    parser.add_argument(
+        "--rates", default="", help="comma-separated fixed rates (events/s) whose latency is measured after half rate"
+    )
     args = parser.parse_args()
     settings = get_settings()
     LocalInfra(settings).up()
@@ -401,7 +411,8 @@ def main() -> None:
     for stream in args.streams.split(","):
         streams = ["payments", "sensors", "chat"] if stream == "mix" else [stream]
         for n in (int(w) for w in args.workers.split(",")):
-            result = scenario(settings, producer, es, streams, n, args.events, args.profile)
+            rates = [float(r) for r in args.rates.split(",") if r]
+            result = scenario(settings, producer, es, streams, n, args.events, args.profile, rates)
             result["fraction_of_raw"] = round(result["max_rate"]["events_per_s"] / raw_rate, 3) if raw_rate else None
             result["events_per_s_per_worker_process"] = round(
                 result["max_rate"]["events_per_s"] / (n * len(streams)), 1

@@ -18,7 +18,7 @@ def table_store(settings: Settings) -> str:
 
 
 class App(faust.App):
-    """A Faust app whose consumer keeps exact offsets and fetches in larger steps (``streams.consumer``)."""
+    """A Faust app whose consumer keeps exact offsets and fetches as settings say (``streams.consumer``)."""
 
     fetch_min_bytes: int = 1
     fetch_max_wait_ms: int = 500

@@ -118,8 +118,9 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """Faust's consumer thread, with the fetch size and wait that Faust does not expose.
 
     Each fetch costs the worker in proportion to its assigned partitions (request and response name every one).
-    With aiokafka's default of one byte, the broker answers as soon as any message arrives, so at paced rates a
-    worker made about one fetch per message: a quarter of its Python time went to the consumer thread.
+    A fetch that must wait for many bytes returns empty after its short wait when traffic is light: with 64 KiB
+    and 5 ms an idle payments worker spent 28% of a core (and Kafka 21%) on empty fetches. The default is the
+    long poll: the broker answers as soon as a message arrives, or after 500 ms.
     """
 
     def _create_worker_consumer(self, transport: faust_aiokafka.Transport) -> AIOKafkaConsumer:
