@@ -15,23 +15,13 @@ import argparse
 import json
 import signal
 import time
-import urllib.error
-import urllib.request
 
 import psutil
 
 from streamsense.infra.local.launcher import LocalInfra
 from streamsense.settings import get_settings
-from streamsense.streams.readiness import READY_PATH
+from streamsense.streams.readiness import answers_ready
 from streamsense.streams.worker import free_port, spawn_worker
-
-
-def ready(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{READY_PATH}", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
 
 
 def cpu_s(process: psutil.Process) -> float:
@@ -57,7 +47,7 @@ def main() -> None:
     worker = spawn_worker(args.stream, settings, port, settings.state_dir / "bench-logs" / f"idle-{args.stream}.log")
     try:
         started = time.monotonic()
-        while not ready(port):
+        while not answers_ready(port):
             if worker.poll() is not None:
                 raise SystemExit(f"the worker exited with {worker.returncode}")
             time.sleep(0.5)

@@ -6,8 +6,6 @@ import itertools
 import signal
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from datetime import UTC, datetime
 
 import orjson
@@ -22,7 +20,7 @@ from streamsense.streams.admin import ensure_topics
 from streamsense.streams.connections import elasticsearch_options
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
-from streamsense.streams.readiness import READY_PATH
+from streamsense.streams.readiness import answers_ready
 from streamsense.streams.topics import DLQ_INDEX, PAYMENTS_TRANSACTIONS, STREAMS
 from streamsense.streams.worker import free_port, spawn_worker
 
@@ -47,22 +45,13 @@ def _missing(stream: str) -> str | None:
     return importlib.import_module(f"streamsense.agents.{stream}").missing_artifacts()
 
 
-def _ready(port: int) -> bool:
-    """Whether the worker on ``port`` answers ``/ready`` with 200 (joined its group, tables recovered)."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{READY_PATH}", timeout=2) as response:
-            return response.status == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
 def _wait_ready(workers: dict[str, subprocess.Popen], ports: dict[str, int], timeout_s: float) -> list[str]:
     """Wait until every running worker is ready, so that traffic is not published to workers still replaying large
     tables (minutes on a state dir that benchmarks filled); returns the streams not ready in time."""
     deadline = time.monotonic() + timeout_s
     next_note = time.monotonic() + 30
     while True:
-        waiting = [s for s in workers if workers[s].poll() is None and not _ready(ports[s])]
+        waiting = [s for s in workers if workers[s].poll() is None and not answers_ready(ports[s])]
         if not waiting or time.monotonic() > deadline:
             return waiting
         if time.monotonic() > next_note:

@@ -4,6 +4,8 @@
 decision; orchestrators (the Kubernetes readiness probe) and the demo wait on this page instead.
 """
 
+import urllib.error
+import urllib.request
 from dataclasses import dataclass
 
 import faust
@@ -52,3 +54,12 @@ def install_readiness(app: faust.App) -> None:
     async def ready_page(web: faust.web.Web, request: faust.web.Request) -> faust.web.Response:
         state = readiness(app)
         return web.json(state.as_dict(), status=200 if state.ready else 503)
+
+
+def answers_ready(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether the worker on ``host:port`` answers ``/ready`` with 200 (no answer counts as not ready)."""
+    try:
+        with urllib.request.urlopen(f"http://{host}:{port}{READY_PATH}", timeout=2) as response:
+            return response.status == 200
+    except (urllib.error.URLError, OSError):
+        return False

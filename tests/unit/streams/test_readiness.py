@@ -3,8 +3,9 @@ from pathlib import Path
 
 from streamsense.settings import Settings
 from streamsense.streams.app import create_app
-from streamsense.streams.readiness import Readiness, readiness
+from streamsense.streams.readiness import Readiness, answers_ready, readiness
 from streamsense.streams.topics import STREAMS
+from streamsense.streams.worker import free_port
 
 
 def test_a_worker_is_ready_only_after_recovery_completed_and_outside_a_rebalance():
@@ -32,3 +33,7 @@ def test_a_worker_that_has_not_started_is_not_ready_and_becomes_ready_when_faust
     before, after = asyncio.run(states())
     assert not before.ready
     assert after.ready and after.assigned_partitions == 0
+
+
+def test_a_worker_that_does_not_answer_is_not_ready():
+    assert not answers_ready(free_port())
