@@ -408,10 +408,10 @@ def main() -> None:
         "scenarios": {},
     }
     raw_rate = report["raw_passthrough"]["messages_per_s"]
+    rates = [float(r) for r in args.rates.split(",") if r]
     for stream in args.streams.split(","):
         streams = ["payments", "sensors", "chat"] if stream == "mix" else [stream]
         for n in (int(w) for w in args.workers.split(",")):
-            rates = [float(r) for r in args.rates.split(",") if r]
             result = scenario(settings, producer, es, streams, n, args.events, args.profile, rates)
             result["fraction_of_raw"] = round(result["max_rate"]["events_per_s"] / raw_rate, 3) if raw_rate else None
             result["events_per_s_per_worker_process"] = round(

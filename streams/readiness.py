@@ -6,7 +6,7 @@ decision; orchestrators (the Kubernetes readiness probe) and the demo wait on th
 
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 import faust
 
@@ -27,12 +27,8 @@ class Readiness:
         return self.recovery_completed and not self.rebalancing and not self.recovering
 
     def as_dict(self) -> dict[str, bool | int]:
-        return {
-            "ready": self.ready,
-            "assigned_partitions": self.assigned_partitions,
-            "rebalancing": self.rebalancing,
-            "recovering": self.recovering,
-        }
+        """The verdict and every field it rests on."""
+        return {"ready": self.ready, **asdict(self)}
 
 
 def readiness(app: faust.App) -> Readiness:

@@ -18,7 +18,13 @@ def test_a_worker_is_ready_only_after_recovery_completed_and_outside_a_rebalance
 
 def test_the_ready_answer_names_the_reasons():
     state = Readiness(assigned_partitions=2, rebalancing=False, recovering=True, recovery_completed=True)
-    assert state.as_dict() == {"ready": False, "assigned_partitions": 2, "rebalancing": False, "recovering": True}
+    assert state.as_dict() == {
+        "ready": False,
+        "assigned_partitions": 2,
+        "rebalancing": False,
+        "recovering": True,
+        "recovery_completed": True,
+    }
 
 
 def test_a_worker_that_has_not_started_is_not_ready_and_becomes_ready_when_faust_completes_recovery(
