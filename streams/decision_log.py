@@ -132,7 +132,8 @@ class DecisionLog:
 
 
 def install_templates(settings: Settings, wait_s: float = 120.0) -> None:
-    """Install the index templates and create the indices before any worker writes (waits for Elasticsearch).
+    """Install the index templates, bring existing indices' mappings up to them, and create the indices, before
+    any worker writes (waits for Elasticsearch).
 
     A refused credential or certificate raises ``ConnectionSetupError`` at once: waiting would not help.
     """
@@ -142,6 +143,14 @@ def install_templates(settings: Settings, wait_s: float = 120.0) -> None:
             try:
                 for name, body in TEMPLATES.items():
                     client.indices.put_index_template(name=name, **body)
+                    # indices made by an earlier release get the fields added since (a template only shapes
+                    # new indices, and a strict mapping would refuse every document naming a new field)
+                    client.indices.put_mapping(
+                        index=",".join(body["index_patterns"]),
+                        allow_no_indices=True,
+                        ignore_unavailable=True,
+                        **body["template"]["mappings"],
+                    )
                 for index in [*(spec.index for spec in STREAMS.values()), DLQ_INDEX]:
                     if not client.indices.exists(index=index):
                         client.options(ignore_status=400).indices.create(index=index)

@@ -53,6 +53,8 @@ DECISION_MAPPINGS: dict = {
 DLQ_MAPPINGS: dict = {
     "dynamic": "strict",
     "properties": {
+        "event_id": KEYWORD,
+        "key": KEYWORD,
         "source_topic": KEYWORD,
         "source_partition": {"type": "integer"},
         "source_offset": {"type": "long"},

@@ -46,10 +46,12 @@ def settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
 def infra(settings: Settings) -> Iterator[LocalInfra]:
     launcher = LocalInfra(settings)
     launcher.up()
-    ensure_topics(settings)
-    install_templates(settings)
-    yield launcher
-    launcher.down()
+    try:
+        ensure_topics(settings)
+        install_templates(settings)
+        yield launcher
+    finally:
+        launcher.down()
 
 
 @pytest.fixture(scope="session")

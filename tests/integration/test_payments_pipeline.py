@@ -170,6 +170,13 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
     es.indices.refresh(index="streamsense-dlq")
     logged = es.count(index="streamsense-dlq", query={"terms": {"kind": ["oversized", "malformed_json"]}})["count"]
     assert logged >= 2
+
+    def logged_ids_of_missing() -> list[str]:
+        es.indices.refresh(index="streamsense-dlq")
+        hits = es.search(index="streamsense-dlq", query={"term": {"key": f"{run}-missing"}})["hits"]["hits"]
+        return [hit["_source"]["event_id"] for hit in hits]
+
+    wait_for(lambda: logged_ids_of_missing() == [valid[0].event_id], 30, "the dead letter logged with its event id")
     assert worker.alive()
 
 

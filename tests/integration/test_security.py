@@ -172,7 +172,7 @@ def test_right_credentials_decide_a_payment_end_to_end_with_pii_redacted_in_the_
 
         def dead_letter() -> dict | None:
             proxied_es.indices.refresh(index=DLQ_INDEX)
-            hits = proxied_es.search(index=DLQ_INDEX, query={"match_phrase": {"preview": run}})["hits"]["hits"]
+            hits = proxied_es.search(index=DLQ_INDEX, query={"term": {"event_id": f"{run}-bad"}})["hits"]["hits"]
             return hits[0]["_source"] if hits else None
 
         wait_for(lambda: dead_letter() is not None, 30, "the invalid event in the dead-letter log")

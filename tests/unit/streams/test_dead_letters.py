@@ -1,5 +1,5 @@
 from streamsense.streams.dead_letters import dead_letter
-from streamsense.streams.decision_log import dead_letter_action
+from streamsense.streams.decision_log import dead_letter_action, redacted
 from streamsense.streams.topics import all_topics
 
 
@@ -30,3 +30,18 @@ def test_every_input_topic_has_a_dead_letter_topic():
     topics = set(all_topics())
     for topic in ("payments.transactions", "payments.labels", "chat.messages", "sensor.readings"):
         assert f"{topic}.dlq" in topics
+
+
+def test_dead_letter_log_names_the_event_id_and_key_apart_from_the_redactable_preview():
+    letter = dead_letter(
+        "payments.transactions", 0, 5, b"acct-1", b'{"event_id": "4180570843", "amount": "x"}', "k", "r"
+    )
+    logged = redacted(dead_letter_action(letter))["_source"]
+    assert (logged["event_id"], logged["key"]) == ("4180570843", "acct-1")
+    assert "4180570843" not in logged["preview"], "the preview is still redacted: an all-digit run reads as a phone"
+
+
+def test_dead_letter_log_has_no_event_id_when_the_message_names_none():
+    for value in (b'{"event_id": ', b"[1, 2]", b'{"amount": 3}', b'{"event_id": {"nested": 1}}', None):
+        assert dead_letter("chat.messages", 0, 0, None, value, "k", "r").log_document()["event_id"] is None
+    assert dead_letter("chat.messages", 0, 0, None, b'{"event_id": 17}', "k", "r").log_document()["event_id"] == "17"
