@@ -101,7 +101,8 @@ async def consume(
     ``handle`` decides a batch and issues its sends in order, and returns the confirmation (the broker's acks,
     then the Elasticsearch bulk). Up to ``deliveries_in_flight`` confirmations run while later batches are
     decided; an acker task awaits them in order and acks each batch after its own. A failed confirmation acks
-    nothing more: the error ends the agent, and the unacked offsets hold the commit back.
+    nothing more: the error ends the agent, and the unacked offsets hold the commit back until the consumer hands
+    them out again (``streams/consumer.py``, lost messages).
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[EventT | Exception] = asyncio.Queue(maxsize=2 * batch_size)

@@ -1,7 +1,11 @@
-"""The payments path under stress on the real broker and node: fuzzed input, a broker restart, a rebalance."""
+"""The payments path under stress on the real broker and node: fuzzed input, a broker restart, a rebalance, and
+messages that Faust loses between the consumer and their stream."""
 
 import contextlib
 import json
+import os
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -17,11 +21,38 @@ from hypothesis import strategies as st
 from streamsense.schemas.payments import Transaction
 from streamsense.streams.codec import DecodeError, decode
 from streamsense.streams.topics import PAYMENTS_DECISIONS, PAYMENTS_TRANSACTIONS, dlq_topic
+from streamsense.streams.worker import free_port, worker_environment
 
 pytestmark = pytest.mark.integration
 INDEX = "streamsense-decisions-payments"
 FUZZ_EVENTS = 10_000
 INT64 = st.integers(-(2**63), 2**63 - 1)
+
+
+LOSSY_CONSUMER = '''
+"""Injected through PYTHONPATH: the worker's consumer hands every message on to Faust's conductor, which drops the
+first delivery of each one whose value names a "-lost-" event, as Faust was seen to lose one in CI."""
+from streamsense.streams import consumer
+
+_init = consumer.Consumer.__init__
+_dropped = set()
+
+
+def _lossy_init(self, *args, **kwargs):
+    _init(self, *args, **kwargs)
+    deliver = self.callback
+
+    async def drop_first_delivery(message):
+        if b"-lost-" in (message.value or b"") and (message.tp, message.offset) not in _dropped:
+            _dropped.add((message.tp, message.offset))
+            return None
+        return await deliver(message)
+
+    self.callback = drop_first_delivery
+
+
+consumer.Consumer.__init__ = _lossy_init
+'''
 
 
 def _tx(run: str, n: int, accounts: int = 200) -> Transaction:
@@ -184,3 +215,38 @@ def test_a_second_worker_joining_and_leaving_under_load_splits_keys_without_conf
     conflicting = {event_id: found for event_id, found in scores.items() if len(found) > 1}
     assert not conflicting, f"{len(conflicting)} transactions decided differently by two workers"
     assert first.alive(), first.log()
+
+
+def test_messages_lost_between_the_consumer_and_their_stream_are_handed_out_again_and_decided(
+    infra, settings, producer, count_by_id, wait_for, decide_payment, tmp_path
+):
+    """A lost message holds its partition's commit back; the consumer finds it no longer alive, neither acked nor
+    waiting anywhere, and hands it (and only what was lost) out again. Every fifth transaction here is lost once,
+    in both stages (the transaction, then its scoring request)."""
+    (tmp_path / "sitecustomize.py").write_text(LOSSY_CONSUMER)
+    env = worker_environment(settings)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
+    log = settings.state_dir / "worker-logs" / f"worker-lossy-{uuid.uuid4().hex[:6]}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [sys.executable, "-m", "streamsense", "worker", "run", "--stream", "payments"]
+    cmd += ["--web-port", str(free_port()), "--loglevel", "info"]
+    worker = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+    try:
+        run = uuid.uuid4().hex[:10]
+        decide_payment(_tx(run, 10_000), 240, "the worker to be ready")
+        txs = [_tx(run, n) for n in range(40)]
+        txs = [tx.model_copy(update={"event_id": f"{run}-lost-{n}"}) if n % 5 == 0 else tx for n, tx in enumerate(txs)]
+        for tx in txs:
+            producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+        producer.flush()
+        ids = [tx.event_id for tx in txs]
+        wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 120, "every decision, the lost ones too")
+        output = log.read_text(errors="replace")
+        assert "never reached their stream" in output, output[-3000:]
+        assert worker.poll() is None, output[-3000:]
+    finally:
+        worker.terminate()
+        try:
+            worker.wait(60)
+        except subprocess.TimeoutExpired:
+            worker.kill()

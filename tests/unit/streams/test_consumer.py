@@ -1,11 +1,19 @@
 import asyncio
 from pathlib import Path
 
+from faust.types import TP
 from intervaltree import IntervalTree
 
 from streamsense.settings import Settings
 from streamsense.streams.app import create_app
-from streamsense.streams.consumer import HOLE_CONFIRMATIONS, Fetched, classify, commit_offset
+from streamsense.streams.consumer import (
+    HOLE_CONFIRMATIONS,
+    STALL_AFTER_S,
+    Fetched,
+    classify,
+    commit_offset,
+    lost,
+)
 from streamsense.streams.topics import STREAMS
 
 
@@ -67,3 +75,98 @@ def test_the_worker_consumer_fetches_with_the_configured_size_and_wait(tmp_path:
         return consumer._fetch_min_bytes, consumer._fetch_max_wait_ms
 
     assert asyncio.run(fetch_settings()) == (1234, 7)
+
+
+def test_an_offset_handed_out_and_neither_acked_nor_alive_nor_a_hole_was_lost():
+    """The CI case: offset 154 never reached its stream, 155 of the same fetch was decided and acked."""
+    assert lost(154, acked={155}, holes=IntervalTree(), alive=set())
+
+
+def test_an_offset_acked_or_still_alive_or_in_a_hole_of_the_log_was_not_lost():
+    holes = IntervalTree()
+    holes.addi(154, 155)
+    assert not lost(154, acked={154}, holes=IntervalTree(), alive=set())
+    assert not lost(154, acked=set(), holes=IntervalTree(), alive={154})
+    assert not lost(154, acked=set(), holes=holes, alive=set())
+
+
+class HandedOut:
+    """Stands in for a handed-out Faust message: only whether it is alive counts."""
+
+
+def test_lost_offsets_are_handed_out_again_after_the_stall_and_only_they(tmp_path: Path) -> None:
+    tp = TP("payments.transactions", 8)
+
+    async def replay() -> tuple[list[tuple[TP, int]], list[bool]]:
+        app = create_app(STREAMS["payments"], Settings(state_dir=tmp_path))
+        consumer = app.consumer
+        sought: list[tuple[TP, int]] = []
+
+        async def seek_back(partition: TP, offset: int) -> None:
+            sought.append((partition, offset))
+
+        consumer._seek_back = seek_back
+        consumer._committed_offset[tp] = 154
+        consumer._acked_index[tp].update({155, 157})
+        waiting = HandedOut()  # 158 waits in a stream buffer
+        consumer._alive[tp, 158] = waiting
+        consumer._expected[tp] = 159
+        await consumer._replay_lost_head(tp, now=100.0)
+        assert sought == [], "not before the commit has waited for the stall time"
+        await consumer._replay_lost_head(tp, now=100.0 + STALL_AFTER_S)
+        assert consumer._expected[tp] == 154
+        return sought, [consumer._replayed_already(tp, offset) for offset in (154, 155, 156, 157, 158, 159, 155)]
+
+    sought, passed_over = asyncio.run(replay())
+    assert sought == [(tp, 154)]
+    # 154 and 156 are handed out again; 155 and 157 were acked and 158 is alive; the replay ends at the old cursor
+    assert passed_over == [False, True, False, True, True, False, False]
+
+
+def test_an_alive_committed_offset_is_waited_for_not_handed_out_again(tmp_path: Path) -> None:
+    tp = TP("payments.transactions", 3)
+
+    async def replay() -> list[tuple[TP, int]]:
+        app = create_app(STREAMS["payments"], Settings(state_dir=tmp_path))
+        consumer = app.consumer
+        sought: list[tuple[TP, int]] = []
+
+        async def seek_back(partition: TP, offset: int) -> None:
+            sought.append((partition, offset))
+
+        consumer._seek_back = seek_back
+        consumer._committed_offset[tp] = 10
+        waiting = HandedOut()  # held up by an Elasticsearch outage, say
+        consumer._alive[tp, 10] = waiting
+        consumer._expected[tp] = 12
+        for now in (0.0, STALL_AFTER_S, 2 * STALL_AFTER_S):
+            await consumer._replay_lost_head(tp, now)
+        return sought
+
+    assert asyncio.run(replay()) == []
+
+
+def test_offsets_whose_commit_is_on_its_way_are_not_lost(tmp_path: Path) -> None:
+    """Faust takes the acks out of the books before its commit waits for the producer's flush (seconds under load)."""
+    tp = TP("payments.scoring", 2)
+
+    async def replay() -> tuple[int | None, list[tuple[TP, int]]]:
+        app = create_app(STREAMS["payments"], Settings(state_dir=tmp_path))
+        consumer = app.consumer
+        sought: list[tuple[TP, int]] = []
+
+        async def seek_back(partition: TP, offset: int) -> None:
+            sought.append((partition, offset))
+
+        consumer._seek_back = seek_back
+        consumer._exact = lambda _tp: True
+        consumer._committed_offset[tp] = 10
+        consumer._acked[tp] = [10, 11]
+        consumer._acked_index[tp].update({10, 11})
+        consumer._expected[tp] = 12
+        committing = consumer._new_offset(tp)
+        for now in (0.0, STALL_AFTER_S, 2 * STALL_AFTER_S):
+            await consumer._replay_lost_head(tp, now)
+        return committing, sought
+
+    assert asyncio.run(replay()) == (12, [])
