@@ -44,7 +44,7 @@ this consumer keeps its own cursor per partition, reset by every seek to the com
 
 import time
 import weakref
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Container, Iterable
 from enum import Enum
 
@@ -176,6 +176,8 @@ class Consumer(faust_aiokafka.Consumer):
         self._alive: weakref.WeakValueDictionary[tuple[TP, int], Message] = weakref.WeakValueDictionary()
         self._head_progress: dict[TP, Progress] = {}
         self._committing: dict[TP, int] = {}
+        self.redelivered: Counter[str] = Counter()
+        """Offsets handed out again after they were lost, per topic (a metric: ``streams/metrics.py``)."""
         self._replay: dict[TP, tuple[int, frozenset[int]]] = {}
         self._stall_checked = 0.0
 
@@ -314,6 +316,7 @@ class Consumer(faust_aiokafka.Consumer):
             until - 1,
             ", ".join(map(str, missing[:10])),
         )
+        self.redelivered[tp.topic] += len(missing)
         self._replay[tp] = (until, frozenset(range(committed, until)) - frozenset(missing))
         self._expected[tp] = committed
         await self._seek_back(tp, committed)

@@ -11,6 +11,7 @@ CONSUMER_LAG = "streamsense_consumer_lag"
 ES_BULK_ERRORS_TOTAL = "streamsense_es_bulk_errors_total"
 ES_QUEUE_DEPTH = "streamsense_es_queue_depth"
 DRIFT_PSI = "streamsense_drift_psi"
+REDELIVERED_TOTAL = "streamsense_redelivered_total"
 
 MetricKind = Literal["counter", "gauge", "histogram"]
 
@@ -41,5 +42,6 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(ES_BULK_ERRORS_TOTAL, "counter", ()),
         MetricSpec(ES_QUEUE_DEPTH, "gauge", ()),
         MetricSpec(DRIFT_PSI, "gauge", ("model", "feature")),
+        MetricSpec(REDELIVERED_TOTAL, "counter", ("topic",)),
     )
 }

@@ -1,5 +1,7 @@
 """Prometheus metrics of one worker, served at ``/metrics`` on the worker's web port."""
 
+import collections
+
 import faust
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
@@ -13,6 +15,7 @@ from streamsense.streams.metric_names import (
     EVENTS_PROCESSED_TOTAL,
     INFERENCE_LATENCY_SECONDS,
     METRICS,
+    REDELIVERED_TOTAL,
 )
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -54,6 +57,12 @@ class WorkerMetrics:
             ES_BULK_ERRORS_TOTAL, "Failed or rejected Elasticsearch bulk attempts", registry=self.registry
         )
         self.es_queue = Gauge(ES_QUEUE_DEPTH, "Documents waiting to be indexed", registry=self.registry)
+        self.redelivered = Counter(
+            REDELIVERED_TOTAL,
+            "Offsets handed out again after they were lost on the way to their stream (streams/consumer.py)",
+            labels(REDELIVERED_TOTAL),
+            registry=self.registry,
+        )
         self.drift_psi = Gauge(
             DRIFT_PSI, "PSI of each feature in the last drift run, per model", labels(DRIFT_PSI), registry=self.registry
         )
@@ -62,16 +71,22 @@ class WorkerMetrics:
         return generate_latest(self.registry)
 
     def install(self, app: faust.App, topics: tuple[str, ...]) -> None:
-        """Serve ``/metrics`` and refresh the consumer lag of the input ``topics`` every few seconds."""
+        """Serve ``/metrics``; refresh the consumer lag of the input ``topics``, and the count of redelivered offsets,
+        every few seconds."""
 
         @app.page("/metrics")
         async def metrics_page(web: faust.web.Web, request: faust.web.Request) -> faust.web.Response:
             # aiohttp refuses a charset inside content_type; Prometheus' text format is UTF-8 by definition
             return web.bytes(self.expose(), content_type=CONTENT_TYPE_LATEST.split("; charset")[0])
 
+        counted: collections.Counter[str] = collections.Counter()
+
         @app.timer(LAG_INTERVAL_S)
         async def refresh_lag() -> None:
             consumer = app.consumer
+            for topic, total in consumer.redelivered.items():
+                self.redelivered.labels(topic).inc(total - counted[topic])
+                counted[topic] = total
             for tp in consumer.assignment():
                 if tp.topic not in topics:
                     continue

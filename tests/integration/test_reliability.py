@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -229,7 +230,8 @@ def test_messages_lost_between_the_consumer_and_their_stream_are_handed_out_agai
     log = settings.state_dir / "worker-logs" / f"worker-lossy-{uuid.uuid4().hex[:6]}.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     cmd = [sys.executable, "-m", "streamsense", "worker", "run", "--stream", "payments"]
-    cmd += ["--web-port", str(free_port()), "--loglevel", "info"]
+    port = free_port()
+    cmd += ["--web-port", str(port), "--loglevel", "info"]
     worker = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
     try:
         run = uuid.uuid4().hex[:10]
@@ -243,6 +245,15 @@ def test_messages_lost_between_the_consumer_and_their_stream_are_handed_out_agai
         wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 120, "every decision, the lost ones too")
         output = log.read_text(errors="replace")
         assert "never reached their stream" in output, output[-3000:]
+
+        def redelivered(topic: str) -> float:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
+                text = response.read().decode()
+            series = f'streamsense_redelivered_total{{topic="{topic}"}} '
+            return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(series))
+
+        lost = sum(1 for tx in txs if "-lost-" in tx.event_id)
+        wait_for(lambda: redelivered(PAYMENTS_TRANSACTIONS) >= lost, 30, "the redelivered offsets in the metrics")
         assert worker.poll() is None, output[-3000:]
     finally:
         worker.terminate()

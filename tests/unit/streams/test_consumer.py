@@ -115,6 +115,7 @@ def test_lost_offsets_are_handed_out_again_after_the_stall_and_only_they(tmp_pat
         assert sought == [], "not before the commit has waited for the stall time"
         await consumer._replay_lost_head(tp, now=100.0 + STALL_AFTER_S)
         assert consumer._expected[tp] == 154
+        assert consumer.redelivered == {"payments.transactions": 2}
         return sought, [consumer._replayed_already(tp, offset) for offset in (154, 155, 156, 157, 158, 159, 155)]
 
     sought, passed_over = asyncio.run(replay())
