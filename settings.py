@@ -81,12 +81,11 @@ class Settings(BaseSettings):
     )
     producer_max_batch_bytes: int = Field(default=262_144, description="largest batch per partition in one request")
     consumer_fetch_min_bytes: int = Field(
-        default=65_536,
-        description="a worker's fetch waits for this many bytes (or consumer_fetch_max_wait_ms): at paced rates, "
-        "fewer fetches of several messages each instead of one per message; an idle worker polls every "
-        "consumer_fetch_max_wait_ms (see README, idle worker)",
+        default=1,
+        description="a worker's fetch waits for this many bytes (or consumer_fetch_max_wait_ms); more than one "
+        "byte with a short wait makes an idle worker poll the broker with empty fetches",
     )
-    consumer_fetch_max_wait_ms: int = Field(default=5, description="the longest a fetch waits for more bytes")
+    consumer_fetch_max_wait_ms: int = Field(default=500, description="the longest a fetch waits for more bytes")
     batch_size: int = 200
     batch_within_s: float = Field(
         default=0.005,

@@ -6,7 +6,7 @@ needed, starts one worker, waits for its ``/ready``, lets it settle, then reads 
 over ``--seconds``. Fetch settings come from the environment, as for the worker:
 
     python bench/idle_worker.py --stream payments
-    STREAMSENSE_CONSUMER_FETCH_MIN_BYTES=1 STREAMSENSE_CONSUMER_FETCH_MAX_WAIT_MS=500 python bench/idle_worker.py
+    STREAMSENSE_CONSUMER_FETCH_MIN_BYTES=65536 STREAMSENSE_CONSUMER_FETCH_MAX_WAIT_MS=5 python bench/idle_worker.py
 
 Prints one JSON object; shares are of one core.
 """

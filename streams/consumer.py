@@ -142,12 +142,11 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
     """Faust's consumer thread, with the fetch size and wait that Faust does not expose.
 
     Each fetch costs the worker in proportion to its assigned partitions (request and response name every one).
-    With aiokafka's default of one byte, the broker answers as soon as any message arrives, so at paced rates a
-    worker made about one fetch per message: a quarter of its Python time went to the consumer thread. A fetch
-    that waits for many bytes returns empty after its short wait when there is no traffic, though: with 64 KiB and
-    5 ms an idle payments worker spends 29% of a core on empty fetches (``bench/idle_worker.py``). The long poll
-    (1 byte, 500 ms) cut that to 2%, but in one CI run a worker with it decided nothing for 4 minutes after its
-    recovery, so it is not the default until that is understood.
+    A fetch that must wait for many bytes returns empty after its short wait when traffic is light: with 64 KiB
+    and 5 ms an idle payments worker spent 29% of a core (and Kafka 16-25%) on empty fetches
+    (``bench/idle_worker.py``). The default is the long poll, 1.6% of a core idle: the broker answers as soon as a
+    message arrives, or after 500 ms; at 25-150 transactions/s latency and CPU per transaction were the same as
+    with 64 KiB or 5 ms, within the runs' noise.
     """
 
     def _create_worker_consumer(self, transport: faust_aiokafka.Transport) -> AIOKafkaConsumer:
