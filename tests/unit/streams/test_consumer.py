@@ -9,6 +9,7 @@ from streamsense.streams.app import create_app
 from streamsense.streams.consumer import (
     HOLE_CONFIRMATIONS,
     STALL_AFTER_S,
+    Consumer,
     Fetched,
     classify,
     commit_offset,
@@ -94,18 +95,23 @@ class HandedOut:
     """Stands in for a handed-out Faust message: only whether it is alive counts."""
 
 
+def consumer_recording_seeks(tmp_path: Path) -> tuple[Consumer, list[tuple[TP, int]]]:
+    """A payments worker's consumer whose seeks back are recorded instead of sent (call it inside an event loop)."""
+    consumer = create_app(STREAMS["payments"], Settings(state_dir=tmp_path)).consumer
+    sought: list[tuple[TP, int]] = []
+
+    async def seek_back(partition: TP, offset: int) -> None:
+        sought.append((partition, offset))
+
+    consumer._seek_back = seek_back
+    return consumer, sought
+
+
 def test_lost_offsets_are_handed_out_again_after_the_stall_and_only_they(tmp_path: Path) -> None:
     tp = TP("payments.transactions", 8)
 
     async def replay() -> tuple[list[tuple[TP, int]], list[bool]]:
-        app = create_app(STREAMS["payments"], Settings(state_dir=tmp_path))
-        consumer = app.consumer
-        sought: list[tuple[TP, int]] = []
-
-        async def seek_back(partition: TP, offset: int) -> None:
-            sought.append((partition, offset))
-
-        consumer._seek_back = seek_back
+        consumer, sought = consumer_recording_seeks(tmp_path)
         consumer._committed_offset[tp] = 154
         consumer._acked_index[tp].update({155, 157})
         waiting = HandedOut()  # 158 waits in a stream buffer
@@ -128,14 +134,7 @@ def test_an_alive_committed_offset_is_waited_for_not_handed_out_again(tmp_path: 
     tp = TP("payments.transactions", 3)
 
     async def replay() -> list[tuple[TP, int]]:
-        app = create_app(STREAMS["payments"], Settings(state_dir=tmp_path))
-        consumer = app.consumer
-        sought: list[tuple[TP, int]] = []
-
-        async def seek_back(partition: TP, offset: int) -> None:
-            sought.append((partition, offset))
-
-        consumer._seek_back = seek_back
+        consumer, sought = consumer_recording_seeks(tmp_path)
         consumer._committed_offset[tp] = 10
         waiting = HandedOut()  # held up by an Elasticsearch outage, say
         consumer._alive[tp, 10] = waiting
@@ -152,14 +151,7 @@ def test_offsets_whose_commit_is_on_its_way_are_not_lost(tmp_path: Path) -> None
     tp = TP("payments.scoring", 2)
 
     async def replay() -> tuple[int | None, list[tuple[TP, int]]]:
-        app = create_app(STREAMS["payments"], Settings(state_dir=tmp_path))
-        consumer = app.consumer
-        sought: list[tuple[TP, int]] = []
-
-        async def seek_back(partition: TP, offset: int) -> None:
-            sought.append((partition, offset))
-
-        consumer._seek_back = seek_back
+        consumer, sought = consumer_recording_seeks(tmp_path)
         consumer._exact = lambda _tp: True
         consumer._committed_offset[tp] = 10
         consumer._acked[tp] = [10, 11]
