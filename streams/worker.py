@@ -7,6 +7,7 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 import faust
@@ -97,10 +98,17 @@ def free_port() -> int:
 
 
 def spawn_worker(
-    stream: str, settings: Settings, web_port: int, log_path: Path, loglevel: str = "warning"
+    stream: str,
+    settings: Settings,
+    web_port: int,
+    log_path: Path,
+    loglevel: str = "warning",
+    extra_env: Mapping[str, str] | None = None,
 ) -> subprocess.Popen:
-    """Start a worker in its own process (as in production: it can be killed and restarted on its own)."""
+    """Start a worker in its own process (as in production: it can be killed and restarted on its own);
+    ``extra_env`` is set on top of the settings' environment."""
     cmd = [sys.executable, "-m", "streamsense", "worker", "run", "--stream", stream]
     cmd += ["--web-port", str(web_port), "--loglevel", loglevel]
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    return subprocess.Popen(cmd, env=worker_environment(settings), stdout=log_path.open("ab"), stderr=subprocess.STDOUT)
+    env = {**worker_environment(settings), **(extra_env or {})}
+    return subprocess.Popen(cmd, env=env, stdout=log_path.open("ab"), stderr=subprocess.STDOUT)

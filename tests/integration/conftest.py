@@ -68,16 +68,17 @@ def producer(infra: LocalInfra, settings: Settings) -> EventProducer:
 class WorkerProcess:
     """A worker in its own process, like production, so that it can be killed for real."""
 
-    def __init__(self, stream: str, settings: Settings, log_dir: Path) -> None:
+    def __init__(self, stream: str, settings: Settings, log_dir: Path, extra_env: dict[str, str] | None = None) -> None:
         self.stream = stream
         self.settings = settings
+        self.extra_env = extra_env
         self.log_path = log_dir / f"worker-{stream}-{uuid.uuid4().hex[:6]}.log"
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> "WorkerProcess":
         self.web_port = free_port()
         loglevel = os.environ.get("STREAMSENSE_TEST_WORKER_LOGLEVEL", "info")
-        self.proc = spawn_worker(self.stream, self.settings, self.web_port, self.log_path, loglevel)
+        self.proc = spawn_worker(self.stream, self.settings, self.web_port, self.log_path, loglevel, self.extra_env)
         return self
 
     def kill(self) -> None:
@@ -106,8 +107,8 @@ def start_worker(infra: LocalInfra, settings: Settings) -> Iterator[Callable[...
     log_dir = settings.state_dir / "worker-logs"
     log_dir.mkdir(parents=True, exist_ok=True)
 
-    def start(stream: str, overrides: Settings | None = None) -> WorkerProcess:
-        worker = WorkerProcess(stream, overrides or settings, log_dir).start()
+    def start(stream: str, overrides: Settings | None = None, extra_env: dict[str, str] | None = None) -> WorkerProcess:
+        worker = WorkerProcess(stream, overrides or settings, log_dir, extra_env).start()
         started.append(worker)
         return worker
 

@@ -4,8 +4,6 @@ messages that Faust loses between the consumer and their stream."""
 import contextlib
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -22,7 +20,6 @@ from hypothesis import strategies as st
 from streamsense.schemas.payments import Transaction
 from streamsense.streams.codec import DecodeError, decode
 from streamsense.streams.topics import PAYMENTS_DECISIONS, PAYMENTS_TRANSACTIONS, dlq_topic
-from streamsense.streams.worker import free_port, worker_environment
 
 pytestmark = pytest.mark.integration
 INDEX = "streamsense-decisions-payments"
@@ -219,45 +216,31 @@ def test_a_second_worker_joining_and_leaving_under_load_splits_keys_without_conf
 
 
 def test_messages_lost_between_the_consumer_and_their_stream_are_handed_out_again_and_decided(
-    infra, settings, producer, count_by_id, wait_for, decide_payment, tmp_path
+    start_worker, producer, count_by_id, wait_for, decide_payment, tmp_path
 ):
     """A lost message holds its partition's commit back; the consumer finds it no longer alive, neither acked nor
     waiting anywhere, and hands it (and only what was lost) out again. Every fifth transaction here is lost once,
     in both stages (the transaction, then its scoring request)."""
     (tmp_path / "sitecustomize.py").write_text(LOSSY_CONSUMER)
-    env = worker_environment(settings)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(tmp_path), env.get("PYTHONPATH")]))
-    log = settings.state_dir / "worker-logs" / f"worker-lossy-{uuid.uuid4().hex[:6]}.log"
-    log.parent.mkdir(parents=True, exist_ok=True)
-    cmd = [sys.executable, "-m", "streamsense", "worker", "run", "--stream", "payments"]
-    port = free_port()
-    cmd += ["--web-port", str(port), "--loglevel", "info"]
-    worker = subprocess.Popen(cmd, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
-    try:
-        run = uuid.uuid4().hex[:10]
-        decide_payment(_tx(run, 10_000), 240, "the worker to be ready")
-        txs = [_tx(run, n) for n in range(40)]
-        txs = [tx.model_copy(update={"event_id": f"{run}-lost-{n}"}) if n % 5 == 0 else tx for n, tx in enumerate(txs)]
-        for tx in txs:
-            producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
-        producer.flush()
-        ids = [tx.event_id for tx in txs]
-        wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 120, "every decision, the lost ones too")
-        output = log.read_text(errors="replace")
-        assert "never reached their stream" in output, output[-3000:]
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    worker = start_worker("payments", extra_env={"PYTHONPATH": path})
+    run = uuid.uuid4().hex[:10]
+    decide_payment(_tx(run, 10_000), 240, "the worker to be ready")
+    txs = [_tx(run, n) for n in range(40)]
+    txs = [tx.model_copy(update={"event_id": f"{run}-lost-{n}"}) if n % 5 == 0 else tx for n, tx in enumerate(txs)]
+    for tx in txs:
+        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+    producer.flush()
+    ids = [tx.event_id for tx in txs]
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 120, "every decision, the lost ones too")
+    assert "never reached their stream" in worker.log_path.read_text(errors="replace"), worker.log()
 
-        def redelivered(topic: str) -> float:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
-                text = response.read().decode()
-            series = f'streamsense_redelivered_total{{topic="{topic}"}} '
-            return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(series))
+    def redelivered(topic: str) -> float:
+        with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
+            text = response.read().decode()
+        series = f'streamsense_redelivered_total{{topic="{topic}"}} '
+        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(series))
 
-        lost = sum(1 for tx in txs if "-lost-" in tx.event_id)
-        wait_for(lambda: redelivered(PAYMENTS_TRANSACTIONS) >= lost, 30, "the redelivered offsets in the metrics")
-        assert worker.poll() is None, output[-3000:]
-    finally:
-        worker.terminate()
-        try:
-            worker.wait(60)
-        except subprocess.TimeoutExpired:
-            worker.kill()
+    lost = sum(1 for tx in txs if "-lost-" in tx.event_id)
+    wait_for(lambda: redelivered(PAYMENTS_TRANSACTIONS) >= lost, 30, "the redelivered offsets in the metrics")
+    assert worker.alive(), worker.log()

@@ -9,7 +9,6 @@ import os
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -31,12 +30,11 @@ from streamsense.streams.connections import (
     ConnectionSetupError,
     elasticsearch_options,
     kafka_config,
-    security_environment,
 )
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
 from streamsense.streams.topics import DLQ_INDEX, PAYMENTS_DECISIONS, PAYMENTS_TRANSACTIONS
-from streamsense.streams.worker import free_port, worker_environment
+from streamsense.streams.worker import free_port, spawn_worker
 
 pytestmark = pytest.mark.integration
 _OFFSET = int(os.environ.get("STREAMSENSE_TEST_PORT_OFFSET", "0"))
@@ -130,10 +128,7 @@ def with_credentials(settings: Settings, **changes: object) -> Settings:
 
 def run_worker(settings: Settings, log: Path) -> subprocess.Popen:
     """A payments worker in its own process, given the security settings through its environment."""
-    env = {**worker_environment(settings), **security_environment(settings)}
-    cmd = [sys.executable, "-m", "streamsense", "worker", "run", "--stream", "payments"]
-    cmd += ["--web-port", str(free_port()), "--loglevel", "info"]
-    return subprocess.Popen(cmd, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+    return spawn_worker("payments", settings, free_port(), log, "info")
 
 
 def stop(proc: subprocess.Popen) -> None:
