@@ -69,7 +69,21 @@ class Settings(BaseSettings):
     topic_replication: int = 1
     max_event_bytes: int = 64 * 1024
     worker_web_port: int = 6066
-    table_store: str = Field(default="memory", description="'memory' or 'rocksdb' (needs rocksdict)")
+    table_store: Literal["rocksdb", "memory"] = Field(
+        default="rocksdb",
+        description="where tables live: 'rocksdb' keeps them on disk under the worker's data dir (memory stays "
+        "bounded, and a restarted worker reads only the changelog written since), 'memory' rebuilds them from the "
+        "changelogs at every start",
+    )
+    worker_name: str = Field(
+        default="",
+        description="names this worker among its stream's workers on one host: its tables' data dir is named after "
+        "it, so a worker restarted under the same name finds its RocksDB tables (default: its web port)",
+    )
+    table_write_buffer_bytes: int = Field(
+        default=2 * 1024**2, description="RocksDB memtable size, per table partition (two may be held at once)"
+    )
+    table_block_cache_bytes: int = Field(default=4 * 1024**2, description="RocksDB block cache per table partition")
     changelog_segment_ms: int = Field(
         default=3_600_000,
         description="how soon a table changelog's segment closes, so that compaction can drop overwritten entries "

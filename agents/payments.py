@@ -120,10 +120,14 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         outcomes: list[Outcome] = []
         for item in items:
             tx: Transaction = item.record
+            route_table_writes(item.event)
             entry = summarised.get(tx.event_id)
+            if entry is not None and entry["labelled"]:
+                outcomes.append(None)  # decided long ago and labelled since: nothing left to do
+                continue
+            if tx.account_id not in states:
+                states[tx.account_id] = accounts.get(tx.account_id) or new_account_state()
             if entry is None:
-                if tx.account_id not in states:
-                    states[tx.account_id] = accounts.get(tx.account_id) or new_account_state()
                 summary = scorer.summarize_accounts([tx], [states[tx.account_id]])[0]
                 entry = {
                     "account": tx.account_id,
@@ -133,12 +137,10 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                     "at": time.time(),
                     "p": item.event.message.partition,
                 }
-                route_table_writes(item.event)
-                summarised.set(tx.event_id, entry)
-                last_event[tx.account_id] = item.event
-            elif entry["labelled"]:
-                outcomes.append(None)  # decided long ago and labelled since: nothing left to do
-                continue
+            # a replay writes what it finds again: a worker killed before its changelog writes were sent keeps
+            # them in its local tables only, and the changelog must hold them for whoever owns the key next
+            summarised.set(tx.event_id, entry)
+            last_event[tx.account_id] = item.event
             outcomes.append(Forward(tx.terminal_id, ScoringRequest(transaction=tx, account_summary=entry["summary"])))
         for account, event in last_event.items():
             route_table_writes(event)
@@ -147,34 +149,44 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
 
     def score_many(items: list[Item]) -> list[Outcome]:
         requests: list[ScoringRequest] = [item.record for item in items]
+        entries: dict[str, dict | None] = {}
         fresh: dict[str, int] = {}
-        for i, request in enumerate(requests):
+        states: dict[str, dict] = {}
+        for i, (item, request) in enumerate(zip(items, requests, strict=True)):
             tx = request.transaction
-            if tx.event_id not in fresh and not scored.has(tx.event_id):
+            if tx.event_id in entries:
+                continue
+            route_table_writes(item.event)
+            entries[tx.event_id] = scored.get(tx.event_id)
+            if entries[tx.event_id] is None:
                 fresh[tx.event_id] = i
+            if tx.terminal_id not in states:
+                states[tx.terminal_id] = terminals.get(tx.terminal_id) or new_terminal_state()
         txs = [requests[i].transaction for i in fresh.values()]
-        states = {tx.terminal_id: terminals.get(tx.terminal_id) or new_terminal_state() for tx in txs}
         scores = scorer.score_summarized(
             txs, [requests[i].account_summary for i in fresh.values()], [states[tx.terminal_id] for tx in txs]
         )
-        last_event = {}
-        entries: dict[str, dict] = {}
         for i, score in zip(fresh.values(), scores, strict=True):
-            event, tx = items[i].event, requests[i].transaction
-            route_table_writes(event)
-            entries[tx.event_id] = _scored_entry(tx, score, event.message.partition)
-            scored.set(tx.event_id, entries[tx.event_id])
-            last_event[tx.terminal_id] = event
+            entries[requests[i].transaction.event_id] = _scored_entry(
+                requests[i].transaction, score, items[i].event.message.partition
+            )
+        last_event = {}
+        for item, request in zip(items, requests, strict=True):
+            entry = entries[request.transaction.event_id]
+            if "score" in entry:  # written again on a replay, as in ``summarise_many``
+                route_table_writes(item.event)
+                scored.set(request.transaction.event_id, entry)
+                last_event[request.transaction.terminal_id] = item.event
         for terminal, event in last_event.items():
             route_table_writes(event)
             terminals[terminal] = states[terminal]
-        outcomes: list[Outcome] = []
-        for item, request in zip(items, requests, strict=True):
-            event_id = request.transaction.event_id
-            entry = entries[event_id] if event_id in entries else scored.get(event_id)
-            # an entry without a score was decided long ago and labelled since: nothing left to do
-            outcomes.append(_decision(request.transaction, entry, item.received) if "score" in entry else None)
-        return outcomes
+        # an entry without a score was decided long ago and labelled since: nothing left to do
+        return [
+            _decision(request.transaction, entries[request.transaction.event_id], item.received)
+            if "score" in entries[request.transaction.event_id]
+            else None
+            for item, request in zip(items, requests, strict=True)
+        ]
 
     def route_label(label: TransactionLabel, received: float) -> Outcome:
         entry = summarised.get(label.transaction_id)

@@ -137,7 +137,9 @@ class Workers:
 
     def __init__(self, settings: Settings, streams: list[str], n: int, logs: Path) -> None:
         self.procs: list[tuple[str, subprocess.Popen]] = [
-            (s, spawn_worker(s, settings, free_port(), logs / f"{s}-{i}.log")) for s in streams for i in range(n)
+            (s, spawn_worker(s, settings, free_port(), logs / f"{s}-{i}.log", name=f"bench-{i}"))
+            for s in streams
+            for i in range(n)
         ]
 
     def rss_mib(self) -> dict[str, list[float]]:

@@ -115,7 +115,7 @@ def demo(
             streams.append(stream)
     logs = settings.state_dir / "demo-logs"
     ports = {s: free_port() for s in streams}
-    workers = {s: spawn_worker(s, settings, ports[s], logs / f"{s}.log") for s in streams}
+    workers = {s: spawn_worker(s, settings, ports[s], logs / f"{s}.log", name="demo") for s in streams}
     typer.echo(f"workers: {', '.join(streams)} (logs in {logs})")
     late = _wait_ready(workers, ports, ready_timeout_s)
     if late:

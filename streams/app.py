@@ -1,6 +1,8 @@
 """The Faust application of one stream's worker, configured from settings."""
 
-import importlib.util
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
 
 import faust
 
@@ -11,10 +13,20 @@ from streamsense.streams.topics import StreamSpec
 
 
 def table_store(settings: Settings) -> str:
-    """RocksDB (via rocksdict) where installed and asked for, else memory; both recover from changelogs."""
-    if settings.table_store == "rocksdb" and importlib.util.find_spec("rocksdict") is not None:
-        return "rocksdb://"
-    return "memory://"
+    """Faust's store URL for ``settings.table_store``; either way the tables' changelogs in Kafka are the truth."""
+    return {"rocksdb": "rocksdb://", "memory": "memory://"}[settings.table_store]
+
+
+def table_options(settings: Settings) -> dict[str, Any]:
+    """RocksDB options for one table: each table partition is its own database with its own memtables and block
+    cache, so Faust's defaults (64 MiB memtables, 2 GiB cache each) would let a worker's dozens of them grow to
+    gigabytes."""
+    return {
+        "driver": "rocksdict",
+        "write_buffer_size": settings.table_write_buffer_bytes,
+        "max_write_buffer_number": 2,
+        "block_cache_size": settings.table_block_cache_bytes,
+    }
 
 
 class App(faust.App):
@@ -22,6 +34,12 @@ class App(faust.App):
 
     fetch_min_bytes: int = 1
     fetch_max_wait_ms: int = 500
+    table_options: Mapping[str, Any] = MappingProxyType({})
+
+    def Table(self, name: str, **kwargs: Any) -> faust.types.TableT:
+        """A table with this app's store options (a copy each: Faust's RocksDB store pops keys out of them)."""
+        kwargs.setdefault("options", dict(self.table_options))
+        return super().Table(name, **kwargs)
 
     def _new_transport(self) -> Transport:
         return Transport(self.conf.broker_consumer, self)
@@ -29,7 +47,10 @@ class App(faust.App):
 
 def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None) -> App:
     """One Faust app per stream kind, so each kind scales (and rebalances) on its own."""
-    datadir = settings.state_dir / "faust" / spec.app_id
+    # one data dir per worker: a RocksDB table partition can be open in one process only, and a worker restarted
+    # under the same name finds its tables where it left them
+    name = settings.worker_name or f"port-{web_port or settings.worker_web_port}"
+    datadir = settings.state_dir / "faust" / spec.app_id / name
     datadir.mkdir(parents=True, exist_ok=True)
     app = App(
         spec.app_id,
@@ -59,6 +80,7 @@ def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None
     # streams and drains it with a 0.1 s wait per message. A batch writes a few entries per event, so the limit
     # is a few batches' worth rather than Faust's 100.
     app.producer.buffer.max_messages = settings.batch_size * 20
+    app.table_options = table_options(settings) if settings.table_store == "rocksdb" else {}
     app.fetch_min_bytes = settings.consumer_fetch_min_bytes
     app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms
     return app

@@ -72,9 +72,10 @@ writes with ``route_table_writes``."""
 
 
 def route_table_writes(event: EventT) -> None:
-    """Send the table writes that follow to the changelog partition of ``event`` (the partition owning its key).
+    """Send the table reads and writes that follow to the partition of ``event`` (the partition owning its key).
 
-    Faust picks a write's changelog partition from the task's current event, a context variable. This sets
+    Faust picks a write's changelog partition from the task's current event, a context variable, and a RocksDB
+    table reads and writes that partition's database only (the memory store ignores it). This sets
     only that variable, in the agent's task. ``Stream._set_current_event`` would also overwrite
     ``Stream.current_event``, which the stream's own iteration reads to hand out events: a batch could then hold
     a stale event in place of a new one, the new message would never be acked, and Faust's commit, which lets a

@@ -104,11 +104,15 @@ def spawn_worker(
     log_path: Path,
     loglevel: str = "warning",
     extra_env: Mapping[str, str] | None = None,
+    name: str | None = None,
 ) -> subprocess.Popen:
     """Start a worker in its own process (as in production: it can be killed and restarted on its own);
-    ``extra_env`` is set on top of the settings' environment."""
+    ``extra_env`` is set on top of the settings' environment; ``name`` is its ``worker_name``, so that the next
+    worker of that name reads its tables from disk."""
     cmd = [sys.executable, "-m", "streamsense", "worker", "run", "--stream", stream]
     cmd += ["--web-port", str(web_port), "--loglevel", loglevel]
     log_path.parent.mkdir(parents=True, exist_ok=True)
     env = {**worker_environment(settings), **(extra_env or {})}
+    if name is not None:
+        env["STREAMSENSE_WORKER_NAME"] = name
     return subprocess.Popen(cmd, env=env, stdout=log_path.open("ab"), stderr=subprocess.STDOUT)

@@ -1,0 +1,80 @@
+"""The worker's Faust app keeps its tables in RocksDB under a data dir of its own, with bounded memory."""
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+
+import faust
+from faust.stores.rocksdb import Store
+
+from streamsense.settings import Settings
+from streamsense.streams.app import create_app
+from streamsense.streams.processing import route_table_writes
+from streamsense.streams.topics import STREAMS
+
+
+class _Event:
+    """Stands in for the current event, which tells a RocksDB table which partition's database to use."""
+
+    def __init__(self, partition: int) -> None:
+        self.message = SimpleNamespace(partition=partition)
+
+
+def _in_partition(partition: int) -> _Event:
+    event = _Event(partition)
+    route_table_writes(event)
+    return event
+
+
+def test_tables_live_in_rocksdb_in_the_named_workers_data_dir_with_small_memtables_and_caches(tmp_path: Path) -> None:
+    async def table_store() -> Store:
+        settings = Settings(state_dir=tmp_path, worker_name="w1", table_write_buffer_bytes=1 << 20)
+        app = create_app(STREAMS["payments"], settings)
+        return app.Table("entries", default=None, partitions=2).data
+
+    store = asyncio.run(table_store())
+
+    assert isinstance(store, Store)
+    assert Path(app_datadir := store.app.conf.datadir).is_relative_to(tmp_path / "faust")
+    assert Path(app_datadir).parts[-2:] == (STREAMS["payments"].app_id, "w1")
+    assert store.rocksdb_options.write_buffer_size == 1 << 20
+    assert store.rocksdb_options.block_cache_size == Settings().table_block_cache_bytes
+    assert store.rocksdb_options.max_write_buffer_number == 2
+
+
+def test_workers_on_one_host_get_data_dirs_of_their_own_by_port_unless_named(tmp_path: Path) -> None:
+    async def datadirs() -> list[str]:
+        settings = Settings(state_dir=tmp_path)
+        return [str(create_app(STREAMS["sensors"], settings, port).conf.datadir) for port in (7001, 7002)]
+
+    first, second = asyncio.run(datadirs())
+    assert first != second and first.endswith("port-7001")
+
+
+def test_a_table_written_in_one_partition_reads_back_after_a_restart_from_disk(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, worker_name="w1")
+
+    async def write() -> None:
+        store = create_app(STREAMS["payments"], settings).Table("entries", default=None, partitions=2).data
+        event = _in_partition(1)
+        store["tx-1"] = {"score": 0.25}
+        store.set_persisted_offset(faust.types.TP("entries-changelog", 1), 41)
+        assert event is not None  # the current event is a weak reference
+        for db in store._dbs.values():
+            db.close()
+
+    async def read() -> tuple[dict | None, dict | None, int | None]:
+        store = create_app(STREAMS["payments"], settings).Table("entries", default=None, partitions=2).data
+        event = _in_partition(1)
+        in_partition = store.get("tx-1")
+        other = _in_partition(0)
+        elsewhere = store.get("tx-1")
+        assert event is not None and other is not None  # the current event is a weak reference
+        return in_partition, elsewhere, store.persisted_offset(faust.types.TP("entries-changelog", 1))
+
+    asyncio.run(write())
+    in_partition, elsewhere, offset = asyncio.run(read())
+
+    assert in_partition == {"score": 0.25}
+    assert elsewhere is None  # each partition is its own database: reads must name the owning partition
+    assert offset == 41
