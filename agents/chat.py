@@ -48,12 +48,10 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         replay = entry["last_event_id"] == message.event_id
         before = entry["before"] if replay else entry["state"]
         result = pipeline.process(before, message.text, settings.intent_threshold, settings.intent_top_k)
-        if not replay:
-            states[message.conversation_id] = {
-                "state": result.state,
-                "before": before,
-                "last_event_id": message.event_id,
-            }
+        # a replay writes its entry again, for a changelog that lost the write when the worker died
+        states[message.conversation_id] = (
+            entry if replay else {"state": result.state, "before": before, "last_event_id": message.event_id}
+        )
         return ChatDecision(
             event_id=message.event_id,
             event_time=message.event_time,

@@ -117,9 +117,12 @@ def demo(
     ports = {s: free_port() for s in streams}
     workers = {s: spawn_worker(s, settings, ports[s], logs / f"{s}.log", name="demo") for s in streams}
     typer.echo(f"workers: {', '.join(streams)} (logs in {logs})")
+    started = time.monotonic()
     late = _wait_ready(workers, ports, ready_timeout_s)
     if late:
         typer.secho(f"not ready after {ready_timeout_s:.0f} s: {', '.join(late)}", fg=typer.colors.YELLOW)
+    else:
+        typer.echo(f"workers ready after {time.monotonic() - started:.0f} s")
     es = Elasticsearch(**elasticsearch_options(settings), request_timeout=30)
     try:
         producer = EventProducer(settings)

@@ -12,11 +12,6 @@ from streamsense.streams.consumer import Transport
 from streamsense.streams.topics import StreamSpec
 
 
-def table_store(settings: Settings) -> str:
-    """Faust's store URL for ``settings.table_store``; either way the tables' changelogs in Kafka are the truth."""
-    return {"rocksdb": "rocksdb://", "memory": "memory://"}[settings.table_store]
-
-
 def table_options(settings: Settings) -> dict[str, Any]:
     """RocksDB options for one table: each table partition is its own database with its own memtables and block
     cache, so Faust's defaults (64 MiB memtables, 2 GiB cache each) would let a worker's dozens of them grow to
@@ -56,7 +51,7 @@ def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None
         spec.app_id,
         broker=f"kafka://{settings.bootstrap_servers}",
         broker_credentials=faust_credentials(settings),
-        store=table_store(settings),
+        store=f"{settings.table_store}://",  # either way the tables' changelogs in Kafka are the truth
         datadir=str(datadir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
