@@ -22,6 +22,7 @@ from streamsense.streams.admin import ensure_topics
 from streamsense.streams.connections import elasticsearch_options, kafka_config
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
+from streamsense.streams.readiness import answers_ready
 from streamsense.streams.topics import PAYMENTS_TRANSACTIONS, STREAMS
 from streamsense.streams.worker import free_port, spawn_worker
 
@@ -96,6 +97,10 @@ class WorkerProcess:
 
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
+
+    def ready(self) -> bool:
+        """Whether the worker answers ``/ready``: joined its group and recovered its tables."""
+        return self.alive() and answers_ready(self.web_port)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]

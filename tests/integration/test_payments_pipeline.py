@@ -95,7 +95,9 @@ def test_sigkill_mid_stream_loses_no_decision_and_duplicates_none_in_the_log(
             time.sleep(0.005)
         producer.flush()
 
-    # the worker keeps up with this rate, so it is killed while the transactions are still arriving
+    # the worker keeps up with this rate, so it is killed while the transactions are still arriving (once it is
+    # ready: sent while it starts, they would wait as a backlog that it decides in a few seconds)
+    wait_for(worker.ready, 120, "the worker to be ready")
     sender = threading.Thread(target=send_all)
     sender.start()
     wait_for(lambda: len(count_by_id(INDEX, ids)) >= 150, 240, "the first decisions", interval_s=0.2)
