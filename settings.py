@@ -71,9 +71,9 @@ class Settings(BaseSettings):
     worker_web_port: int = 6066
     table_store: Literal["rocksdb", "memory"] = Field(
         default="rocksdb",
-        description="where tables live: 'rocksdb' keeps them on disk under the worker's data dir (memory stays "
-        "bounded, and a restarted worker reads only the changelog written since), 'memory' rebuilds them from the "
-        "changelogs at every start",
+        description="where tables live: 'rocksdb' keeps them on disk under the worker's data dir (with bounded "
+        "memtables and caches, and a restarted worker reads only the changelog written since), 'memory' rebuilds "
+        "them from the changelogs at every start",
     )
     worker_name: str = Field(
         default="",
