@@ -171,22 +171,21 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                 requests[i].transaction, score, items[i].event.message.partition
             )
         last_event = {}
+        outcomes: list[Outcome] = []
         for item, request in zip(items, requests, strict=True):
-            entry = entries[request.transaction.event_id]
-            if "score" in entry:  # written again on a replay, as in ``summarise_many``
-                route_table_writes(item.event)
-                scored.set(request.transaction.event_id, entry)
-                last_event[request.transaction.terminal_id] = item.event
+            tx = request.transaction
+            entry = entries[tx.event_id]
+            if "score" not in entry:
+                outcomes.append(None)  # decided long ago and labelled since: nothing left to do
+                continue
+            route_table_writes(item.event)
+            scored.set(tx.event_id, entry)  # written again on a replay, as in ``summarise_many``
+            last_event[tx.terminal_id] = item.event
+            outcomes.append(_decision(tx, entry, item.received))
         for terminal, event in last_event.items():
             route_table_writes(event)
             terminals[terminal] = states[terminal]
-        # an entry without a score was decided long ago and labelled since: nothing left to do
-        return [
-            _decision(request.transaction, entries[request.transaction.event_id], item.received)
-            if "score" in entries[request.transaction.event_id]
-            else None
-            for item, request in zip(items, requests, strict=True)
-        ]
+        return outcomes
 
     def route_label(label: TransactionLabel, received: float) -> Outcome:
         entry = summarised.get(label.transaction_id)
