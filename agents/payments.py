@@ -37,7 +37,7 @@ from streamsense.schemas.payments import (
 from streamsense.streams.drift_labels import label_action
 from streamsense.streams.labelled_rows import LabelledRows
 from streamsense.streams.packed_table import PackedTable
-from streamsense.streams.processing import BatchProcessor, Forward, Item, Outcome, Record, Skip, route_table_writes
+from streamsense.streams.processing import BatchProcessor, Forward, Item, Outcome, Record, Skip, route_table_access
 from streamsense.streams.topics import (
     PAYMENTS_LABELS,
     PAYMENTS_SCORING,
@@ -120,7 +120,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         outcomes: list[Outcome] = []
         for item in items:
             tx: Transaction = item.record
-            route_table_writes(item.event)
+            route_table_access(item.event)
             entry = summarised.get(tx.event_id)
             if entry is not None and entry["labelled"]:
                 outcomes.append(None)  # decided long ago and labelled since: nothing left to do
@@ -143,7 +143,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             last_event[tx.account_id] = item.event
             outcomes.append(Forward(tx.terminal_id, ScoringRequest(transaction=tx, account_summary=entry["summary"])))
         for account, event in last_event.items():
-            route_table_writes(event)
+            route_table_access(event)
             accounts[account] = states[account]
         return outcomes
 
@@ -156,7 +156,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             tx = request.transaction
             if tx.event_id in entries:
                 continue
-            route_table_writes(item.event)
+            route_table_access(item.event)
             entries[tx.event_id] = scored.get(tx.event_id)
             if entries[tx.event_id] is None:
                 fresh[tx.event_id] = i
@@ -178,12 +178,12 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             if "score" not in entry:
                 outcomes.append(None)  # decided long ago and labelled since: nothing left to do
                 continue
-            route_table_writes(item.event)
+            route_table_access(item.event)
             scored.set(tx.event_id, entry)  # written again on a replay, as in ``summarise_many``
             last_event[tx.terminal_id] = item.event
             outcomes.append(_decision(tx, entry, item.received))
         for terminal, event in last_event.items():
-            route_table_writes(event)
+            route_table_access(event)
             terminals[terminal] = states[terminal]
         return outcomes
 

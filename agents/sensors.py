@@ -15,7 +15,7 @@ from streamsense.models.sensors.artifact import load
 from streamsense.models.sensors.monitor import SensorMonitor
 from streamsense.schemas.base import ModelRef
 from streamsense.schemas.sensors import SensorAlert, SensorReading
-from streamsense.streams.processing import BatchProcessor, Item, route_table_writes
+from streamsense.streams.processing import BatchProcessor, Item, route_table_access
 from streamsense.streams.topics import SENSOR_READINGS
 
 
@@ -41,11 +41,11 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
         last_event = {item.record.device_id: item.event for item in items}
         known = {}
         for device, event in last_event.items():
-            route_table_writes(event)  # a table on disk reads the event's own partition
+            route_table_access(event)
             known[device] = windows.get(device)
         states, verdicts = monitor.process_many({d: s for d, s in known.items() if s}, readings)
         for device, state in states.items():
-            route_table_writes(last_event[device])
+            route_table_access(last_event[device])
             windows[device] = state
         decided_at = datetime.now(UTC)
         return [

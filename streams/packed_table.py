@@ -39,7 +39,7 @@ class PackedTable:
         return self.table.get(key) is not None
 
     def set(self, key: str, entry: dict[str, Any]) -> None:
-        """Store ``entry``; its changelog partition is the current event's (see ``route_table_writes``)."""
+        """Store ``entry``; its changelog partition is the current event's (see ``route_table_access``)."""
         self.table[key] = pack(entry)
 
     async def scan(self, chunk: int = 1_000) -> AsyncIterator[tuple[str, dict[str, Any]]]:

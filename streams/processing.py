@@ -68,10 +68,10 @@ nothing."""
 
 DecideMany = Callable[[list[Item]], list[Outcome]]
 """Decides a whole batch at once (one model call for many keys), one outcome per item, in order; routes its table
-writes with ``route_table_writes``."""
+reads and writes with ``route_table_access``."""
 
 
-def route_table_writes(event: EventT) -> None:
+def route_table_access(event: EventT) -> None:
     """Send the table reads and writes that follow to the partition of ``event`` (the partition owning its key).
 
     Faust picks a write's changelog partition from the task's current event, a context variable, and a RocksDB
@@ -250,7 +250,7 @@ class BatchProcessor:
         items: list[Item] = []
         outcomes: list[Outcome] = []
         for event in events:
-            route_table_writes(event)
+            route_table_access(event)
             received = time.perf_counter()
             try:
                 record = decode(event.value, schema, self.settings.max_event_bytes)

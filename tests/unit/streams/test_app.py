@@ -9,7 +9,7 @@ from faust.stores.rocksdb import Store
 
 from streamsense.settings import Settings
 from streamsense.streams.app import create_app
-from streamsense.streams.processing import route_table_writes
+from streamsense.streams.processing import route_table_access
 from streamsense.streams.topics import STREAMS
 
 
@@ -22,7 +22,7 @@ class _Event:
 
 def _in_partition(partition: int) -> _Event:
     event = _Event(partition)
-    route_table_writes(event)
+    route_table_access(event)
     return event
 
 
