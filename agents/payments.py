@@ -35,7 +35,7 @@ from streamsense.schemas.payments import (
     TransactionLabel,
 )
 from streamsense.streams.drift_labels import label_action
-from streamsense.streams.labelled_rows import LabelledRows
+from streamsense.streams.labelled_rows import LabelledRows, decode_rows
 from streamsense.streams.packed_table import PackedTable
 from streamsense.streams.processing import BatchProcessor, Forward, Item, Outcome, Record, Skip, route_table_access
 from streamsense.streams.topics import (
@@ -257,7 +257,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             if labelled.added_since_use < settings.fraud_retrain_min_labels:
                 return
             rows = labelled.take()
-            artifact = await asyncio.to_thread(scorer.retrain, rows)
+            artifact = await asyncio.to_thread(lambda: scorer.retrain(decode_rows(rows)))
             if artifact is None:
                 log.info("retraining skipped: too few frauds among %d labelled rows", len(rows))
             else:

@@ -10,7 +10,9 @@ CPU time per event on the backlog and at half rate, which other load on the mach
 last decision seen); ``longest_pause_s`` between consecutive decisions, which shows a stall; ``ready_s``, from the
 workers' start to their first decisions (loading models, joining the group, recovering the tables from what earlier
 runs left); memory, the resident size of each worker at the end of its scenario. ``--soak-minutes`` runs payments
-at half rate that long and samples the memory every 30 s.
+at half rate that long and samples the memory every 30 s: the resident size, the part of it the RocksDB tables hold
+(``streamsense_table_memory_bytes`` on the worker's ``/metrics``; bounded by the table settings, it fills for a
+while), and the rest.
 ``--profile DIR`` samples every worker with py-spy on the backlog and at half rate, keeps the raw stacks in ``DIR``
 and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
 
@@ -31,6 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -50,6 +53,7 @@ from streamsense.streams.admin import ensure_topics
 from streamsense.streams.codec import encode
 from streamsense.streams.connections import elasticsearch_options, kafka_config
 from streamsense.streams.decision_log import install_templates
+from streamsense.streams.metric_names import TABLE_MEMORY_BYTES
 from streamsense.streams.producer import EventProducer, paced
 from streamsense.streams.topics import PAYMENTS_TRANSACTIONS, SENSOR_READINGS, STREAMS
 from streamsense.streams.worker import free_port, spawn_worker
@@ -136,11 +140,20 @@ class Workers:
     """``n`` worker processes per stream, in the same consumer group, started and stopped together."""
 
     def __init__(self, settings: Settings, streams: list[str], n: int, logs: Path) -> None:
+        self.ports = [(s, free_port()) for s in streams for _ in range(n)]
         self.procs: list[tuple[str, subprocess.Popen]] = [
-            (s, spawn_worker(s, settings, free_port(), logs / f"{s}-{i}.log", name=f"bench-{i}"))
-            for s in streams
-            for i in range(n)
+            (s, spawn_worker(s, settings, port, logs / f"{s}-{i % n}.log", name=f"bench-{i % n}"))
+            for i, (s, port) in enumerate(self.ports)
         ]
+
+    def table_memory_mib(self) -> dict[str, list[float]]:
+        """Memory of each worker's RocksDB tables (memtables, block caches, table readers), from its ``/metrics``."""
+        out: dict[str, list[float]] = {}
+        for stream, port in self.ports:
+            text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+            total = sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(TABLE_MEMORY_BYTES))
+            out.setdefault(stream, []).append(round(total / 2**20, 1))
+        return out
 
     def rss_mib(self) -> dict[str, list[float]]:
         out: dict[str, list[float]] = {}
@@ -355,9 +368,11 @@ def raw_passthrough(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> 
 
 
 def soak(settings: Settings, producer: EventProducer, es: Elasticsearch, minutes: float, rate: float) -> dict:
-    """Payments at ``rate`` for ``minutes``; worker memory sampled every 30 s."""
+    """Payments at ``rate`` for ``minutes``; worker memory sampled every 30 s: the resident size, and the part of it
+    that the RocksDB tables hold (memtables and caches, bounded by the table settings)."""
     group = Workers(settings, ["payments"], 1, settings.state_dir / "bench-logs")
-    samples = []
+    samples: list[float] = []
+    tables: list[float] = []
     try:
         seed = uuid.uuid4().int % 1_000_000
         warm_up(producer, es, ["payments"], seed)
@@ -368,21 +383,32 @@ def soak(settings: Settings, producer: EventProducer, es: Elasticsearch, minutes
             producer.send(topic, key, event)
             if time.monotonic() >= next_sample:
                 samples.append(group.rss_mib()["payments"][0])
+                tables.append(group.table_memory_mib()["payments"][0])
                 next_sample += 30
             if time.monotonic() >= end:
                 break
         producer.flush(120)
     finally:
         group.stop()
-    half = len(samples) // 2
+    rest = [round(rss - table, 1) for rss, table in zip(samples, tables, strict=True)]
     return {
         "minutes": minutes,
         "rate": rate,
         "rss_mib_every_30s": samples,
-        "second_half_minus_first_half_mib": round(statistics.mean(samples[half:]) - statistics.mean(samples[:half]), 1)
-        if half
-        else None,
+        "tables_mib_every_30s": tables,
+        "rss_minus_tables_mib_every_30s": rest,
+        "second_half_minus_first_half_mib": {
+            "rss": halves_apart(samples),
+            "tables": halves_apart(tables),
+            "rss_minus_tables": halves_apart(rest),
+        },
     }
+
+
+def halves_apart(samples: list[float]) -> float | None:
+    """Mean of the second half of ``samples`` minus the mean of the first half: growth over the run."""
+    half = len(samples) // 2
+    return round(statistics.mean(samples[half:]) - statistics.mean(samples[:half]), 1) if half else None
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import faust
 from streamsense.settings import Settings
 from streamsense.streams.connections import faust_credentials
 from streamsense.streams.consumer import Transport
+from streamsense.streams.table_store import Table
 from streamsense.streams.topics import StreamSpec
 
 
@@ -52,6 +53,7 @@ def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None
         broker=f"kafka://{settings.bootstrap_servers}",
         broker_credentials=faust_credentials(settings),
         store=f"{settings.table_store}://",  # either way the tables' changelogs in Kafka are the truth
+        Table=Table,
         datadir=str(datadir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,

@@ -1,6 +1,6 @@
 """The decision log: every decision and dead letter goes to Elasticsearch, idempotently and without loss.
 
-Writes use the bulk helper with deterministic document ids (a replay overwrites, never duplicates).
+Writes are bulk requests with deterministic document ids (a replay overwrites, never duplicates).
 A bulk that fails because Elasticsearch is unreachable or overloaded is retried with capped exponential
 backoff for as long as it takes: the calling agent waits, stops consuming, and Kafka holds the backlog
 (back-pressure instead of drops). Documents Elasticsearch rejects as invalid are returned to the caller.
@@ -18,7 +18,6 @@ import orjson
 from elastic_transport import OrjsonSerializer
 from elasticsearch import ApiError, AsyncElasticsearch, Elasticsearch, TransportError
 from elasticsearch import ConnectionError as ESConnectionError
-from elasticsearch.helpers import async_bulk
 
 from streamsense.schemas.base import Decision
 from streamsense.settings import Settings
@@ -64,6 +63,28 @@ def dead_letter_action(letter: DeadLetter) -> dict:
     return {"_op_type": "index", "_index": DLQ_INDEX, "_id": letter.doc_id, "_source": letter.log_document()}
 
 
+def bulk_body(actions: Iterable[dict]) -> bytes:
+    """The NDJSON body of a bulk request that indexes ``actions``; a ``_source`` already encoded (a decision's
+    Kafka value) goes in as it is.
+
+    Built here rather than by the client's bulk helper, which copies and expands every action and builds a new
+    client object per chunk: profiles of a payments worker at 50 transactions/s put that at about 2% of its samples.
+    """
+    lines = bytearray()
+    for action in actions:
+        lines += orjson.dumps({action["_op_type"]: {"_index": action["_index"], "_id": action["_id"]}})
+        lines += b"\n"
+        source = action["_source"]
+        lines += source if isinstance(source, bytes) else orjson.dumps(source)
+        lines += b"\n"
+    return bytes(lines)
+
+
+def bulk_errors(response: dict) -> list[dict]:
+    """The items of a bulk response whose operation failed (status outside 2xx), as ``{op: item}``."""
+    return [item for item in response["items"] if not 200 <= next(iter(item.values()))["status"] < 300]
+
+
 def redacted(action: dict) -> dict:
     """The action with personal data removed from its free text (chat decisions and dead letters only)."""
     if action["_index"] not in FREE_TEXT_INDICES:
@@ -92,9 +113,8 @@ class DecisionLog:
             self.metrics.es_queue.set(len(pending))
             retry: list[dict] = []
             try:
-                _, errors = await async_bulk(
-                    self.client, pending, raise_on_error=False, raise_on_exception=True, refresh=False
-                )
+                response = await self.client.bulk(operations=bulk_body(pending), refresh=False)
+                errors = bulk_errors(response.body) if response.body.get("errors") else []
             except ApiError as error:
                 fatal = elasticsearch_failure(error, self.settings)
                 if fatal:

@@ -12,6 +12,7 @@ ES_BULK_ERRORS_TOTAL = "streamsense_es_bulk_errors_total"
 ES_QUEUE_DEPTH = "streamsense_es_queue_depth"
 DRIFT_PSI = "streamsense_drift_psi"
 REDELIVERED_TOTAL = "streamsense_redelivered_total"
+TABLE_MEMORY_BYTES = "streamsense_table_memory_bytes"
 
 MetricKind = Literal["counter", "gauge", "histogram"]
 
@@ -43,5 +44,6 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(ES_QUEUE_DEPTH, "gauge", ()),
         MetricSpec(DRIFT_PSI, "gauge", ("model", "feature")),
         MetricSpec(REDELIVERED_TOTAL, "counter", ("topic",)),
+        MetricSpec(TABLE_MEMORY_BYTES, "gauge", ("kind",)),
     )
 }

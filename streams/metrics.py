@@ -16,7 +16,9 @@ from streamsense.streams.metric_names import (
     INFERENCE_LATENCY_SECONDS,
     METRICS,
     REDELIVERED_TOTAL,
+    TABLE_MEMORY_BYTES,
 )
+from streamsense.streams.table_memory import table_memory
 
 LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_INTERVAL_S = 5.0
@@ -63,6 +65,12 @@ class WorkerMetrics:
             labels(REDELIVERED_TOTAL),
             registry=self.registry,
         )
+        self.table_memory = Gauge(
+            TABLE_MEMORY_BYTES,
+            "Memory of the worker's RocksDB tables, as RocksDB counts it (memtables, block_cache, table_readers)",
+            labels(TABLE_MEMORY_BYTES),
+            registry=self.registry,
+        )
         self.drift_psi = Gauge(
             DRIFT_PSI, "PSI of each feature in the last drift run, per model", labels(DRIFT_PSI), registry=self.registry
         )
@@ -71,8 +79,8 @@ class WorkerMetrics:
         return generate_latest(self.registry)
 
     def install(self, app: faust.App, topics: tuple[str, ...]) -> None:
-        """Serve ``/metrics``; refresh the consumer lag of the input ``topics``, and the count of redelivered offsets,
-        every few seconds."""
+        """Serve ``/metrics``; refresh the consumer lag of the input ``topics``, the count of redelivered offsets and
+        the tables' memory every few seconds."""
 
         @app.page("/metrics")
         async def metrics_page(web: faust.web.Web, request: faust.web.Request) -> faust.web.Response:
@@ -87,6 +95,8 @@ class WorkerMetrics:
             for topic, total in consumer.redelivered.items():
                 self.redelivered.labels(topic).inc(total - counted[topic])
                 counted[topic] = total
+            for kind, size in table_memory(app.tables.values()).items():
+                self.table_memory.labels(kind).set(size)
             for tp in consumer.assignment():
                 if tp.topic not in topics:
                     continue

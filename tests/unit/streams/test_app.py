@@ -10,6 +10,7 @@ from faust.stores.rocksdb import Store
 from streamsense.settings import Settings
 from streamsense.streams.app import create_app
 from streamsense.streams.processing import route_table_access
+from streamsense.streams.table_memory import table_memory
 from streamsense.streams.topics import STREAMS
 
 
@@ -78,3 +79,45 @@ def test_a_table_written_in_one_partition_reads_back_after_a_restart_from_disk(t
     assert in_partition == {"score": 0.25}
     assert elsewhere is None  # each partition is its own database: reads must name the owning partition
     assert offset == 41
+
+
+def test_table_memory_counts_what_the_rocksdb_tables_hold_and_nothing_for_memory_tables(tmp_path: Path) -> None:
+    async def memory() -> tuple[dict[str, int], dict[str, int], dict[str, int]]:
+        rocks = create_app(STREAMS["payments"], Settings(state_dir=tmp_path, worker_name="w1"))
+        table = rocks.Table("entries", default=None, partitions=2)
+        empty = table_memory([table])
+        event = _in_partition(1)
+        for i in range(1_000):
+            table.data[f"tx-{i}"] = {"score": i / 1_000, "reasons": ["amount"] * 10}
+        assert event is not None  # the current event is a weak reference
+        written = table_memory([table])
+        in_memory = create_app(STREAMS["sensors"], Settings(state_dir=tmp_path, table_store="memory"))
+        table = in_memory.Table("entries", default=None, partitions=2)
+        event = _in_partition(1)
+        table.data["tx-1"] = {"score": 0.5}
+        return empty, written, table_memory([table])
+
+    empty, written, in_memory = asyncio.run(memory())
+
+    assert written["memtables"] > empty["memtables"] + 50_000  # a thousand entries of about 100 bytes
+    assert set(written) == {"memtables", "block_cache", "table_readers"}
+    assert in_memory == {"memtables": 0, "block_cache": 0, "table_readers": 0}
+
+
+def test_a_table_partition_opened_again_from_disk_keeps_the_configured_block_cache(tmp_path: Path) -> None:
+    settings = Settings(state_dir=tmp_path, worker_name="w1", table_block_cache_bytes=1 << 20)
+
+    async def capacity() -> int:
+        store = create_app(STREAMS["payments"], settings).Table("entries", default=None, partitions=2).data
+        event = _in_partition(1)
+        store["tx-1"] = {"score": 0.25}
+        assert event is not None  # the current event is a weak reference
+        (db,) = store._dbs.values()
+        size = db.property_int_value("rocksdb.block-cache-capacity")
+        db.close()
+        return size
+
+    first = asyncio.run(capacity())
+    again = asyncio.run(capacity())  # the database exists now: rocksdict would take its options from disk
+
+    assert first == again == 1 << 20

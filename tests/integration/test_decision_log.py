@@ -1,0 +1,38 @@
+"""The decision log on the real node: what it refuses comes back, the rest is indexed once per id."""
+
+import asyncio
+
+import orjson
+from elasticsearch import Elasticsearch
+
+from streamsense.settings import Settings
+from streamsense.streams.decision_log import DecisionLog
+from streamsense.streams.metrics import WorkerMetrics
+from streamsense.streams.topics import STREAMS
+
+
+def test_a_document_the_mapping_refuses_is_returned_and_the_others_are_indexed_once(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    index = STREAMS["payments"].index
+    good = {"event_id": "log-good", "stream": "payments", "score": 0.25}
+    bad = {"event_id": "log-bad", "stream": "payments", "not_in_the_mapping": 1}
+    actions = [
+        {"_op_type": "index", "_index": index, "_id": "log-good", "_source": orjson.dumps(good)},
+        {"_op_type": "index", "_index": index, "_id": "log-bad", "_source": bad},
+    ]
+
+    async def write_twice() -> list:
+        log = DecisionLog(settings, WorkerMetrics())
+        try:
+            return await log.write(actions) + await log.write(actions[:1])
+        finally:
+            await log.close()
+
+    rejected = asyncio.run(write_twice())
+
+    assert [(r.doc_id, r.status) for r in rejected] == [("log-bad", 400)]
+    assert "strict_dynamic_mapping_exception" in rejected[0].reason
+    es.indices.refresh(index=index)
+    assert es.count(index=index, query={"ids": {"values": ["log-good", "log-bad"]}})["count"] == 1
+    assert es.get(index=index, id="log-good")["_source"]["score"] == 0.25

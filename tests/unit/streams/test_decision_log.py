@@ -1,0 +1,39 @@
+"""The bulk request the decision log sends, and how it reads the response."""
+
+import orjson
+
+from streamsense.streams.decision_log import bulk_body, bulk_errors
+
+
+def test_bulk_body_sends_encoded_sources_as_they_are_and_encodes_the_others() -> None:
+    encoded = b'{"event_id":"e1","score":0.5}'
+    body = bulk_body(
+        [
+            {"_op_type": "index", "_index": "decisions", "_id": "e1", "_source": encoded},
+            {"_op_type": "index", "_index": "dlq", "_id": "d1", "_source": {"reason": "bad"}},
+        ]
+    )
+
+    lines = body.split(b"\n")
+    assert lines[-1] == b""  # the body ends with a newline, as the bulk API requires
+    assert [orjson.loads(line) for line in lines[:-1]] == [
+        {"index": {"_index": "decisions", "_id": "e1"}},
+        {"event_id": "e1", "score": 0.5},
+        {"index": {"_index": "dlq", "_id": "d1"}},
+        {"reason": "bad"},
+    ]
+    assert lines[1] == encoded
+
+
+def test_bulk_errors_are_the_items_outside_2xx() -> None:
+    response = {
+        "errors": True,
+        "items": [
+            {"index": {"_id": "a", "status": 201}},
+            {"index": {"_id": "b", "status": 200}},
+            {"index": {"_id": "c", "status": 400, "error": {"type": "strict_dynamic_mapping_exception"}}},
+            {"index": {"_id": "d", "status": 429}},
+        ],
+    }
+
+    assert [next(iter(item.values()))["_id"] for item in bulk_errors(response)] == ["c", "d"]
