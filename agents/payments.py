@@ -22,6 +22,7 @@ import asyncio
 import logging
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import faust
 
@@ -103,6 +104,12 @@ async def _expire(table: PackedTable, owned: set[int], now: float, wait_s: float
     return stale
 
 
+def labelled_rows_path(app: faust.App) -> Path:
+    """The worker's file of labelled rows for retraining, in its own data dir: two workers on one host once shared
+    one file, and one crashed at start when both compacted it at once (a two-worker benchmark)."""
+    return Path(app.conf.datadir) / "fraud-labelled.jsonl"
+
+
 def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     """Declare the payments tables and agents on ``app``; returns the live scorer."""
     settings = processor.settings
@@ -112,7 +119,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     summarised = PackedTable(app, "payments-account-pending", partitions)
     terminals = app.Table("payments-terminal-state", default=None, partitions=partitions)
     scored = PackedTable(app, "payments-scored", partitions)
-    labelled = LabelledRows(settings.state_dir / "fraud-labelled" / f"{app.conf.id}.jsonl", settings.fraud_retrain_rows)
+    labelled = LabelledRows(labelled_rows_path(app), settings.fraud_retrain_rows)
 
     def summarise_many(items: list[Item]) -> list[Outcome]:
         states: dict[str, dict] = {}
