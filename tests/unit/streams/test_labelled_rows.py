@@ -64,4 +64,4 @@ def test_rows_are_kept_as_their_json_lines_in_less_memory_than_dicts(tmp_path: P
             buffer.add(r)
         return buffer
 
-    assert held(buffered) < 0.6 * as_dicts  # 0.41 on the rows of a payments soak (see the module docstring)
+    assert held(buffered) < 0.6 * as_dicts
