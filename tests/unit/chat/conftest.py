@@ -1,11 +1,16 @@
 """Tiny hand-written MultiWOZ-like data and a tiny intent model, so chat unit tests run in seconds."""
 
+import json
+import struct
 from collections.abc import Callable
 
 import pytest
+import torch
 
 from streamsense.datasets.multiwoz import MultiWOZ
 from streamsense.models.chat.intent import IntentClassifier, IntentConfig
+from streamsense.models.chat.sentence_encoder import SentenceEncoder, read_safetensors
+from streamsense.models.chat.wordpiece import WordPiece
 
 TEMPLATES = {
     "Hotel-Inform": [
@@ -162,3 +167,61 @@ def make_config() -> Callable[..., IntentConfig]:
 @pytest.fixture
 def make_corpus() -> Callable[..., tuple[list[str], list[str]]]:
     return intent_corpus
+
+
+def safetensors_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
+    """The safetensors layout: header length, JSON header with offsets, then the float32 data."""
+    header, chunks, offset = {}, [], 0
+    for name, tensor in tensors.items():
+        data = tensor.numpy().astype("<f4").tobytes()
+        header[name] = {"dtype": "F32", "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
+        chunks.append(data)
+        offset += len(data)
+    encoded = json.dumps(header).encode()
+    return struct.pack("<Q", len(encoded)) + encoded + b"".join(chunks)
+
+
+def tiny_encoder_files(seed: int = 0) -> tuple[dict, str, bytes]:
+    """A two-layer BERT of width 8 with random weights over the words of the intent texts, as config, tokenizer
+    JSON and safetensors bytes."""
+    words = sorted({w for texts in INTENT_TEXTS.values() for t in texts for w in WordPiece.words(t)})
+    vocab = {token: i for i, token in enumerate(["[PAD]", "[UNK]", "[CLS]", "[SEP]", *words])}
+    config = {"hidden_size": 8, "num_attention_heads": 2, "num_hidden_layers": 2, "layer_norm_eps": 1e-12}
+    generator = torch.Generator().manual_seed(seed)
+
+    def rand(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=generator) * 0.5
+
+    tensors = {
+        "embeddings.word_embeddings.weight": rand(len(vocab), 8),
+        "embeddings.position_embeddings.weight": rand(64, 8),
+        "embeddings.token_type_embeddings.weight": rand(2, 8),
+        "embeddings.LayerNorm.weight": torch.ones(8),
+        "embeddings.LayerNorm.bias": torch.zeros(8),
+    }
+    for i in range(2):
+        layer = f"encoder.layer.{i}"
+        for name, (rows, cols) in {
+            "attention.self.query": (8, 8),
+            "attention.self.key": (8, 8),
+            "attention.self.value": (8, 8),
+            "attention.output.dense": (8, 8),
+            "intermediate.dense": (16, 8),
+            "output.dense": (8, 16),
+        }.items():
+            tensors[f"{layer}.{name}.weight"] = rand(rows, cols)
+            tensors[f"{layer}.{name}.bias"] = rand(rows)
+        for norm in ("attention.output.LayerNorm", "output.LayerNorm"):
+            tensors[f"{layer}.{norm}.weight"] = torch.ones(8)
+            tensors[f"{layer}.{norm}.bias"] = torch.zeros(8)
+    tokenizer = {
+        "normalizer": {"type": "BertNormalizer", "lowercase": True},
+        "model": {"type": "WordPiece", "continuing_subword_prefix": "##", "vocab": vocab},
+    }
+    return config, json.dumps(tokenizer), safetensors_bytes(tensors)
+
+
+@pytest.fixture
+def tiny_encoder() -> SentenceEncoder:
+    config, tokenizer, weights = tiny_encoder_files()
+    return SentenceEncoder(config, tokenizer, read_safetensors(weights))
