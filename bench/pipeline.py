@@ -10,9 +10,9 @@ CPU time per event on the backlog and at half rate, which other load on the mach
 last decision seen); ``longest_pause_s`` between consecutive decisions, which shows a stall; ``ready_s``, from the
 workers' start to their first decisions (loading models, joining the group, recovering the tables from what earlier
 runs left); memory, the resident size of each worker at the end of its scenario. ``--soak-minutes`` runs payments
-at half rate that long and samples the memory every 30 s: the resident size, the part of it the RocksDB tables hold
-(``streamsense_table_memory_bytes`` on the worker's ``/metrics``; bounded by the table settings, it fills for a
-while), and the rest.
+at half rate (or ``--soak-rate``, to compare settings at one rate) that long and samples the memory every 30 s: the
+resident size, the part of it the RocksDB tables hold (``streamsense_table_memory_bytes`` on the worker's
+``/metrics``; bounded by the table settings, it fills for a while), and the rest.
 ``--profile DIR`` samples every worker with py-spy on the backlog and at half rate, keeps the raw stacks in ``DIR``
 and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
 
@@ -417,6 +417,9 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2", help="worker processes per stream, comma-separated")
     parser.add_argument("--events", type=int, default=20_000, help="decided events per measurement")
     parser.add_argument("--soak-minutes", type=float, default=0.0)
+    parser.add_argument(
+        "--soak-rate", type=float, help="transactions/s of the soak (default: half the payments/1 backlog rate)"
+    )
     parser.add_argument("--profile", type=Path, help="sample the workers with py-spy; raw stacks go here")
     parser.add_argument(
         "--rates", default="", help="comma-separated fixed rates (events/s) whose latency is measured after half rate"
@@ -452,7 +455,7 @@ def main() -> None:
         if one and two:
             two["speedup_over_one"] = round(two["max_rate"]["events_per_s"] / one["max_rate"]["events_per_s"], 2)
     if args.soak_minutes:
-        rate = report["scenarios"].get("payments/1", {}).get("half_rate", {}).get("rate", 500.0)
+        rate = args.soak_rate or report["scenarios"].get("payments/1", {}).get("half_rate", {}).get("rate", 500.0)
         report["soak"] = soak(settings, producer, es, args.soak_minutes, rate)
     print(json.dumps(report, indent=2))
 
