@@ -169,9 +169,11 @@ def make_corpus() -> Callable[..., tuple[list[str], list[str]]]:
     return intent_corpus
 
 
-def safetensors_bytes(tensors: dict[str, torch.Tensor]) -> bytes:
-    """The safetensors layout: header length, JSON header with offsets, then the float32 data."""
-    header, chunks, offset = {}, [], 0
+def safetensors_bytes(tensors: dict[str, torch.Tensor], metadata: dict[str, str] | None = None) -> bytes:
+    """The safetensors layout: header length, JSON header with offsets (and optional metadata), then the float32
+    data."""
+    header: dict = {"__metadata__": metadata} if metadata else {}
+    chunks, offset = [], 0
     for name, tensor in tensors.items():
         data = tensor.numpy().astype("<f4").tobytes()
         header[name] = {"dtype": "F32", "shape": list(tensor.shape), "data_offsets": [offset, offset + len(data)]}
@@ -219,6 +221,11 @@ def tiny_encoder_files(seed: int = 0) -> tuple[dict, str, bytes]:
         "model": {"type": "WordPiece", "continuing_subword_prefix": "##", "vocab": vocab},
     }
     return config, json.dumps(tokenizer), safetensors_bytes(tensors)
+
+
+@pytest.fixture
+def make_safetensors() -> Callable[..., bytes]:
+    return safetensors_bytes
 
 
 @pytest.fixture

@@ -1,5 +1,6 @@
 import json
 import struct
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -8,16 +9,9 @@ import torch
 from streamsense.models.chat.sentence_encoder import SentenceEncoder, read_safetensors
 
 
-def test_safetensors_bytes_read_back_to_the_same_tensors() -> None:
+def test_safetensors_bytes_read_back_to_the_same_tensors(make_safetensors: Callable[..., bytes]) -> None:
     tensors = {"a": torch.arange(6, dtype=torch.float32).reshape(2, 3), "b": torch.tensor([1.5])}
-    header, data = {}, b""
-    for name, tensor in tensors.items():
-        raw = tensor.numpy().astype("<f4").tobytes()
-        header[name] = {"dtype": "F32", "shape": list(tensor.shape), "data_offsets": [len(data), len(data) + len(raw)]}
-        data += raw
-    header["__metadata__"] = {"format": "pt"}
-    encoded = json.dumps(header).encode()
-    read = read_safetensors(struct.pack("<Q", len(encoded)) + encoded + data)
+    read = read_safetensors(make_safetensors(tensors, metadata={"format": "pt"}))
     assert set(read) == {"a", "b"}
     assert torch.equal(read["a"], tensors["a"]) and torch.equal(read["b"], tensors["b"])
 
