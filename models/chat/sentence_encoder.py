@@ -40,7 +40,9 @@ def read_safetensors(data: bytes) -> dict[str, torch.Tensor]:
 class SentenceEncoder:
     """``encode(texts)`` -> unit vectors; weights fixed (no training), so it holds no optimiser state."""
 
-    def __init__(self, config: dict, tokenizer_json: str, weights: dict[str, torch.Tensor], max_tokens: int = 256):
+    def __init__(
+        self, config: dict, tokenizer_json: str, weights: dict[str, torch.Tensor], max_tokens: int = 256
+    ) -> None:
         self.heads = int(config["num_attention_heads"])
         self.layers = int(config["num_hidden_layers"])
         self.eps = float(config["layer_norm_eps"])
@@ -51,6 +53,9 @@ class SentenceEncoder:
         ):
             raise ValueError("only BERT encoders with GELU and absolute positions are supported")
         self.w = {name.removeprefix("bert."): tensor.float() for name, tensor in weights.items()}
+        positions = len(self.w["embeddings.position_embeddings.weight"])
+        if max_tokens > positions:
+            raise ValueError(f"max_tokens {max_tokens} is more than the encoder's {positions} positions")
         self.tokenizer = WordPiece.from_json(tokenizer_json, max_tokens)
 
     def _norm(self, x: torch.Tensor, name: str) -> torch.Tensor:

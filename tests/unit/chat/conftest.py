@@ -196,7 +196,7 @@ def tiny_encoder_files(seed: int = 0) -> tuple[dict, str, bytes]:
 
     tensors = {
         "embeddings.word_embeddings.weight": rand(len(vocab), 8),
-        "embeddings.position_embeddings.weight": rand(64, 8),
+        "embeddings.position_embeddings.weight": rand(256, 8),
         "embeddings.token_type_embeddings.weight": rand(2, 8),
         "embeddings.LayerNorm.weight": torch.ones(8),
         "embeddings.LayerNorm.bias": torch.zeros(8),
@@ -226,6 +226,11 @@ def tiny_encoder_files(seed: int = 0) -> tuple[dict, str, bytes]:
 @pytest.fixture
 def make_safetensors() -> Callable[..., bytes]:
     return safetensors_bytes
+
+
+@pytest.fixture
+def encoder_files() -> tuple[dict, str, bytes]:
+    return tiny_encoder_files()
 
 
 @pytest.fixture

@@ -34,3 +34,9 @@ def test_padding_in_a_batch_does_not_change_a_sentence_vector(tiny_encoder: Sent
     alone = tiny_encoder.encode(["thanks"])
     beside_a_long_one = tiny_encoder.encode(["thanks", "I would like a four star hotel in the north with parking"])
     np.testing.assert_allclose(alone[0], beside_a_long_one[0], atol=1e-5)
+
+
+def test_more_tokens_than_the_encoder_has_positions_is_refused(encoder_files: tuple[dict, str, bytes]) -> None:
+    config, tokenizer, weights = encoder_files
+    with pytest.raises(ValueError, match="256 positions"):
+        SentenceEncoder(config, tokenizer, read_safetensors(weights), max_tokens=257)
