@@ -397,10 +397,11 @@ def soak(settings: Settings, producer: EventProducer, es: Elasticsearch, minutes
         "rss_mib_every_30s": samples,
         "tables_mib_every_30s": tables,
         "rss_minus_tables_mib_every_30s": rest,
+        # from the second sample on: the first is taken as the traffic starts, before the worker's first fill
         "second_half_minus_first_half_mib": {
-            "rss": halves_apart(samples),
-            "tables": halves_apart(tables),
-            "rss_minus_tables": halves_apart(rest),
+            "rss": halves_apart(samples[1:]),
+            "tables": halves_apart(tables[1:]),
+            "rss_minus_tables": halves_apart(rest[1:]),
         },
     }
 
