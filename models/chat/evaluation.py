@@ -5,7 +5,7 @@ import json
 import statistics
 import time
 from collections import Counter, defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import torch
@@ -53,11 +53,12 @@ def _accuracy(model: IntentClassifier, texts: list[str], labels: list[str]) -> f
     return accuracy_score(labels, model.predict_many(texts))
 
 
-def _latency_ms(model: IntentClassifier, texts: list[str]) -> dict[str, float]:
+def latency_ms(call: Callable[[str], object], texts: Sequence[str]) -> dict[str, float]:
+    """p50 / p99 wall-clock milliseconds of ``call`` on each text, one at a time."""
     times = []
     for text in texts:
         start = time.perf_counter()
-        model.predict(text)
+        call(text)
         times.append((time.perf_counter() - start) * 1e3)
     return latency_summary(times)
 
@@ -272,8 +273,8 @@ def _continual(model: IntentClassifier, texts: list[str], labels: list[str], pas
 def _quantization(model: IntentClassifier, texts: list[str], labels: list[str]) -> dict:
     quantized = model.quantized()
     sample = texts[:1000]
-    float_latency = _latency_ms(model, sample)
-    int8_latency = _latency_ms(quantized, sample)
+    float_latency = latency_ms(model.predict, sample)
+    int8_latency = latency_ms(quantized.predict, sample)
     return {
         "float_accuracy": _r(_accuracy(model, texts, labels)),
         "int8_accuracy": _r(_accuracy(quantized, texts, labels)),
