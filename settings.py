@@ -85,9 +85,15 @@ class Settings(BaseSettings):
     )
     table_block_cache_bytes: int = Field(default=4 * 1024**2, description="RocksDB block cache per table partition")
     changelog_segment_ms: int = Field(
-        default=3_600_000,
+        default=300_000,
         description="how soon a table changelog's segment closes, so that compaction can drop overwritten entries "
         "(Kafka's default waits a week or 1 GiB, and a restart replays all of it)",
+    )
+    changelog_tombstone_ms: int = Field(
+        default=300_000,
+        description="how long compaction keeps a deleted table entry's tombstone (Kafka's default is a day, and a "
+        "new worker replays every one of them); a replay slower than that may miss a tombstone and restore an "
+        "expired entry, which the next expiry pass deletes again",
     )
     session_timeout_s: float = Field(default=10.0, description="how soon a dead worker's partitions move on")
     producer_linger_s: float = Field(
@@ -125,9 +131,16 @@ class Settings(BaseSettings):
     )
     fraud_model_check_s: float = Field(default=30.0, description="how often workers look for a newer fraud model")
     fraud_label_wait_days: float = Field(
-        default=35.0, description="how long a scored transaction's features wait for its label before they expire"
+        default=35.0,
+        description="how long a scored transaction's features wait for its label (in Elasticsearch) before they expire",
     )
-    fraud_expiry_check_s: float = Field(default=600.0, description="how often workers expire what waited too long")
+    fraud_recent_s: float = Field(
+        default=300.0,
+        description="how long a scored transaction also stays in the worker's tables (after its offset is committed) "
+        "so that a redelivered event repeats its decision and an early label is learned without Elasticsearch; "
+        "what waits longer for its label is read from Elasticsearch, so a new worker replays only this much",
+    )
+    fraud_expiry_check_s: float = Field(default=60.0, description="how often workers expire what waited too long")
     fraud_retrain_every_s: float = Field(
         default=3600.0, description="how often a payments worker retrains XGBoost from the labels it learned; 0 = off"
     )

@@ -15,16 +15,22 @@ teaches the online model with the features kept at scoring time.
 
 Delivery is at-least-once, so after a crash a stage may see an event again. Each stage keeps what it did per event
 id (the account summary; the decision) and repeats it instead of counting the event twice: a replayed transaction
-yields the same decision. What waits for a label expires after ``fraud_label_wait_days``.
+yields the same decision. Those entries stay in the tables for ``fraud_recent_s`` and until their event's offset is
+committed (after which no event can come again); what a later label needs is logged to Elasticsearch with the
+decision (``streams/awaiting_labels.py``), where it expires after ``fraud_label_wait_days``. So the tables, and what
+a new worker replays, grow with the rate times that short window, not times the label delay.
 """
 
 import asyncio
 import logging
 import time
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import faust
+from faust.types import TP, Message
 
 from streamsense.models.fraud.scorer import FraudScore, FraudScorer, new_account_state, new_terminal_state
 from streamsense.schemas.base import ModelRef, Reason
@@ -35,10 +41,20 @@ from streamsense.schemas.payments import (
     Transaction,
     TransactionLabel,
 )
+from streamsense.streams.awaiting_labels import AwaitingLabels, awaiting_action
 from streamsense.streams.drift_labels import label_action
 from streamsense.streams.labelled_rows import LabelledRows, decode_rows
 from streamsense.streams.packed_table import PackedTable
-from streamsense.streams.processing import BatchProcessor, Forward, Item, Outcome, Record, Skip, route_table_access
+from streamsense.streams.processing import (
+    BatchProcessor,
+    Decided,
+    Forward,
+    Item,
+    Outcome,
+    Record,
+    Skip,
+    route_table_access,
+)
 from streamsense.streams.topics import (
     PAYMENTS_LABELS,
     PAYMENTS_SCORING,
@@ -57,7 +73,23 @@ def missing_artifacts() -> None:
     return None
 
 
-def _scored_entry(tx: Transaction, score: FraudScore, partition: int) -> dict:
+async def _entries(
+    table: PackedTable, awaiting: AwaitingLabels, items: list[Item], transaction_of: Callable[[Any], str]
+) -> dict[str, dict]:
+    """The entries the batch's labels need: from the table while recent, else from Elasticsearch."""
+    entries: dict[str, dict] = {}
+    for item in items:
+        route_table_access(item.event)
+        transaction_id = transaction_of(item.record)
+        if (entry := table.get(transaction_id)) is not None:
+            entries[transaction_id] = entry
+    missing = [transaction_of(item.record) for item in items if transaction_of(item.record) not in entries]
+    for transaction_id, entry in (await awaiting.fetch(missing)).items():
+        entries[transaction_id] = {**entry, "terminal": entry["transaction"]["terminal_id"], "labelled": False}
+    return entries
+
+
+def _scored_entry(tx: Transaction, score: FraudScore, message: Message) -> dict:
     return {
         "account": tx.account_id,
         "features": score.features,
@@ -71,7 +103,8 @@ def _scored_entry(tx: Transaction, score: FraudScore, partition: int) -> dict:
         "transaction": tx.model_dump(mode="json"),
         "labelled": False,
         "at": time.time(),
-        "p": partition,
+        "p": message.partition,
+        "o": message.offset,
     }
 
 
@@ -91,17 +124,26 @@ def _decision(tx: Transaction, entry: dict, received: float) -> PaymentDecision:
     )
 
 
-async def _expire(table: PackedTable, owned: set[int], now: float, wait_s: float) -> int:
-    """Delete entries that waited too long, on partitions this worker owns; returns how many.
-
-    Runs on a timer, outside any event, so the tombstones name their partition (kept in the entry as ``p``).
-    """
-    stale = 0
+async def stale_entries(
+    table: PackedTable, committed: dict[int, int | None], now: float, recent_s: float, wait_s: float
+) -> AsyncIterator[tuple[str, dict]]:
+    """The entries, on partitions this worker owns (``committed``: partition to committed offset), that are done:
+    a labelled marker after ``LABELLED_KEPT_S``; another entry after ``recent_s`` once its event's offset ``o`` is
+    committed, so that no event can come again. An entry of an earlier release carries no offset and was never
+    logged for its label: it waits for its label in the table, as it did then, for ``wait_s``."""
     async for key, entry in table.scan():
-        if entry["p"] in owned and entry["at"] + (LABELLED_KEPT_S if entry["labelled"] else wait_s) < now:
-            table.delete(key, entry["p"])
-            stale += 1
-    return stale
+        p = entry["p"]
+        if p not in committed:
+            continue
+        if entry["labelled"]:
+            done = entry["at"] + LABELLED_KEPT_S < now
+        elif "o" not in entry:
+            done = entry["at"] + wait_s < now
+        else:
+            offset = committed[p]
+            done = entry["at"] + recent_s < now and offset is not None and entry["o"] < offset
+        if done:
+            yield key, entry
 
 
 def labelled_rows_path(app: faust.App) -> Path:
@@ -113,6 +155,7 @@ def labelled_rows_path(app: faust.App) -> Path:
 def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     """Declare the payments tables and agents on ``app``; returns the live scorer."""
     settings = processor.settings
+    awaiting = AwaitingLabels(processor.log)
     partitions = settings.topic_partitions
     scorer = FraudScorer.from_artifacts(check_every_s=settings.fraud_model_check_s)
     accounts = app.Table("payments-account-state", default=None, partitions=partitions)
@@ -143,6 +186,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                     "labelled": False,
                     "at": time.time(),
                     "p": item.event.message.partition,
+                    "o": item.event.message.offset,
                 }
             # a replay writes what it finds again: a worker killed before its changelog writes were sent keeps
             # them in its local tables only, and the changelog must hold them for whoever owns the key next
@@ -175,7 +219,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         )
         for i, score in zip(fresh.values(), scores, strict=True):
             entries[requests[i].transaction.event_id] = _scored_entry(
-                requests[i].transaction, score, items[i].event.message.partition
+                requests[i].transaction, score, items[i].event.message
             )
         last_event = {}
         outcomes: list[Outcome] = []
@@ -188,30 +232,51 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             route_table_access(item.event)
             scored.set(tx.event_id, entry)  # written again on a replay, as in ``summarise_many``
             last_event[tx.terminal_id] = item.event
-            outcomes.append(_decision(tx, entry, item.received))
+            # logged again on a replay too: a crash may have come before the first bulk request
+            outcomes.append(
+                Decided(_decision(tx, entry, item.received), (Record(awaiting_action(tx.event_id, entry)),))
+            )
         for terminal, event in last_event.items():
             route_table_access(event)
             terminals[terminal] = states[terminal]
         return outcomes
 
-    def route_label(label: TransactionLabel, received: float) -> Outcome:
-        entry = summarised.get(label.transaction_id)
+    def route_label(item: Item, entry: dict | None) -> Outcome:
+        label: TransactionLabel = item.record
         if entry is None:
-            raise Skip(f"no scored transaction {label.transaction_id} awaits a label")
+            return Skip(f"no scored transaction {label.transaction_id} awaits a label")
         if entry["account"] != label.account_id:
-            raise Skip(f"transaction {label.transaction_id} belongs to another account than {label.account_id}")
+            return Skip(f"transaction {label.transaction_id} belongs to another account than {label.account_id}")
         if not entry["labelled"]:
             state = accounts.get(label.account_id) or new_account_state()
             scorer.update_label_state(label, state)
             accounts[label.account_id] = state
-            summarised.set(label.transaction_id, {**entry, "summary": [], "labelled": True, "at": time.time()})
+            marker = {
+                "account": entry["account"],
+                "terminal": entry["terminal"],
+                "summary": [],
+                "labelled": True,
+                "at": time.time(),
+                "p": item.event.message.partition,
+            }
+            summarised.set(label.transaction_id, marker)
         return Forward(entry["terminal"], TerminalLabel(label=label, terminal_id=entry["terminal"]))
 
-    def learn(handed: TerminalLabel, received: float) -> Record | None:
+    async def route_labels_many(items: list[Item]) -> list[Outcome]:
+        entries = await _entries(summarised, awaiting, items, lambda label: label.transaction_id)
+        outcomes: list[Outcome] = []
+        for item in items:
+            route_table_access(item.event)
+            transaction_id = item.record.transaction_id
+            outcomes.append(route_label(item, entries.get(transaction_id)))
+            entries[transaction_id] = summarised.get(transaction_id) or entries.get(transaction_id)
+        return outcomes
+
+    def learn(item: Item, entry: dict | None) -> Outcome:
+        handed: TerminalLabel = item.record
         label = handed.label
-        entry = scored.get(label.transaction_id)
         if entry is None:
-            raise Skip(f"no scored transaction {label.transaction_id} awaits a label on terminal {handed.terminal_id}")
+            return Skip(f"no scored transaction {label.transaction_id} awaits a label on terminal {handed.terminal_id}")
         if entry["labelled"]:
             return None  # a replayed label: learned already
         state = terminals.get(handed.terminal_id) or new_terminal_state()
@@ -226,12 +291,24 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             }
         )
         terminals[handed.terminal_id] = state
-        scored.set(label.transaction_id, {"labelled": True, "at": time.time(), "p": entry["p"]})
+        scored.set(label.transaction_id, {"labelled": True, "at": time.time(), "p": item.event.message.partition})
         tx = Transaction.model_validate(entry["transaction"])
         audit = {k: v for k, v in (("age_band", tx.age_band), ("gender", tx.gender)) if v is not None}
         actual = "fraud" if label.is_fraud else "legit"
         # the decision with its true outcome, for performance drift and the fairness report
-        return Record(label_action(_decision(tx, entry, received), actual, label.event_time, label.is_fraud, audit))
+        return Record(
+            label_action(_decision(tx, entry, item.received), actual, label.event_time, label.is_fraud, audit)
+        )
+
+    async def learn_many(items: list[Item]) -> list[Outcome]:
+        entries = await _entries(scored, awaiting, items, lambda handed: handed.label.transaction_id)
+        outcomes: list[Outcome] = []
+        for item in items:
+            route_table_access(item.event)
+            transaction_id = item.record.label.transaction_id
+            outcomes.append(learn(item, entries.get(transaction_id)))
+            entries[transaction_id] = scored.get(transaction_id) or entries.get(transaction_id)
+        return outcomes
 
     @app.agent(processor.raw_topic(PAYMENTS_TRANSACTIONS), name="payments-accounts")
     async def summarise_transactions(stream: faust.StreamT) -> None:
@@ -243,19 +320,26 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
 
     @app.agent(processor.raw_topic(PAYMENTS_LABELS), name="payments-labels")
     async def route_labels(stream: faust.StreamT) -> None:
-        await processor.run(stream, TransactionLabel, route_label, forward_to=PAYMENTS_TERMINAL_LABELS)
+        await processor.run_batched(stream, TransactionLabel, route_labels_many, forward_to=PAYMENTS_TERMINAL_LABELS)
 
     @app.agent(processor.raw_topic(PAYMENTS_TERMINAL_LABELS), name="payments-learn")
     async def learn_labels(stream: faust.StreamT) -> None:
-        await processor.run(stream, TerminalLabel, learn)
+        await processor.run_batched(stream, TerminalLabel, learn_many)
 
     @app.timer(interval=settings.fraud_expiry_check_s)
     async def expire_waiting() -> None:
         actives = app.assignor.assigned_actives()
-        wait_s = settings.fraud_label_wait_days * 86_400
         now = time.time()
-        await _expire(summarised, {tp.partition for tp in actives if tp.topic == PAYMENTS_TRANSACTIONS}, now, wait_s)
-        await _expire(scored, {tp.partition for tp in actives if tp.topic == PAYMENTS_SCORING}, now, wait_s)
+        wait_s = settings.fraud_label_wait_days * 86_400
+        for table, topic in ((summarised, PAYMENTS_TRANSACTIONS), (scored, PAYMENTS_SCORING)):
+            committed = {tp.partition: app.consumer.committed_offset(tp) for tp in actives if tp.topic == topic}
+            expired = 0
+            async for key, entry in stale_entries(table, committed, now, settings.fraud_recent_s, wait_s):
+                table.delete(key, entry["p"])
+                expired += 1
+            processor.metrics.expired.labels(table.table.name).inc(expired)
+        if TP(PAYMENTS_TRANSACTIONS, 0) in actives:  # one worker expires what waits in Elasticsearch
+            await awaiting.expire(now - wait_s)
 
     if settings.fraud_retrain_every_s > 0:
 

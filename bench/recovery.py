@@ -2,9 +2,9 @@
 
 A worker that finds no tables of its own on disk (a new host, a new name, a lost volume) replays every changelog
 partition it is assigned before it decides anything. The script counts what the stream's changelogs hold (records
-and value bytes, read with confluent-kafka), starts one worker under a fresh name, times it until ``/ready``
-answers 200 (polled every 2 s), and reports the records and bytes per second of the replay. The fresh worker's
-tables are deleted afterwards.
+and value bytes, read with confluent-kafka) and the events its input topics hold, starts one worker under a fresh
+name, times it until ``/ready`` answers 200 (polled every 2 s), and reports the records and bytes per second of the
+replay. The fresh worker's tables are deleted afterwards.
 
     python bench/recovery.py                   # payments, on whatever the local broker holds
     python bench/recovery.py --stream sensors
@@ -56,6 +56,21 @@ def changelog_contents(settings: Settings, app_id: str) -> dict[str, dict[str, f
     return out
 
 
+def input_events(settings: Settings, topics: tuple[str, ...]) -> int:
+    """Events the stream's input topics hold (end minus start offsets): what the changelogs compare with."""
+    consumer = Consumer({**kafka_config(settings), "group.id": f"bench-recovery-{uuid.uuid4()}"})
+    try:
+        metadata = consumer.list_topics(timeout=30).topics
+        total = 0
+        for topic in topics:
+            for partition in metadata[topic].partitions:
+                low, high = consumer.get_watermark_offsets(TopicPartition(topic, partition), timeout=30)
+                total += high - low
+        return total
+    finally:
+        consumer.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--stream", default="payments", choices=sorted(STREAMS))
@@ -67,6 +82,7 @@ def main() -> None:
     start = time.monotonic()
     contents = changelog_contents(settings, spec.app_id)
     count_s = time.monotonic() - start
+    events = input_events(settings, spec.inputs)
     name = f"recovery-{uuid.uuid4().hex[:8]}"
     port = free_port()
     logs = settings.state_dir / "bench-logs" / f"recovery-{args.stream}.log"
@@ -87,6 +103,8 @@ def main() -> None:
         "stream": args.stream,
         "changelogs": contents,
         "records": records,
+        "input_events": events,
+        "records_per_input_event": round(records / events, 3) if events else None,
         "value_mb": round(megabytes, 1),
         "counting_s_confluent_kafka": round(count_s, 1),
         "ready_s": round(ready_s, 1) if ready_s is not None else None,

@@ -180,6 +180,10 @@ class Consumer(faust_aiokafka.Consumer):
         self._replay: dict[TP, tuple[int, frozenset[int]]] = {}
         self._stall_checked = 0.0
 
+    def committed_offset(self, tp: TP) -> int | None:
+        """The next offset of ``tp`` a restart would consume from: everything before it is processed for good."""
+        return self._committed_offset.get(tp)
+
     def _exact(self, tp: TP) -> bool:
         return self.app.topics.acks_enabled_for(tp.topic) and not self._is_changelog_tp(tp)
 

@@ -11,8 +11,9 @@ unless ``log_redact_pii`` is off.
 import asyncio
 import logging
 import time
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import orjson
 from elastic_transport import OrjsonSerializer
@@ -27,9 +28,10 @@ from streamsense.streams.dead_letters import DeadLetter
 from streamsense.streams.index_templates import TEMPLATES
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.redaction import redact, redact_fields
-from streamsense.streams.topics import DECISION_INDEX_PREFIX, DLQ_INDEX, STREAMS
+from streamsense.streams.topics import AWAITING_LABELS_INDEX, DECISION_INDEX_PREFIX, DLQ_INDEX, STREAMS
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 # indices whose documents carry free text a person wrote, and the fields there that are never personal
 FREE_TEXT_INDICES = frozenset({STREAMS["chat"].index, DLQ_INDEX})
@@ -112,26 +114,18 @@ class DecisionLog:
         while pending:
             self.metrics.es_queue.set(len(pending))
             retry: list[dict] = []
-            try:
-                response = await self.client.bulk(operations=bulk_body(pending), refresh=False)
-                errors = bulk_errors(response.body) if response.body.get("errors") else []
-            except ApiError as error:
-                fatal = elasticsearch_failure(error, self.settings)
-                if fatal:
-                    raise ConnectionSetupError(fatal) from None
-                raise
-            except (ESConnectionError, TransportError, OSError) as error:
-                self.metrics.es_errors.inc()
-                log.warning("elasticsearch unavailable (%s); retrying %d docs in %.1fs", error, len(pending), delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.settings.es_retry_max_s)
-                continue
-            by_id = {a["_id"]: a for a in pending}
+            body = bulk_body(pending)
+            response = await self.until_answered(
+                lambda body=body: self.client.bulk(operations=body, refresh=False), f"{len(pending)} docs"
+            )
+            errors = bulk_errors(response.body) if response.body.get("errors") else []
+            # one bulk may hold documents of one id in two indices (a decision and what awaits its label)
+            by_id = {(a["_index"], a["_id"]): a for a in pending}
             for item in errors:
                 info = next(iter(item.values()))
                 status = int(info.get("status", 0))
                 if status in RETRYABLE_STATUS:
-                    retry.append(by_id[info["_id"]])
+                    retry.append(by_id[info["_index"], info["_id"]])
                 else:
                     reason = str(info.get("error"))[:500]
                     # a mapping error quotes the offending value, which may be personal data
@@ -146,6 +140,24 @@ class DecisionLog:
                 delay = min(delay * 2, self.settings.es_retry_max_s)
         self.metrics.es_queue.set(0)
         return rejected
+
+    async def until_answered(self, call: Callable[[], Awaitable[T]], what: str) -> T:
+        """``call``'s answer, retried with capped exponential backoff while Elasticsearch is unreachable; a refused
+        credential or certificate raises ``ConnectionSetupError`` at once."""
+        delay = self.settings.es_retry_initial_s
+        while True:
+            try:
+                return await call()
+            except ApiError as error:
+                fatal = elasticsearch_failure(error, self.settings)
+                if fatal:
+                    raise ConnectionSetupError(fatal) from None
+                raise
+            except (ESConnectionError, TransportError, OSError) as error:
+                self.metrics.es_errors.inc()
+                log.warning("elasticsearch unavailable (%s); retrying %s in %.1fs", error, what, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, self.settings.es_retry_max_s)
 
     async def close(self) -> None:
         await self.client.close()
@@ -171,7 +183,7 @@ def install_templates(settings: Settings, wait_s: float = 120.0) -> None:
                         ignore_unavailable=True,
                         **body["template"]["mappings"],
                     )
-                for index in [*(spec.index for spec in STREAMS.values()), DLQ_INDEX]:
+                for index in [*(spec.index for spec in STREAMS.values()), DLQ_INDEX, AWAITING_LABELS_INDEX]:
                     if not client.indices.exists(index=index):
                         client.options(ignore_status=400).indices.create(index=index)
                 return

@@ -1,6 +1,12 @@
 """Explicit Elasticsearch mappings for the decision log: no dynamic surprises, every field aggregatable."""
 
-from streamsense.streams.topics import DECISION_INDEX_PREFIX, DLQ_INDEX, DRIFT_INDEX, LABEL_INDEX_PREFIX
+from streamsense.streams.topics import (
+    AWAITING_LABELS_INDEX,
+    DECISION_INDEX_PREFIX,
+    DLQ_INDEX,
+    DRIFT_INDEX,
+    LABEL_INDEX_PREFIX,
+)
 
 KEYWORD = {"type": "keyword", "ignore_above": 256}
 DOUBLE = {"type": "double"}
@@ -109,6 +115,12 @@ LABEL_MAPPINGS: dict = {
     },
 }
 
+AWAITING_LABELS_MAPPINGS: dict = {
+    # what the fraud worker needs when a label arrives, read back by id only: nothing but the expiry time is indexed
+    "dynamic": False,
+    "properties": {"at": DOUBLE},
+}
+
 SETTINGS = {"number_of_shards": 1, "number_of_replicas": 0, "refresh_interval": "1s"}
 
 TEMPLATES: dict[str, dict] = {
@@ -131,5 +143,10 @@ TEMPLATES: dict[str, dict] = {
         "index_patterns": [f"{LABEL_INDEX_PREFIX}*"],
         "priority": 200,
         "template": {"settings": SETTINGS, "mappings": LABEL_MAPPINGS},
+    },
+    "streamsense-fraud-awaiting-labels": {
+        "index_patterns": [AWAITING_LABELS_INDEX],
+        "priority": 200,
+        "template": {"settings": SETTINGS, "mappings": AWAITING_LABELS_MAPPINGS},
     },
 }

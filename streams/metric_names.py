@@ -13,6 +13,7 @@ ES_QUEUE_DEPTH = "streamsense_es_queue_depth"
 DRIFT_PSI = "streamsense_drift_psi"
 REDELIVERED_TOTAL = "streamsense_redelivered_total"
 TABLE_MEMORY_BYTES = "streamsense_table_memory_bytes"
+TABLE_EXPIRED_TOTAL = "streamsense_table_expired_total"
 
 MetricKind = Literal["counter", "gauge", "histogram"]
 
@@ -45,5 +46,6 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(DRIFT_PSI, "gauge", ("model", "feature")),
         MetricSpec(REDELIVERED_TOTAL, "counter", ("topic",)),
         MetricSpec(TABLE_MEMORY_BYTES, "gauge", ("kind",)),
+        MetricSpec(TABLE_EXPIRED_TOTAL, "counter", ("table",)),
     )
 }

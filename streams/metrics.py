@@ -16,6 +16,7 @@ from streamsense.streams.metric_names import (
     INFERENCE_LATENCY_SECONDS,
     METRICS,
     REDELIVERED_TOTAL,
+    TABLE_EXPIRED_TOTAL,
     TABLE_MEMORY_BYTES,
 )
 from streamsense.streams.table_memory import table_memory
@@ -69,6 +70,12 @@ class WorkerMetrics:
             TABLE_MEMORY_BYTES,
             "Memory of the worker's RocksDB tables, as RocksDB counts it (memtables, block_cache, table_readers)",
             labels(TABLE_MEMORY_BYTES),
+            registry=self.registry,
+        )
+        self.expired = Counter(
+            TABLE_EXPIRED_TOTAL,
+            "Table entries deleted once no event or label can need them there any more",
+            labels(TABLE_EXPIRED_TOTAL),
             registry=self.registry,
         )
         self.drift_psi = Gauge(

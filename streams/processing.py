@@ -8,6 +8,7 @@ Elasticsearch is down, say), the unconfirmed batches are never acked: they are c
 """
 
 import asyncio
+import inspect
 import logging
 import time
 import weakref
@@ -22,6 +23,7 @@ from pydantic import BaseModel
 from streamsense.schemas.base import Decision
 from streamsense.settings import Settings
 from streamsense.streams.codec import DecodeError, decode, encode
+from streamsense.streams.connections import ConnectionSetupError
 from streamsense.streams.dead_letters import DeadLetter, dead_letter
 from streamsense.streams.decision_log import DecisionLog, Rejected, dead_letter_action, decision_action
 from streamsense.streams.metrics import WorkerMetrics
@@ -62,13 +64,24 @@ class Skip(Exception):
         self.kind = kind
 
 
-Outcome = Decision | Forward | Record | Skip | None
-"""What becomes of one event: a decision, a hand-over to the next stage, a log record, a dead letter (``Skip``), or
-nothing."""
+class Decided(NamedTuple):
+    """A decision with documents logged beside it, in the same bulk request (what its label will need, say)."""
 
-DecideMany = Callable[[list[Item]], list[Outcome]]
+    decision: Decision
+    records: tuple[Record, ...]
+
+
+Outcome = Decision | Decided | Forward | Record | Skip | None
+"""What becomes of one event: a decision (alone or with records), a hand-over to the next stage, a log record,
+a dead letter (``Skip``), or nothing."""
+
+DecideMany = Callable[[list[Item]], list[Outcome] | Awaitable[list[Outcome]]]
 """Decides a whole batch at once (one model call for many keys), one outcome per item, in order; routes its table
-reads and writes with ``route_table_access``."""
+reads and writes with ``route_table_access``. A coroutine function may read what the batch needs first."""
+
+
+async def _result(outcomes: list[Outcome] | Awaitable[list[Outcome]]) -> list[Outcome]:
+    return await outcomes if inspect.isawaitable(outcomes) else outcomes
 
 
 def route_table_access(event: EventT) -> None:
@@ -232,13 +245,17 @@ class BatchProcessor:
             except DecodeError as error:
                 letters.append(self._letter(event, error.kind, error.reason))
         try:
-            outcomes = decide_many(items)
+            outcomes = await _result(decide_many(items))
+        except ConnectionSetupError:
+            raise
         except Exception:
             # isolate the event that broke the batch: decide one at a time
             outcomes = []
             for item in items:
                 try:
-                    outcomes += decide_many([item])
+                    outcomes += await _result(decide_many([item]))
+                except ConnectionSetupError:
+                    raise
                 except Exception as error:
                     outcomes.append(self._failed(item.event, error))
         return await self._finish(events, items, outcomes, letters, forward_to)
@@ -290,6 +307,9 @@ class BatchProcessor:
                 forwards.append(outcome)
             elif isinstance(outcome, Record):
                 records.append(outcome)
+            elif isinstance(outcome, Decided):
+                decisions.append(outcome.decision)
+                records += outcome.records
             elif outcome is not None:
                 decisions.append(outcome)
         if forwards and forward_to is None:

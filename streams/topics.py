@@ -18,6 +18,7 @@ DECISION_INDEX_PREFIX = "streamsense-decisions-"
 DLQ_INDEX = "streamsense-dlq"
 DRIFT_INDEX = "streamsense-drift"
 LABEL_INDEX_PREFIX = "streamsense-labels-"
+AWAITING_LABELS_INDEX = "streamsense-fraud-awaiting-labels"
 
 
 def label_index(stream: str) -> str:

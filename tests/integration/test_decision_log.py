@@ -3,12 +3,15 @@
 import asyncio
 
 import orjson
+import pytest
 from elasticsearch import Elasticsearch
 
 from streamsense.settings import Settings
 from streamsense.streams.decision_log import DecisionLog
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.topics import STREAMS
+
+pytestmark = pytest.mark.integration
 
 
 def test_a_document_the_mapping_refuses_is_returned_and_the_others_are_indexed_once(

@@ -17,6 +17,7 @@ from streamsense.streams.readiness import READY_PATH
 from streamsense.streams.topics import (
     PAYMENTS_DECISIONS,
     PAYMENTS_LABELS,
+    PAYMENTS_SCORING,
     PAYMENTS_TRANSACTIONS,
     dlq_topic,
     label_index,
@@ -49,6 +50,18 @@ def send_labels(producer, run: str, txs: list[Transaction], arrived: datetime) -
         )
         producer.send(PAYMENTS_LABELS, label.account_id, label)
     producer.flush()
+
+
+def scrape(web_port: int) -> str:
+    """The worker's Prometheus metrics, as text."""
+    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=5) as response:
+        return response.read().decode()
+
+
+def metric(web_port: int, series: str) -> float:
+    """The value of one series (name and labels as Prometheus prints them); 0 while the worker has none."""
+    values = [float(line.split()[-1]) for line in scrape(web_port).splitlines() if line.startswith(series + " ")]
+    return values[0] if values else 0.0
 
 
 def run_id() -> str:
@@ -208,12 +221,13 @@ def test_a_minute_long_elasticsearch_outage_under_load_applies_back_pressure_bou
     assert worker.alive()
 
 
-def test_fraud_labels_teach_the_cold_online_model_to_score_fraud_like_transactions_higher(
+def test_labels_that_arrive_after_their_transactions_left_the_tables_teach_the_cold_online_model(
     start_worker, producer, es, count_by_id, caught_up, wait_for, settings, tmp_path
 ):
     """A cold worker (no trained artifact) learns online from labels: night-time large amounts were fraud, daytime
     small ones genuine; afterwards a new fraud-like transaction outscores a new genuine-like one, and its own cold
-    score."""
+    score. The labels come after the worker expired the transactions from its tables (``fraud_recent_s`` of 0), so
+    what they need is read back from Elasticsearch."""
     run = run_id()
 
     def shaped(n: int, fraud: bool) -> Transaction:
@@ -223,7 +237,8 @@ def test_fraud_labels_teach_the_cold_online_model_to_score_fraud_like_transactio
         return tx.model_copy(update={"event_time": when, "gender": ("female", "male")[n % 4 // 2]})
 
     history = [shaped(n, fraud=n % 2 == 0) for n in range(120)]
-    start_worker("payments", settings.model_copy(update={"cache_dir": tmp_path / "no-artifacts"}))
+    overrides = {"cache_dir": tmp_path / "no-artifacts", "fraud_recent_s": 0.0, "fraud_expiry_check_s": 1.0}
+    worker = start_worker("payments", settings.model_copy(update=overrides))
     for tx in history:
         producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
     producer.flush()
@@ -231,6 +246,24 @@ def test_fraud_labels_teach_the_cold_online_model_to_score_fraud_like_transactio
     wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, "the first decisions")
     cold = {i: es.get(index=INDEX, id=i)["_source"] for i in ids}
     assert {d["model"]["version"] for d in cold.values()} == {"online-only"}
+
+    def expired() -> dict[str, float]:
+        return {
+            table: metric(worker.web_port, f'streamsense_table_expired_total{{table="{table}"}}')
+            for table in ("payments-account-pending", "payments-scored")
+        }
+
+    committed = (PAYMENTS_TRANSACTIONS, PAYMENTS_SCORING)
+    wait_for(lambda: all(caught_up(GROUP, topic) for topic in committed), 60, "both stages to commit")
+    seen: list[dict[str, float]] = []
+
+    def settled() -> bool:
+        """Expiry passes run every second: counts unchanged over 3 s after the commits mean ours are expired too
+        (entries restored from earlier tests' changelogs expire as well, so a count alone would not show it)."""
+        seen.append(expired())
+        return len(seen) > 6 and seen[-1] == seen[-7] and min(seen[-1].values()) >= len(history)
+
+    wait_for(settled, 60, "the tables to expire the scored transactions")
     send_labels(producer, run, history, datetime(2026, 4, 8, tzinfo=UTC))
     wait_for(lambda: caught_up(GROUP, PAYMENTS_LABELS), 60, "the labels to be learned and committed")
     fraud_like, genuine_like = shaped(1000, fraud=True), shaped(1001, fraud=False)
@@ -292,18 +325,9 @@ def test_worker_serves_prometheus_metrics_of_what_it_processed_and_answers_ready
     producer.flush()
     wait_for(lambda: len(count_by_id(INDEX, [t.event_id for t in txs])) == len(txs), 240, "the decisions")
 
-    def scrape() -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
-            return response.read().decode()
-
-    wait_for(lambda: "streamsense_consumer_lag{" in scrape(), 30, "the lag gauge")
-    text = scrape()
-    processed = next(
-        float(line.split()[-1])
-        for line in text.splitlines()
-        if line.startswith('streamsense_events_processed_total{stream="payments"}')
-    )
-    assert processed >= len(txs) + 1
+    wait_for(lambda: "streamsense_consumer_lag{" in scrape(worker.web_port), 30, "the lag gauge")
+    text = scrape(worker.web_port)
+    assert metric(worker.web_port, 'streamsense_events_processed_total{stream="payments"}') >= len(txs) + 1
     assert 'streamsense_dlq_events_total{topic="payments.transactions.dlq"}' in text
     assert 'inference_latency_seconds_bucket{le="0.005",model="fraud-xgboost-river-blend",stage="decide"}' in text
     assert "streamsense_es_queue_depth" in text

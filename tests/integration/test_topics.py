@@ -32,7 +32,7 @@ def topic_config(settings: Settings, topic: str) -> dict[str, str]:
             time.sleep(0.2)
 
 
-def test_a_worker_creates_its_table_changelogs_compacted_with_closing_segments(
+def test_a_worker_creates_its_table_changelogs_compacted_with_closing_segments_and_short_lived_tombstones(
     infra: LocalInfra, settings: Settings
 ) -> None:
     app = build_worker("payments", settings)
@@ -40,7 +40,11 @@ def test_a_worker_creates_its_table_changelogs_compacted_with_closing_segments(
     assert len(changelogs) >= 4
     for topic in changelogs:
         config = topic_config(settings, topic)
-        assert (config["cleanup.policy"], config["segment.ms"]) == ("compact", str(settings.changelog_segment_ms))
+        assert (config["cleanup.policy"], config["segment.ms"], config["delete.retention.ms"]) == (
+            "compact",
+            str(settings.changelog_segment_ms),
+            str(settings.changelog_tombstone_ms),
+        )
 
 
 def test_a_changelog_created_with_deletion_is_altered_to_compaction(infra: LocalInfra, settings: Settings) -> None:

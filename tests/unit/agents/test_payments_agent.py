@@ -3,7 +3,7 @@
 import asyncio
 from pathlib import Path
 
-from streamsense.agents.payments import labelled_rows_path
+from streamsense.agents.payments import labelled_rows_path, stale_entries
 from streamsense.settings import Settings
 from streamsense.streams.app import create_app
 from streamsense.streams.topics import STREAMS
@@ -18,3 +18,56 @@ def test_each_worker_on_a_host_keeps_its_labelled_rows_in_a_file_of_its_own(tmp_
 
     assert len({first, second, named}) == 3
     assert asyncio.run(path(name="w1")) == named  # a worker restarted under its name finds its rows again
+
+
+WAIT_S = 35 * 86_400.0
+
+
+class ScannedTable:
+    """Stands in for a ``PackedTable`` in ``stale_entries``, which only scans."""
+
+    def __init__(self, entries: dict[str, dict]) -> None:
+        self.entries = entries
+
+    async def scan(self):
+        for key, entry in self.entries.items():
+            yield key, entry
+
+
+def stale_keys(entries: dict[str, dict], committed: dict[int, int | None], now: float, recent_s: float) -> set[str]:
+    async def collect() -> set[str]:
+        return {key async for key, _ in stale_entries(ScannedTable(entries), committed, now, recent_s, WAIT_S)}
+
+    return asyncio.run(collect())
+
+
+def test_a_scored_entry_leaves_the_table_only_once_it_is_old_and_its_offset_committed() -> None:
+    entries = {
+        "old-committed": {"p": 0, "o": 9, "at": 0.0, "labelled": False},
+        "old-uncommitted": {"p": 0, "o": 10, "at": 0.0, "labelled": False},
+        "recent-committed": {"p": 0, "o": 3, "at": 950.0, "labelled": False},
+        "other-worker": {"p": 1, "o": 0, "at": 0.0, "labelled": False},
+        "before-any-commit": {"p": 2, "o": 0, "at": 0.0, "labelled": False},
+    }
+    committed = {0: 10, 2: None}  # the next offsets to consume of the partitions this worker owns
+
+    assert stale_keys(entries, committed, now=1_000.0, recent_s=300.0) == {"old-committed"}
+
+
+def test_an_entry_of_an_earlier_release_waits_in_the_table_for_its_label_as_long_as_it_did_then() -> None:
+    """Earlier releases kept no offset in the entry and logged nothing for the label to read back."""
+    entries = {
+        "a-week-old": {"p": 0, "at": 0.0, "labelled": False},
+        "older-than-the-wait": {"p": 0, "at": -WAIT_S, "labelled": False},
+    }
+
+    assert stale_keys(entries, {0: 10}, now=7 * 86_400.0, recent_s=300.0) == {"older-than-the-wait"}
+
+
+def test_a_labelled_marker_stays_a_day_to_recognise_a_replayed_label() -> None:
+    entries = {
+        "labelled-an-hour-ago": {"p": 0, "at": 0.0, "labelled": True},
+        "labelled-two-days-ago": {"p": 0, "at": -2 * 86_400.0, "labelled": True},
+    }
+
+    assert stale_keys(entries, {0: 10}, now=3_600.0, recent_s=300.0) == {"labelled-two-days-ago"}

@@ -1,0 +1,64 @@
+"""What a scored transaction needs when its label arrives, kept in Elasticsearch until then.
+
+A fraud label comes days or weeks after its transaction. Kept in the worker's Faust tables for that long, one entry
+per transaction, a new worker replayed every entry from the changelogs before deciding anything: minutes at a few
+hundred transactions a second, growing with rate times label delay (``bench/recovery.py``). The tables now keep a
+transaction only for a short window (``fraud_recent_s``); the entry is also indexed here, in the same bulk request as
+its decision (so it is stored before the transaction's offset is committed), and a later label reads it back by id.
+Gets by id are real-time in Elasticsearch: no refresh needed.
+"""
+
+from typing import Any
+
+from streamsense.streams.decision_log import DecisionLog
+from streamsense.streams.topics import AWAITING_LABELS_INDEX
+
+
+def awaiting_action(transaction_id: str, entry: dict[str, Any]) -> dict:
+    """The bulk action that stores ``entry`` (a dict with the scoring time ``at``), idempotently under its id."""
+    return {"_op_type": "index", "_index": AWAITING_LABELS_INDEX, "_id": transaction_id, "_source": entry}
+
+
+class AwaitingLabels:
+    """Reads entries back by transaction id and deletes those that waited too long."""
+
+    def __init__(self, decision_log: DecisionLog) -> None:
+        self.log = decision_log
+
+    async def fetch(self, transaction_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The stored entries of ``transaction_ids`` (those found); waits while Elasticsearch is unreachable."""
+        if not transaction_ids:
+            return {}
+        ids = list(dict.fromkeys(transaction_ids))
+        response = await self.log.until_answered(
+            lambda: self.log.client.mget(index=AWAITING_LABELS_INDEX, ids=ids, realtime=True),
+            f"reading {len(ids)} awaiting labels",
+        )
+        return {doc["_id"]: doc["_source"] for doc in response.body["docs"] if doc.get("found")}
+
+    async def expire(self, before: float, chunk: int = 5_000) -> int:
+        """Delete the entries scored before ``before`` (epoch seconds); returns how many.
+
+        Refreshes first, so that what was indexed a moment ago is found too; then searches a chunk of ids and deletes
+        them in one bulk request, until none is left: the node we test on has no ``_delete_by_query`` (its
+        distribution lacks the reindex module).
+        """
+        await self.log.until_answered(
+            lambda: self.log.client.indices.refresh(index=AWAITING_LABELS_INDEX), "refreshing awaiting labels"
+        )
+        deleted = 0
+        while True:
+            found = await self.log.until_answered(
+                lambda: self.log.client.search(
+                    index=AWAITING_LABELS_INDEX, query={"range": {"at": {"lt": before}}}, size=chunk, source=False
+                ),
+                "finding expired awaiting labels",
+            )
+            ids = [hit["_id"] for hit in found.body["hits"]["hits"]]
+            if not ids:
+                return deleted
+            body = [{"delete": {"_index": AWAITING_LABELS_INDEX, "_id": i}} for i in ids]
+            response = await self.log.until_answered(
+                lambda body=body: self.log.client.bulk(operations=body, refresh=True), f"expiring {len(ids)} entries"
+            )
+            deleted += sum(1 for item in response.body["items"] if item["delete"].get("result") == "deleted")

@@ -1,0 +1,65 @@
+"""What waits for a fraud label, on the real node: logged beside its decision, read back at once, expired by age."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from streamsense.schemas.base import ModelRef
+from streamsense.schemas.payments import PaymentDecision
+from streamsense.settings import Settings
+from streamsense.streams.awaiting_labels import AwaitingLabels, awaiting_action
+from streamsense.streams.decision_log import DecisionLog, decision_action
+from streamsense.streams.metrics import WorkerMetrics
+from streamsense.streams.topics import STREAMS
+
+pytestmark = pytest.mark.integration
+
+
+def test_an_entry_logged_beside_its_decision_under_the_same_id_is_read_back_without_a_refresh_and_expires_by_age(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    run = uuid.uuid4().hex[:10]
+    old, new = f"{run}-old", f"{run}-new"
+    when = datetime(2026, 4, 1, tzinfo=UTC)
+    decision = PaymentDecision(
+        event_id=new,
+        event_time=when,
+        decided_at=when,
+        key="acct",
+        model=ModelRef(name="m", version="v"),
+        score=0.5,
+        label="legit",
+        threshold=0.5,
+        latency_ms=1.0,
+    )
+
+    async def scenario() -> tuple[list, dict, int, dict]:
+        log = DecisionLog(settings, WorkerMetrics())
+        awaiting = AwaitingLabels(log)
+        try:
+            rejected = await log.write(
+                [
+                    decision_action(decision),
+                    awaiting_action(new, {"at": 2_000.0, "features": {"amount": 12.5}}),
+                    awaiting_action(old, {"at": 1_000.0, "features": {"amount": 99.0}}),
+                ]
+            )
+            found = await awaiting.fetch([old, new, f"{run}-never-scored", new])
+            expired = await awaiting.expire(before=1_500.0)
+            return rejected, found, expired, await awaiting.fetch([old, new])
+        finally:
+            await log.close()
+
+    rejected, found, expired, after = asyncio.run(scenario())
+
+    assert rejected == []
+    assert found == {
+        old: {"at": 1_000.0, "features": {"amount": 99.0}},
+        new: {"at": 2_000.0, "features": {"amount": 12.5}},
+    }
+    assert expired >= 1
+    assert set(after) == {new}
+    assert es.get(index=STREAMS["payments"].index, id=new)["_source"]["score"] == 0.5
