@@ -1,9 +1,17 @@
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Sequence
+from datetime import UTC, datetime
+from typing import NamedTuple
 
+import faust
 import pytest
 
-from streamsense.streams.processing import consume
+from streamsense.schemas.base import ModelRef
+from streamsense.schemas.payments import PaymentDecision, TransactionLabel
+from streamsense.settings import Settings
+from streamsense.streams.metrics import WorkerMetrics
+from streamsense.streams.processing import BatchProcessor, Decided, Item, Outcome, Record, Skip, consume
+from streamsense.streams.topics import STREAMS
 
 
 class FakeStream:
@@ -124,3 +132,75 @@ def test_a_failed_confirmation_acks_nothing_after_it_and_ends_the_agent_with_its
 
     asyncio.run(main())
     assert stream.acked == [0, 1, 2]
+
+
+class Delivered(NamedTuple):
+    decisions: list
+    records: list
+    letters: list
+
+
+class CapturingProcessor(BatchProcessor):
+    """A processor whose deliveries are recorded instead of sent (the decide path under test ends there)."""
+
+    def __init__(self) -> None:
+        super().__init__(faust.App("test-processing"), STREAMS["payments"], Settings(), None, WorkerMetrics())
+        self.delivered: list[Delivered] = []
+
+    async def send(self, decisions, letters, forwards=(), forward_topic=None, records=()) -> Awaitable[None]:
+        self.delivered.append(Delivered(list(decisions), list(records), list(letters)))
+        return asyncio.sleep(0)
+
+
+class FakeMessage(NamedTuple):
+    topic: str
+    partition: int
+    offset: int
+    key: bytes
+
+
+class FakeEvent(NamedTuple):
+    value: bytes
+    message: FakeMessage
+
+
+def label_event(offset: int) -> FakeEvent:
+    label = TransactionLabel(
+        event_id=f"label-{offset}",
+        event_time=datetime(2026, 4, 1, tzinfo=UTC),
+        transaction_id=f"tx-{offset}",
+        account_id="acct",
+        is_fraud=False,
+    )
+    return FakeEvent(label.model_dump_json().encode(), FakeMessage("payments.labels", 0, offset, b"acct"))
+
+
+def test_a_batch_decided_by_a_coroutine_delivers_each_decision_with_its_records_and_skips_as_dead_letters():
+    processor = CapturingProcessor()
+    decision = PaymentDecision(
+        event_id="tx-0",
+        event_time=datetime(2026, 4, 1, tzinfo=UTC),
+        decided_at=datetime(2026, 4, 1, tzinfo=UTC),
+        key="acct",
+        model=ModelRef(name="m", version="v"),
+        score=0.1,
+        label="legit",
+        threshold=0.5,
+        latency_ms=1.0,
+    )
+    record = Record({"_op_type": "index", "_index": "beside", "_id": "tx-0", "_source": {}})
+
+    async def decide_many(items: list[Item]) -> list[Outcome]:
+        await asyncio.sleep(0)  # what the batch needs is read first (Elasticsearch, for labels)
+        return [Decided(decision, (record,)), Skip("no scored transaction tx-1 awaits a label")][: len(items)]
+
+    async def main() -> None:
+        confirmation = await processor.process_batched([label_event(0), label_event(1)], TransactionLabel, decide_many)
+        await confirmation
+
+    asyncio.run(main())
+
+    [delivered] = processor.delivered
+    assert delivered.decisions == [decision]
+    assert delivered.records == [record]
+    assert [letter.reason for letter in delivered.letters] == ["no scored transaction tx-1 awaits a label"]
