@@ -60,12 +60,13 @@ from streamsense.streams.topics import (
     PAYMENTS_SCORING,
     PAYMENTS_TERMINAL_LABELS,
     PAYMENTS_TRANSACTIONS,
+    label_index,
 )
 
 log = logging.getLogger(__name__)
 MODEL_NAME = "fraud-xgboost-river-blend"
 LABELLED_KEPT_S = 86_400.0
-"""How long a labelled transaction's marker stays, so that a replayed label is recognised rather than re-learned."""
+"""How long a labelled transaction's marker of an earlier release stays (they carry no offsets)."""
 
 
 def missing_artifacts() -> None:
@@ -76,7 +77,8 @@ def missing_artifacts() -> None:
 async def _entries(
     table: PackedTable, awaiting: AwaitingLabels, items: list[Item], transaction_of: Callable[[Any], str]
 ) -> dict[str, dict]:
-    """The entries the batch's labels need: from the table while recent, else from Elasticsearch."""
+    """The entries the batch's labels need: from the table while recent, else from Elasticsearch (where a label
+    already learned shows as ``labelled``; its offset there is of no use here, and was committed long ago)."""
     entries: dict[str, dict] = {}
     for item in items:
         route_table_access(item.event)
@@ -85,7 +87,7 @@ async def _entries(
             entries[transaction_id] = entry
     missing = [transaction_of(item.record) for item in items if transaction_of(item.record) not in entries]
     for transaction_id, entry in (await awaiting.fetch(missing)).items():
-        entries[transaction_id] = {**entry, "terminal": entry["transaction"]["terminal_id"], "labelled": False}
+        entries[transaction_id] = {**entry, "terminal": entry["transaction"]["terminal_id"], "o": -1}
     return entries
 
 
@@ -125,24 +127,33 @@ def _decision(tx: Transaction, entry: dict, received: float) -> PaymentDecision:
 
 
 async def stale_entries(
-    table: PackedTable, committed: dict[int, int | None], now: float, recent_s: float, wait_s: float
+    table: PackedTable,
+    committed: dict[int, int | None],
+    labels_committed: dict[int, int | None],
+    now: float,
+    recent_s: float,
+    wait_s: float,
 ) -> AsyncIterator[tuple[str, dict]]:
-    """The entries, on partitions this worker owns (``committed``: partition to committed offset), that are done:
-    a labelled marker after ``LABELLED_KEPT_S``; another entry after ``recent_s`` once its event's offset ``o`` is
-    committed, so that no event can come again. An entry of an earlier release carries no offset and was never
-    logged for its label: it waits for its label in the table, as it did then, for ``wait_s``."""
+    """The entries, on partitions this worker owns, that no event can need again: older than ``recent_s``, with the
+    transaction's offset ``o`` committed (``committed``: partition to the next offset to consume) and, for a
+    labelled one, the label's offset ``lo`` too (``labels_committed``). An entry of an earlier release carries no
+    offsets and was never logged for its label: it waits in the table as it did then (``wait_s`` for its label, a
+    day once labelled)."""
+
+    def done(offset: int, committed_offset: int | None) -> bool:
+        return committed_offset is not None and offset < committed_offset
+
     async for key, entry in table.scan():
         p = entry["p"]
         if p not in committed:
             continue
-        if entry["labelled"]:
-            done = entry["at"] + LABELLED_KEPT_S < now
-        elif "o" not in entry:
-            done = entry["at"] + wait_s < now
+        if "o" not in entry:
+            expired = entry["at"] + (LABELLED_KEPT_S if entry["labelled"] else wait_s) < now
         else:
-            offset = committed[p]
-            done = entry["at"] + recent_s < now and offset is not None and entry["o"] < offset
-        if done:
+            expired = entry["at"] + recent_s < now and done(entry["o"], committed[p])
+            if entry["labelled"]:
+                expired = expired and done(entry["lo"], labels_committed.get(p))
+        if expired:
             yield key, entry
 
 
@@ -155,7 +166,7 @@ def labelled_rows_path(app: faust.App) -> Path:
 def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     """Declare the payments tables and agents on ``app``; returns the live scorer."""
     settings = processor.settings
-    awaiting = AwaitingLabels(processor.log)
+    awaiting = AwaitingLabels(processor.log, label_index(processor.spec.name))
     partitions = settings.topic_partitions
     scorer = FraudScorer.from_artifacts(check_every_s=settings.fraud_model_check_s)
     accounts = app.Table("payments-account-state", default=None, partitions=partitions)
@@ -258,6 +269,8 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                 "labelled": True,
                 "at": time.time(),
                 "p": item.event.message.partition,
+                "o": entry.get("o", -1),
+                "lo": item.event.message.offset,
             }
             summarised.set(label.transaction_id, marker)
         return Forward(entry["terminal"], TerminalLabel(label=label, terminal_id=entry["terminal"]))
@@ -291,7 +304,15 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             }
         )
         terminals[handed.terminal_id] = state
-        scored.set(label.transaction_id, {"labelled": True, "at": time.time(), "p": item.event.message.partition})
+        message = item.event.message
+        marker = {
+            "labelled": True,
+            "at": time.time(),
+            "p": message.partition,
+            "o": entry.get("o", -1),
+            "lo": message.offset,
+        }
+        scored.set(label.transaction_id, marker)
         tx = Transaction.model_validate(entry["transaction"])
         audit = {k: v for k, v in (("age_band", tx.age_band), ("gender", tx.gender)) if v is not None}
         actual = "fraud" if label.is_fraud else "legit"
@@ -331,10 +352,15 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         actives = app.assignor.assigned_actives()
         now = time.time()
         wait_s = settings.fraud_label_wait_days * 86_400
-        for table, topic in ((summarised, PAYMENTS_TRANSACTIONS), (scored, PAYMENTS_SCORING)):
+        stages = (
+            (summarised, PAYMENTS_TRANSACTIONS, PAYMENTS_LABELS),
+            (scored, PAYMENTS_SCORING, PAYMENTS_TERMINAL_LABELS),
+        )
+        for table, topic, labels_topic in stages:
             committed = {tp.partition: app.consumer.committed_offset(tp) for tp in actives if tp.topic == topic}
+            labels = {tp.partition: app.consumer.committed_offset(tp) for tp in actives if tp.topic == labels_topic}
             expired = 0
-            async for key, entry in stale_entries(table, committed, now, settings.fraud_recent_s, wait_s):
+            async for key, entry in stale_entries(table, committed, labels, now, settings.fraud_recent_s, wait_s):
                 table.delete(key, entry["p"])
                 expired += 1
             processor.metrics.expired.labels(table.table.name).inc(expired)

@@ -22,19 +22,29 @@ def awaiting_action(transaction_id: str, entry: dict[str, Any]) -> dict:
 class AwaitingLabels:
     """Reads entries back by transaction id and deletes those that waited too long."""
 
-    def __init__(self, decision_log: DecisionLog) -> None:
+    def __init__(self, decision_log: DecisionLog, labels_index: str) -> None:
         self.log = decision_log
+        self.labels_index = labels_index
 
     async def fetch(self, transaction_ids: list[str]) -> dict[str, dict[str, Any]]:
-        """The stored entries of ``transaction_ids`` (those found); waits while Elasticsearch is unreachable."""
+        """The stored entries of ``transaction_ids`` (those found), each with ``labelled``: whether the transaction's
+        labelled decision is in the label index already (a label sent twice, the second long after the first).
+        Waits while Elasticsearch is unreachable."""
         if not transaction_ids:
             return {}
         ids = list(dict.fromkeys(transaction_ids))
+        docs = [{"_index": AWAITING_LABELS_INDEX, "_id": i} for i in ids]
+        docs += [{"_index": self.labels_index, "_id": i, "_source": False} for i in ids]
         response = await self.log.until_answered(
-            lambda: self.log.client.mget(index=AWAITING_LABELS_INDEX, ids=ids, realtime=True),
-            f"reading {len(ids)} awaiting labels",
+            lambda: self.log.client.mget(docs=docs, realtime=True), f"reading {len(ids)} awaiting labels"
         )
-        return {doc["_id"]: doc["_source"] for doc in response.body["docs"] if doc.get("found")}
+        found = response.body["docs"]
+        entries, labelled = found[: len(ids)], found[len(ids) :]
+        return {
+            entry["_id"]: {**entry["_source"], "labelled": bool(label.get("found"))}
+            for entry, label in zip(entries, labelled, strict=True)
+            if entry.get("found")
+        }
 
     async def expire(self, before: float, chunk: int = 5_000) -> int:
         """Delete the entries scored before ``before`` (epoch seconds); returns how many.

@@ -12,13 +12,14 @@ from streamsense.schemas.payments import PaymentDecision
 from streamsense.settings import Settings
 from streamsense.streams.awaiting_labels import AwaitingLabels, awaiting_action
 from streamsense.streams.decision_log import DecisionLog, decision_action
+from streamsense.streams.drift_labels import label_action
 from streamsense.streams.metrics import WorkerMetrics
-from streamsense.streams.topics import STREAMS
+from streamsense.streams.topics import STREAMS, label_index
 
 pytestmark = pytest.mark.integration
 
 
-def test_an_entry_logged_beside_its_decision_under_the_same_id_is_read_back_without_a_refresh_and_expires_by_age(
+def test_an_entry_logged_beside_its_decision_is_read_back_at_once_with_whether_it_was_labelled_and_expires_by_age(
     settings: Settings, es: Elasticsearch
 ) -> None:
     run = uuid.uuid4().hex[:10]
@@ -38,13 +39,14 @@ def test_an_entry_logged_beside_its_decision_under_the_same_id_is_read_back_with
 
     async def scenario() -> tuple[list, dict, int, dict]:
         log = DecisionLog(settings, WorkerMetrics())
-        awaiting = AwaitingLabels(log)
+        awaiting = AwaitingLabels(log, label_index("payments"))
         try:
             rejected = await log.write(
                 [
                     decision_action(decision),
                     awaiting_action(new, {"at": 2_000.0, "features": {"amount": 12.5}}),
                     awaiting_action(old, {"at": 1_000.0, "features": {"amount": 99.0}}),
+                    label_action(decision.model_copy(update={"event_id": old}), "legit", when, False, {}),
                 ]
             )
             found = await awaiting.fetch([old, new, f"{run}-never-scored", new])
@@ -57,8 +59,8 @@ def test_an_entry_logged_beside_its_decision_under_the_same_id_is_read_back_with
 
     assert rejected == []
     assert found == {
-        old: {"at": 1_000.0, "features": {"amount": 99.0}},
-        new: {"at": 2_000.0, "features": {"amount": 12.5}},
+        old: {"at": 1_000.0, "features": {"amount": 99.0}, "labelled": True},
+        new: {"at": 2_000.0, "features": {"amount": 12.5}, "labelled": False},
     }
     assert expired >= 1
     assert set(after) == {new}

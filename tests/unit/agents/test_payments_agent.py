@@ -34,9 +34,12 @@ class ScannedTable:
             yield key, entry
 
 
-def stale_keys(entries: dict[str, dict], committed: dict[int, int | None], now: float, recent_s: float) -> set[str]:
+def stale_keys(
+    entries: dict[str, dict], committed: dict[int, int | None], labels: dict[int, int | None], now: float
+) -> set[str]:
     async def collect() -> set[str]:
-        return {key async for key, _ in stale_entries(ScannedTable(entries), committed, now, recent_s, WAIT_S)}
+        table = ScannedTable(entries)
+        return {key async for key, _ in stale_entries(table, committed, labels, now, 300.0, WAIT_S)}
 
     return asyncio.run(collect())
 
@@ -51,23 +54,28 @@ def test_a_scored_entry_leaves_the_table_only_once_it_is_old_and_its_offset_comm
     }
     committed = {0: 10, 2: None}  # the next offsets to consume of the partitions this worker owns
 
-    assert stale_keys(entries, committed, now=1_000.0, recent_s=300.0) == {"old-committed"}
+    assert stale_keys(entries, committed, {}, now=1_000.0) == {"old-committed"}
 
 
-def test_an_entry_of_an_earlier_release_waits_in_the_table_for_its_label_as_long_as_it_did_then() -> None:
-    """Earlier releases kept no offset in the entry and logged nothing for the label to read back."""
+def test_a_labelled_marker_stays_until_both_the_transaction_and_the_label_are_committed() -> None:
+    """Then neither can come again; a label sent twice later is recognised in Elasticsearch (``AwaitingLabels``)."""
+    entries = {
+        "both-committed": {"p": 0, "o": 9, "lo": 4, "at": 0.0, "labelled": True},
+        "label-uncommitted": {"p": 0, "o": 9, "lo": 5, "at": 0.0, "labelled": True},
+        "read-from-elasticsearch": {"p": 0, "o": -1, "lo": 4, "at": 0.0, "labelled": True},
+        "recent": {"p": 0, "o": 9, "lo": 4, "at": 900.0, "labelled": True},
+    }
+
+    assert stale_keys(entries, {0: 10}, {0: 5}, now=1_000.0) == {"both-committed", "read-from-elasticsearch"}
+
+
+def test_an_entry_of_an_earlier_release_waits_in_the_table_as_long_as_it_did_then() -> None:
+    """Earlier releases kept no offsets in the entry and logged nothing for the label to read back."""
     entries = {
         "a-week-old": {"p": 0, "at": 0.0, "labelled": False},
         "older-than-the-wait": {"p": 0, "at": -WAIT_S, "labelled": False},
+        "labelled-an-hour-ago": {"p": 0, "at": 7 * 86_400.0 - 3_600, "labelled": True},
+        "labelled-two-days-ago": {"p": 0, "at": 5 * 86_400.0, "labelled": True},
     }
 
-    assert stale_keys(entries, {0: 10}, now=7 * 86_400.0, recent_s=300.0) == {"older-than-the-wait"}
-
-
-def test_a_labelled_marker_stays_a_day_to_recognise_a_replayed_label() -> None:
-    entries = {
-        "labelled-an-hour-ago": {"p": 0, "at": 0.0, "labelled": True},
-        "labelled-two-days-ago": {"p": 0, "at": -2 * 86_400.0, "labelled": True},
-    }
-
-    assert stale_keys(entries, {0: 10}, now=3_600.0, recent_s=300.0) == {"labelled-two-days-ago"}
+    assert stale_keys(entries, {0: 10}, {0: 10}, now=7 * 86_400.0) == {"older-than-the-wait", "labelled-two-days-ago"}
