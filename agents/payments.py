@@ -74,21 +74,30 @@ def missing_artifacts() -> None:
     return None
 
 
-async def _entries(
-    table: PackedTable, awaiting: AwaitingLabels, items: list[Item], transaction_of: Callable[[Any], str]
-) -> dict[str, dict]:
-    """The entries the batch's labels need: from the table while recent, else from Elasticsearch (where a label
-    already learned shows as ``labelled``; its offset there is of no use here, and was committed long ago)."""
+async def _decide_labels(
+    table: PackedTable,
+    awaiting: AwaitingLabels,
+    items: list[Item],
+    transaction_of: Callable[[Any], str],
+    decide: Callable[[Item, dict | None], Outcome],
+) -> list[Outcome]:
+    """``decide`` each label of the batch with its transaction's entry: from the table while recent, else from
+    Elasticsearch (where a label already learned shows as ``labelled``; its offset there is of no use here, and was
+    committed long ago). A label decided earlier in the batch is seen by a later one for the same transaction."""
+    ids = [transaction_of(item.record) for item in items]
     entries: dict[str, dict] = {}
-    for item in items:
+    for item, transaction_id in zip(items, ids, strict=True):
         route_table_access(item.event)
-        transaction_id = transaction_of(item.record)
         if (entry := table.get(transaction_id)) is not None:
             entries[transaction_id] = entry
-    missing = [transaction_of(item.record) for item in items if transaction_of(item.record) not in entries]
-    for transaction_id, entry in (await awaiting.fetch(missing)).items():
+    for transaction_id, entry in (await awaiting.fetch([i for i in ids if i not in entries])).items():
         entries[transaction_id] = {**entry, "terminal": entry["transaction"]["terminal_id"], "o": -1}
-    return entries
+    outcomes: list[Outcome] = []
+    for item, transaction_id in zip(items, ids, strict=True):
+        route_table_access(item.event)
+        outcomes.append(decide(item, entries.get(transaction_id)))
+        entries[transaction_id] = table.get(transaction_id) or entries.get(transaction_id)
+    return outcomes
 
 
 def _scored_entry(tx: Transaction, score: FraudScore, message: Message) -> dict:
@@ -275,16 +284,6 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             summarised.set(label.transaction_id, marker)
         return Forward(entry["terminal"], TerminalLabel(label=label, terminal_id=entry["terminal"]))
 
-    async def route_labels_many(items: list[Item]) -> list[Outcome]:
-        entries = await _entries(summarised, awaiting, items, lambda label: label.transaction_id)
-        outcomes: list[Outcome] = []
-        for item in items:
-            route_table_access(item.event)
-            transaction_id = item.record.transaction_id
-            outcomes.append(route_label(item, entries.get(transaction_id)))
-            entries[transaction_id] = summarised.get(transaction_id) or entries.get(transaction_id)
-        return outcomes
-
     def learn(item: Item, entry: dict | None) -> Outcome:
         handed: TerminalLabel = item.record
         label = handed.label
@@ -321,15 +320,11 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             label_action(_decision(tx, entry, item.received), actual, label.event_time, label.is_fraud, audit)
         )
 
+    async def route_labels_many(items: list[Item]) -> list[Outcome]:
+        return await _decide_labels(summarised, awaiting, items, lambda label: label.transaction_id, route_label)
+
     async def learn_many(items: list[Item]) -> list[Outcome]:
-        entries = await _entries(scored, awaiting, items, lambda handed: handed.label.transaction_id)
-        outcomes: list[Outcome] = []
-        for item in items:
-            route_table_access(item.event)
-            transaction_id = item.record.label.transaction_id
-            outcomes.append(learn(item, entries.get(transaction_id)))
-            entries[transaction_id] = scored.get(transaction_id) or entries.get(transaction_id)
-        return outcomes
+        return await _decide_labels(scored, awaiting, items, lambda handed: handed.label.transaction_id, learn)
 
     @app.agent(processor.raw_topic(PAYMENTS_TRANSACTIONS), name="payments-accounts")
     async def summarise_transactions(stream: faust.StreamT) -> None:

@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -104,6 +105,15 @@ class WorkerProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-3000:]
+
+    def metrics(self) -> str:
+        """The worker's Prometheus metrics, as text."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.web_port}/metrics", timeout=5) as response:
+            return response.read().decode()
+
+    def metric(self, series: str) -> float:
+        """The value of one series (name and labels as Prometheus prints them); 0 while the worker has none."""
+        return sum(float(line.split()[-1]) for line in self.metrics().splitlines() if line.startswith(series + " "))
 
 
 @pytest.fixture

@@ -52,18 +52,6 @@ def send_labels(producer, run: str, txs: list[Transaction], arrived: datetime) -
     producer.flush()
 
 
-def scrape(web_port: int) -> str:
-    """The worker's Prometheus metrics, as text."""
-    with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/metrics", timeout=5) as response:
-        return response.read().decode()
-
-
-def metric(web_port: int, series: str) -> float:
-    """The value of one series (name and labels as Prometheus prints them); 0 while the worker has none."""
-    values = [float(line.split()[-1]) for line in scrape(web_port).splitlines() if line.startswith(series + " ")]
-    return values[0] if values else 0.0
-
-
 def run_id() -> str:
     return uuid.uuid4().hex[:10]
 
@@ -249,7 +237,7 @@ def test_labels_that_arrive_after_their_transactions_left_the_tables_teach_the_c
 
     def expired() -> dict[str, float]:
         return {
-            table: metric(worker.web_port, f'streamsense_table_expired_total{{table="{table}"}}')
+            table: worker.metric(f'streamsense_table_expired_total{{table="{table}"}}')
             for table in ("payments-account-pending", "payments-scored")
         }
 
@@ -325,9 +313,9 @@ def test_worker_serves_prometheus_metrics_of_what_it_processed_and_answers_ready
     producer.flush()
     wait_for(lambda: len(count_by_id(INDEX, [t.event_id for t in txs])) == len(txs), 240, "the decisions")
 
-    wait_for(lambda: "streamsense_consumer_lag{" in scrape(worker.web_port), 30, "the lag gauge")
-    text = scrape(worker.web_port)
-    assert metric(worker.web_port, 'streamsense_events_processed_total{stream="payments"}') >= len(txs) + 1
+    wait_for(lambda: "streamsense_consumer_lag{" in worker.metrics(), 30, "the lag gauge")
+    text = worker.metrics()
+    assert worker.metric('streamsense_events_processed_total{stream="payments"}') >= len(txs) + 1
     assert 'streamsense_dlq_events_total{topic="payments.transactions.dlq"}' in text
     assert 'inference_latency_seconds_bucket{le="0.005",model="fraud-xgboost-river-blend",stage="decide"}' in text
     assert "streamsense_es_queue_depth" in text

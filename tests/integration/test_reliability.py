@@ -6,7 +6,6 @@ import json
 import os
 import threading
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -236,10 +235,7 @@ def test_messages_lost_between_the_consumer_and_their_stream_are_handed_out_agai
     assert "never reached their stream" in worker.log_path.read_text(errors="replace"), worker.log()
 
     def redelivered(topic: str) -> float:
-        with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/metrics", timeout=5) as response:
-            text = response.read().decode()
-        series = f'streamsense_redelivered_total{{topic="{topic}"}} '
-        return sum(float(line.split()[-1]) for line in text.splitlines() if line.startswith(series))
+        return worker.metric(f'streamsense_redelivered_total{{topic="{topic}"}}')
 
     lost = sum(1 for tx in txs if "-lost-" in tx.event_id)
     wait_for(lambda: redelivered(PAYMENTS_TRANSACTIONS) >= lost, 30, "the redelivered offsets in the metrics")
