@@ -354,10 +354,8 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         for table, topic, labels_topic in stages:
             committed = {tp.partition: app.consumer.committed_offset(tp) for tp in actives if tp.topic == topic}
             labels = {tp.partition: app.consumer.committed_offset(tp) for tp in actives if tp.topic == labels_topic}
-            expired = 0
-            async for key, entry in stale_entries(table, committed, labels, now, settings.fraud_recent_s, wait_s):
-                table.delete(key, entry["p"])
-                expired += 1
+            stale = stale_entries(table, committed, labels, now, settings.fraud_recent_s, wait_s)
+            expired = await table.expire((key, entry["p"]) async for key, entry in stale)
             processor.metrics.expired.labels(table.table.name).inc(expired)
         if TP(PAYMENTS_TRANSACTIONS, 0) in actives:  # one worker expires what waits in Elasticsearch
             await awaiting.expire(now - wait_s)

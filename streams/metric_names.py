@@ -14,6 +14,7 @@ DRIFT_PSI = "streamsense_drift_psi"
 REDELIVERED_TOTAL = "streamsense_redelivered_total"
 TABLE_MEMORY_BYTES = "streamsense_table_memory_bytes"
 TABLE_EXPIRED_TOTAL = "streamsense_table_expired_total"
+PRODUCER_BUFFER_MESSAGES = "streamsense_producer_buffer_messages"
 
 MetricKind = Literal["counter", "gauge", "histogram"]
 
@@ -47,5 +48,6 @@ METRICS: dict[str, MetricSpec] = {
         MetricSpec(REDELIVERED_TOTAL, "counter", ("topic",)),
         MetricSpec(TABLE_MEMORY_BYTES, "gauge", ("kind",)),
         MetricSpec(TABLE_EXPIRED_TOTAL, "counter", ("table",)),
+        MetricSpec(PRODUCER_BUFFER_MESSAGES, "gauge", ()),
     )
 }

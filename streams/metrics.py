@@ -15,6 +15,7 @@ from streamsense.streams.metric_names import (
     EVENTS_PROCESSED_TOTAL,
     INFERENCE_LATENCY_SECONDS,
     METRICS,
+    PRODUCER_BUFFER_MESSAGES,
     REDELIVERED_TOTAL,
     TABLE_EXPIRED_TOTAL,
     TABLE_MEMORY_BYTES,
@@ -78,6 +79,11 @@ class WorkerMetrics:
             labels(TABLE_EXPIRED_TOTAL),
             registry=self.registry,
         )
+        self.producer_buffer = Gauge(
+            PRODUCER_BUFFER_MESSAGES,
+            "Records (decisions, forwards, changelog records) handed to the producer and not yet sent",
+            registry=self.registry,
+        )
         self.drift_psi = Gauge(
             DRIFT_PSI, "PSI of each feature in the last drift run, per model", labels(DRIFT_PSI), registry=self.registry
         )
@@ -94,6 +100,7 @@ class WorkerMetrics:
             # aiohttp refuses a charset inside content_type; Prometheus' text format is UTF-8 by definition
             return web.bytes(self.expose(), content_type=CONTENT_TYPE_LATEST.split("; charset")[0])
 
+        self.producer_buffer.set_function(lambda: app.producer.buffer.size)
         counted: collections.Counter[str] = collections.Counter()
 
         @app.timer(LAG_INTERVAL_S)

@@ -3,6 +3,7 @@
 import asyncio
 import gc
 import tracemalloc
+from collections.abc import AsyncIterator
 
 import faust
 import orjson
@@ -57,3 +58,43 @@ def test_a_packed_entry_takes_about_its_own_size_in_memory() -> None:
 
     assert orjson.loads(packed[0]) == entry
     assert held / len(packed) < 2 * len(packed[0]) + 100
+
+
+class RecordingProducer:
+    """Stands in for Faust's producer and its buffer: keeps what is handed over; a flush sends what it is asked to."""
+
+    state = "running"
+
+    def __init__(self) -> None:
+        self.buffer = self
+        self.handed: list[tuple[int | None, object, object]] = []
+        self.size = 0
+        self.peak = 0
+
+    def send_soon(self, fut: faust.types.tuples.FutureMessage) -> None:
+        self.handed.append((fut.message.partition, fut.message.key, fut.message.value))
+        self.size += 1
+        self.peak = max(self.peak, self.size)
+
+    async def flush_atmost(self, most: int) -> int:
+        self.size -= most
+        return most
+
+
+def test_expire_deletes_each_entry_with_a_tombstone_to_its_partition_and_waits_for_the_producer_every_chunk() -> None:
+    table = _table()
+    producer = RecordingProducer()
+    table.table.app.producer = producer
+    for i in range(25):
+        table.table.data[f"tx-{i}"] = orjson.dumps({"at": float(i)})
+
+    async def stale() -> AsyncIterator[tuple[str, int]]:
+        for i in range(20):
+            yield f"tx-{i}", i % 2
+
+    removed = asyncio.run(table.expire(stale(), chunk=4))
+
+    assert removed == 20
+    assert sorted(table.table.data.keys()) == sorted(f"tx-{i}" for i in range(20, 25))
+    assert producer.handed == [(i % 2, orjson.dumps(f"tx-{i}"), None) for i in range(20)]
+    assert producer.peak <= 8
