@@ -95,6 +95,12 @@ class Settings(BaseSettings):
         "new worker replays every one of them); a replay slower than that may miss a tombstone and restore an "
         "expired entry, which the next expiry pass deletes again",
     )
+    changelog_compaction_lag_ms: int = Field(
+        default=300_000,
+        description="the longest a closed changelog segment waits for the cleaner (max.compaction.lag.ms): Kafka "
+        "cleans a log only once its uncleaned part is half of it, so without this the expired entries and their "
+        "tombstones stayed there, and in every replay, for twice as long at each cleaning",
+    )
     session_timeout_s: float = Field(default=10.0, description="how soon a dead worker's partitions move on")
     producer_linger_s: float = Field(
         default=0.005, description="how long the workers' producer waits to fill a batch (fewer, larger requests)"

@@ -44,12 +44,13 @@ def build_worker(stream: str, settings: Settings, web_port: int | None = None) -
 
 
 def changelog_config(settings: Settings) -> dict[str, str]:
-    """Compacted, with segments that close often enough for the cleaner to drop overwritten entries, and tombstones
-    kept briefly: the tables overwrite their keys on every batch and delete what expires, and a restart replays
-    everything compaction has not removed."""
+    """Compacted, with segments that close often enough for the cleaner to drop overwritten entries, cleaned within
+    a bounded time, and tombstones kept briefly: the tables overwrite their keys on every batch and delete what
+    expires, and a restart replays everything compaction has not removed."""
     return {
         "cleanup.policy": "compact",
         "segment.ms": str(settings.changelog_segment_ms),
+        "max.compaction.lag.ms": str(settings.changelog_compaction_lag_ms),
         "delete.retention.ms": str(settings.changelog_tombstone_ms),
     }
 

@@ -32,7 +32,7 @@ def topic_config(settings: Settings, topic: str) -> dict[str, str]:
             time.sleep(0.2)
 
 
-def test_a_worker_creates_its_table_changelogs_compacted_with_closing_segments_and_short_lived_tombstones(
+def test_a_worker_creates_its_table_changelogs_compacted_with_closing_segments_a_cleaning_deadline_and_short_tombstones(
     infra: LocalInfra, settings: Settings
 ) -> None:
     app = build_worker("payments", settings)
@@ -40,9 +40,11 @@ def test_a_worker_creates_its_table_changelogs_compacted_with_closing_segments_a
     assert len(changelogs) >= 4
     for topic in changelogs:
         config = topic_config(settings, topic)
-        assert (config["cleanup.policy"], config["segment.ms"], config["delete.retention.ms"]) == (
+        kept = ("cleanup.policy", "segment.ms", "max.compaction.lag.ms", "delete.retention.ms")
+        assert tuple(config[name] for name in kept) == (
             "compact",
             str(settings.changelog_segment_ms),
+            str(settings.changelog_compaction_lag_ms),
             str(settings.changelog_tombstone_ms),
         )
 
