@@ -12,7 +12,8 @@ workers' start to their first decisions (loading models, joining the group, reco
 runs left); memory, the resident size of each worker at the end of its scenario. ``--soak-minutes`` runs payments
 at half rate (or ``--soak-rate``, to compare settings at one rate) that long and samples the memory every 30 s: the
 resident size, the part of it the RocksDB tables hold (``streamsense_table_memory_bytes`` on the worker's
-``/metrics``; bounded by the table settings, it fills for a while), and the rest.
+``/metrics``; bounded by the table settings, it fills for a while), and the rest; at the end, the labels learned (the
+payments label index) and the transactions awaiting theirs.
 ``--profile DIR`` samples every worker with py-spy on the backlog and at half rate, keeps the raw stacks in ``DIR``
 and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
 
@@ -55,7 +56,13 @@ from streamsense.streams.connections import elasticsearch_options, kafka_config
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.metric_names import TABLE_MEMORY_BYTES
 from streamsense.streams.producer import EventProducer, paced
-from streamsense.streams.topics import PAYMENTS_TRANSACTIONS, SENSOR_READINGS, STREAMS
+from streamsense.streams.topics import (
+    AWAITING_LABELS_INDEX,
+    PAYMENTS_TRANSACTIONS,
+    SENSOR_READINGS,
+    STREAMS,
+    label_index,
+)
 from streamsense.streams.worker import free_port, spawn_worker
 
 Traffic = list[tuple[str, str, BaseModel]]
@@ -391,9 +398,13 @@ def soak(settings: Settings, producer: EventProducer, es: Elasticsearch, minutes
     finally:
         group.stop()
     rest = [round(rss - table, 1) for rss, table in zip(samples, tables, strict=True)]
+    es.indices.refresh(index=[label_index("payments"), AWAITING_LABELS_INDEX], ignore_unavailable=True)
     return {
         "minutes": minutes,
         "rate": rate,
+        # everything the run's broker and node hold, warm-up and earlier scenarios included
+        "labels_learned": es.count(index=label_index("payments"), ignore_unavailable=True)["count"],
+        "awaiting_labels": es.count(index=AWAITING_LABELS_INDEX, ignore_unavailable=True)["count"],
         "rss_mib_every_30s": samples,
         "tables_mib_every_30s": tables,
         "rss_minus_tables_mib_every_30s": rest,
