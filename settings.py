@@ -97,9 +97,10 @@ class Settings(BaseSettings):
     )
     changelog_compaction_lag_ms: int = Field(
         default=300_000,
-        description="the longest a closed changelog segment waits for the cleaner (max.compaction.lag.ms): Kafka "
-        "cleans a log only once its uncleaned part is half of it, so without this the expired entries and their "
-        "tombstones stayed there, and in every replay, for twice as long at each cleaning",
+        description="max.compaction.lag.ms of the table changelogs: a changelog whose oldest uncleaned record (in a "
+        "closed segment) is older than this is cleaned whatever its dirty ratio; Kafka otherwise cleans a log only "
+        "once its uncleaned part is half of it, and the expired entries and their tombstones stayed in every replay "
+        "for ever longer stretches",
     )
     session_timeout_s: float = Field(default=10.0, description="how soon a dead worker's partitions move on")
     producer_linger_s: float = Field(
