@@ -152,6 +152,7 @@ class Workers:
             (s, spawn_worker(s, settings, port, logs / f"{s}-{i % n}.log", name=f"bench-{i % n}"))
             for i, (s, port) in enumerate(self.ports)
         ]
+        self.machine = MachineCpu(settings)
 
     def table_memory_mib(self) -> dict[str, list[float]]:
         """Memory of each worker's RocksDB tables (memtables, block caches, table readers), from its ``/metrics``."""
@@ -203,6 +204,33 @@ class Workers:
                 proc.wait(60)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+class MachineCpu:
+    """CPU seconds used so far by each part of the machine: Kafka and Elasticsearch (with their child processes),
+    this script (publishing and polling for decisions), and the machine as a whole; on a shared 2-core machine the
+    workers' own CPU is a part of what each event costs, and this says what the rest is."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.services = {s.name: psutil.Process(s.pid) for s in LocalInfra(settings).status() if s.pid is not None}
+
+    def cpu_s(self) -> dict[str, float]:
+        def tree(process: psutil.Process) -> float:
+            total = 0.0
+            for p in (process, *process.children(recursive=True)):
+                try:
+                    times = p.cpu_times()
+                except psutil.NoSuchProcess:
+                    continue
+                total += times.user + times.system
+            return total
+
+        machine = psutil.cpu_times()
+        return {
+            **{name: tree(process) for name, process in self.services.items()},
+            "bench": sum(psutil.Process().cpu_times()[:2]),  # itself: the workers are its children
+            "machine": machine.user + machine.nice + machine.system + machine.irq + machine.softirq,
+        }
 
 
 def hottest(path: Path, top: int = 15) -> dict[str, list[tuple[str, float]]]:
@@ -279,17 +307,24 @@ def profiled(
     seed: int,
     rate: float | None,
 ) -> tuple[dict, dict]:
-    """One measurement with the workers' CPU time per event (up to the last decision that turned up, so that a wait
-    for missing ones adds no idle time), sampled with py-spy when ``profile`` names a folder."""
+    """One measurement with the CPU time per event of the workers and of the rest of the machine (up to the last
+    decision that turned up, so that a wait for missing ones adds no idle time), sampled with py-spy when
+    ``profile`` names a folder."""
     samplers = group.profile(profile) if profile else []
     cpu_before = cpu_after = group.cpu_s()
+    machine_before = machine_after = group.machine.cpu_s()
 
     def progressed() -> None:
-        nonlocal cpu_after
+        nonlocal cpu_after, machine_after
         cpu_after = group.cpu_s()
+        machine_after = group.machine.cpu_s()
 
     result = measure(producer, es, {s: traffic(s, split, seed) for s in streams}, rate, progressed)
     result["worker_cpu_ms_per_event"] = round((cpu_after - cpu_before) * 1000 / result["events"], 2)
+    result["cpu_ms_per_event"] = {
+        "workers": result["worker_cpu_ms_per_event"],
+        **{k: round((machine_after[k] - machine_before[k]) * 1000 / result["events"], 2) for k in machine_before},
+    }
     for _, sampler in samplers:
         sampler.send_signal(signal.SIGINT)
         sampler.wait(60)
