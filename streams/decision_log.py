@@ -1,6 +1,7 @@
 """The decision log: every decision and dead letter goes to Elasticsearch, idempotently and without loss.
 
-Writes are bulk requests with deterministic document ids (a replay overwrites, never duplicates).
+Writes are bulk requests with deterministic document ids (a replay overwrites, never duplicates); writes made while
+a request is in flight share the next one (``streams/bulk_coalescer.py``).
 A bulk that fails because Elasticsearch is unreachable or overloaded is retried with capped exponential
 backoff for as long as it takes: the calling agent waits, stops consuming, and Kafka holds the backlog
 (back-pressure instead of drops). Documents Elasticsearch rejects as invalid are returned to the caller.
@@ -22,6 +23,7 @@ from elasticsearch import ConnectionError as ESConnectionError
 
 from streamsense.schemas.base import Decision
 from streamsense.settings import Settings
+from streamsense.streams.bulk_coalescer import BulkCoalescer
 from streamsense.streams.codec import encode
 from streamsense.streams.connections import ConnectionSetupError, elasticsearch_failure, elasticsearch_options, safe_url
 from streamsense.streams.dead_letters import DeadLetter
@@ -82,11 +84,6 @@ def bulk_body(actions: Iterable[dict]) -> bytes:
     return bytes(lines)
 
 
-def bulk_errors(response: dict) -> list[dict]:
-    """The items of a bulk response whose operation failed (status outside 2xx), as ``{op: item}``."""
-    return [item for item in response["items"] if not 200 <= next(iter(item.values()))["status"] < 300]
-
-
 def redacted(action: dict) -> dict:
     """The action with personal data removed from its free text (chat decisions and dead letters only)."""
     if action["_index"] not in FREE_TEXT_INDICES:
@@ -105,6 +102,14 @@ class DecisionLog:
         self.client = AsyncElasticsearch(
             **elasticsearch_options(settings), request_timeout=30, max_retries=0, serializer=OrjsonSerializer()
         )
+        self.bulks = BulkCoalescer(self._bulk)
+        metrics.es_queue.set_function(lambda: self.bulks.waiting)
+
+    async def _bulk(self, body: bytes) -> list[dict]:
+        """One bulk request's items, retried while Elasticsearch is unreachable (the coalescer's ``send``)."""
+        docs = body.count(b"\n") // 2
+        response = await self.until_answered(lambda: self.client.bulk(operations=body, refresh=False), f"{docs} docs")
+        return response.body["items"]
 
     async def write(self, actions: Iterable[dict]) -> list[Rejected]:
         """Index the actions; returns those rejected for good, after retrying everything retryable."""
@@ -112,20 +117,17 @@ class DecisionLog:
         rejected: list[Rejected] = []
         delay = self.settings.es_retry_initial_s
         while pending:
-            self.metrics.es_queue.set(len(pending))
             retry: list[dict] = []
-            body = bulk_body(pending)
-            response = await self.until_answered(
-                lambda body=body: self.client.bulk(operations=body, refresh=False), f"{len(pending)} docs"
-            )
-            errors = bulk_errors(response.body) if response.body.get("errors") else []
-            # one bulk may hold documents of one id in two indices (a decision and what awaits its label)
-            by_id = {(a["_index"], a["_id"]): a for a in pending}
-            for item in errors:
+            items = await self.bulks.bulk(bulk_body(pending), len(pending))
+            errors = False
+            for action, item in zip(pending, items, strict=True):
                 info = next(iter(item.values()))
                 status = int(info.get("status", 0))
+                if 200 <= status < 300:
+                    continue
+                errors = True
                 if status in RETRYABLE_STATUS:
-                    retry.append(by_id[info["_index"], info["_id"]])
+                    retry.append(action)
                 else:
                     reason = str(info.get("error"))[:500]
                     # a mapping error quotes the offending value, which may be personal data
@@ -138,7 +140,6 @@ class DecisionLog:
             if pending:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.es_retry_max_s)
-        self.metrics.es_queue.set(0)
         return rejected
 
     async def until_answered(self, call: Callable[[], Awaitable[T]], what: str) -> T:

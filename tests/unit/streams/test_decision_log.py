@@ -2,7 +2,7 @@
 
 import orjson
 
-from streamsense.streams.decision_log import bulk_body, bulk_errors
+from streamsense.streams.decision_log import bulk_body
 
 
 def test_bulk_body_sends_encoded_sources_as_they_are_and_encodes_the_others() -> None:
@@ -23,17 +23,3 @@ def test_bulk_body_sends_encoded_sources_as_they_are_and_encodes_the_others() ->
         {"reason": "bad"},
     ]
     assert lines[1] == encoded
-
-
-def test_bulk_errors_are_the_items_outside_2xx() -> None:
-    response = {
-        "errors": True,
-        "items": [
-            {"index": {"_id": "a", "status": 201}},
-            {"index": {"_id": "b", "status": 200}},
-            {"index": {"_id": "c", "status": 400, "error": {"type": "strict_dynamic_mapping_exception"}}},
-            {"index": {"_id": "d", "status": 429}},
-        ],
-    }
-
-    assert [next(iter(item.values()))["_id"] for item in bulk_errors(response)] == ["c", "d"]
