@@ -7,11 +7,15 @@ object, which the collector skips; the changelog carries the same bytes, with no
 """
 
 import asyncio
+import itertools
 from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
 import orjson
+from faust.stores import rocksdb
+
+from streamsense.streams.table_store import delete_in_partition
 
 EXPIRY_CHUNK = 500
 
@@ -46,13 +50,19 @@ class PackedTable:
 
     async def scan(self, chunk: int = 1_000) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Every entry held here, unpacked; yields the event loop every ``chunk`` entries so that a scan of a large
-        table does not stall the agents."""
-        keys = list(self.table.data.keys())
-        for start in range(0, len(keys), chunk):
-            for key in keys[start : start + chunk]:
-                packed = self.table.data.get(key)
-                if packed is not None:
-                    yield key, orjson.loads(packed)
+        table does not stall the agents.
+
+        Reads each partition's entries in one pass. The scan used to list the keys (Faust counts them first, a
+        second pass) and read each back by key, which, outside an event, looks for the key in every partition's
+        database: in a profile of a worker at 50 transactions/s the expiry took about a twentieth of its samples.
+        A RocksDB iterator reads a snapshot, so entries may change while the scan waits; a dict may not, so the
+        memory store's entries are listed first (their values are not copied).
+        """
+        data = self.table.data
+        items = iter(data.items()) if isinstance(data, rocksdb.Store) else iter(list(data.items()))
+        while batch := list(itertools.islice(items, chunk)):
+            for key, packed in batch:
+                yield key, orjson.loads(packed)
             await asyncio.sleep(0)
 
     async def expire(self, stale: AsyncIterator[tuple[str, int]], chunk: int = EXPIRY_CHUNK) -> int:
@@ -63,7 +73,7 @@ class PackedTable:
         buffer = self.table.app.producer.buffer
         removed = 0
         async for key, partition in stale:
-            del self.table.data[key]
+            delete_in_partition(self.table, key, partition)
             self.table.send_changelog(partition, key, None, value_serializer="raw")
             removed += 1
             if removed % chunk == 0:

@@ -38,3 +38,17 @@ class Table(faust.Table):
         if isinstance(store, rocksdb.Store):  # no partition is open yet: they open on first use
             store.rocksdb_options = TableOptions(**store.options, use_rocksdict=store.use_rocksdict)
         return store
+
+
+def delete_in_partition(table: faust.Table, key: str, partition: int) -> None:
+    """Delete ``key`` from the table's local store only (no changelog record), from the database of ``partition``.
+
+    Outside an event, Faust's RocksDB store deletes a key from every partition's database it has open (unless the key
+    is in its small index of recent keys): 12 deletes and 11 needless tombstones per key for a 12-partition table,
+    about 24 us against 3.5 us for one, in a micro-benchmark of 15,000 deletes.
+    """
+    store = table.data
+    if isinstance(store, rocksdb.Store):
+        store._db_for_partition(partition).delete(store._encode_key(key))
+    else:
+        del store[key]

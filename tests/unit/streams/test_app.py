@@ -11,6 +11,7 @@ from streamsense.settings import Settings
 from streamsense.streams.app import create_app
 from streamsense.streams.processing import route_table_access
 from streamsense.streams.table_memory import table_memory
+from streamsense.streams.table_store import delete_in_partition
 from streamsense.streams.topics import STREAMS
 
 
@@ -121,3 +122,20 @@ def test_a_table_partition_opened_again_from_disk_keeps_the_configured_block_cac
     again = asyncio.run(capacity())  # the database exists now: rocksdict would take its options from disk
 
     assert first == again == 1 << 20
+
+
+def test_delete_in_partition_removes_the_key_from_that_partitions_database_only(tmp_path: Path) -> None:
+    async def delete() -> tuple[bytes | None, bytes | None]:
+        table = create_app(STREAMS["payments"], Settings(state_dir=tmp_path)).Table(
+            "entries", default=None, partitions=2, value_type=bytes
+        )
+        store = table.data
+        for partition in (0, 1):
+            event = _in_partition(partition)
+            store["tx-1"] = b"entry"
+            assert event is not None  # the current event is a weak reference
+        delete_in_partition(table, "tx-1", 1)
+        key = store._encode_key("tx-1")
+        return store._db_for_partition(0).get(key), store._db_for_partition(1).get(key)
+
+    assert asyncio.run(delete()) == (b"entry", None)
