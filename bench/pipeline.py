@@ -14,8 +14,8 @@ at half rate (or ``--soak-rate``, to compare settings at one rate) that long and
 resident size, the part of it the RocksDB tables hold (``streamsense_table_memory_bytes`` on the worker's
 ``/metrics``; bounded by the table settings, it fills for a while), and the rest; at the end, the labels learned (the
 payments label index) and the transactions awaiting theirs.
-``--profile DIR`` samples every worker with py-spy on the backlog and at half rate, keeps the raw stacks in ``DIR``
-and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
+``--profile DIR`` samples every worker with py-spy on the backlog, at half rate and at each of ``--rates``, keeps
+the raw stacks in ``DIR`` and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
 
     python bench/pipeline.py                                # payments, sensors, chat, mix; 1 and 2 workers
     python bench/pipeline.py --streams payments --workers 1 --events 5000
@@ -360,12 +360,15 @@ def scenario(
             "half_rate": {"rate": half_rate, **half},
             "rss_mib": group.rss_mib(),
         }
+        profiles = {"max_rate": max_profile, "half_rate": half_profile}
         for n, rate in enumerate(rates):
-            result.setdefault("paced", {})[f"{rate:g}"] = profiled(
-                group, None, producer, es, streams, split, seed + 3 + n, rate
-            )[0]
+            where = profile and profile / f"{name}-{rate:g}"
+            paced_result, profiles[f"{rate:g}"] = profiled(
+                group, where, producer, es, streams, split, seed + 3 + n, rate
+            )
+            result.setdefault("paced", {})[f"{rate:g}"] = paced_result
         if profile:
-            result["profile"] = {"max_rate": max_profile, "half_rate": half_profile}
+            result["profile"] = profiles
         return result
     finally:
         group.stop()
@@ -387,13 +390,15 @@ def raw_passthrough(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> 
     producer.flush(120)
     consumer = Consumer({**kafka_config(settings), "group.id": f"bench-raw-{run}", "auto.offset.reset": "earliest"})
     consumer.subscribe([source])
-    relayed, started = 0, None
+    relayed, started, cpu_started = 0, None, None
+    machine = MachineCpu(settings)
     deadline = time.monotonic() + 300
     while relayed < len(payloads) and time.monotonic() < deadline:
         for message in consumer.consume(num_messages=1_000, timeout=1.0):
             if message.error():
                 continue
-            started = started or time.perf_counter()
+            if started is None:
+                started, cpu_started = time.perf_counter(), machine.cpu_s()
             while True:
                 try:
                     producer.produce(sink, key=message.key(), value=message.value())
@@ -404,9 +409,15 @@ def raw_passthrough(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> 
         producer.poll(0)
     producer.flush(120)
     elapsed = time.perf_counter() - (started or time.perf_counter())
+    cpu = {k: v - cpu_started[k] for k, v in machine.cpu_s().items()} if cpu_started else {}
     consumer.close()
     AdminClient(kafka_config(settings)).delete_topics([source, sink])
-    return {"messages": relayed, "messages_per_s": round(relayed / elapsed, 1) if elapsed else None}
+    return {
+        "messages": relayed,
+        "messages_per_s": round(relayed / elapsed, 1) if elapsed else None,
+        # what one relayed message costs the machine: compare with the scenarios' cpu_ms_per_event
+        "cpu_us_per_message": {k: round(v * 1e6 / relayed, 1) for k, v in cpu.items()} if relayed else {},
+    }
 
 
 def soak(settings: Settings, producer: EventProducer, es: Elasticsearch, minutes: float, rate: float) -> dict:
