@@ -17,20 +17,12 @@ import signal
 import time
 
 import psutil
+from machine_cpu import tree_cpu_s
 
 from streamsense.infra.local.launcher import LocalInfra
 from streamsense.settings import get_settings
 from streamsense.streams.readiness import answers_ready
 from streamsense.streams.worker import free_port, spawn_worker
-
-
-def cpu_s(process: psutil.Process) -> float:
-    """CPU seconds of ``process`` and its descendants (a service may run under a wrapper)."""
-    total = 0.0
-    for p in [process, *process.children(recursive=True)]:
-        times = p.cpu_times()
-        total += times.user + times.system
-    return total
 
 
 def main() -> None:
@@ -54,11 +46,11 @@ def main() -> None:
         ready_s = time.monotonic() - started
         time.sleep(args.settle_s)
         processes = {"worker": psutil.Process(worker.pid), **services}
-        before = {name: cpu_s(p) for name, p in processes.items()}
+        before = {name: tree_cpu_s(p) for name, p in processes.items()}
         began = time.monotonic()
         time.sleep(args.seconds)
         elapsed = time.monotonic() - began
-        shares = {name: round((cpu_s(p) - before[name]) / elapsed, 3) for name, p in processes.items()}
+        shares = {name: round((tree_cpu_s(p) - before[name]) / elapsed, 3) for name, p in processes.items()}
         print(
             json.dumps(
                 {

@@ -45,6 +45,7 @@ import psutil
 from confluent_kafka import Consumer, Producer
 from confluent_kafka.admin import AdminClient
 from elasticsearch import Elasticsearch
+from machine_cpu import MachineCpu
 from pydantic import BaseModel
 
 from streamsense.cli.produce import chat_traffic, payments_traffic, sensor_traffic
@@ -204,33 +205,6 @@ class Workers:
                 proc.wait(60)
             except subprocess.TimeoutExpired:
                 proc.kill()
-
-
-class MachineCpu:
-    """CPU seconds used so far by each part of the machine: Kafka and Elasticsearch (with their child processes),
-    this script (publishing and polling for decisions), and the machine as a whole; on a shared 2-core machine the
-    workers' own CPU is a part of what each event costs, and this says what the rest is."""
-
-    def __init__(self, settings: Settings) -> None:
-        self.services = {s.name: psutil.Process(s.pid) for s in LocalInfra(settings).status() if s.pid is not None}
-
-    def cpu_s(self) -> dict[str, float]:
-        def tree(process: psutil.Process) -> float:
-            total = 0.0
-            for p in (process, *process.children(recursive=True)):
-                try:
-                    times = p.cpu_times()
-                except psutil.NoSuchProcess:
-                    continue
-                total += times.user + times.system
-            return total
-
-        machine = psutil.cpu_times()
-        return {
-            **{name: tree(process) for name, process in self.services.items()},
-            "bench": sum(psutil.Process().cpu_times()[:2]),  # itself: the workers are its children
-            "machine": machine.user + machine.nice + machine.system + machine.irq + machine.softirq,
-        }
 
 
 def hottest(path: Path, top: int = 15) -> dict[str, list[tuple[str, float]]]:
