@@ -44,8 +44,8 @@ def delete_in_partition(table: faust.Table, key: str, partition: int) -> None:
     """Delete ``key`` from the table's local store only (no changelog record), from the database of ``partition``.
 
     Outside an event, Faust's RocksDB store deletes a key from every partition's database it has open (unless the key
-    is in its small index of recent keys): 12 deletes and 11 needless tombstones per key for a 12-partition table,
-    about 24 us against 3.5 us for one, in a micro-benchmark of 15,000 deletes.
+    is in its small index of recent keys): 12 deletes and 11 needless tombstones per key for a 12-partition table
+    (``bench/table_expiry.py`` times both).
     """
     store = table.data
     if isinstance(store, rocksdb.Store):
