@@ -5,15 +5,17 @@ as fast as it can and measures how fast decisions are logged (the maximum rate),
 half that rate and measures latency from the moment an event was handed to the producer to its decision time
 (``decided_at``); ``--rates`` adds latency at fixed rates, which compare across settings and machines where half of
 a measured maximum does not. Beside it, in the same run, a confluent-kafka consume -> produce pass-through with no
-work over the same payloads gives the raw limit of broker and client on this machine. Beside the rates: the workers'
-CPU time per event on the backlog and at half rate, which other load on the machine disturbs less (counted up to the
-last decision seen); ``longest_pause_s`` between consecutive decisions, which shows a stall; ``ready_s``, from the
-workers' start to their first decisions (loading models, joining the group, recovering the tables from what earlier
-runs left); memory, the resident size of each worker at the end of its scenario. ``--soak-minutes`` runs payments
-at half rate (or ``--soak-rate``, to compare settings at one rate) that long and samples the memory every 30 s: the
-resident size, the part of it the RocksDB tables hold (``streamsense_table_memory_bytes`` on the worker's
-``/metrics``; bounded by the table settings, it fills for a while), and the rest; at the end, the labels learned (the
-payments label index) and the transactions awaiting theirs.
+work over the same payloads (repeated to ``--raw-messages``) gives the raw limit of broker and client on this
+machine. Beside the rates: the CPU time per event of the workers, of Kafka, Elasticsearch and this script, and of
+the machine as a whole, which other load disturbs less than the rates (counted up to the last decision seen);
+``longest_pause_s`` between consecutive decisions, which shows a stall; ``ready_s``, from the workers' start to their
+first decisions (loading models, joining the group, recovering the tables from what earlier runs left); memory, the
+resident size of each worker at the end of its scenario. ``--soak-minutes`` runs payments at half rate (or
+``--soak-rate``, to compare settings at one rate) that long and samples the memory every 30 s: the resident size,
+the part of it the RocksDB tables hold (``streamsense_table_memory_bytes`` on the worker's ``/metrics``; bounded by
+the table settings, it fills for a while), and the rest; at the end, the labels learned (the payments label index)
+and the transactions awaiting theirs. The first run after Kafka and Elasticsearch start pays for their warm-up
+(their CPU per transaction was several times that of later runs).
 ``--profile DIR`` samples every worker with py-spy on the backlog, at half rate and at each of ``--rates``, keeps
 the raw stacks in ``DIR`` and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
 
@@ -452,6 +454,9 @@ def main() -> None:
     parser.add_argument(
         "--soak-rate", type=float, help="transactions/s of the soak (default: half the payments/1 backlog rate)"
     )
+    parser.add_argument(
+        "--raw-messages", type=int, default=500_000, help="messages relayed by the raw pass-through (payments payloads)"
+    )
     parser.add_argument("--profile", type=Path, help="sample the workers with py-spy; raw stacks go here")
     parser.add_argument(
         "--rates", default="", help="comma-separated fixed rates (events/s) whose latency is measured after half rate"
@@ -463,7 +468,10 @@ def main() -> None:
     install_templates(settings)
     es = Elasticsearch(**elasticsearch_options(settings), request_timeout=60)
     producer = EventProducer(settings)
-    payloads = [(k.encode(), encode(e)) for _, k, e in traffic("payments", args.events, 7)]
+    events = [(k.encode(), encode(e)) for _, k, e in traffic("payments", args.events, 7)]
+    # the same payloads over and over, enough for a few seconds: 6,000 messages took 13 to 140 ms, and a measure
+    # that short gave anything from 43,000 to 456,000 messages/s on one broker
+    payloads = list(itertools.islice(itertools.cycle(events), max(args.raw_messages, len(events))))
     report: dict = {
         "events_per_measurement": args.events,
         "cpus": psutil.cpu_count(),
