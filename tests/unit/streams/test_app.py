@@ -139,3 +139,17 @@ def test_delete_in_partition_removes_the_key_from_that_partitions_database_only(
         return store._db_for_partition(0).get(key), store._db_for_partition(1).get(key)
 
     assert asyncio.run(delete()) == (b"entry", None)
+
+
+def test_delete_in_partition_does_not_open_a_partition_this_worker_does_not_hold(tmp_path: Path) -> None:
+    async def delete() -> tuple[bytes | None, set[int]]:
+        table = create_app(STREAMS["payments"], Settings(state_dir=tmp_path)).Table(
+            "entries", default=None, partitions=2, value_type=bytes
+        )
+        event = _in_partition(0)
+        table.data["tx-1"] = b"entry"
+        assert event is not None  # the current event is a weak reference
+        delete_in_partition(table, "tx-1", 1)
+        return table.data._db_for_partition(0).get(table.data._encode_key("tx-1")), set(table.data._dbs)
+
+    assert asyncio.run(delete()) == (b"entry", {0})
