@@ -18,6 +18,9 @@ and the transactions awaiting theirs. The first run after Kafka and Elasticsearc
 (their CPU per transaction was several times that of later runs).
 ``--profile DIR`` samples every worker with py-spy on the backlog, at half rate and at each of ``--rates``, keeps
 the raw stacks in ``DIR`` and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
+It samples a thread only while it holds the GIL: otherwise a thread waiting to take the GIL back after a system call
+counts as busy in that call (socket writes to the broker took a sixth of a payments worker's samples that way, many
+times the share of its CPU that ``perf record`` found in them).
 
     python bench/pipeline.py                                # payments, sensors, chat, mix; 1 and 2 workers
     python bench/pipeline.py --streams payments --workers 1 --events 5000
@@ -77,7 +80,8 @@ def traffic(stream: str, count: int, seed: int) -> Traffic:
     if stream == "payments":
         events: Iterator = payments_traffic(seed, customers=5_000, terminals=10_000, days=30)
     elif stream == "sensors":
-        events = sensor_traffic(seed, units=max(4, count // 2_000), days=1.0, prefix=f"bench{seed}")
+        # a simulated unit gives about 900 readings a day: a few more units than that needs, cut to ``count`` below
+        events = sensor_traffic(seed, units=max(4, count // 500), days=1.0, prefix=f"bench{seed}")
     else:
         events = chat_traffic(count, seed)
     out: Traffic = []
@@ -194,7 +198,7 @@ class Workers:
                 "--rate",
                 "200",
             ]
-            command += ["--output", str(path), "--nonblocking"]
+            command += ["--output", str(path), "--nonblocking", "--gil"]
             samplers.append((path, subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)))
         return samplers
 

@@ -8,13 +8,17 @@ the bound the settings promised (``rocksdb.block-cache-capacity``). Naming the d
 options keeps them.
 """
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 import faust
 import rocksdict
 from faust.stores import rocksdb
-from faust.types import StoreT
+from faust.types import TP, FutureMessage, StoreT
 from yarl import URL
+
+PERSIST_OFFSETS_EVERY_S = 0.05
 
 
 class TableOptions(rocksdb.RocksDBOptions):
@@ -31,7 +35,35 @@ class TableOptions(rocksdb.RocksDBOptions):
 
 
 class Table(faust.Table):
-    """A Faust table whose RocksDB store opens its partitions with ``TableOptions``."""
+    """A Faust table whose RocksDB store opens its partitions with ``TableOptions``, and which records how far its
+    changelog reached once per partition every ``PERSIST_OFFSETS_EVERY_S``, not once per record."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._unpersisted: dict[TP, int] = {}
+
+    def _on_changelog_sent(self, fut: FutureMessage) -> None:
+        """Faust writes each acknowledged changelog record's offset to the partition's database (a RocksDB write
+        per record: about 4% of a payments worker's samples with py-spy ``--gil`` on a backlog). A restart replays
+        the changelog from that offset, so an offset written a little late only replays a few records that the
+        database holds already; one written too early would skip some, and this never writes one before its
+        record is acknowledged."""
+        if self.app.in_transaction:
+            super()._on_changelog_sent(fut)
+            return
+        sent = fut.result()
+        if not self._unpersisted:
+            asyncio.get_running_loop().call_later(PERSIST_OFFSETS_EVERY_S, self._persist_offsets)
+        tp = sent.topic_partition
+        self._unpersisted[tp] = max(sent.offset, self._unpersisted.get(tp, -1))
+
+    def _persist_offsets(self) -> None:
+        store = self.data
+        pending, self._unpersisted = self._unpersisted, {}
+        for tp, offset in pending.items():
+            # a partition revoked meanwhile stays closed: opening its database again would hold it from its new owner
+            if not isinstance(store, rocksdb.Store) or tp.partition in store._dbs:
+                store.set_persisted_offset(tp, offset)
 
     def _new_store_by_url(self, url: str | URL) -> StoreT:
         store = super()._new_store_by_url(url)

@@ -6,12 +6,13 @@ from types import SimpleNamespace
 
 import faust
 from faust.stores.rocksdb import Store
+from faust.types import TP
 
 from streamsense.settings import Settings
 from streamsense.streams.app import create_app
 from streamsense.streams.processing import route_table_access
 from streamsense.streams.table_memory import table_memory
-from streamsense.streams.table_store import delete_in_partition
+from streamsense.streams.table_store import PERSIST_OFFSETS_EVERY_S, delete_in_partition
 from streamsense.streams.topics import STREAMS
 
 
@@ -153,3 +154,41 @@ def test_delete_in_partition_does_not_open_a_partition_this_worker_does_not_hold
         return table.data._db_for_partition(0).get(table.data._encode_key("tx-1")), set(table.data._dbs)
 
     assert asyncio.run(delete()) == (b"entry", {0})
+
+
+def _sent(partition: int, offset: int) -> SimpleNamespace:
+    """Stands in for an acknowledged changelog record (Faust's ``FutureMessage``)."""
+    return SimpleNamespace(result=lambda: SimpleNamespace(topic_partition=TP("t-changelog", partition), offset=offset))
+
+
+def test_changelog_offsets_are_written_once_per_partition_after_a_short_delay_and_never_reopen_a_partition(
+    tmp_path: Path,
+) -> None:
+    async def persisted() -> tuple[int | None, int | None, set[int]]:
+        table = create_app(STREAMS["payments"], Settings(state_dir=tmp_path)).Table("t", default=None, partitions=2)
+        event = _in_partition(0)
+        table.data["tx-1"] = {"score": 0.5}
+        assert event is not None  # the current event is a weak reference
+        for offset in (3, 7, 5):
+            table._on_changelog_sent(_sent(0, offset))
+        table._on_changelog_sent(_sent(1, 9))  # partition 1 was never opened here
+        before = table.data.persisted_offset(TP("t-changelog", 0))
+        await asyncio.sleep(PERSIST_OFFSETS_EVERY_S * 2)
+        return before, table.data.persisted_offset(TP("t-changelog", 0)), set(table.data._dbs)
+
+    before, after, open_partitions = asyncio.run(persisted())
+
+    assert before is None
+    assert after == 7
+    assert open_partitions == {0}
+
+
+def test_the_app_starts_without_fausts_monitor_sensor(tmp_path: Path) -> None:
+    async def sensors() -> tuple[set, object]:
+        app = create_app(STREAMS["sensors"], Settings(state_dir=tmp_path))
+        app.on_init_dependencies()
+        return set(app.sensors), app.monitor
+
+    installed, monitor = asyncio.run(sensors())
+
+    assert monitor not in installed
