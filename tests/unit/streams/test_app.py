@@ -12,7 +12,7 @@ from streamsense.settings import Settings
 from streamsense.streams.app import create_app
 from streamsense.streams.processing import route_table_access
 from streamsense.streams.table_memory import table_memory
-from streamsense.streams.table_store import PERSIST_OFFSETS_EVERY_S, delete_in_partition
+from streamsense.streams.table_store import delete_in_partition
 from streamsense.streams.topics import STREAMS
 
 
@@ -166,6 +166,7 @@ def test_changelog_offsets_are_written_once_per_partition_after_a_short_delay_an
 ) -> None:
     async def persisted() -> tuple[int | None, int | None, set[int]]:
         table = create_app(STREAMS["payments"], Settings(state_dir=tmp_path)).Table("t", default=None, partitions=2)
+        table.persist_offsets_every_s = 0.05
         event = _in_partition(0)
         table.data["tx-1"] = {"score": 0.5}
         assert event is not None  # the current event is a weak reference
@@ -173,7 +174,7 @@ def test_changelog_offsets_are_written_once_per_partition_after_a_short_delay_an
             table._on_changelog_sent(_sent(0, offset))
         table._on_changelog_sent(_sent(1, 9))  # partition 1 was never opened here
         before = table.data.persisted_offset(TP("t-changelog", 0))
-        await asyncio.sleep(PERSIST_OFFSETS_EVERY_S * 2)
+        await asyncio.sleep(0.1)
         return before, table.data.persisted_offset(TP("t-changelog", 0)), set(table.data._dbs)
 
     before, after, open_partitions = asyncio.run(persisted())
