@@ -1,8 +1,8 @@
 """Chat worker: intents, dialogue state and knowledge for each message; online learning from feedback.
 
 Each conversation's dialogue state lives in a Faust table keyed by conversation, on the partition that
-owns the conversation, and recovers from its changelog after a restart; a replayed last message does not
-count twice.
+owns the conversation, and recovers from its changelog after a restart; messages delivered again after a crash or
+a rebalance do not count twice (``models/chat/conversation.py``). Intents are predicted for a whole batch at once.
 """
 
 import hashlib
@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 import faust
 import torch
 
-from streamsense.models.chat.pipeline import ChatPipeline
+from streamsense.models.chat.conversation import Entry, after_turn, conversation_entry, state_before
+from streamsense.models.chat.pipeline import ChatPipeline, ChatResult
 from streamsense.models.chat.training import chat_dir
 from streamsense.schemas.base import ModelRef
 from streamsense.schemas.chat import ChatDecision, ChatFeedback, ChatMessage, DialogueState, IntentScore, KnowledgeHit
 from streamsense.settings import get_settings
-from streamsense.streams.processing import BatchProcessor, Skip
+from streamsense.streams.processing import BatchProcessor, Item, Skip, route_table_access
 from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_MESSAGES
 
 MODEL_NAME = "chat-intent-dst-gnn"
@@ -41,17 +42,34 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
     model = ModelRef(name=MODEL_NAME, version=hashlib.sha256(summary.read_bytes()).hexdigest()[:12])
     states = app.Table("chat-dialogue-state", default=None, partitions=settings.topic_partitions)
 
-    def decide(message: ChatMessage, received: float) -> ChatDecision:
-        # Delivery is at-least-once: after a restart the last message of a conversation may come again.
-        # The table keeps the state before that message, so a replay yields the same decision and state.
-        entry = states.get(message.conversation_id) or {"state": None, "before": None, "last_event_id": None}
-        replay = entry["last_event_id"] == message.event_id
-        before = entry["before"] if replay else entry["state"]
-        result = pipeline.process(before, message.text, settings.intent_threshold, settings.intent_top_k)
-        # a replay writes its entry again, for a changelog that lost the write when the worker died
-        states[message.conversation_id] = (
-            entry if replay else {"state": result.state, "before": before, "last_event_id": message.event_id}
-        )
+    def decide_many(items: list[Item]) -> list[ChatDecision]:
+        """One pass of the intent model for the batch; then each message in order, from its conversation's state
+        before it (a conversation with several messages in the batch reads what the earlier ones left)."""
+        texts = [item.record.text for item in items]
+        predictions, intent_ms = pipeline.intents(texts, settings.intent_threshold, settings.intent_top_k)
+        entries: dict[str, Entry] = {}
+        last_event = {}
+        decisions = []
+        for item, prediction in zip(items, predictions, strict=True):
+            message: ChatMessage = item.record
+            conversation = message.conversation_id
+            if conversation not in entries:
+                route_table_access(item.event)
+                entries[conversation] = conversation_entry(states.get(conversation))
+            # a message seen again (at-least-once delivery) is decided from the state before it and changes nothing
+            applied, before = state_before(entries[conversation], message.event_id)
+            result = pipeline.process(before, message.text, intents=(prediction, intent_ms))
+            if not applied:
+                entries[conversation] = after_turn(entries[conversation], message.event_id, before, result.state)
+            # a replay writes its entry again, for a changelog that lost the write when the worker died
+            last_event[conversation] = item.event
+            decisions.append(_decision(message, result, item.received))
+        for conversation, event in last_event.items():
+            route_table_access(event)
+            states[conversation] = entries[conversation]
+        return decisions
+
+    def _decision(message: ChatMessage, result: ChatResult, received: float) -> ChatDecision:
         return ChatDecision(
             event_id=message.event_id,
             event_time=message.event_time,
@@ -74,7 +92,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
 
     @app.agent(processor.raw_topic(CHAT_MESSAGES), name="chat-decide")
     async def decide_messages(stream: faust.StreamT) -> None:
-        await processor.run(stream, ChatMessage, decide)
+        await processor.run_batched(stream, ChatMessage, decide_many)
 
     @app.agent(processor.raw_topic(CHAT_FEEDBACK), name="chat-learn")
     async def learn_feedback(stream: faust.StreamT) -> None:

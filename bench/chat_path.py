@@ -5,7 +5,8 @@ stream worker would. Prints one JSON object. Needs ``streamsense data multiwoz``
 
 Beside wall-clock latency, ``cpu_ms`` is the thread's CPU time per message and ``gc_collections`` counts the
 collector's runs per generation during the replay: on a shared machine a wall-clock tail well above the CPU tail
-is time spent waiting for a core, not work of the chat path.
+is time spent waiting for a core, not work of the chat path. ``intent_cpu_us_per_message`` compares the intent
+stage one message at a time with whole batches of ``--batch`` messages in one pass (as the stream worker does).
 """
 
 import argparse
@@ -26,6 +27,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--dialogues", type=int, default=300)
     parser.add_argument("--int8", action="store_true", help="use the INT8 dynamically quantized intent model")
+    parser.add_argument("--batch", type=int, default=200, help="messages per batch for the batched intent stage")
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = MultiWOZ.load()
@@ -52,6 +54,15 @@ def main() -> None:
     elapsed = time.perf_counter() - start
     collections = [g["collections"] - before for g, before in zip(gc.get_stats(), collections, strict=True)]
     messages = len(stages["total"])
+    texts = [turn.text for dialogue in dialogues for turn in dialogue.turns]
+    c0 = time.thread_time()
+    for text in texts:
+        pipeline.intent.predict(text)
+    one_at_a_time = time.thread_time() - c0
+    c0 = time.thread_time()
+    for first in range(0, len(texts), args.batch):
+        pipeline.intent.predict_batch(texts[first : first + args.batch])
+    batched = time.thread_time() - c0
     print(
         json.dumps(
             {
@@ -60,6 +71,10 @@ def main() -> None:
                 "messages_per_second_per_core": round(messages / elapsed, 1),
                 "latency_ms": {name: latency_summary(values) for name, values in stages.items()},
                 "cpu_ms": latency_summary(cpu_ms),
+                "intent_cpu_us_per_message": {
+                    "one_at_a_time": round(one_at_a_time / len(texts) * 1e6, 1),
+                    f"batches_of_{args.batch}": round(batched / len(texts) * 1e6, 1),
+                },
                 "gc_collections": collections,
                 "p99_target_ms": 20.0,
                 "p99_meets_target": latency_summary(stages["total"])["p99"] < 20.0,

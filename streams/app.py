@@ -6,6 +6,7 @@ from types import MappingProxyType
 from typing import Any
 
 import faust
+from faust.sensors import Sensor
 from mode import ServiceT
 
 from streamsense.settings import Settings
@@ -48,6 +49,8 @@ class App(faust.App):
         Prometheus metrics (``streams/metrics.py``) are its monitoring."""
         services = super().on_init_dependencies()
         self.sensors.remove(self.monitor)
+        # Faust keeps each sensor's state through a rebalance, and warns at every rebalance when there is none
+        self.sensors.add(Sensor())
         return services
 
 

@@ -394,17 +394,28 @@ class IntentClassifier:
 
     def predict(self, text: str, threshold: float = 0.85, top_k: int = 3) -> IntentPrediction:
         """Top-k intents with calibrated probabilities; ``uncertain`` below ``threshold`` or out of scope."""
-        hashed = hashes(text)  # hashed once: the n-grams feed both the scores and the coverage gate
-        similarity_logits, mixed = self._scores([self._bucketed(hashed)])
-        logits, similarity = mixed[0], float(similarity_logits[0].max()) / self.config.scale
-        probs = torch.softmax(logits / self.temperature, dim=0)
-        values, indices = probs.topk(min(top_k, len(self.labels)))
-        ranked = [(self.labels[i], round(float(v), 6)) for v, i in zip(values, indices, strict=True)]
-        if similarity < self.min_similarity or self._coverage(hashed) < self.min_coverage:
-            return IntentPrediction(FALLBACK, ranked, "out_of_scope")
-        if ranked[0][1] < threshold:
-            return IntentPrediction(FALLBACK, ranked, "low_confidence")
-        return IntentPrediction(ranked[0][0], ranked)
+        return self.predict_batch([text], threshold, top_k)[0]
+
+    def predict_batch(self, texts: Sequence[str], threshold: float = 0.85, top_k: int = 3) -> list[IntentPrediction]:
+        """``predict`` for each text, with one pass of the model for all of them (a worker's batch)."""
+        if not texts:
+            return []
+        hashed = [hashes(text) for text in texts]  # hashed once: the n-grams feed both the scores and the gate
+        similarity_logits, mixed = self._scores([self._bucketed(h) for h in hashed])
+        similarities = [value / self.config.scale for value in similarity_logits.max(dim=1).values.tolist()]
+        values, indices = torch.softmax(mixed / self.temperature, dim=1).topk(min(top_k, len(self.labels)), dim=1)
+        predictions = []
+        for row_values, row_indices, similarity, text_hashes in zip(
+            values.tolist(), indices.tolist(), similarities, hashed, strict=True
+        ):
+            ranked = [(self.labels[i], round(v, 6)) for v, i in zip(row_values, row_indices, strict=True)]
+            if similarity < self.min_similarity or self._coverage(text_hashes) < self.min_coverage:
+                predictions.append(IntentPrediction(FALLBACK, ranked, "out_of_scope"))
+            elif ranked[0][1] < threshold:
+                predictions.append(IntentPrediction(FALLBACK, ranked, "low_confidence"))
+            else:
+                predictions.append(IntentPrediction(ranked[0][0], ranked))
+        return predictions
 
     def predict_many(self, texts: Sequence[str]) -> list[str]:
         """Arg-max intents (no fallback), for accuracy measurements."""

@@ -53,3 +53,29 @@ def test_three_turn_conversation_accumulates_state_across_a_worker_restart(
     for slot, value in first["state"]["slots"].items():
         assert third["state"]["slots"].get(slot) == value, f"{slot} survived the restart"
     assert all(d["intents"] and d["knowledge"] for d in (first, second, third))
+
+
+def test_a_conversations_turns_decided_in_one_batch_each_see_the_state_the_earlier_ones_left(
+    start_worker, producer, es, count_by_id, wait_for
+):
+    if missing_artifacts():
+        pytest.fail(missing_artifacts())
+    conversation = f"it-{uuid.uuid4().hex[:10]}"
+    start = datetime(2026, 4, 1, 12, tzinfo=UTC)
+    ids = [f"{conversation}-{n}" for n in range(len(TURNS))]
+    for n, text in enumerate(TURNS):  # all waiting before the worker starts: its first fetch takes them together
+        message = ChatMessage(
+            event_id=ids[n], event_time=start + timedelta(seconds=30 * n), conversation_id=conversation, text=text
+        )
+        producer.send(CHAT_MESSAGES, conversation, message)
+    producer.flush()
+
+    start_worker("chat")
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, f"decisions of {conversation}")
+    first, second, third = (es.get(index=INDEX, id=i)["_source"] for i in ids)
+
+    assert [d["state"]["turn_count"] for d in (first, second, third)] == [1, 2, 3]
+    assert first["state"]["domain"] == "restaurant" and first["state"]["slots"]
+    for slot, value in first["state"]["slots"].items():
+        assert third["state"]["slots"].get(slot) == value, f"{slot} carried to the third turn"
+    assert all(d["intents"] and d["knowledge"] for d in (first, second, third))

@@ -20,6 +20,19 @@ def test_predict_returns_top_k_sorted_calibrated_probabilities(tiny_intent_model
     assert prediction.label == "hotel"
 
 
+def test_predict_batch_gives_each_text_what_predict_gives_it_alone(tiny_intent_model: IntentClassifier) -> None:
+    texts = ["find me a cheap hotel in the north", "你好，我想订一家便宜的酒店", "", "a train to cambridge please"]
+    for threshold in (0.0, 0.6, 1.01):
+        batch = tiny_intent_model.predict_batch(texts, threshold=threshold, top_k=2)
+        alone = [tiny_intent_model.predict(text, threshold=threshold, top_k=2) for text in texts]
+        assert [(p.label, p.reason, [i for i, _ in p.intents]) for p in batch] == [
+            (p.label, p.reason, [i for i, _ in p.intents]) for p in alone
+        ]
+        for got, expected in zip(batch, alone, strict=True):
+            assert np.allclose([p for _, p in got.intents], [p for _, p in expected.intents], atol=1e-5)
+    assert tiny_intent_model.predict_batch([]) == []
+
+
 def test_threshold_above_confidence_gives_fallback(tiny_intent_model: IntentClassifier) -> None:
     prediction = tiny_intent_model.predict("find me a cheap hotel in the north", threshold=1.01)
     assert prediction.label == FALLBACK and prediction.reason == "low_confidence"
