@@ -18,14 +18,11 @@ TURNS = (
 )
 
 
-def test_three_turn_conversation_accumulates_state_across_a_worker_restart(
-    start_worker, producer, es, count_by_id, wait_for
-):
-    if missing_artifacts():
-        pytest.fail(missing_artifacts())
+def _conversation() -> list[ChatMessage]:
+    """The turns of a new conversation, 30 s apart."""
     conversation = f"it-{uuid.uuid4().hex[:10]}"
     start = datetime(2026, 4, 1, 12, tzinfo=UTC)
-    messages = [
+    return [
         ChatMessage(
             event_id=f"{conversation}-{n}",
             event_time=start + timedelta(seconds=30 * n),
@@ -34,6 +31,14 @@ def test_three_turn_conversation_accumulates_state_across_a_worker_restart(
         )
         for n, text in enumerate(TURNS)
     ]
+
+
+def test_three_turn_conversation_accumulates_state_across_a_worker_restart(
+    start_worker, producer, es, count_by_id, wait_for
+):
+    if missing_artifacts():
+        pytest.fail(missing_artifacts())
+    messages = _conversation()
 
     def send_and_wait(message: ChatMessage) -> dict:
         producer.send(CHAT_MESSAGES, message.conversation_id, message)
@@ -60,18 +65,14 @@ def test_a_conversations_turns_decided_in_one_batch_each_see_the_state_the_earli
 ):
     if missing_artifacts():
         pytest.fail(missing_artifacts())
-    conversation = f"it-{uuid.uuid4().hex[:10]}"
-    start = datetime(2026, 4, 1, 12, tzinfo=UTC)
-    ids = [f"{conversation}-{n}" for n in range(len(TURNS))]
-    for n, text in enumerate(TURNS):  # all waiting before the worker starts: its first fetch takes them together
-        message = ChatMessage(
-            event_id=ids[n], event_time=start + timedelta(seconds=30 * n), conversation_id=conversation, text=text
-        )
-        producer.send(CHAT_MESSAGES, conversation, message)
+    messages = _conversation()
+    ids = [m.event_id for m in messages]
+    for message in messages:  # all waiting before the worker starts: its first fetch takes them together
+        producer.send(CHAT_MESSAGES, message.conversation_id, message)
     producer.flush()
 
     start_worker("chat")
-    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, f"decisions of {conversation}")
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, f"decisions of {ids}")
     first, second, third = (es.get(index=INDEX, id=i)["_source"] for i in ids)
 
     assert [d["state"]["turn_count"] for d in (first, second, third)] == [1, 2, 3]
