@@ -60,7 +60,11 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             applied, before = state_before(entries[conversation], message.event_id)
             result = pipeline.process(before, message.text, intents=(prediction, intent_ms))
             if not applied:
-                entries[conversation] = after_turn(entries[conversation], message.event_id, before, result.state)
+                source = item.event.message
+                committed = app.consumer.committed_offset(source.tp)
+                entries[conversation] = after_turn(
+                    entries[conversation], message.event_id, source.offset, before, result.state, committed
+                )
             # a replay writes its entry again, for a changelog that lost the write when the worker died
             last_event[conversation] = item.event
             decisions.append(_decision(message, result, item.received))

@@ -7,26 +7,42 @@ def _turn(turns: int) -> dict:
     return {"turn_count": turns}
 
 
-def test_every_message_of_a_conversation_delivered_again_is_decided_from_the_state_before_it() -> None:
+def _apply(entry: dict, event_id: str, offset: int, committed: int | None = None) -> dict:
+    applied, before = state_before(entry, event_id)
+    assert not applied
+    turns = (before or {"turn_count": 0})["turn_count"] + 1
+    return after_turn(entry, event_id, offset, before, _turn(turns), committed)
+
+
+def test_every_uncommitted_message_of_a_conversation_delivered_again_is_decided_from_the_state_before_it() -> None:
     entry = conversation_entry(None)
     for n in range(3):
-        applied, before = state_before(entry, f"m{n}")
-        assert not applied
-        entry = after_turn(entry, f"m{n}", before, _turn((before or {"turn_count": 0})["turn_count"] + 1))
+        entry = _apply(entry, f"m{n}", offset=n)
 
     assert entry["state"] == _turn(3)
     assert [state_before(entry, f"m{n}") for n in range(3)] == [(True, None), (True, _turn(1)), (True, _turn(2))]
     assert state_before(entry, "m3") == (False, _turn(3))
 
 
-def test_only_the_latest_turns_are_remembered() -> None:
+def test_committed_turns_are_forgotten_but_the_latest_is_always_kept() -> None:
+    entry = conversation_entry(None)
+    for n in range(3):
+        entry = _apply(entry, f"m{n}", offset=n)
+
+    entry = _apply(entry, "m3", offset=3, committed=2)  # m0 and m1 cannot come again
+    assert [turn[0] for turn in entry["recent"]] == ["m2", "m3"]
+    entry = _apply(entry, "m4", offset=9, committed=20)  # committed past all of them: the latest stays
+    assert [turn[0] for turn in entry["recent"]] == ["m4"]
+    assert state_before(entry, "m4") == (True, _turn(4))
+
+
+def test_no_more_than_recent_turns_are_remembered() -> None:
     entry = conversation_entry(None)
     for n in range(RECENT_TURNS + 5):
-        entry = after_turn(entry, f"m{n}", entry["state"], _turn(n + 1))
+        entry = _apply(entry, f"m{n}", offset=n)
 
     assert len(entry["recent"]) == RECENT_TURNS
     assert state_before(entry, "m0") == (False, entry["state"])
-    assert state_before(entry, f"m{RECENT_TURNS + 4}") == (True, _turn(RECENT_TURNS + 4))
 
 
 def test_an_entry_of_the_earlier_release_still_recognises_its_last_message() -> None:
