@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import faust
 import torch
+from faust.types import EventT
 
 from streamsense.models.chat.conversation import Entry, after_turn, conversation_entry, state_before
 from streamsense.models.chat.pipeline import ChatPipeline, ChatResult
@@ -48,8 +49,8 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         texts = [item.record.text for item in items]
         predictions, intent_ms = pipeline.intents(texts, settings.intent_threshold, settings.intent_top_k)
         entries: dict[str, Entry] = {}
-        last_event = {}
-        decisions = []
+        last_event: dict[str, EventT] = {}
+        decisions: list[ChatDecision] = []
         for item, prediction in zip(items, predictions, strict=True):
             message: ChatMessage = item.record
             conversation = message.conversation_id
@@ -65,9 +66,10 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
                 entries[conversation] = after_turn(
                     entries[conversation], message.event_id, source.offset, before, result.state, committed
                 )
-            # a replay writes its entry again, for a changelog that lost the write when the worker died
             last_event[conversation] = item.event
             decisions.append(_decision(message, result, item.received))
+        # a conversation whose messages were all replays writes its entry again, for a changelog that lost the
+        # write when the worker died
         for conversation, event in last_event.items():
             route_table_access(event)
             states[conversation] = entries[conversation]
