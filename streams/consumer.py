@@ -16,6 +16,10 @@ was in the log, produced after the seek): some record was consumed from the clie
 For the partitions that streams consume and ack (not changelogs, which table recovery reads and seeks itself)
 this consumer keeps its own cursor per partition, reset by every seek to the committed offset:
 
+- a stream partition that Faust resumes before it has a cursor stays paused until the seek gives it one: records
+  fetched before the seek were handed out twice, once then and once after it, and every downstream consumer of the
+  decision topic saw those decisions twice (a chat integration run counted a turn's decision twice in two of three
+  runs);
 - each offset is handed out once per seek, in order; a record past the expected offset makes it seek back to the
   expected one, and only a jump seen again on fresh fetches after seeking back is a real hole in the log
   (compaction, transaction markers), which may be committed over;
@@ -54,6 +58,8 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP, Message
 from faust.types.tuples import ack_lock
 from intervaltree import IntervalTree
+
+from streamsense.streams.metadata_backoff import space_metadata_updates
 
 HOLE_CONFIRMATIONS = 2
 """Fresh fetches, after seeking back to the expected offset, that must jump to the same offset before the offsets
@@ -139,7 +145,8 @@ def commit_offset(acked: list[int], holes: IntervalTree, committed: int) -> int 
 
 
 class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
-    """Faust's consumer thread, with the fetch size and wait that Faust does not expose.
+    """Faust's consumer thread, with the fetch size and wait that Faust does not expose, and spaced metadata retries
+    (``streams/metadata_backoff.py``).
 
     Each fetch costs the worker in proportion to its assigned partitions (request and response name every one).
     A fetch that must wait for many bytes returns empty after its short wait when traffic is light: with 64 KiB
@@ -154,6 +161,7 @@ class ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
         # aiokafka builds its fetcher from these in ``start``, after this
         consumer._fetch_min_bytes = self.app.fetch_min_bytes
         consumer._fetch_max_wait_ms = self.app.fetch_max_wait_ms
+        space_metadata_updates(consumer._client, self.app.metadata_retry_max_s)
         return consumer
 
 
@@ -179,6 +187,7 @@ class Consumer(faust_aiokafka.Consumer):
         """Offsets handed out again after they were lost, per topic (a metric: ``streams/metrics.py``)."""
         self._replay: dict[TP, tuple[int, frozenset[int]]] = {}
         self._stall_checked = 0.0
+        self._resume_after_seek: set[TP] = set()
 
     def committed_offset(self, tp: TP) -> int | None:
         """The next offset of ``tp`` a restart would consume from: everything before it is processed for good."""
@@ -194,7 +203,24 @@ class Consumer(faust_aiokafka.Consumer):
             self._seeks[tp] += 1
             self._resets[tp] += reset
 
+    def resume_partitions(self, tps: Iterable[TP]) -> None:
+        """Resume ``tps``, except the stream partitions with no cursor yet: they wait for ``perform_seek``."""
+        tps = set(tps)
+        held = {tp for tp in tps if tp not in self._expected and self._exact(tp)}
+        self._resume_after_seek |= held
+        self.pause_partitions(held)
+        super().resume_partitions(tps - held)
+
     async def perform_seek(self) -> None:
+        """Seek to the committed offsets and resume the partitions that waited for their cursor, even if the seek
+        failed: a partition without a cursor is consumed as Faust would, which beats never consuming it."""
+        try:
+            await self._seek_to_committed()
+        finally:
+            held, self._resume_after_seek = self._resume_after_seek & self.assignment(), set()
+            super().resume_partitions(held)
+
+    async def _seek_to_committed(self) -> None:
         """Seek to the committed offsets (the earliest where there is none) and restart every cursor there."""
         self._bump(self.assignment(), reset=True)
         await super().perform_seek()
@@ -215,6 +241,7 @@ class Consumer(faust_aiokafka.Consumer):
 
     async def on_partitions_revoked(self, revoked: set[TP]) -> None:
         self._bump(revoked, reset=True)
+        self._resume_after_seek -= revoked
         for tp in revoked:
             self._expected.pop(tp, None)
             self._forget_progress(tp)
@@ -364,9 +391,3 @@ class Consumer(faust_aiokafka.Consumer):
             self._acked_index[tp].difference_update(range(committed, offset))
             self._committing[tp] = offset
         return offset
-
-
-class Transport(faust_aiokafka.Transport):
-    """The aiokafka transport, with the consumer above."""
-
-    Consumer = Consumer

@@ -1,13 +1,16 @@
 """Chat decisions end to end, on the real broker and node (needs `streamsense train chat`)."""
 
 import uuid
+from collections import Counter
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
+from confluent_kafka import Message
 
 from streamsense.agents.chat import missing_artifacts
 from streamsense.schemas.chat import ChatMessage
-from streamsense.streams.topics import CHAT_MESSAGES
+from streamsense.streams.topics import CHAT_DECISIONS, CHAT_MESSAGES
 
 pytestmark = pytest.mark.integration
 INDEX = "streamsense-decisions-chat"
@@ -31,6 +34,10 @@ def _conversation() -> list[ChatMessage]:
         )
         for n, text in enumerate(TURNS)
     ]
+
+
+def _event_id(message: Message) -> str:
+    return orjson.loads(message.value())["event_id"]
 
 
 def test_three_turn_conversation_accumulates_state_across_a_worker_restart(
@@ -60,8 +67,8 @@ def test_three_turn_conversation_accumulates_state_across_a_worker_restart(
     assert all(d["intents"] and d["knowledge"] for d in (first, second, third))
 
 
-def test_a_conversations_turns_decided_in_one_batch_each_see_the_state_the_earlier_ones_left(
-    start_worker, producer, es, count_by_id, wait_for
+def test_a_worker_starting_on_a_conversations_turns_decides_each_once_with_the_state_the_earlier_ones_left(
+    start_worker, producer, read_topic, es, count_by_id, wait_for
 ):
     if missing_artifacts():
         pytest.fail(missing_artifacts())
@@ -80,3 +87,9 @@ def test_a_conversations_turns_decided_in_one_batch_each_see_the_state_the_earli
     for slot, value in first["state"]["slots"].items():
         assert third["state"]["slots"].get(slot) == value, f"{slot} carried to the third turn"
     assert all(d["intents"] and d["knowledge"] for d in (first, second, third))
+
+    # records fetched before the worker's first seek were once decided again after it: twice on the topic
+    decisions = read_topic(CHAT_DECISIONS)
+    wait_for(lambda: set(ids) <= {_event_id(m) for m in decisions.poll(1.0)}, 60, "the decisions on the topic")
+    decisions.poll(2.0)
+    assert Counter(e for e in map(_event_id, decisions.messages) if e in ids) == dict.fromkeys(ids, 1)

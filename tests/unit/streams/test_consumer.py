@@ -1,6 +1,7 @@
 import asyncio
 from pathlib import Path
 
+import pytest
 from faust.types import TP
 from intervaltree import IntervalTree
 
@@ -163,3 +164,53 @@ def test_offsets_whose_commit_is_on_its_way_are_not_lost(tmp_path: Path) -> None
         return committing, sought
 
     assert asyncio.run(replay()) == (12, [])
+
+
+def consumer_with_assignment(tmp_path: Path, assigned: set[TP], seek_fails: bool = False) -> Consumer:
+    """A payments worker's consumer assigned ``assigned``, all paused as after a rebalance, whose seek to the
+    committed offsets only restarts the cursors (or fails); call it inside an event loop."""
+    consumer = create_app(STREAMS["payments"], Settings(state_dir=tmp_path)).consumer
+    consumer._exact = lambda _tp: True
+    consumer.assignment = lambda: assigned
+
+    async def seek_to_committed() -> None:
+        if seek_fails:
+            raise TimeoutError("the broker did not answer")
+        consumer._expected.update(dict.fromkeys(consumer.assignment(), 0))
+
+    consumer._seek_to_committed = seek_to_committed
+    consumer.pause_partitions(assigned)
+    return consumer
+
+
+def test_a_stream_partition_resumed_before_its_seek_is_fetched_only_once_the_seek_gave_it_a_cursor(
+    tmp_path: Path,
+) -> None:
+    new, known = TP("payments.transactions", 0), TP("payments.transactions", 1)
+
+    async def resume() -> tuple[set[TP], set[TP]]:
+        consumer = consumer_with_assignment(tmp_path, {new, known})
+        consumer._expected[known] = 7
+        consumer.resume_partitions({new, known})
+        before_seek = set(consumer._get_active_partitions())
+        await consumer.perform_seek()
+        return before_seek, set(consumer._get_active_partitions())
+
+    assert asyncio.run(resume()) == ({known}, {new, known})
+
+
+def test_a_partition_waiting_for_its_seek_is_resumed_even_if_the_seek_fails_but_not_once_revoked(
+    tmp_path: Path,
+) -> None:
+    kept, revoked = TP("payments.transactions", 0), TP("payments.transactions", 1)
+
+    async def resume() -> set[TP]:
+        consumer = consumer_with_assignment(tmp_path, {kept, revoked}, seek_fails=True)
+        consumer.resume_partitions({kept, revoked})
+        await consumer.on_partitions_revoked({revoked})
+        consumer.assignment = lambda: {kept}
+        with pytest.raises(TimeoutError):
+            await consumer.perform_seek()
+        return set(consumer._get_active_partitions())
+
+    assert asyncio.run(resume()) == {kept}
