@@ -113,6 +113,11 @@ class Settings(BaseSettings):
         "byte with a short wait makes an idle worker poll the broker with empty fetches",
     )
     consumer_fetch_max_wait_ms: int = Field(default=500, description="the longest a fetch waits for more bytes")
+    kafka_metadata_retry_max_ms: int = Field(
+        default=1000,
+        description="the longest a worker's Kafka client waits between failed metadata updates (the wait doubles "
+        "from 100 ms); also how soon a broker that is back is found",
+    )
     batch_size: int = 200
     batch_within_s: float = Field(
         default=0.005,

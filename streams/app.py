@@ -11,9 +11,9 @@ from mode import ServiceT
 
 from streamsense.settings import Settings
 from streamsense.streams.connections import faust_credentials
-from streamsense.streams.consumer import Transport
 from streamsense.streams.table_store import Table
 from streamsense.streams.topics import StreamSpec
+from streamsense.streams.transport import Transport
 
 
 def table_options(settings: Settings) -> dict[str, Any]:
@@ -29,10 +29,12 @@ def table_options(settings: Settings) -> dict[str, Any]:
 
 
 class App(faust.App):
-    """A Faust app whose consumer keeps exact offsets and fetches as settings say (``streams.consumer``)."""
+    """A Faust app whose consumer keeps exact offsets and fetches as settings say (``streams.consumer``), and whose
+    Kafka clients space their failed metadata updates (``streams.metadata_backoff``)."""
 
     fetch_min_bytes: int = 1
     fetch_max_wait_ms: int = 500
+    metadata_retry_max_s: float = 1.0
     table_options: Mapping[str, Any] = MappingProxyType({})
 
     def Table(self, name: str, **kwargs: Any) -> faust.types.TableT:
@@ -99,4 +101,5 @@ def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None
     app.table_options = table_options(settings) if settings.table_store == "rocksdb" else {}
     app.fetch_min_bytes = settings.consumer_fetch_min_bytes
     app.fetch_max_wait_ms = settings.consumer_fetch_max_wait_ms
+    app.metadata_retry_max_s = settings.kafka_metadata_retry_max_ms / 1000
     return app
