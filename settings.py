@@ -113,6 +113,12 @@ class Settings(BaseSettings):
         "byte with a short wait makes an idle worker poll the broker with empty fetches",
     )
     consumer_fetch_max_wait_ms: int = Field(default=500, description="the longest a fetch waits for more bytes")
+    agent_max_restarts: int = Field(
+        default=5,
+        description="a worker whose agent crashed this many times within agent_restart_window_s exits with status 1, "
+        "for its orchestrator to start a fresh process",
+    )
+    agent_restart_window_s: float = 300.0
     kafka_metadata_retry_max_ms: int = Field(
         default=1000,
         description="the longest a worker's Kafka client waits between failed metadata updates (the wait doubles "

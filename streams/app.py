@@ -11,6 +11,7 @@ from mode import ServiceT
 
 from streamsense.settings import Settings
 from streamsense.streams.connections import faust_credentials
+from streamsense.streams.supervision import agent_supervisor
 from streamsense.streams.table_store import Table
 from streamsense.streams.topics import StreamSpec
 from streamsense.streams.transport import Transport
@@ -93,6 +94,7 @@ def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None
         autodiscover=False,
         table_cleanup_interval=60.0,
         table_standby_replicas=settings.table_standby_replicas,
+        agent_supervisor=agent_supervisor(settings.agent_max_restarts, settings.agent_restart_window_s),
     )
     # Table writes queue in the producer's buffer; past ``max_messages`` Faust stops delivering messages to the
     # streams and drains it with a 0.1 s wait per message. A batch writes a few entries per event, so the limit

@@ -367,6 +367,15 @@ class Consumer(faust_aiokafka.Consumer):
         await self.seek_wait({tp: offset})
         self._bump([tp], reset=False)
 
+    def abandon(self, messages: Iterable[Message]) -> None:
+        """Forget ``messages`` that an agent dropped unacked when it failed: they are no longer alive, so ``lost``
+        finds them and they are handed out again, and shutdown does not wait for their acks. Otherwise whatever
+        still refers to them (the agent's crash reason, with its frames) kept them alive: after a crash a scoring
+        request was never handed out again, and the worker's shutdown waited for its ack until it was killed."""
+        for message in messages:
+            self._alive.pop((message.tp, message.offset), None)
+            self._unacked_messages.discard(message)
+
     def on_buffer_full(self, tp: TP) -> None:
         """Keep fetching the partition (see the module docstring); the full buffer itself holds the fetcher back."""
 

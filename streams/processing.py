@@ -103,6 +103,7 @@ async def consume(
     batch_size: int,
     batch_within_s: float,
     deliveries_in_flight: int,
+    abandon: Callable[[list[EventT]], None],
 ) -> None:
     """Batch the stream's events ourselves, and ack each batch only after its delivery is confirmed.
 
@@ -115,8 +116,8 @@ async def consume(
     ``handle`` decides a batch and issues its sends in order, and returns the confirmation (the broker's acks,
     then the Elasticsearch bulk). Up to ``deliveries_in_flight`` confirmations run while later batches are
     decided; an acker task awaits them in order and acks each batch after its own. A failed confirmation acks
-    nothing more: the error ends the agent, and the unacked offsets hold the commit back until the consumer hands
-    them out again (``streams/consumer.py``, lost messages).
+    nothing more: the error ends the agent, which gives up its unacked events (``abandon``), and their
+    offsets hold the commit back until the consumer hands them out again (``streams/consumer.py``, lost messages).
     """
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[EventT | Exception] = asyncio.Queue(maxsize=2 * batch_size)
@@ -125,6 +126,9 @@ async def consume(
     unacked = stream.noack()
     agent = asyncio.current_task()
     failures: list[Exception] = []
+    events: list[EventT] = []
+    unacked_events: list[EventT] = []
+    failed = False
 
     async def feed() -> None:
         try:
@@ -140,6 +144,7 @@ async def consume(
                 await confirmation
             except Exception as error:
                 failures.append(error)
+                unacked_events.extend(events)
                 if agent is not None:
                     agent.cancel()
                 return
@@ -180,14 +185,26 @@ async def consume(
             await slots.acquire()
             deliveries.put_nowait((asyncio.ensure_future(await handle(events)), events))
     except asyncio.CancelledError:
-        if failures:
-            raise failures[0] from None
+        if not failures:
+            raise
+        failed = True
+        raise failures[0] from None
+    except Exception:
+        failed = True
         raise
     finally:
         feeder.cancel()
         acker.cancel()
         while not deliveries.empty():
-            deliveries.get_nowait()[0].cancel()
+            confirmation, batch = deliveries.get_nowait()
+            confirmation.cancel()
+            unacked_events.extend(batch)
+        if failed:
+            unacked_events.extend(events)
+            while not queue.empty():
+                if not isinstance(item := queue.get_nowait(), Exception):
+                    unacked_events.append(item)
+            abandon(unacked_events)
 
 
 class BatchProcessor:
@@ -230,7 +247,14 @@ class BatchProcessor:
         self, stream: faust.StreamT, handle: Callable[[Sequence[EventT]], Awaitable[Awaitable[None]]]
     ) -> None:
         settings = self.settings
-        await consume(stream, handle, settings.batch_size, settings.batch_within_s, settings.deliveries_in_flight)
+        consumer = stream.app.consumer  # the worker's ``streams.consumer.Consumer``
+
+        def abandon(events: list[EventT]) -> None:
+            consumer.abandon(event.message for event in events)
+
+        await consume(
+            stream, handle, settings.batch_size, settings.batch_within_s, settings.deliveries_in_flight, abandon
+        )
 
     async def process_batched(
         self, events: Sequence[EventT], schema: type[BaseModel], decide_many: DecideMany, forward_to: str | None = None

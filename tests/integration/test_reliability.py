@@ -51,6 +51,19 @@ def _lossy_init(self, *args, **kwargs):
 consumer.Consumer.__init__ = _lossy_init
 '''
 
+BROKEN_DECISION_LOG = '''
+"""Injected through PYTHONPATH: every write to the decision log fails, as every Elasticsearch request of a worker
+once did."""
+from streamsense.streams import decision_log
+
+
+async def _broken_write(self, actions):
+    raise RuntimeError("injected: the decision log is broken")
+
+
+decision_log.DecisionLog.write = _broken_write
+'''
+
 
 def _tx(run: str, n: int, accounts: int = 200) -> Transaction:
     return Transaction(
@@ -243,3 +256,22 @@ def test_messages_lost_between_the_consumer_and_their_stream_are_handed_out_agai
     lost = sum(1 for tx in txs if "-lost-" in tx.event_id)
     wait_for(lambda: redelivered(PAYMENTS_TRANSACTIONS) >= lost, 30, "the redelivered offsets in the metrics")
     assert worker.alive(), worker.log()
+
+
+def test_a_worker_whose_agent_keeps_crashing_exits_for_a_fresh_process(
+    start_worker, producer, settings, wait_for, tmp_path
+):
+    """Faust restarts a crashed agent; one that crashes on every batch made a worker that held its partitions and
+    decided nothing, for as long as it ran."""
+    (tmp_path / "sitecustomize.py").write_text(BROKEN_DECISION_LOG)
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    limits = settings.model_copy(update={"agent_max_restarts": 2, "agent_restart_window_s": 120.0})
+    worker = start_worker("payments", overrides=limits, extra_env={"PYTHONPATH": path})
+    wait_for(worker.ready, 120, "the worker to be ready")
+    tx = _tx(uuid.uuid4().hex[:10], 1)
+    producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+    producer.flush()
+    wait_for(lambda: not worker.alive(), 120, "the worker to exit")
+    log = worker.log_path.read_text(errors="replace")
+    assert worker.proc.returncode == 1, log[-3000:]
+    assert "injected: the decision log is broken" in log and "Max restarts exceeded" in log, log[-3000:]

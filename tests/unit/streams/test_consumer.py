@@ -214,3 +214,23 @@ def test_a_partition_waiting_for_its_seek_is_resumed_even_if_the_seek_fails_but_
         return set(consumer._get_active_partitions())
 
     assert asyncio.run(resume()) == {kept}
+
+
+def test_messages_a_failed_agent_abandoned_are_no_longer_alive_and_are_handed_out_again(tmp_path: Path) -> None:
+    tp = TP("payments.scoring", 6)
+
+    async def replay() -> list[tuple[TP, int]]:
+        consumer, sought = consumer_recording_seeks(tmp_path)
+        held = HandedOut()  # still referred to by the failed agent's crash reason
+        held.tp, held.offset = tp, 0
+        consumer._alive[tp, 0] = held
+        consumer._unacked_messages.add(held)
+        consumer._committed_offset[tp] = 0
+        consumer._expected[tp] = 1
+        consumer.abandon([held])
+        assert held not in consumer._unacked_messages, "shutdown would wait for its ack"
+        for now in (0.0, STALL_AFTER_S):
+            await consumer._replay_lost_head(tp, now)
+        return sought
+
+    assert asyncio.run(replay()) == [(tp, 0)]

@@ -21,6 +21,7 @@ class FakeStream:
         self.count = count
         self.pause_after = pause_after
         self.acked: list[int] = []
+        self.abandoned: list[int] = []
 
     def noack(self) -> "FakeStream":
         return self
@@ -39,7 +40,7 @@ class FakeStream:
 
 def _run(stream: FakeStream, handle, in_flight: int, until, batch_size: int = 3, within_s: float = 0.01) -> None:
     async def main() -> None:
-        agent = asyncio.ensure_future(consume(stream, handle, batch_size, within_s, in_flight))
+        agent = asyncio.ensure_future(consume(stream, handle, batch_size, within_s, in_flight, stream.abandoned.extend))
         for _ in range(400):
             await asyncio.sleep(0.005)
             if until() or agent.done():
@@ -115,7 +116,7 @@ def test_one_delivery_in_flight_decides_only_after_the_previous_batch_is_acked()
     assert acked_when_decided == [0, 3]
 
 
-def test_a_failed_confirmation_acks_nothing_after_it_and_ends_the_agent_with_its_error():
+def test_a_failed_confirmation_acks_nothing_after_it_gives_up_every_unacked_event_and_ends_the_agent():
     stream = FakeStream(9)
 
     async def handle(events: Sequence[int]) -> Awaitable[None]:
@@ -126,12 +127,14 @@ def test_a_failed_confirmation_acks_nothing_after_it_and_ends_the_agent_with_its
         return confirm()
 
     async def main() -> None:
-        agent = asyncio.ensure_future(consume(stream, handle, 3, 0.01, 2))
+        agent = asyncio.ensure_future(consume(stream, handle, 3, 0.01, 2, stream.abandoned.extend))
         with pytest.raises(RuntimeError, match="elasticsearch said no"):
             await asyncio.wait_for(agent, 5)
 
     asyncio.run(main())
     assert stream.acked == [0, 1, 2]
+    # the failed batch and whatever was fed after it: the consumer hands them out again
+    assert {3, 4, 5} <= set(stream.abandoned) and set(stream.acked) | set(stream.abandoned) == set(range(9))
 
 
 class Delivered(NamedTuple):
