@@ -4,8 +4,9 @@ Faust restarts a crashed agent (a batch's delivery or log write that failed, say
 handed out again, which suits a passing failure. Its default allows 100 restarts a second, though, so an agent that
 fails on every batch was restarted about every 5 s for as long as the worker ran, holding its partitions and
 deciding nothing (seen once: 124 crashes in 10 minutes, every Elasticsearch request of the worker failing the same
-way). Past ``max_restarts`` within ``window_s`` the worker exits with status 1, so that its orchestrator starts a
-fresh process with fresh clients and the group can give the partitions to a worker that decides them.
+way, broken by a diagnostic hook outside the repo). Past ``max_restarts`` within ``window_s`` the worker exits with
+status 1, so that its orchestrator starts a fresh process with fresh clients and the group can give the partitions
+to a worker that decides them.
 """
 
 from typing import Any
