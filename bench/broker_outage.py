@@ -29,7 +29,7 @@ from streamsense.streams.admin import ensure_topics
 from streamsense.streams.connections import elasticsearch_options
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
-from streamsense.streams.readiness import answers_ready
+from streamsense.streams.readiness import wait_until_ready
 from streamsense.streams.topics import PAYMENTS_TRANSACTIONS, STREAMS
 from streamsense.streams.worker import free_port, spawn_worker
 
@@ -56,25 +56,24 @@ def main() -> None:
     log.unlink(missing_ok=True)
     worker = spawn_worker("payments", settings, port, log, name="bench-outage")
     try:
-        while not answers_ready(port):
-            if worker.poll() is not None:
-                raise SystemExit(f"the worker exited with {worker.returncode}")
-            time.sleep(0.5)
+        wait_until_ready(worker, port)
         process = psutil.Process(worker.pid)
         sender = threading.Thread(target=publish, args=(EventProducer(settings), events, args.rate))
         sender.start()
         time.sleep(args.down_after_s)
-        cpu, log_bytes, text = tree_cpu_s(process), log.stat().st_size, log.read_text(errors="replace")
+        cpu, log_bytes = tree_cpu_s(process), log.stat().st_size
         infra.stop("kafka")
         began = time.monotonic()
         time.sleep(args.down_s)
         down_s = time.monotonic() - began
-        grown = log.read_text(errors="replace")[len(text) :]
+        with log.open("rb") as written:
+            written.seek(log_bytes)
+            grown = written.read()
         away = {
             "seconds": round(down_s, 1),
             "worker_cpu_share_of_one_core": round((tree_cpu_s(process) - cpu) / down_s, 3),
-            "worker_log_bytes_per_s": round((log.stat().st_size - log_bytes) / down_s),
-            "failed_metadata_updates_per_s": round(grown.count("Unable to update metadata") / down_s, 1),
+            "worker_log_bytes_per_s": round(len(grown) / down_s),
+            "failed_metadata_updates_per_s": round(grown.count(b"Unable to update metadata") / down_s, 1),
         }
         infra.start_kafka()
         restarted = time.time()

@@ -21,7 +21,7 @@ from machine_cpu import tree_cpu_s
 
 from streamsense.infra.local.launcher import LocalInfra
 from streamsense.settings import get_settings
-from streamsense.streams.readiness import answers_ready
+from streamsense.streams.readiness import wait_until_ready
 from streamsense.streams.worker import free_port, spawn_worker
 
 
@@ -39,10 +39,7 @@ def main() -> None:
     worker = spawn_worker(args.stream, settings, port, settings.state_dir / "bench-logs" / f"idle-{args.stream}.log")
     try:
         started = time.monotonic()
-        while not answers_ready(port):
-            if worker.poll() is not None:
-                raise SystemExit(f"the worker exited with {worker.returncode}")
-            time.sleep(0.5)
+        wait_until_ready(worker, port)
         ready_s = time.monotonic() - started
         time.sleep(args.settle_s)
         processes = {"worker": psutil.Process(worker.pid), **services}

@@ -4,6 +4,8 @@
 decision; orchestrators (the Kubernetes readiness probe) and the demo wait on this page instead.
 """
 
+import subprocess
+import time
 import urllib.error
 import urllib.request
 from dataclasses import asdict, dataclass
@@ -59,3 +61,11 @@ def answers_ready(port: int, host: str = "127.0.0.1") -> bool:
             return response.status == 200
     except (urllib.error.URLError, OSError):
         return False
+
+
+def wait_until_ready(worker: subprocess.Popen, port: int) -> None:
+    """Wait until the worker process answers ``/ready`` on ``port``; exit with its status if it dies first."""
+    while not answers_ready(port):
+        if worker.poll() is not None:
+            raise SystemExit(f"the worker exited with {worker.returncode}")
+        time.sleep(0.5)

@@ -1,9 +1,13 @@
 import asyncio
+import subprocess
+import sys
 from pathlib import Path
+
+import pytest
 
 from streamsense.settings import Settings
 from streamsense.streams.app import create_app
-from streamsense.streams.readiness import Readiness, answers_ready, readiness
+from streamsense.streams.readiness import Readiness, answers_ready, readiness, wait_until_ready
 from streamsense.streams.topics import STREAMS
 from streamsense.streams.worker import free_port
 
@@ -43,3 +47,9 @@ def test_a_worker_that_has_not_started_is_not_ready_and_becomes_ready_when_faust
 
 def test_a_worker_that_does_not_answer_is_not_ready():
     assert not answers_ready(free_port())
+
+
+def test_waiting_for_a_worker_that_dies_before_it_is_ready_exits_with_its_status():
+    worker = subprocess.Popen([sys.executable, "-c", "raise SystemExit(3)"])
+    with pytest.raises(SystemExit, match="the worker exited with 3"):
+        wait_until_ready(worker, free_port())
