@@ -37,7 +37,9 @@ this consumer keeps its own cursor per partition, reset by every seek to the com
   is on its way count as committed; a message dropped on the way to its stream, or with an agent that a failed
   delivery ended, is collected. In a CI run one of 20 transactions (offset 154; 155 of the same fetch was decided)
   waited 4 minutes, until the worker stopped, with its partition's commit stuck behind it. A lost committed
-  offset is sought back to, and from there only the offsets that were lost too are handed out again;
+  offset is sought back to, and from there only the offsets that were lost too are handed out again. Messages that
+  a failed agent abandoned (``abandon``) are lost at once, and their partition is replayed as soon as its commit
+  reaches one of them, without the wait;
 - a partition is never taken out of the fetch when its stream buffer is under pressure: Faust brings it back only
   when a later read finds the buffer drained, and in a 10,000-event fuzz run one partition was never fetched
   again (its 730 events waited 4.5 minutes, until the worker stopped). A full buffer blocks the fetcher instead.
@@ -188,6 +190,7 @@ class Consumer(faust_aiokafka.Consumer):
         self._replay: dict[TP, tuple[int, frozenset[int]]] = {}
         self._stall_checked = 0.0
         self._resume_after_seek: set[TP] = set()
+        self._abandoned: set[TP] = set()
 
     def committed_offset(self, tp: TP) -> int | None:
         """The next offset of ``tp`` a restart would consume from: everything before it is processed for good."""
@@ -252,6 +255,7 @@ class Consumer(faust_aiokafka.Consumer):
         self._head_progress.pop(tp, None)
         self._committing.pop(tp, None)
         self._replay.pop(tp, None)
+        self._abandoned.discard(tp)
 
     async def _getmany(self, active_partitions: set[TP] | None, timeout: float) -> RecordMap:
         records = await super()._getmany(active_partitions, timeout)
@@ -325,7 +329,8 @@ class Consumer(faust_aiokafka.Consumer):
 
     async def _replay_lost_head(self, tp: TP, now: float) -> None:
         """Hand out the committed offset of ``tp`` again if it was ``lost`` and the commit has waited behind it for
-        ``STALL_AFTER_S``; after it, only the offsets that were lost too (see the module docstring)."""
+        ``STALL_AFTER_S``, or at once if a failed agent abandoned messages of ``tp``; after it, only the offsets that
+        were lost too (see the module docstring)."""
         committed = self._committed_offset[tp]
         until = self._expected[tp]
         if committed is None:
@@ -333,9 +338,11 @@ class Consumer(faust_aiokafka.Consumer):
         # a commit on its way (waiting for the producer's flush, say) has taken its acks out of the books already
         committed = max(committed, self._committing.get(tp, committed))
         held, self._head_progress[tp] = stalled(self._head_progress.get(tp), committed, until, now)
+        held = held or (tp in self._abandoned and until > committed)
         acked, holes, alive = self._acked_index[tp], self._gap[tp], _AliveOffsets(self._alive, tp)
         if not held or not lost(committed, acked, holes, alive):
             return
+        self._abandoned.discard(tp)
         missing = [offset for offset in range(committed, until) if lost(offset, acked, holes, alive)]
         self.log.warning(
             "%s[%d]: %d of the offsets %d-%d were handed out but never reached their stream (%s); handing them out "
@@ -371,10 +378,13 @@ class Consumer(faust_aiokafka.Consumer):
         """Forget ``messages`` that an agent dropped unacked when it failed: they are no longer alive, so ``lost``
         finds them and they are handed out again, and shutdown does not wait for their acks. Otherwise whatever
         still refers to them (the agent's crash reason, with its frames) kept them alive: after a crash a scoring
-        request was never handed out again, and the worker's shutdown waited for its ack until it was killed."""
+        request was never handed out again, and the worker's shutdown waited for its ack until it was killed.
+        Their partitions are replayed once their commit reaches a lost offset, without waiting ``STALL_AFTER_S``:
+        nothing else will ack them."""
         for message in messages:
             self._alive.pop((message.tp, message.offset), None)
             self._unacked_messages.discard(message)
+            self._abandoned.add(message.tp)
 
     def on_buffer_full(self, tp: TP) -> None:
         """Keep fetching the partition (see the module docstring); the full buffer itself holds the fetcher back."""

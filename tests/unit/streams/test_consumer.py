@@ -216,21 +216,48 @@ def test_a_partition_waiting_for_its_seek_is_resumed_even_if_the_seek_fails_but_
     assert asyncio.run(resume()) == {kept}
 
 
-def test_messages_a_failed_agent_abandoned_are_no_longer_alive_and_are_handed_out_again(tmp_path: Path) -> None:
+def handed_out(consumer: Consumer, tp: TP, offset: int) -> HandedOut:
+    message = HandedOut()
+    message.tp, message.offset = tp, offset
+    consumer._alive[tp, offset] = message
+    consumer._unacked_messages.add(message)
+    return message
+
+
+def test_messages_a_failed_agent_abandoned_are_handed_out_again_at_once(tmp_path: Path) -> None:
     tp = TP("payments.scoring", 6)
 
     async def replay() -> list[tuple[TP, int]]:
         consumer, sought = consumer_recording_seeks(tmp_path)
-        held = HandedOut()  # still referred to by the failed agent's crash reason
-        held.tp, held.offset = tp, 0
-        consumer._alive[tp, 0] = held
-        consumer._unacked_messages.add(held)
+        held = handed_out(consumer, tp, 0)  # still referred to by the failed agent's crash reason
         consumer._committed_offset[tp] = 0
         consumer._expected[tp] = 1
         consumer.abandon([held])
         assert held not in consumer._unacked_messages, "shutdown would wait for its ack"
-        for now in (0.0, STALL_AFTER_S):
-            await consumer._replay_lost_head(tp, now)
+        await consumer._replay_lost_head(tp, now=0.0)
+        assert sought == [(tp, 0)], "no stall to wait out: nothing else will ack it"
+        await consumer._replay_lost_head(tp, now=0.5)
         return sought
 
     assert asyncio.run(replay()) == [(tp, 0)]
+
+
+def test_an_abandoned_partition_is_replayed_only_once_its_commit_reaches_the_abandoned_offset(tmp_path: Path) -> None:
+    tp = TP("payments.scoring", 7)
+
+    async def replay() -> list[tuple[TP, int]]:
+        consumer, sought = consumer_recording_seeks(tmp_path)
+        waiting = handed_out(consumer, tp, 10)  # decided by the restarted agent, not yet acked
+        dropped = handed_out(consumer, tp, 11)
+        consumer._committed_offset[tp] = 10
+        consumer._expected[tp] = 12
+        consumer.abandon([dropped])
+        await consumer._replay_lost_head(tp, now=0.0)
+        assert sought == [], "the committed offset is alive: wait for it"
+        consumer._alive.pop((tp, 10))
+        consumer._committed_offset[tp] = 11
+        await consumer._replay_lost_head(tp, now=1.0)
+        assert waiting.offset == 10
+        return sought
+
+    assert asyncio.run(replay()) == [(tp, 11)]
