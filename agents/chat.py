@@ -47,7 +47,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         """One pass of the intent model for the batch; then each message in order, from its conversation's state
         before it (a conversation with several messages in the batch reads what the earlier ones left)."""
         texts = [item.record.text for item in items]
-        predictions, intent_ms = pipeline.intents(texts, settings.intent_threshold, settings.intent_top_k)
+        predictions, intent_ms = pipeline.intents(texts, settings.intent_threshold)
         entries: dict[str, Entry] = {}
         last_event: dict[str, EventT] = {}
         decisions: list[ChatDecision] = []
@@ -59,7 +59,13 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
                 entries[conversation] = conversation_entry(states.get(conversation))
             # a message seen again (at-least-once delivery) is decided from the state before it and changes nothing
             applied, before = state_before(entries[conversation], message.event_id)
-            result = pipeline.process(before, message.text, intents=(prediction, intent_ms))
+            result = pipeline.process(
+                before,
+                message.text,
+                threshold=settings.intent_threshold,
+                top_k=settings.intent_top_k,
+                intents=(prediction, intent_ms),
+            )
             if not applied:
                 source = item.event.message
                 committed = app.consumer.committed_offset(source.tp)
@@ -87,7 +93,11 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             intents=[IntentScore(**i) for i in result.intents],
             state=DialogueState(**result.state),
             knowledge=[KnowledgeHit(**hit) for hit in result.knowledge],
-            features={"text_chars": len(message.text), **{f"{k}_ms": v for k, v in result.timings_ms.items()}},
+            features={
+                "text_chars": len(message.text),
+                "intent_set_by_context": float(result.label != result.text_label),
+                **{f"{k}_ms": v for k, v in result.timings_ms.items()},
+            },
             latency_ms=(time.perf_counter() - received) * 1000,
         )
 

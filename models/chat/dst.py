@@ -242,6 +242,21 @@ class DialogueStateTracker:
         self.log_priors = {c: math.log((priors[c] + 1) / total) for c in self.turn_classes}
         return self
 
+    def context_odds(self, state: dict) -> dict[str, float]:
+        """How much likelier each turn class is for the conversation's next turn than for a turn of unknown
+        context: the transitions from the beam's domains (weighted by their hypotheses' scores) over the prior."""
+        hypotheses = state.get("hypotheses") or [{"domain": state.get("domain"), "score": 0.0}]
+        weights: Counter[str | None] = Counter()
+        for hypothesis in hypotheses:
+            weights[hypothesis["domain"]] += math.exp(hypothesis["score"])
+        total = sum(weights.values())
+        expected: Counter[str] = Counter()
+        for domain, weight in weights.items():
+            transitions = self.log_transitions.get(domain or START, self.log_transitions.get(START, {}))
+            for current, log_probability in transitions.items():
+                expected[current] += weight / total * math.exp(log_probability)
+        return {c: expected[c] / math.exp(self.log_priors[c]) for c in expected if c in self.log_priors}
+
     def turn_posterior(self, intents: Ranked | str | None) -> dict[str, float]:
         """What the text alone says about the turn class: a single intent name is taken as certain (``uncertain``
         and none are ``general``); ranked intents are summed per class, the unranked rest spread evenly, floored."""

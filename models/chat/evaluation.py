@@ -119,10 +119,47 @@ def evaluate_intent(artifact_dir: Path, seed: int = 0) -> dict:
             "out_of_scope_examples": len(oos),
         },
     }
+    result["in_dialogues"] = _in_dialogues(pipeline, data, seed)
     result["few_shot"] = _few_shot(model, texts, labels)
     result["continual_learning"] = _continual(model, texts, labels)
     result["quantization"] = _quantization(model, texts, labels)
     return result
+
+
+def _in_dialogues(pipeline: ChatPipeline, data: MultiWOZ, seed: int, dialogues: int = 500) -> dict:
+    """Every turn's intent in dialogues generated from the held-out templates (those of ``evaluate_dst``): the
+    message's alone (arg-max, as ``accuracy`` above) and in its conversation (the decision's, ``intent_context``);
+    calibration and fallback at 0.85 in context."""
+    test = generate(data, split_templates(data.templates, seed=seed).test, dialogues, seed=seed + 100)
+    labels = pipeline.intent.labels
+    gold, alone, in_context, decided, rows = [], [], [], [], []
+    for dialogue in test:
+        state = empty_state()
+        for turn in dialogue.turns:
+            (prediction,), _ = pipeline.intents([turn.text])
+            result = pipeline.process(state, turn.text, top_k=len(labels), intents=(prediction, 0.0))
+            state = result.state
+            gold.append(turn.intent)
+            alone.append(prediction.intents[0][0])
+            in_context.append(result.intents[0]["intent"])
+            decided.append(result.label)
+            probabilities = {i["intent"]: i["probability"] for i in result.intents}
+            rows.append([probabilities.get(label, 0.0) for label in labels])
+    target = torch.tensor([labels.index(y) for y in gold])
+    used = sorted(set(gold))  # the generator's; an intent no turn has would score 0 for any false alarm
+    answered = [(p, y) for p, y in zip(decided, gold, strict=True) if p != FALLBACK]
+    return {
+        "dialogues": len(test),
+        "turns": len(gold),
+        "accuracy_alone": _r(accuracy_score(gold, alone)),
+        "macro_f1_alone": _r(f1_score(gold, alone, labels=used, average="macro")),
+        "accuracy": _r(accuracy_score(gold, in_context)),
+        "macro_f1": _r(f1_score(gold, in_context, labels=used, average="macro")),
+        "intents_used": len(used),
+        "ece": _r(expected_calibration_error(torch.tensor(rows), target)),
+        "fallback_rate": _r(1 - len(answered) / len(gold)),
+        "accuracy_when_answered": _r(sum(p == y for p, y in answered) / max(len(answered), 1)),
+    }
 
 
 def _domain(intent: str) -> str | None:
