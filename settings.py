@@ -127,7 +127,13 @@ class Settings(BaseSettings):
     batch_size: int = 200
     batch_within_s: float = Field(
         default=0.005,
-        description="how long a batch waits for more events after its first; a backlog fills batches at once",
+        description="how long a batch waits for its next event; while events keep coming it waits up to "
+        "batch_max_wait_s after its first",
+    )
+    batch_max_wait_s: float = Field(
+        default=0.02,
+        description="the longest a batch waits after its first event while more keep coming: on a backlog the "
+        "stream hands events over in bursts, and batches cut at 5 ms after their first were small",
     )
     deliveries_in_flight: int = Field(
         default=16,

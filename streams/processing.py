@@ -104,12 +104,14 @@ async def consume(
     batch_within_s: float,
     deliveries_in_flight: int,
     abandon: Callable[[list[EventT]], None],
+    batch_max_wait_s: float = 0.0,
 ) -> None:
     """Batch the stream's events ourselves, and ack each batch only after its delivery is confirmed.
 
     A feeder task iterates the stream without acks (Faust's plain per-event path) into a bounded queue; this
-    loop takes up to ``batch_size`` events, or what came within ``batch_within_s`` of the first and what the
-    feeder had ready after that (so a window of 0 still batches the events of one fetch). Faust's
+    loop takes up to ``batch_size`` events: while the next comes within ``batch_within_s`` of the one before, up to
+    ``batch_max_wait_s`` after the first (at least ``batch_within_s``), and what the feeder had ready after that
+    (so a window of 0 still batches the events of one fetch). Faust's
     ``take_events`` was not used: on a restart with a backlog it skipped runs of messages that it never
     yielded (they stayed uncommitted, so they were not lost for good, but the partition's commits stalled).
 
@@ -163,10 +165,12 @@ async def consume(
         while True:
             events = [checked(await queue.get())]
             deadline = loop.time() + batch_within_s
+            latest = loop.time() + max(batch_max_wait_s, batch_within_s)
             yielded = False
             while len(events) < batch_size:
                 if not queue.empty():
                     events.append(checked(queue.get_nowait()))
+                    deadline = max(deadline, min(loop.time() + batch_within_s, latest))
                     yielded = False
                     continue
                 if (remaining := deadline - loop.time()) <= 0:
@@ -180,6 +184,7 @@ async def consume(
                     events.append(checked(await asyncio.wait_for(queue.get(), remaining)))
                 except TimeoutError:
                     break
+                deadline = max(deadline, min(loop.time() + batch_within_s, latest))
             if failures:  # the acker's cancel can be lost in ``wait_for`` (Python 3.11)
                 raise failures[0]
             await slots.acquire()
@@ -253,7 +258,13 @@ class BatchProcessor:
             consumer.abandon(event.message for event in events)
 
         await consume(
-            stream, handle, settings.batch_size, settings.batch_within_s, settings.deliveries_in_flight, abandon
+            stream,
+            handle,
+            settings.batch_size,
+            settings.batch_within_s,
+            settings.deliveries_in_flight,
+            abandon,
+            settings.batch_max_wait_s,
         )
 
     async def process_batched(

@@ -17,9 +17,10 @@ from streamsense.streams.topics import STREAMS
 class FakeStream:
     """A stream of numbered events that records the order of acks; ``pause_after`` events arrive in a later fetch."""
 
-    def __init__(self, count: int, pause_after: int | None = None) -> None:
+    def __init__(self, count: int, pause_after: int | None = None, interval_s: float = 0.0) -> None:
         self.count = count
         self.pause_after = pause_after
+        self.interval_s = interval_s
         self.acked: list[int] = []
         self.abandoned: list[int] = []
 
@@ -31,16 +32,26 @@ class FakeStream:
             if event == self.pause_after:
                 await asyncio.sleep(0.1)
             yield event
-            await asyncio.sleep(0)  # like Faust's iteration, which may let other tasks run between events
+            await asyncio.sleep(self.interval_s)  # 0: like Faust's iteration, which may let other tasks run
         await asyncio.Event().wait()
 
     async def ack(self, event: int) -> None:
         self.acked.append(event)
 
 
-def _run(stream: FakeStream, handle, in_flight: int, until, batch_size: int = 3, within_s: float = 0.01) -> None:
+def _run(
+    stream: FakeStream,
+    handle,
+    in_flight: int,
+    until,
+    batch_size: int = 3,
+    within_s: float = 0.01,
+    max_wait_s: float = 0.0,
+) -> None:
     async def main() -> None:
-        agent = asyncio.ensure_future(consume(stream, handle, batch_size, within_s, in_flight, stream.abandoned.extend))
+        agent = asyncio.ensure_future(
+            consume(stream, handle, batch_size, within_s, in_flight, stream.abandoned.extend, max_wait_s)
+        )
         for _ in range(400):
             await asyncio.sleep(0.005)
             if until() or agent.done():
@@ -80,6 +91,24 @@ def test_without_a_window_a_batch_holds_the_events_ready_and_does_not_wait_for_l
 
     _run(stream, handle, in_flight=2, until=lambda: len(stream.acked) == 7, batch_size=10, within_s=0.0)
     assert batches == [[0, 1, 2, 3], [4, 5, 6]]
+
+
+def test_a_batch_waits_past_its_window_while_events_keep_coming_up_to_its_longest_wait():
+    batches: list[list[int]] = []
+
+    async def handle(events: Sequence[int]) -> Awaitable[None]:
+        batches.append(list(events))
+        return asyncio.sleep(0)
+
+    def run(max_wait_s: float) -> list[list[int]]:
+        batches.clear()
+        stream = FakeStream(8, interval_s=0.01)  # an event every 10 ms: each within 30 ms of the one before
+        _run(stream, handle, 2, lambda: len(stream.acked) == 8, batch_size=100, within_s=0.03, max_wait_s=max_wait_s)
+        return list(batches)
+
+    assert run(max_wait_s=1.0) == [list(range(8))]
+    capped = run(max_wait_s=0.0)  # 30 ms after its first event at most
+    assert len(capped) > 1 and [e for batch in capped for e in batch] == list(range(8))
 
 
 def test_the_next_batch_is_decided_while_the_previous_one_is_being_confirmed():
