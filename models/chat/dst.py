@@ -27,7 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
-VERSION = "dst-4"
+VERSION = "dst-5"
 NONE = "none"
 GENERAL = "general"
 START = "start"
@@ -107,6 +107,7 @@ class DialogueStateTracker:
         self.turn_classes: list[str] = sorted({slot.split("-")[0] for slot in lexicon} | {GENERAL})
         self.log_transitions: dict[str, dict[str, float]] = {}
         self.log_priors: dict[str, float] = {}
+        self.dialogue_classes: list[str] = []
         self.metrics: dict[str, float] = {}
 
     def candidates(self, text: str) -> list[Candidate]:
@@ -227,12 +228,15 @@ class DialogueStateTracker:
             priors[turn_class(intent)] += count
         self.turn_classes = sorted(set(self.turn_classes) | set(priors))
         counts: Counter[tuple[str, str]] = Counter()
+        seen: set[str] = set()
         for intents in dialogues:
             context = START
             for intent in intents:
                 current = turn_class(intent)
                 counts[context, current] += 1
+                seen.add(current)
                 context = context if current == GENERAL else current
+        self.dialogue_classes = sorted(seen)
         contexts = [START, *(c for c in self.turn_classes if c != GENERAL)]
         self.log_transitions = {}
         for context in contexts:
@@ -244,7 +248,10 @@ class DialogueStateTracker:
 
     def context_odds(self, state: dict) -> dict[str, float]:
         """How much likelier each turn class is for the conversation's next turn than for a turn of unknown
-        context: the transitions from the beam's domains (weighted by their hypotheses' scores) over the prior."""
+        context: the transitions from the beam's domains (weighted by their hypotheses' scores) over the prior.
+        A class that no training dialogue holds (hospital and police: the dialogue generator has none) gets the odds
+        of the least likely domain that they do hold: its smoothed transitions alone made "I am looking for the
+        hospital" after a greeting uncertain, and even odds made a hotel's "phone number and postcode" a hospital's."""
         hypotheses = state.get("hypotheses") or [{"domain": state.get("domain"), "score": 0.0}]
         weights: Counter[str | None] = Counter()
         for hypothesis in hypotheses:
@@ -255,7 +262,10 @@ class DialogueStateTracker:
             transitions = self.log_transitions.get(domain or START, self.log_transitions.get(START, {}))
             for current, log_probability in transitions.items():
                 expected[current] += weight / total * math.exp(log_probability)
-        return {c: expected[c] / math.exp(self.log_priors[c]) for c in expected if c in self.log_priors}
+        known = set(self.dialogue_classes) & set(self.log_priors)
+        odds = {c: expected[c] / math.exp(self.log_priors[c]) for c in expected if c in known}
+        unseen = min((value for c, value in odds.items() if c != GENERAL), default=1.0)
+        return odds | {c: unseen for c in expected if c not in known and c != GENERAL}
 
     def turn_posterior(self, intents: Ranked | str | None) -> dict[str, float]:
         """What the text alone says about the turn class: a single intent name is taken as certain (``uncertain``
@@ -402,6 +412,7 @@ class DialogueStateTracker:
             "turn_classes": self.turn_classes,
             "log_transitions": self.log_transitions,
             "log_priors": self.log_priors,
+            "dialogue_classes": self.dialogue_classes,
             "classes": self.classes,
             "vocabulary": self.vocabulary,
             "metrics": self.metrics,
@@ -422,6 +433,7 @@ class DialogueStateTracker:
         )
         tracker.turn_classes = sidecar["turn_classes"]
         tracker.log_transitions, tracker.log_priors = sidecar["log_transitions"], sidecar["log_priors"]
+        tracker.dialogue_classes = sidecar["dialogue_classes"]
         arrays = np.load(path.with_suffix(".npz"))
         tracker.coef, tracker.intercept = arrays["coef"], arrays["intercept"]
         tracker.classes, tracker.vocabulary = sidecar["classes"], sidecar["vocabulary"]

@@ -18,7 +18,8 @@ def tracker() -> DialogueStateTracker:
     dialogues = [["Hotel-Inform", "Hotel-Inform", "Hotel-Request", "general-thank"]] * 8 + [
         ["Restaurant-Inform", "Restaurant-Request", "general-bye"]
     ] * 8
-    return model.fit_context(dialogues, {"Hotel-Inform": 50, "Restaurant-Inform": 50, "general-thank": 10})
+    priors = {"Hotel-Inform": 50, "Restaurant-Inform": 50, "general-thank": 10, "Police-Inform": 5}
+    return model.fit_context(dialogues, priors)
 
 
 def test_a_request_that_names_no_domain_goes_to_the_conversations_domain() -> None:
@@ -59,3 +60,12 @@ def test_in_context_the_threshold_and_top_k_apply_and_out_of_scope_stays_out_of_
     assert unsure.label == FALLBACK and unsure.reason == "low_confidence"
     outside = predict_in_context(IntentPrediction(FALLBACK, REQUEST, "out_of_scope"), odds, 0.85)
     assert outside.label == FALLBACK and outside.reason == "out_of_scope"
+
+
+def test_a_class_that_no_training_dialogue_holds_gets_the_odds_of_the_least_likely_domain_they_hold() -> None:
+    model = tracker()
+    odds = model.context_odds({"domain": "hotel"})
+    assert "police" not in model.dialogue_classes
+    assert odds["police"] == odds["restaurant"] == min(odds["hotel"], odds["restaurant"])
+    named = [("Police-Inform", 0.95), ("Hotel-Inform", 0.05)]  # "I need the police": it says so
+    assert intents_in_context(named, odds)[0][0] == "Police-Inform"
