@@ -164,27 +164,27 @@ async def consume(
     try:
         while True:
             events = [checked(await queue.get())]
-            deadline = loop.time() + batch_within_s
-            latest = loop.time() + max(batch_max_wait_s, batch_within_s)
+            first = loop.time()
+            deadline, latest = first + batch_within_s, first + max(batch_max_wait_s, batch_within_s)
             yielded = False
             while len(events) < batch_size:
                 if not queue.empty():
-                    events.append(checked(queue.get_nowait()))
-                    deadline = max(deadline, min(loop.time() + batch_within_s, latest))
-                    yielded = False
-                    continue
-                if (remaining := deadline - loop.time()) <= 0:
+                    item = queue.get_nowait()
+                elif (remaining := deadline - loop.time()) <= 0:
                     if yielded:
                         break
                     # the feeder may hold more events of the same fetch: let it run once, without waiting
                     await asyncio.sleep(0)
                     yielded = True
                     continue
-                try:
-                    events.append(checked(await asyncio.wait_for(queue.get(), remaining)))
-                except TimeoutError:
-                    break
+                else:
+                    try:
+                        item = await asyncio.wait_for(queue.get(), remaining)
+                    except TimeoutError:
+                        break
+                events.append(checked(item))
                 deadline = max(deadline, min(loop.time() + batch_within_s, latest))
+                yielded = False
             if failures:  # the acker's cancel can be lost in ``wait_for`` (Python 3.11)
                 raise failures[0]
             await slots.acquire()
