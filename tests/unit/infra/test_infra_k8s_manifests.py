@@ -30,9 +30,7 @@ def _manifest_files() -> list[Path]:
     return sorted(
         p
         for p in K8S.rglob("*.yaml")
-        if p.name != "kustomization.yaml"
-        and "overlays" not in p.parts
-        and str(p.relative_to(K8S)) not in NOT_KUBERNETES_OBJECTS
+        if p.name != "kustomization.yaml" and str(p.relative_to(K8S)) not in NOT_KUBERNETES_OBJECTS
     )
 
 
@@ -43,21 +41,6 @@ def _objects(kind: str) -> dict[str, dict[str, Any]]:
             if doc["kind"] == kind:
                 found[doc["metadata"]["name"]] = doc
     return found
-
-
-def _merge(base: Any, patch: Any) -> Any:
-    """Strategic merge as kustomize does it for these patches: maps recursively, named list items by name."""
-    if isinstance(base, dict) and isinstance(patch, dict):
-        merged = dict(base)
-        for key, value in patch.items():
-            merged[key] = _merge(base[key], value) if key in base else copy.deepcopy(value)
-        return merged
-    if isinstance(base, list) and isinstance(patch, list) and all(isinstance(i, dict) and "name" in i for i in patch):
-        by_name = {item["name"]: item for item in base}
-        merged_list = [_merge(by_name[i["name"]], i) if i["name"] in by_name else i for i in patch]
-        patched = {i["name"] for i in patch}
-        return [item for item in base if item["name"] not in patched] + merged_list
-    return copy.deepcopy(patch)
 
 
 def _worker_container(deployment: dict[str, Any]) -> dict[str, Any]:
@@ -165,28 +148,3 @@ def test_hpa_variant_scales_each_worker_on_external_consumer_lag() -> None:
             assert external["metric"]["name"] == "kafka_consumergroup_lag"
             assert external["metric"]["selector"]["matchLabels"]["consumergroup"] == spec.app_id
             assert external["target"] == {"type": "AverageValue", "averageValue": "100"}
-
-
-def test_gpu_overlay_gives_chat_and_sensors_one_gpu_16gi_and_three_replicas() -> None:
-    overlay = K8S / "overlays" / "gpu"
-    deployments = _objects("Deployment")
-    scaled = _objects("ScaledObject")
-    patched_names = set()
-    for patch_path in sorted(overlay.glob("gpu-*.yaml")):
-        (patch,) = _docs(patch_path)
-        name = patch["metadata"]["name"]
-        patched_names.add(name)
-        if patch["kind"] == "Deployment":
-            result = _merge(deployments[name], patch)
-            kubernetes_validate.validate(result, KUBERNETES_VERSION, strict=True)
-            resources = _worker_container(result)["resources"]
-            assert resources["limits"]["nvidia.com/gpu"] == 1
-            assert resources["limits"]["memory"] == "16Gi"
-            assert resources["limits"]["cpu"] == _worker_container(deployments[name])["resources"]["limits"]["cpu"]
-            assert result["spec"]["replicas"] == 3
-        else:
-            result = _merge(scaled[name], patch)
-            jsonschema.validate(result, KEDA_SCHEMA)
-            assert result["spec"]["minReplicaCount"] == 3
-            assert result["spec"]["triggers"] == scaled[name]["spec"]["triggers"]
-    assert patched_names == {"streamsense-chat", "streamsense-sensors"}

@@ -17,7 +17,7 @@ import yaml
 K8S = Path(__file__).resolve().parents[3] / "infra" / "k8s"
 KEDA_SCHEMA = json.loads((Path(__file__).parent / "keda_scaledobject.schema.json").read_text())
 KUBECTL = shutil.which("kubectl")
-ROOTS = ["", "keda", "hpa", "overlays/gpu"]
+ROOTS = ["", "keda", "hpa"]
 
 pytestmark = pytest.mark.skipif(KUBECTL is None, reason="kubectl (with built-in kustomize) is not installed")
 
@@ -48,16 +48,3 @@ def test_default_uses_keda_and_hpa_variant_uses_hpas_never_both() -> None:
     hpa_kinds = {d["kind"] for d in _render("hpa")}
     assert "ScaledObject" in default_kinds and "HorizontalPodAutoscaler" not in default_kinds
     assert "HorizontalPodAutoscaler" in hpa_kinds and "ScaledObject" not in hpa_kinds
-
-
-def test_gpu_overlay_renders_gpu_chat_and_sensors_and_cpu_payments() -> None:
-    docs = {(d["kind"], d["metadata"]["name"]): d for d in _render("overlays/gpu")}
-    for kind in ("chat", "sensors"):
-        deployment = docs[("Deployment", f"streamsense-{kind}")]
-        (container,) = deployment["spec"]["template"]["spec"]["containers"]
-        assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
-        assert container["resources"]["limits"]["memory"] == "16Gi"
-        assert deployment["spec"]["replicas"] == 3
-        assert docs[("ScaledObject", f"streamsense-{kind}")]["spec"]["minReplicaCount"] == 3
-    (payments,) = docs[("Deployment", "streamsense-payments")]["spec"]["template"]["spec"]["containers"]
-    assert "nvidia.com/gpu" not in payments["resources"]["limits"]
