@@ -20,10 +20,13 @@ PHONE = "[PHONE]"
 CARD = "[CARD]"
 IBAN = "[IBAN]"
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?\b")
-_CARD = re.compile(r"(?<![\w.\-])\d(?:[ \-]?\d){12,18}(?![\w.\-])")
-_PHONE = re.compile(r"(?<![\w.\-/:+])(?:\+|00)?\(?\d[\d ().\-/]{6,}\d(?![\w:/]|\.\d|-\d)")
+# Letters with accents count as part of an address; lookarounds use ASCII word characters, since in Unicode
+# patterns ``\w`` also matches Chinese characters, which run straight into numbers with no space between.
+_LATIN = r"A-Za-z0-9\u00C0-\u024F"
+_EMAIL = re.compile(rf"[{_LATIN}._%+\-]+@[{_LATIN}\-]+(?:\.[{_LATIN}\-]+)*\.[A-Za-z]{{2,}}")
+_IBAN = re.compile(r"(?<![A-Za-z0-9_])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9_])", re.I)
+_CARD = re.compile(r"(?<![A-Za-z0-9_.\-+])\d(?:[ \-]?\d){12,18}(?![A-Za-z0-9_\-]|\.\d)")
+_PHONE = re.compile(r"(?<![A-Za-z0-9_.\-/+])(?<!\d:)(?:\+|00)?\(?\d[\d ().\-/]{6,}\d(?![A-Za-z0-9_:/]|\.\d|-\d)")
 _DATE_OR_TIME = re.compile(r"(?<!\d)(?:\d{4}[-./]\d{1,2}[-./]\d{1,2}|\d{1,2}[-./]\d{1,2}[-./]\d{4})(?!\d)|\d:\d\d")
 _DECIMAL = re.compile(r"\d+\.\d+")
 

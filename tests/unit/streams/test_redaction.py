@@ -67,6 +67,24 @@ def test_an_iban_shaped_string_failing_mod97_is_kept():
 
 
 @pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("我的电话是13812345678", "我的电话是[PHONE]"),
+        ("电话：13812345678", "电话：[PHONE]"),
+        ("卡号4111111111111111。", "卡号[CARD]。"),
+        ("我的邮箱是zhang@example.cn", "我的邮箱是[EMAIL]"),
+        ("phone:07700900123", "phone:[PHONE]"),
+        ("4111-1111-1111-1111.", "[CARD]."),
+        ("+4915112345678 (passes Luhn)", "[PHONE] (passes Luhn)"),
+        ("my iban is de89 3704 0044 0532 0130 00", "my iban is [IBAN]"),
+        ("write to josé.garcía@correo.es", "write to [EMAIL]"),
+    ],
+)
+def test_personal_data_is_found_next_to_chinese_text_labels_and_punctuation(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
     "text",
     [
         "book a table for 4 people at 19:30 on 2026-04-01",
@@ -77,6 +95,10 @@ def test_an_iban_shaped_string_failing_mod97_is_kept():
         "amount 1234567.89 eur",
         "room 12, 3 nights, 2 adults",
         "the train leaves at 10:15 and arrives at 12:45",
+        "at 10:30:00, id 12:34567890",
+        "see http://example.com:8080/path/123456789",
+        "amount 1234567890123.45 eur",
+        "the ab12 cdef ghij klmn code",
     ],
 )
 def test_ordinary_text_and_numbers_are_kept(text):
