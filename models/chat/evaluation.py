@@ -2,6 +2,7 @@
 
 import copy
 import json
+import random
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -23,6 +24,7 @@ from streamsense.models.chat.gnn import GNNConfig, evaluate_link_prediction, ind
 from streamsense.models.chat.intent import FALLBACK, IntentClassifier
 from streamsense.models.chat.knowledge import load_faq
 from streamsense.models.chat.pipeline import ChatPipeline
+from streamsense.models.chat.typos import with_typos
 
 DATA = Path(__file__).resolve().parents[2] / "datasets" / "data" / "chat"
 # Lin, Socher & Xiong (EMNLP 2018), "Multi-Hop Knowledge Graph Reasoning with Reward Shaping", Table 3 (Kinship,
@@ -43,6 +45,36 @@ def _r(x: float) -> float:
 
 def out_of_scope() -> list[str]:
     return [line for line in (DATA / "out_of_scope.txt").read_text().splitlines() if line.strip()]
+
+
+def unseen_values(lexicon: dict[str, list[str]]) -> dict[str, list[str]]:
+    """Values per kind (``name``, ``place``, ``food``, ``time``) that no slot of ``lexicon`` holds."""
+    values = json.loads((DATA / "unseen_values.json").read_text())["values"]
+    seen = {v.lower() for vs in lexicon.values() for v in vs}
+    if clash := sorted(v for vs in values.values() for v in vs if v.lower() in seen):
+        raise ValueError(f"unseen_values.json holds values the database has: {clash}")
+    return values
+
+
+UNSEEN_KIND = {
+    "name": "name",
+    "depart": "place",
+    "dest": "place",
+    "food": "food",
+    "time": "time",
+    "leave": "time",
+    "arrive": "time",
+}
+
+
+def with_unseen_values(example: Example, values: dict[str, list[str]], rng: random.Random) -> str:
+    """``example``'s text with every name, place, food and time value replaced by one from ``values``."""
+    text = example.text
+    for start, end, slot in sorted(example.spans, reverse=True):
+        kind = UNSEEN_KIND.get(slot.split("-", 1)[1])
+        if kind:
+            text = text[:start] + rng.choice(values[kind]) + text[end:]
+    return text
 
 
 def new_intents() -> dict[str, dict[str, list[str]]]:
@@ -119,11 +151,42 @@ def evaluate_intent(artifact_dir: Path, seed: int = 0) -> dict:
             "out_of_scope_examples": len(oos),
         },
     }
+    result["robustness"] = _robustness(model, corpus.test, value_lexicon(data), seed)
     result["in_dialogues"] = _in_dialogues(pipeline, data, seed)
     result["few_shot"] = _few_shot(model, texts, labels)
     result["continual_learning"] = _continual(model, texts, labels)
     result["quantization"] = _quantization(model, texts, labels)
     return result
+
+
+def _answers(model: IntentClassifier, texts: list[str], labels: list[str]) -> dict[str, float]:
+    decisions = model.predict_batch(texts)
+    answered = [(d.label, y) for d, y in zip(decisions, labels, strict=True) if d.label != FALLBACK]
+    return {
+        "top1_accuracy": _r(sum(d.intents[0][0] == y for d, y in zip(decisions, labels, strict=True)) / len(texts)),
+        "fallback_rate": _r(1 - len(answered) / len(texts)),
+        "out_of_scope_rate": _r(sum(d.reason == "out_of_scope" for d in decisions) / len(texts)),
+        "accuracy_when_answered": _r(sum(p == y for p, y in answered) / max(len(answered), 1)),
+    }
+
+
+def _robustness(model: IntentClassifier, test: list[Example], lexicon: dict[str, list[str]], seed: int) -> dict:
+    """The held-out sentences as people may type them: with typos (the rate the gates were set for, other draws),
+    with names, places, foods and times the database does not hold, and with both; fallback at 0.85."""
+    rate = model.config.gate_typo_rate
+    rng = random.Random(seed + 3)
+    labels = [e.intent for e in test]
+    clean = [e.text for e in test]
+    typed = [with_typos(t, rate, rng) for t in clean]
+    values = unseen_values(lexicon)
+    unseen = [with_unseen_values(e, values, rng) for e in test]
+    return {
+        "typo_rate": rate,
+        "clean": _answers(model, clean, labels),
+        "typos": _answers(model, typed, labels),
+        "unseen_values": _answers(model, unseen, labels),
+        "both": _answers(model, [with_typos(t, rate, rng) for t in unseen], labels),
+    }
 
 
 def _in_dialogues(pipeline: ChatPipeline, data: MultiWOZ, seed: int, dialogues: int = 500) -> dict:

@@ -31,8 +31,9 @@ from torch import nn
 from streamsense.models.chat.calibration import fit_temperature
 from streamsense.models.chat.ewc import diagonal_fisher, proximal_step
 from streamsense.models.chat.featurize import hashes
+from streamsense.models.chat.typos import with_typos
 
-VERSION = "intent-5"
+VERSION = "intent-6"
 FALLBACK = "uncertain"
 
 
@@ -54,6 +55,7 @@ class IntentConfig:
     lexical_weight: float = 0.5
     factor_weights: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
     prior_powers: tuple[float, ...] = (0.0, 0.15, 0.3, 0.45)
+    gate_typo_rate: float = 0.15
 
 
 @dataclass
@@ -382,12 +384,15 @@ class IntentClassifier:
         return sum(map(self.seen.__contains__, hashed.tolist())) / len(hashed) if len(hashed) else 0.0
 
     def calibrate(self, texts: Sequence[str], intents: Sequence[str], quantile: float = 0.01) -> None:
-        """Temperature by NLL; gates at the ``quantile`` of in-scope validation similarity and coverage."""
-        similarity_logits, logits = self.scores(texts)
+        """Temperature by NLL; gates at the ``quantile`` of in-scope validation similarity and coverage, read on
+        the validation sentences with typos (``gate_typo_rate`` of their words), since people make them."""
+        _, logits = self.scores(texts)
         self.temperature = fit_temperature(logits, self._targets(intents))
-        similarity = similarity_logits.max(dim=1).values / self.config.scale
+        rng = random.Random(self.config.seed)
+        typed = [with_typos(t, self.config.gate_typo_rate, rng) for t in texts]
+        similarity = self.scores(typed)[0].max(dim=1).values / self.config.scale
         self.min_similarity = float(torch.quantile(similarity, quantile))
-        self.min_coverage = float(np.quantile([self.coverage(t) for t in texts], quantile))
+        self.min_coverage = float(np.quantile([self.coverage(t) for t in typed], quantile))
 
     def probabilities(self, texts: Sequence[str]) -> torch.Tensor:
         return torch.softmax(self.logits(texts) / self.temperature, dim=1)
