@@ -9,7 +9,16 @@ import random
 import re
 from dataclasses import dataclass, field
 
-from streamsense.datasets.multiwoz import PLACEHOLDER, MultiWOZ, fill, placeholder_slots, value_lexicon
+from streamsense.datasets.multiwoz import (
+    PLACEHOLDER,
+    MultiWOZ,
+    fill,
+    placeholder_slots,
+    value_aliases,
+    value_lexicon,
+)
+from streamsense.models.chat.dst import CLOCK
+from streamsense.models.chat.times import clock_times
 
 DOMAINS = ("restaurant", "hotel", "attraction", "train", "taxi")
 DOMAIN_NOUNS = {"hotel"}
@@ -19,15 +28,19 @@ def clean_templates(templates: dict[str, list[str]], lexicon: dict[str, list[str
     """Templates whose every database/ontology value is a placeholder.
 
     MultiWOZ left some values in the text (``I need it starting on Wednesday for 5 people``); a turn built on such
-    a template says more than its labels, so the true state after it is unknown. The domain noun ``hotel`` is
-    kept: it is in nearly every hotel utterance.
+    a template says more than its labels, so the true state after it is unknown. Values count in every form the
+    tracker reads: the other ways people write them (``value_aliases``: "two", "guesthouse") and clock times
+    ("at 7pm"). The domain noun ``hotel`` is kept: it is in nearly every hotel utterance.
     """
-    values = sorted({v for vs in lexicon.values() for v in vs} - DOMAIN_NOUNS, key=len, reverse=True)
+    written = {v for vs in lexicon.values() for v in vs} | set(value_aliases())
+    values = sorted(written - DOMAIN_NOUNS, key=len, reverse=True)
     pattern = re.compile(r"(?<![\w:])(" + "|".join(re.escape(v) for v in values) + r")(?![\w:])")
-    return {
-        intent: [t for t in group if not pattern.search(PLACEHOLDER.sub(" ", t.lower()))]
-        for intent, group in templates.items()
-    }
+
+    def clean(template: str) -> bool:
+        text = PLACEHOLDER.sub(" ", template.lower())
+        return not pattern.search(text) and not CLOCK.search(clock_times(text))
+
+    return {intent: [t for t in group if clean(t)] for intent, group in templates.items()}
 
 
 @dataclass

@@ -131,6 +131,11 @@ def value_lexicon(data: MultiWOZ) -> dict[str, list[str]]:
     }
 
 
+def value_aliases() -> dict[str, str]:
+    """Other ways people write database values ("center", "guesthouse", "two"), each with the value it means."""
+    return json.loads((Path(__file__).parent / "data" / "chat" / "value_aliases.json").read_text())["aliases"]
+
+
 def placeholder_slots(template: str) -> list[str]:
     """``domain-slot`` names of the placeholders in a template, in order."""
     return [f"{d.lower()}-{s.lower()}" for d, s in PLACEHOLDER.findall(template)]

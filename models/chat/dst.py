@@ -27,13 +27,16 @@ from pathlib import Path
 
 import numpy as np
 
-VERSION = "dst-5"
+from streamsense.models.chat.times import clock_times
+
+VERSION = "dst-6"
 NONE = "none"
 GENERAL = "general"
 START = "start"
 FLOOR = 1e-3
 WORD = re.compile(r"\d\d:\d\d|[^\W_]+")
 TIME = re.compile(r"^\d\d:\d\d$")
+CLOCK = re.compile(r"(?<![\w:])((?:[01]\d|2[0-3]):[0-5]\d)(?![\w:])")
 
 Ranked = Sequence[tuple[str, float]]
 
@@ -77,8 +80,10 @@ class DialogueStateTracker:
         prior_power: float = 1.0,
         beam: int = 8,
         change_penalty: float = 0.0,
+        aliases: dict[str, str] | None = None,
     ) -> None:
         self.lexicon = lexicon
+        self.aliases = dict(aliases or {})
         self.emission_power = emission_power
         self.prior_power = prior_power
         self.beam = beam
@@ -98,7 +103,13 @@ class DialogueStateTracker:
             self.kinds |= {v: shared for v in self.kinds if shape(v)}
             slots = sorted({s for v, ss in self.slots.items() if shape(v) for s in ss})
             self.slots |= {v: slots for v in self.slots if shape(v)}
-        ordered = sorted(self.kinds, key=len, reverse=True)
+        a_time = next((v for v in self.kinds if TIME.match(v)), None)
+        self.time_kinds = self.kinds[a_time] if a_time else []
+        self.time_slots = self.slots[a_time] if a_time else []
+        if unknown := sorted(alias for alias, value in self.aliases.items() if value not in self.kinds):
+            raise ValueError(f"aliases of values the lexicon lacks: {unknown}")
+        self.canonical = {v: v for v in self.kinds} | {alias.lower(): v for alias, v in self.aliases.items()}
+        ordered = sorted(self.canonical, key=len, reverse=True)
         self.pattern = re.compile(r"(?<![\w:])(" + "|".join(re.escape(v) for v in ordered) + r")(?![\w:])")
         self.classes: list[str] = []
         self.vocabulary: dict[str, int] = {}
@@ -111,11 +122,20 @@ class DialogueStateTracker:
         self.metrics: dict[str, float] = {}
 
     def candidates(self, text: str) -> list[Candidate]:
+        """Lexicon values in ``text`` (an alias as its value: "center" is "centre"), and any HH:MM time the lexicon
+        lacks (a time slot takes any time)."""
         lowered = text.lower()
-        return [
-            Candidate(m.group(1), m.start(1), m.end(1), self.kinds[m.group(1)], self.slots[m.group(1)])
-            for m in self.pattern.finditer(lowered)
-        ]
+        values = [(self.canonical[m.group(1)], m.start(1), m.end(1)) for m in self.pattern.finditer(lowered)]
+        found = [Candidate(v, start, end, self.kinds[v], self.slots[v]) for v, start, end in values]
+        if self.time_slots:
+            taken = {c.start for c in found}
+            found += [
+                Candidate(m.group(1), m.start(1), m.end(1), self.time_kinds, self.time_slots)
+                for m in CLOCK.finditer(lowered)
+                if m.group(1) not in self.kinds and m.start(1) not in taken
+            ]
+            found.sort(key=lambda c: c.start)
+        return found
 
     @staticmethod
     def features(text: str, candidate: Candidate, domain: str | None) -> list[str]:
@@ -289,6 +309,7 @@ class DialogueStateTracker:
         posterior over prior and the log transition; extensions are filled best first until the beam holds
         ``beam`` distinct states (the first of equal states is the best), and the best one is the state.
         """
+        text = clock_times(text)
         ranked = [(intents, 1.0)] if isinstance(intents, str) else list(intents or [])
         top = ranked[0][0] if ranked else None
         posterior = self.turn_posterior(intents)
@@ -405,6 +426,7 @@ class DialogueStateTracker:
         sidecar = {
             "version": VERSION,
             "lexicon": self.lexicon,
+            "aliases": self.aliases,
             "emission_power": self.emission_power,
             "prior_power": self.prior_power,
             "beam": self.beam,
@@ -430,6 +452,7 @@ class DialogueStateTracker:
             sidecar["prior_power"],
             sidecar["beam"],
             sidecar["change_penalty"],
+            sidecar["aliases"],
         )
         tracker.turn_classes = sidecar["turn_classes"]
         tracker.log_transitions, tracker.log_priors = sidecar["log_transitions"], sidecar["log_priors"]

@@ -3,6 +3,7 @@
 import copy
 import json
 import random
+import re
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -16,9 +17,16 @@ from sklearn.metrics import accuracy_score, f1_score
 
 from streamsense.datasets import kg_benchmarks
 from streamsense.datasets.dialogues import clean_templates, generate
-from streamsense.datasets.multiwoz import Example, MultiWOZ, intent_data, split_templates, value_lexicon
+from streamsense.datasets.multiwoz import (
+    Example,
+    MultiWOZ,
+    intent_data,
+    split_templates,
+    value_aliases,
+    value_lexicon,
+)
 from streamsense.models.chat.calibration import expected_calibration_error
-from streamsense.models.chat.dst import empty_state, joint_goal_accuracy
+from streamsense.models.chat.dst import TIME, empty_state, joint_goal_accuracy
 from streamsense.models.chat.featurize import WORD
 from streamsense.models.chat.gnn import GNNConfig, evaluate_link_prediction, index_triples, train_link_predictor
 from streamsense.models.chat.intent import FALLBACK, IntentClassifier
@@ -410,7 +418,45 @@ def evaluate_dst(artifact_dir: Path, seed: int = 0, dialogues: int = 500) -> dic
         result[f"turns{suffix}"] = len(gold)
     result["clean_test_templates"] = sum(len(g) for g in clean.values())
     result["all_test_templates"] = sum(len(g) for g in split.test.values())
+    result["user_forms"] = _user_forms(pipeline, generate(data, clean, dialogues, seed=seed + 100))
     return result
+
+
+def twelve_hour(clock: str) -> str:
+    """``19:00`` -> ``7pm``, ``09:30`` -> ``9:30am``."""
+    hour, minute = (int(part) for part in clock.split(":"))
+    suffix = "am" if hour < 12 else "pm"
+    return f"{hour % 12 or 12}{'' if minute == 0 else f':{minute:02d}'}{suffix}"
+
+
+def in_user_form(text: str, value: str, forms: dict[str, str]) -> str:
+    """``text`` with its first ``value`` as people also write it: a time in 12-hour form, else its first alias."""
+    form = twelve_hour(value) if TIME.match(value) else forms.get(value)
+    if form is None:
+        return text
+    return re.sub(rf"(?<![\w:]){re.escape(value)}(?![\w:])", form, text, count=1, flags=re.I)
+
+
+def _user_forms(pipeline: ChatPipeline, test: list) -> dict:
+    """The clean test dialogues with every value a turn states written as people also write it (12-hour times,
+    the first alias of ``value_aliases``: "center", "guesthouse", "two"), the true states unchanged."""
+    forms: dict[str, str] = {}
+    for alias, value in value_aliases().items():
+        forms.setdefault(value, alias)
+    gold, predicted, rewritten = [], [], 0
+    for dialogue in test:
+        state, before = empty_state(), {}
+        for turn in dialogue.turns:
+            text = turn.text
+            for slot, value in turn.state.items():
+                if before.get(slot) != value:
+                    text = in_user_form(text, value, forms)
+            rewritten += text != turn.text
+            state = pipeline.process(state, text).state
+            gold.append(turn.state)
+            predicted.append(state["slots"])
+            before = turn.state
+    return {"joint_goal_accuracy": _r(joint_goal_accuracy(predicted, gold)), "turns_rewritten": rewritten}
 
 
 def evaluate_knowledge(artifact_dir: Path, link_prediction: bool = True) -> dict:

@@ -8,10 +8,18 @@ from pathlib import Path
 import torch
 
 from streamsense.datasets.dialogues import clean_templates, generate
-from streamsense.datasets.multiwoz import MultiWOZ, intent_data, realise, split_templates, value_lexicon
+from streamsense.datasets.multiwoz import (
+    MultiWOZ,
+    intent_data,
+    realise,
+    split_templates,
+    value_aliases,
+    value_lexicon,
+)
 from streamsense.models.chat.dst import DialogueStateTracker
 from streamsense.models.chat.intent import FALLBACK, IntentClassifier, IntentConfig, IntentPrediction
 from streamsense.models.chat.knowledge import KnowledgeRetriever, build_graph, load_faq
+from streamsense.models.chat.times import clock_times
 
 INTENT = "intent.pt"
 DST = "dst"
@@ -42,7 +50,7 @@ def tracker_input(
     holds no database value. One that does is in scope for the tracker: on validation dialogues the gate mostly
     caught long entity names that dilute the similarity ("I'm coming from hughes hall"), and no out-of-scope
     example holds a value."""
-    if prediction.reason == "out_of_scope" and not tracker.candidates(text):
+    if prediction.reason == "out_of_scope" and not tracker.candidates(clock_times(text)):
         return FALLBACK
     return prediction.intents
 
@@ -64,7 +72,8 @@ def train_tracker(
     lexicon = value_lexicon(data)
     split = split_templates(data.templates, seed=seed)
     examples = realise(clean_templates(split.train, lexicon), lexicon, seed=seed, copies=copies)
-    tracker = DialogueStateTracker(lexicon).fit(((e.text, e.intent, e.spans) for e in examples), c=c)
+    tracker = DialogueStateTracker(lexicon, aliases=value_aliases())
+    tracker.fit(((e.text, e.intent, e.spans) for e in examples), c=c)
     context = generate(data, split.train, context_dialogues, seed=seed + 30)
     tracker.fit_context(([t.intent for t in d.turns] for d in context), intent_counts)
     valid = generate(data, clean_templates(split.valid, lexicon), valid_dialogues, seed=seed + 50)

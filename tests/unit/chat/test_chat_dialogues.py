@@ -28,3 +28,10 @@ def test_clean_templates_drop_values_left_in_the_text(tiny_multiwoz: MultiWOZ) -
     }
     clean = clean_templates(templates, value_lexicon(tiny_multiwoz))
     assert clean == {"Hotel-Inform": ["a hotel in the #HOTEL-INFORM-AREA# ."]}
+
+
+def test_clean_templates_also_drop_aliases_and_clock_times_left_in_the_text(tiny_multiwoz: MultiWOZ) -> None:
+    kept = ["in the #HOTEL-INFORM-AREA# please", "a hotel for #HOTEL-INFORM-PEOPLE# please"]
+    dropped = ["a guesthouse in the #HOTEL-INFORM-AREA#", "for two people", "we arrive by 7pm", "leave at 9:15"]
+    clean = clean_templates({"Hotel-Inform": kept + dropped}, value_lexicon(tiny_multiwoz))
+    assert clean == {"Hotel-Inform": kept}

@@ -170,3 +170,24 @@ def test_out_of_scope_message_with_a_database_value_still_hands_its_intents_to_t
     assert tracker_input(gated, tracker, "who won the football match last night ?") == FALLBACK
     unsure = IntentPrediction(FALLBACK, ranked, "low_confidence")
     assert tracker_input(unsure, tracker, "who won the football match last night ?") == ranked
+
+
+def test_a_time_written_7pm_and_missing_from_the_lexicon_fills_the_time_slot(tracker: DialogueStateTracker) -> None:
+    assert "19:00" not in tracker.kinds
+    state = tracker.update(empty_state(), "A table for 2 at 7pm on monday .", "Restaurant-Inform")
+    assert state["slots"]["restaurant-time"] == "19:00"
+    assert [c.value for c in tracker.candidates("at 19:00 or 24:00 , room 7")] == ["19:00", "7"]
+
+
+def test_an_alias_is_recognised_as_its_value_and_survives_save_load(tiny_multiwoz: MultiWOZ, tmp_path: Path) -> None:
+    lexicon = value_lexicon(tiny_multiwoz)
+    tracker = DialogueStateTracker(lexicon, aliases={"center": "centre", "two": "2"})
+    text = "a room in the Center for two"
+    expected = [("centre", 14, 20), ("2", 25, 28)]
+    assert [(c.value, c.start, c.end) for c in tracker.candidates(text)] == expected
+    tracker.fit([(text, "Hotel-Inform", [(14, 20, "hotel-area")])] * 2 + [(text, "Hotel-Inform", [])])
+    tracker.save(tmp_path / "dst")
+    loaded = DialogueStateTracker.load(tmp_path / "dst")
+    assert [(c.value, c.start, c.end) for c in loaded.candidates(text)] == expected
+    with pytest.raises(ValueError, match="downtown"):
+        DialogueStateTracker(lexicon, aliases={"downtown": "midtown"})

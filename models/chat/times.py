@@ -1,0 +1,26 @@
+"""Clock times as people write them ("7pm", "5:30 p.m.", "9:15", "18h00", "noon") rewritten as the database's HH:MM.
+
+The tracker recognises a time by its HH:MM shape, and MultiWOZ writes every time that way, so without this a
+user's "a table at 7pm" filled no slot.
+"""
+
+import re
+
+_TWELVE_HOUR = re.compile(r"(?<![\d:.])(1[0-2]|0?[1-9])(?:[:.]([0-5]\d))?\s*([ap])\.?m\b\.?", re.I)
+_ONE_DIGIT_HOUR = re.compile(r"(?<![\d:.])(\d):([0-5]\d)(?![\d:])")
+_H_SEPARATOR = re.compile(r"(?<![\d:.])([01]?\d|2[0-3])h([0-5]\d)\b", re.I)
+_WORDS = {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}
+_NAMED = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.I)
+
+
+def _twelve_hour(match: re.Match[str]) -> str:
+    hour = int(match.group(1)) % 12 + (12 if match.group(3).lower() == "p" else 0)
+    return f"{hour:02d}:{match.group(2) or '00'}"
+
+
+def clock_times(text: str) -> str:
+    """``text`` with 12-hour, one-digit-hour, ``18h00`` and named times as 24-hour HH:MM."""
+    text = _TWELVE_HOUR.sub(_twelve_hour, text)
+    text = _H_SEPARATOR.sub(lambda m: f"{int(m.group(1)):02d}:{m.group(2)}", text)
+    text = _ONE_DIGIT_HOUR.sub(lambda m: f"0{m.group(1)}:{m.group(2)}", text)
+    return _NAMED.sub(lambda m: _WORDS[m.group(1).lower()], text)
