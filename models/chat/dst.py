@@ -127,7 +127,7 @@ class DialogueStateTracker:
         lowered = text.lower()
         values = [(self.canonical[m.group(1)], m.start(1), m.end(1)) for m in self.pattern.finditer(lowered)]
         found = [Candidate(v, start, end, self.kinds[v], self.slots[v]) for v, start, end in values]
-        if self.time_slots:
+        if self.time_slots and ":" in lowered:
             taken = {c.start for c in found}
             found += [
                 Candidate(m.group(1), m.start(1), m.end(1), self.time_kinds, self.time_slots)

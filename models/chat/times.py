@@ -11,6 +11,7 @@ _ONE_DIGIT_HOUR = re.compile(r"(?<![\d:.])(\d):([0-5]\d)(?![\d:])")
 _H_SEPARATOR = re.compile(r"(?<![\d:.])([01]?\d|2[0-3])h([0-5]\d)\b", re.I)
 _WORDS = {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}
 _NAMED = re.compile(r"\b(" + "|".join(_WORDS) + r")\b", re.I)
+_MAYBE = re.compile(r"\d|noon|midday|midnight", re.I)
 
 
 def _twelve_hour(match: re.Match[str]) -> str:
@@ -20,6 +21,8 @@ def _twelve_hour(match: re.Match[str]) -> str:
 
 def clock_times(text: str) -> str:
     """``text`` with 12-hour, one-digit-hour, ``18h00`` and named times as 24-hour HH:MM."""
+    if not _MAYBE.search(text):
+        return text
     text = _TWELVE_HOUR.sub(_twelve_hour, text)
     text = _H_SEPARATOR.sub(lambda m: f"{int(m.group(1)):02d}:{m.group(2)}", text)
     text = _ONE_DIGIT_HOUR.sub(lambda m: f"0{m.group(1)}:{m.group(2)}", text)
