@@ -419,7 +419,38 @@ def evaluate_dst(artifact_dir: Path, seed: int = 0, dialogues: int = 500) -> dic
     result["clean_test_templates"] = sum(len(g) for g in clean.values())
     result["all_test_templates"] = sum(len(g) for g in split.test.values())
     result["user_forms"] = _user_forms(pipeline, generate(data, clean, dialogues, seed=seed + 100))
+    result["with_fillers"] = _with_fillers(pipeline, generate(data, clean, dialogues, seed=seed + 100), seed)
     return result
+
+
+def fillers() -> list[str]:
+    return [line for line in (DATA / "fillers.txt").read_text().splitlines() if line.strip()]
+
+
+def _with_fillers(pipeline: ChatPipeline, test: list, seed: int, share: float = 0.3) -> dict:
+    """The clean test dialogues with a filler ("ok", "yes please", "no, that's fine") after ``share`` of the turns,
+    as people answer a system's questions: it states nothing, so the true state stays, and so should the domain."""
+    rng = random.Random(seed + 4)
+    said = fillers()
+    gold, predicted, kept, inserted = [], [], 0, 0
+    for dialogue in test:
+        state = empty_state()
+        for turn in dialogue.turns:
+            state = pipeline.process(state, turn.text).state
+            gold.append(turn.state)
+            predicted.append(state["slots"])
+            if rng.random() < share:
+                before = state["domain"]
+                state = pipeline.process(state, rng.choice(said)).state
+                gold.append(turn.state)
+                predicted.append(state["slots"])
+                kept += state["domain"] == before
+                inserted += 1
+    return {
+        "joint_goal_accuracy": _r(joint_goal_accuracy(predicted, gold)),
+        "fillers": inserted,
+        "domain_kept_on_filler": _r(kept / max(inserted, 1)),
+    }
 
 
 def twelve_hour(clock: str) -> str:

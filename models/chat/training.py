@@ -46,11 +46,12 @@ def artifacts_current(artifact_dir: Path) -> bool:
 def tracker_input(
     prediction: IntentPrediction, tracker: DialogueStateTracker, text: str
 ) -> list[tuple[str, float]] | str:
-    """What the pipeline hands the tracker: the ranked intents, or ``uncertain`` for an out-of-scope message that
-    holds no database value. One that does is in scope for the tracker: on validation dialogues the gate mostly
-    caught long entity names that dilute the similarity ("I'm coming from hughes hall"), and no out-of-scope
-    example holds a value."""
-    if prediction.reason == "out_of_scope" and not tracker.candidates(clock_times(text)):
+    """What the pipeline hands the tracker: the ranked intents, or ``uncertain`` for an uncertain message (out of
+    scope or below the threshold) that holds no database value, so that "ok" or "no, that's fine" keeps the
+    conversation's domain (`streamsense eval dst`, ``with_fillers``). One that holds a value is in scope for the
+    tracker: on validation dialogues the out-of-scope gate mostly caught long entity names that dilute the
+    similarity ("I'm coming from hughes hall"), and no out-of-scope example holds a value."""
+    if prediction.label == FALLBACK and not tracker.candidates(clock_times(text)):
         return FALLBACK
     return prediction.intents
 

@@ -161,15 +161,16 @@ def test_extensions_come_best_first_after_the_change_penalty(tracker: DialogueSt
     assert alone[0][2]["restaurant-area"] == "north"
 
 
-def test_out_of_scope_message_with_a_database_value_still_hands_its_intents_to_the_tracker(
+def test_an_uncertain_message_hands_its_intents_to_the_tracker_only_with_a_database_value(
     tracker: DialogueStateTracker,
 ) -> None:
     ranked = [("Restaurant-Inform", 0.5), ("Hotel-Inform", 0.2)]
-    gated = IntentPrediction(FALLBACK, ranked, "out_of_scope")
-    assert tracker_input(gated, tracker, "I'm coming from golden wok .") == ranked
-    assert tracker_input(gated, tracker, "who won the football match last night ?") == FALLBACK
-    unsure = IntentPrediction(FALLBACK, ranked, "low_confidence")
-    assert tracker_input(unsure, tracker, "who won the football match last night ?") == ranked
+    for reason in ("out_of_scope", "low_confidence"):
+        uncertain = IntentPrediction(FALLBACK, ranked, reason)
+        assert tracker_input(uncertain, tracker, "I'm coming from golden wok .") == ranked
+        assert tracker_input(uncertain, tracker, "a table at 7pm") == ranked
+        assert tracker_input(uncertain, tracker, "no , that's fine") == FALLBACK
+    assert tracker_input(IntentPrediction("Restaurant-Inform", ranked), tracker, "ok") == ranked
 
 
 def test_a_time_written_7pm_and_missing_from_the_lexicon_fills_the_time_slot(tracker: DialogueStateTracker) -> None:
