@@ -1,7 +1,8 @@
 """Dialogue state tracker: ontology values found in the text, each assigned to a slot by a linear model, and the
 conversation's domain tracked by a beam over domain sequences.
 
-Recognition is a lexicon match against the database/ontology values (longest first); which slot a value fills
+Recognition is a lexicon match against the database/ontology values (longest first), their aliases ("center"), and
+clock times in any common form ("7pm" reads as 19:00, also a time the ontology lacks); which slot a value fills
 (``hotel-stars`` or ``hotel-people`` for "4", ``train-depart`` or ``train-dest`` for a station) is decided by a
 logistic regression over the words around it, the value's kinds and the domain the turn is about.
 
