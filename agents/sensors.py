@@ -15,7 +15,7 @@ from streamsense.models.sensors.artifact import load
 from streamsense.models.sensors.monitor import SensorMonitor
 from streamsense.schemas.base import ModelRef
 from streamsense.schemas.sensors import SensorAlert, SensorReading
-from streamsense.streams.processing import BatchProcessor, Item, route_table_access
+from streamsense.streams.processing import BatchProcessor, Item, Skip, route_table_access
 from streamsense.streams.topics import SENSOR_READINGS
 
 
@@ -36,7 +36,15 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
     windows = app.Table("sensor-device-windows", default=None, partitions=processor.settings.topic_partitions)
     processor.publish = lambda alert: alert.label != "normal"
 
-    def decide_many(items: list[Item]) -> list[SensorAlert]:
+    def decide_many(items: list[Item]) -> list[SensorAlert | Skip]:
+        reasons = [model.unusable(item.record.values, item.record.operating_regime) for item in items]
+        usable = [item for item, reason in zip(items, reasons, strict=True) if reason is None]
+        alerts = iter(decide_usable(usable))
+        return [next(alerts) if reason is None else Skip(reason) for reason in reasons]
+
+    def decide_usable(items: list[Item]) -> list[SensorAlert]:
+        if not items:
+            return []
         readings = [item.record for item in items]
         last_event = {item.record.device_id: item.event for item in items}
         known = {}

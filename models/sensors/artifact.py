@@ -6,6 +6,7 @@ state dict) and ``hst.pkl`` (the river model, pickled as river recommends).
 
 import json
 import pickle
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,17 @@ class SensorModel:
     @property
     def n_regimes(self) -> int:
         return int(self.regime_mean.shape[0])
+
+    def unusable(self, values: Mapping[str, float], regime: int | None) -> str | None:
+        """Why the model cannot judge a reading, or None. A reading with none of its channels would be decided on
+        the device's last values alone, and one from a regime it was not trained on on another regime's scales,
+        which raised false anomalies; a missing channel is filled in, an extra one ignored."""
+        if not any(channel in values for channel in self.channels):
+            known, sent = ", ".join(self.channels), ", ".join(sorted(values))
+            return f"the reading has none of the channels the model knows ({known}): {sent}"
+        if regime is not None and not 0 <= regime < self.n_regimes:
+            return f"operating_regime {regime} is not one the model was trained on (0 to {self.n_regimes - 1})"
+        return None
 
     def regime_index(self, regime: int | None) -> int:
         """Unknown or out-of-range regimes fall back to the nearest known one."""

@@ -7,7 +7,7 @@ import pytest
 
 from streamsense.cli.sensors import artifact_path
 from streamsense.datasets.degradation import simulate
-from streamsense.streams.topics import SENSOR_READINGS
+from streamsense.streams.topics import SENSOR_READINGS, dlq_topic
 
 pytestmark = pytest.mark.integration
 INDEX = "streamsense-decisions-sensors"
@@ -19,14 +19,22 @@ def trained() -> None:
         pytest.fail("no sensor model: `make test` trains it (streamsense train sensors --if-missing)")
 
 
-def test_failing_unit_is_warned_ahead_of_failure_and_healthy_unit_is_not(trained, start_worker, producer, es, wait_for):
-    fleet = simulate(n_units=6, seed=11, days=2.0, healthy_share=0.5, prefix=f"it{uuid.uuid4().hex[:8]}")
+def test_failing_unit_is_warned_ahead_of_failure_and_healthy_unit_is_not_and_unusable_readings_are_dead_lettered(
+    trained, start_worker, producer, es, wait_for, read_topic
+):
+    run = f"it{uuid.uuid4().hex[:8]}"
+    fleet = simulate(n_units=6, seed=11, days=2.0, healthy_share=0.5, prefix=run)
     failing = next(u for u in range(fleet.n_units) if fleet.failure_time(u) is not None)
     healthy = next(u for u in range(fleet.n_units) if fleet.failure_time(u) is None)
     chosen = {fleet.unit_ids[failing], fleet.unit_ids[healthy]}
     readings = [r for r in fleet.readings() if r.device_id in chosen]
     start_worker("sensors")
-    for reading in readings:
+    changes = {"no-channel": {"values": {"humidity": 4.0}}, "new-regime": {"operating_regime": 63}}
+    unusable = {
+        f"{run}-{name}": readings[0].model_copy(update={"device_id": f"{run}-{name}", **change})
+        for name, change in changes.items()
+    }
+    for reading in [*readings[:10], *unusable.values(), *readings[10:]]:
         producer.send(SENSOR_READINGS, reading.device_id, reading)
     producer.flush()
 
@@ -51,3 +59,15 @@ def test_failing_unit_is_warned_ahead_of_failure_and_healthy_unit_is_not(trained
     deadline = fleet.failure_time(failing) - timedelta(minutes=15)
     assert first[0]["event_time"] <= deadline.isoformat().replace("+00:00", "Z")
     assert warnings(fleet.unit_ids[healthy]) == []
+
+    dead = read_topic(dlq_topic(SENSOR_READINGS))
+    letters: dict[str, dict] = {}
+
+    def all_dead_lettered() -> bool:
+        letters.update({m.key().decode(): dict(m.headers()) for m in dead.poll(1.0) if m.key()})
+        return set(unusable) <= set(letters)
+
+    wait_for(all_dead_lettered, 60, "the unusable readings on the dead-letter topic")
+    assert {letters[key]["dlq.error.kind"] for key in unusable} == {b"unusable"}
+    assert b"humidity" in letters[f"{run}-no-channel"]["dlq.error.reason"]
+    assert b"operating_regime 63" in letters[f"{run}-new-regime"]["dlq.error.reason"]

@@ -30,3 +30,14 @@ def test_load_refuses_an_unknown_format(tiny_model: SensorModel, tmp_path: Path)
     (path / "meta.json").write_text(meta)
     with pytest.raises(ValueError, match="format"):
         load(path)
+
+
+def test_a_reading_without_a_known_channel_or_from_an_untrained_regime_is_unusable(tiny_model: SensorModel) -> None:
+    first = tiny_model.channels[0]
+    last_regime = tiny_model.n_regimes - 1
+    assert tiny_model.unusable({first: 1.0}, None) is None
+    assert tiny_model.unusable({first: 1.0, "humidity": 2.0}, last_regime) is None
+    no_channel = tiny_model.unusable({"humidity": 2.0}, 0)
+    assert no_channel is not None and "humidity" in no_channel and first in no_channel
+    new_regime = tiny_model.unusable({first: 1.0}, last_regime + 1)
+    assert new_regime is not None and f"operating_regime {last_regime + 1}" in new_regime
