@@ -1,4 +1,5 @@
-"""Chat worker: intents, dialogue state and knowledge for each message; online learning from feedback.
+"""Chat worker: intents, dialogue state and knowledge for each message; online learning from feedback; intents
+added at run time from a few examples (``chat.intents``, which every worker reads whole: ``streams/follower.py``).
 
 Each conversation's dialogue state lives in a Faust table keyed by conversation, on the partition that
 owns the conversation, and recovers from its changelog after a restart; messages delivered again after a crash or
@@ -6,6 +7,7 @@ a rebalance do not count twice (``models/chat/conversation.py``). Intents are pr
 """
 
 import hashlib
+import logging
 import time
 from datetime import UTC, datetime
 
@@ -14,14 +16,26 @@ import torch
 from faust.types import EventT
 
 from streamsense.models.chat.conversation import Entry, after_turn, conversation_entry, state_before
+from streamsense.models.chat.intent import FALLBACK
 from streamsense.models.chat.pipeline import ChatPipeline, ChatResult
 from streamsense.models.chat.training import chat_dir
 from streamsense.schemas.base import ModelRef
-from streamsense.schemas.chat import ChatDecision, ChatFeedback, ChatMessage, DialogueState, IntentScore, KnowledgeHit
+from streamsense.schemas.chat import (
+    ChatDecision,
+    ChatFeedback,
+    ChatMessage,
+    DialogueState,
+    IntentScore,
+    KnowledgeHit,
+    NewIntent,
+)
 from streamsense.settings import get_settings
+from streamsense.streams.codec import DecodeError, decode
+from streamsense.streams.follower import follow_forever
 from streamsense.streams.processing import BatchProcessor, Item, Skip, route_table_access
-from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_MESSAGES
+from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES
 
+log = logging.getLogger(__name__)
 MODEL_NAME = "chat-intent-dst-gnn"
 
 
@@ -103,8 +117,29 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
 
     def learn(feedback: ChatFeedback, received: float) -> None:
         if feedback.intent not in pipeline.intent.labels:
-            raise Skip(f"unknown intent {feedback.intent!r}: add it with a few examples first")
+            raise Skip(f"unknown intent {feedback.intent!r}: add it with 5 to 50 examples first (chat.intents)")
         pipeline.intent.learn_one(feedback.text, feedback.intent)
+
+    trained = frozenset(pipeline.intent.labels)
+
+    def refusal(new: NewIntent) -> str | None:
+        if new.intent in trained or new.intent == FALLBACK:
+            return f"{new.intent!r} is a trained intent or the fallback label: a new intent needs a new name"
+        return None
+
+    def check_new_intent(new: NewIntent, received: float) -> None:
+        """Dead-letters an intent that no worker will add; each worker adds the others itself (``add_new_intent``)."""
+        if reason := refusal(new):
+            raise Skip(reason)
+
+    def add_new_intent(_key: bytes | None, value: bytes | None) -> None:
+        try:
+            new = decode(value, NewIntent, settings.max_event_bytes)
+        except DecodeError:
+            return  # the chat-intents agent dead-letters it
+        if refusal(new) is None:
+            pipeline.intent.add_intent(new.intent, new.examples)
+            log.info("intent %s added from %d examples", new.intent, len(new.examples))
 
     @app.agent(processor.raw_topic(CHAT_MESSAGES), name="chat-decide")
     async def decide_messages(stream: faust.StreamT) -> None:
@@ -113,5 +148,13 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
     @app.agent(processor.raw_topic(CHAT_FEEDBACK), name="chat-learn")
     async def learn_feedback(stream: faust.StreamT) -> None:
         await processor.run(stream, ChatFeedback, learn)
+
+    @app.agent(processor.raw_topic(CHAT_INTENTS), name="chat-intents")
+    async def check_new_intents(stream: faust.StreamT) -> None:
+        await processor.run(stream, NewIntent, check_new_intent)
+
+    @app.task
+    async def follow_new_intents() -> None:
+        await follow_forever(settings, CHAT_INTENTS, add_new_intent)
 
     return pipeline

@@ -1,18 +1,26 @@
 """``streamsense produce``: publish realistic traffic to the input topics."""
 
 import itertools
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import typer
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
-from streamsense.schemas.chat import ChatMessage
+from streamsense.schemas.chat import ChatMessage, NewIntent
 from streamsense.settings import get_settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.producer import EventProducer, paced
-from streamsense.streams.topics import CHAT_MESSAGES, PAYMENTS_LABELS, PAYMENTS_TRANSACTIONS, SENSOR_READINGS
+from streamsense.streams.topics import (
+    CHAT_INTENTS,
+    CHAT_MESSAGES,
+    PAYMENTS_LABELS,
+    PAYMENTS_TRANSACTIONS,
+    SENSOR_READINGS,
+)
 
 produce_app = typer.Typer(help="Publish realistic events to Kafka (rate-limited, with a progress bar).")
 
@@ -103,3 +111,30 @@ def chat(
 ) -> None:
     """Conversations from the MultiWOZ dialogue generator (needs `streamsense data multiwoz` once)."""
     _publish(chat_traffic(count, seed), count, rate or None)
+
+
+@produce_app.command()
+def intent(
+    name: str = typer.Argument(help="the new intent's name, e.g. Restaurant-Allergy"),
+    example: list[str] = typer.Option([], help="an example message (repeat the option)"),
+    examples_file: Path | None = typer.Option(None, help="a file of example messages, one per line"),
+) -> None:
+    """Add an intent to the running chat workers from 5 to 50 examples (no retraining); sending the same name again
+    replaces its examples."""
+    examples = list(example)
+    if examples_file is not None:
+        examples += [line.strip() for line in examples_file.read_text().splitlines() if line.strip()]
+    try:
+        event = NewIntent(
+            event_id=f"intent-{uuid.uuid4().hex}", event_time=datetime.now(UTC), intent=name, examples=examples
+        )
+    except ValidationError as error:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
+        typer.echo(f"error: not a valid new intent: {problems}", err=True)
+        raise typer.Exit(2) from None
+    settings = get_settings()
+    ensure_topics(settings)
+    producer = EventProducer(settings)
+    producer.send(CHAT_INTENTS, name, event)
+    producer.flush()
+    typer.echo(f"sent intent {name} with {len(examples)} examples to {CHAT_INTENTS}")

@@ -1,6 +1,6 @@
 """Chat messages and the chat decision (intents, dialogue state, knowledge)."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -55,3 +55,14 @@ class ChatFeedback(Event):
     conversation_id: Identifier
     text: str = Field(min_length=1, max_length=4000)
     intent: str = Field(min_length=1, max_length=64)
+
+
+class NewIntent(Event):
+    """An intent added at run time from 5 to 50 examples; keyed by ``intent`` on ``chat.intents``.
+
+    Every chat worker reads the whole topic when it starts and follows it, so every replica knows the intent, and a
+    restarted one learns it again; the topic is compacted, so the latest examples of an intent are the ones kept.
+    """
+
+    intent: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
+    examples: list[Annotated[str, Field(min_length=1, max_length=4000)]] = Field(min_length=5, max_length=50)

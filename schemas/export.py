@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from streamsense.schemas.chat import ChatDecision, ChatFeedback, ChatMessage
+from streamsense.schemas.chat import ChatDecision, ChatFeedback, ChatMessage, NewIntent
 from streamsense.schemas.payments import PaymentDecision, Transaction, TransactionLabel
 from streamsense.schemas.sensors import SensorAlert, SensorReading
 
@@ -16,6 +16,7 @@ EXPORTED: tuple[type[BaseModel], ...] = (
     ChatMessage,
     ChatFeedback,
     ChatDecision,
+    NewIntent,
     SensorReading,
     SensorAlert,
 )

@@ -39,6 +39,14 @@ def connect_admin(settings: Settings, timeout_s: float = 30.0) -> tuple[AdminCli
                 raise ConnectionSetupError(f"kafka at {settings.bootstrap_servers} did not answer: {error}") from None
 
 
+def partition_count(settings: Settings, topic: str, timeout_s: float = 30.0) -> int:
+    """How many partitions ``topic`` has (0 if it does not exist)."""
+    admin, existing = connect_admin(settings, timeout_s)
+    if topic not in existing:
+        return 0
+    return len(admin.list_topics(topic, timeout=timeout_s).topics[topic].partitions)
+
+
 def ensure_topics(
     settings: Settings, topics: list[str] | None = None, config: dict[str, str] | None = None, timeout_s: float = 30.0
 ) -> list[str]:

@@ -77,6 +77,24 @@ def faust_credentials(settings: Settings) -> CredentialsT | None:
     return None
 
 
+def aiokafka_options(settings: Settings) -> dict[str, object]:
+    """Keyword arguments of a plain aiokafka client (bootstrap plus security); holds the password, never log it."""
+    options: dict[str, object] = {
+        "bootstrap_servers": settings.bootstrap_servers,
+        "security_protocol": settings.kafka_security_protocol,
+    }
+    if _uses_tls(settings):
+        options["ssl_context"] = tls_context(settings.kafka_ssl_ca_file)
+    if _uses_sasl(settings):
+        username, password = _sasl_login(settings)
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": username,
+            "sasl_plain_password": password,
+        }
+    return options
+
+
 def kafka_failure(error: KafkaError, settings: Settings) -> str | None:
     """One line for an error that retrying cannot fix, or None for one worth waiting out (broker starting)."""
     if error.code() not in KAFKA_FATAL_CODES:

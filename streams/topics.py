@@ -5,6 +5,7 @@ from dataclasses import dataclass
 CHAT_MESSAGES = "chat.messages"
 CHAT_DECISIONS = "chat.decisions"
 CHAT_FEEDBACK = "chat.feedback"
+CHAT_INTENTS = "chat.intents"
 SENSOR_READINGS = "sensor.readings"
 SENSOR_ALERTS = "sensor.alerts"
 PAYMENTS_TRANSACTIONS = "payments.transactions"
@@ -59,9 +60,13 @@ STREAMS: dict[str, StreamSpec] = {
         PAYMENTS_DECISIONS,
         (PAYMENTS_SCORING, PAYMENTS_TERMINAL_LABELS),
     ),
-    "chat": StreamSpec("chat", (CHAT_MESSAGES, CHAT_FEEDBACK), CHAT_DECISIONS),
+    "chat": StreamSpec("chat", (CHAT_MESSAGES, CHAT_FEEDBACK, CHAT_INTENTS), CHAT_DECISIONS),
     "sensors": StreamSpec("sensors", (SENSOR_READINGS,), SENSOR_ALERTS),
 }
+
+
+COMPACTED_INPUTS = (CHAT_INTENTS,)
+"""Input topics that every worker of the stream reads whole at start (the latest event per key is what counts)."""
 
 
 def all_topics() -> list[str]:

@@ -9,8 +9,8 @@ import pytest
 from confluent_kafka import Message
 
 from streamsense.agents.chat import missing_artifacts
-from streamsense.schemas.chat import ChatMessage
-from streamsense.streams.topics import CHAT_DECISIONS, CHAT_MESSAGES
+from streamsense.schemas.chat import ChatMessage, NewIntent
+from streamsense.streams.topics import CHAT_DECISIONS, CHAT_INTENTS, CHAT_MESSAGES, dlq_topic
 
 pytestmark = pytest.mark.integration
 INDEX = "streamsense-decisions-chat"
@@ -95,3 +95,61 @@ def test_a_worker_starting_on_a_conversations_turns_decides_each_once_with_the_s
     wait_for(lambda: set(ids) <= {_event_id(m) for m in decisions.poll(1.0)}, 60, "the decisions on the topic")
     decisions.poll(2.0)
     assert Counter(e for e in map(_event_id, decisions.messages) if e in ids) == dict.fromkeys(ids, 1)
+
+
+PET_EXAMPLES = [
+    "can I bring my dog to the hotel",
+    "are pets allowed in the rooms",
+    "is the hotel dog friendly",
+    "do you accept cats",
+    "can my pet stay with me in the room",
+]
+
+
+def test_an_intent_added_from_five_examples_reaches_the_worker_and_a_restarted_one_and_bad_ones_are_dead_lettered(
+    start_worker, producer, read_topic, es, count_by_id, wait_for
+):
+    if missing_artifacts():
+        pytest.fail(missing_artifacts())
+    name = f"Hotel-Pets-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    added = NewIntent(event_id=f"{name}-add", event_time=now, intent=name, examples=PET_EXAMPLES)
+    trained_name = NewIntent(event_id=f"{name}-trained", event_time=now, intent="Hotel-Inform", examples=PET_EXAMPLES)
+    too_few = orjson.dumps({**orjson.loads(added.model_dump_json()), "examples": PET_EXAMPLES[:3]})
+    worker = start_worker("chat")
+    producer.send(CHAT_INTENTS, name, added)
+    producer.send(CHAT_INTENTS, trained_name.intent, trained_name)
+    producer.send_raw(CHAT_INTENTS, f"{name}-few".encode(), too_few)
+    producer.flush()
+    probes = iter(range(1_000))
+
+    def answered_with_the_new_intent() -> bool:
+        """A new question each time, until one is decided with the new intent on top (the worker adds it as soon
+        as it reads the event, so the first questions may come before)."""
+        message = ChatMessage(
+            event_id=f"{name}-q{next(probes)}",
+            event_time=datetime.now(UTC),
+            conversation_id=name,
+            text="are dogs allowed at the hotel ?",
+        )
+        producer.send(CHAT_MESSAGES, message.conversation_id, message)
+        producer.flush()
+        wait_for(lambda: len(count_by_id(INDEX, [message.event_id])) == 1, 120, f"decision {message.event_id}")
+        return es.get(index=INDEX, id=message.event_id)["_source"]["intents"][0]["intent"] == name
+
+    wait_for(answered_with_the_new_intent, 120, f"a decision with {name}", interval_s=1.0)
+    dead = read_topic(dlq_topic(CHAT_INTENTS))
+    letters: dict[str, dict] = {}
+
+    def both_dead_lettered() -> bool:
+        letters.update({m.key().decode(): dict(m.headers()) for m in dead.poll(1.0) if m.key()})
+        return {"Hotel-Inform", f"{name}-few"} <= set(letters)
+
+    wait_for(both_dead_lettered, 60, "the two refused intents on the dead-letter topic")
+    assert letters["Hotel-Inform"]["dlq.error.kind"] == b"unusable"
+    assert b"trained intent" in letters["Hotel-Inform"]["dlq.error.reason"]
+    assert b"examples" in letters[f"{name}-few"]["dlq.error.reason"]
+
+    worker.stop()
+    start_worker("chat")
+    wait_for(answered_with_the_new_intent, 120, f"a restarted worker's decision with {name}", interval_s=1.0)

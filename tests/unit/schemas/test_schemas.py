@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from streamsense.schemas.chat import ChatMessage
+from streamsense.schemas.chat import ChatMessage, NewIntent
 from streamsense.schemas.export import export_json_schemas
 from streamsense.schemas.payments import PaymentDecision, Transaction, TransactionLabel
 from streamsense.schemas.sensors import SensorReading
@@ -61,6 +61,14 @@ def test_label_sensor_and_chat_events_validate():
     ChatMessage.model_validate(
         {"event_id": "m1", "event_time": "2026-04-08T00:00:00Z", "conversation_id": "c1", "text": "hi"}
     )
+
+
+@pytest.mark.parametrize("count", [4, 51])
+def test_a_new_intent_needs_5_to_50_examples(count):
+    event = {"event_id": "i1", "event_time": "2026-04-08T00:00:00Z", "intent": "Hotel-Pets"}
+    assert len(NewIntent.model_validate({**event, "examples": ["a dog ?"] * 5}).examples) == 5
+    with pytest.raises(ValidationError, match="examples"):
+        NewIntent.model_validate({**event, "examples": ["a dog ?"] * count})
 
 
 def test_sensor_reading_needs_at_least_one_value():

@@ -9,6 +9,7 @@ from faust.auth import SASLCredentials, SSLCredentials
 from streamsense.settings import Settings
 from streamsense.streams.connections import (
     ConnectionSetupError,
+    aiokafka_options,
     elasticsearch_options,
     faust_credentials,
     kafka_config,
@@ -63,6 +64,17 @@ def test_sasl_ssl_for_faust():
     assert isinstance(credentials.ssl_context, ssl.SSLContext)
     assert credentials.ssl_context.check_hostname
     assert SECRET not in repr(credentials)
+
+
+def test_sasl_ssl_for_a_plain_aiokafka_client():
+    options = aiokafka_options(secure())
+    assert options["security_protocol"] == "SASL_SSL" and options["sasl_mechanism"] == "SCRAM-SHA-512"
+    assert options["sasl_plain_username"] == "streamsense" and options["sasl_plain_password"] == SECRET
+    assert isinstance(options["ssl_context"], ssl.SSLContext)
+    assert aiokafka_options(Settings(kafka_bootstrap="broker:9092")) == {
+        "bootstrap_servers": "broker:9092",
+        "security_protocol": "PLAINTEXT",
+    }
 
 
 def test_tls_without_sasl_for_faust():
