@@ -23,6 +23,7 @@ from elasticsearch import Elasticsearch
 
 from streamsense.infra.local.launcher import LocalInfra
 from streamsense.infra.local.secure import SecureInfra
+from streamsense.schemas.chat import NewIntent
 from streamsense.schemas.payments import Transaction
 from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
@@ -33,7 +34,7 @@ from streamsense.streams.connections import (
 )
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
-from streamsense.streams.topics import DLQ_INDEX, PAYMENTS_DECISIONS, PAYMENTS_TRANSACTIONS
+from streamsense.streams.topics import CHAT_INTENTS, DLQ_INDEX, PAYMENTS_DECISIONS, PAYMENTS_TRANSACTIONS
 from streamsense.streams.worker import free_port, spawn_worker
 
 pytestmark = pytest.mark.integration
@@ -177,6 +178,27 @@ def test_right_credentials_decide_a_payment_end_to_end_with_pii_redacted_in_the_
     finally:
         stop(worker)
     output = log.read_text(errors="replace")
+    for secret in (PASSWORD, API_KEY, ES_PASSWORD):
+        assert secret not in output
+
+
+def test_a_chat_worker_on_sasl_ssl_reads_a_new_intent(secure_infra, secure_settings, wait_for, tmp_path):
+    """The chat worker's own reader of ``chat.intents`` (no consumer group) takes the same security settings."""
+    name = f"Hotel-Pets-{uuid.uuid4().hex[:8]}"
+    log = tmp_path / "chat-worker.log"
+    worker = spawn_worker("chat", secure_settings, free_port(), log, "info")
+    try:
+        now = datetime.now(UTC)
+        examples = ["can I bring my dog", "are pets allowed", "is it dog friendly", "do you accept cats", "my pet too"]
+        producer = EventProducer(secure_settings)
+        added = NewIntent(event_id=f"{name}-add", event_time=now, intent=name, examples=examples)
+        producer.send(CHAT_INTENTS, name, added)
+        producer.flush()
+        wait_for(lambda: f"intent {name} added" in log.read_text(errors="replace"), 120, "the worker adding the intent")
+    finally:
+        stop(worker)
+    output = log.read_text(errors="replace")
+    assert "following chat.intents failed" not in output
     for secret in (PASSWORD, API_KEY, ES_PASSWORD):
         assert secret not in output
 
