@@ -137,9 +137,14 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             new = decode(value, NewIntent, settings.max_event_bytes)
         except DecodeError:
             return  # the chat-intents agent dead-letters it
-        if refusal(new) is None:
+        if refusal(new) is not None:
+            return
+        try:
             pipeline.intent.add_intent(new.intent, new.examples)
-            log.info("intent %s added from %d examples", new.intent, len(new.examples))
+        except Exception:  # one bad event must not stop the intents after it
+            log.exception("intent %s could not be added", new.intent)
+            return
+        log.info("intent %s added from %d examples", new.intent, len(new.examples))
 
     @app.agent(processor.raw_topic(CHAT_MESSAGES), name="chat-decide")
     async def decide_messages(stream: faust.StreamT) -> None:
