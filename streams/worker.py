@@ -22,14 +22,13 @@ from streamsense.streams.drift_schedule import install_drift_timer
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.processing import BatchProcessor
 from streamsense.streams.readiness import install_readiness
-from streamsense.streams.topics import COMPACTED_INPUTS, STREAMS
+from streamsense.streams.topics import STREAMS
 
 
 def build_worker(stream: str, settings: Settings, web_port: int | None = None) -> faust.App:
     """A ready Faust app for ``stream``; topics and index templates exist before it consumes anything."""
     spec = STREAMS[stream]
     ensure_topics(settings)
-    ensure_topics(settings, list(COMPACTED_INPUTS), config={"cleanup.policy": "compact"})
     install_templates(settings)
     app = create_app(spec, settings, web_port)
     metrics = WorkerMetrics()

@@ -12,6 +12,7 @@ from streamsense.infra.local.launcher import LocalInfra
 from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.connections import kafka_config
+from streamsense.streams.topics import CHAT_INTENTS, CHAT_MESSAGES
 from streamsense.streams.worker import build_worker, changelog_config
 
 pytestmark = pytest.mark.integration
@@ -58,3 +59,11 @@ def test_a_changelog_created_with_deletion_is_altered_to_compaction(infra: Local
 
     config = topic_config(settings, topic)
     assert (config["cleanup.policy"], config["segment.ms"]) == ("compact", str(settings.changelog_segment_ms))
+
+
+def test_the_new_intents_topic_is_compacted_and_the_other_inputs_keep_deletion(
+    infra: LocalInfra, settings: Settings
+) -> None:
+    ensure_topics(settings)
+    assert topic_config(settings, CHAT_INTENTS)["cleanup.policy"] == "compact"
+    assert topic_config(settings, CHAT_MESSAGES)["cleanup.policy"] == "delete"
