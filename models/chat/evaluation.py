@@ -124,8 +124,7 @@ def evaluate_intent(artifact_dir: Path, seed: int = 0) -> dict:
     logits = model.logits(texts)
     ece_raw = expected_calibration_error(torch.softmax(logits, dim=1), target)
     ece_cal = expected_calibration_error(torch.softmax(logits / model.temperature, dim=1), target)
-    decisions = [model.predict(t) for t in texts]
-    accepted = [(d.label, y) for d, y in zip(decisions, labels, strict=True) if d.label != FALLBACK]
+    answers = _answers(model, texts, labels)
     oos = out_of_scope()
     chinese = [t for t in oos if not t.isascii()]
     english = [t for t in oos if t.isascii()]
@@ -148,8 +147,8 @@ def evaluate_intent(artifact_dir: Path, seed: int = 0) -> dict:
         "calibration": {"temperature": _r(model.temperature), "ece_before": _r(ece_raw), "ece_after": _r(ece_cal)},
         "fallback": {
             "threshold": 0.85,
-            "in_scope_fallback_rate": _r(1 - len(accepted) / len(texts)),
-            "accuracy_when_answered": _r(sum(p == y for p, y in accepted) / max(len(accepted), 1)),
+            "in_scope_fallback_rate": answers["fallback_rate"],
+            "accuracy_when_answered": answers["accuracy_when_answered"],
             "out_of_scope_english_fallback_rate": _r(
                 sum(model.predict(t).label == FALLBACK for t in english) / len(english)
             ),
@@ -159,7 +158,7 @@ def evaluate_intent(artifact_dir: Path, seed: int = 0) -> dict:
             "out_of_scope_examples": len(oos),
         },
     }
-    result["robustness"] = _robustness(model, corpus.test, value_lexicon(data), seed)
+    result["robustness"] = _robustness(model, corpus.test, value_lexicon(data), seed, answers)
     result["in_dialogues"] = _in_dialogues(pipeline, data, seed)
     result["few_shot"] = _few_shot(model, texts, labels)
     result["continual_learning"] = _continual(model, texts, labels)
@@ -178,19 +177,21 @@ def _answers(model: IntentClassifier, texts: list[str], labels: list[str]) -> di
     }
 
 
-def _robustness(model: IntentClassifier, test: list[Example], lexicon: dict[str, list[str]], seed: int) -> dict:
+def _robustness(
+    model: IntentClassifier, test: list[Example], lexicon: dict[str, list[str]], seed: int, clean: dict[str, float]
+) -> dict:
     """The held-out sentences as people may type them: with typos (the rate the gates were set for, other draws),
-    with names, places, foods and times the database does not hold, and with both; fallback at 0.85."""
+    with names, places, foods and times the database does not hold, and with both; fallback at 0.85. ``clean`` is
+    ``_answers`` on the sentences as they are."""
     rate = model.config.gate_typo_rate
     rng = random.Random(seed + 3)
     labels = [e.intent for e in test]
-    clean = [e.text for e in test]
-    typed = [with_typos(t, rate, rng) for t in clean]
+    typed = [with_typos(e.text, rate, rng) for e in test]
     values = unseen_values(lexicon)
     unseen = [with_unseen_values(e, values, rng) for e in test]
     return {
         "typo_rate": rate,
-        "clean": _answers(model, clean, labels),
+        "clean": clean,
         "typos": _answers(model, typed, labels),
         "unseen_values": _answers(model, unseen, labels),
         "both": _answers(model, [with_typos(t, rate, rng) for t in unseen], labels),
@@ -401,8 +402,11 @@ def evaluate_dst(artifact_dir: Path, seed: int = 0, dialogues: int = 500) -> dic
     pipeline = ChatPipeline.load(artifact_dir)
     clean = clean_templates(split.test, value_lexicon(data))
     result: dict = {"dialogues": dialogues}
-    for name, templates in (("clean", clean), ("all", split.test)):
-        test = generate(data, templates, dialogues, seed=seed + 100)
+    generated = {
+        name: generate(data, templates, dialogues, seed=seed + 100)
+        for name, templates in (("clean", clean), ("all", split.test))
+    }
+    for name, test in generated.items():
         gold, with_predicted, with_gold = [], [], []
         for dialogue in test:
             state_p, state_g = empty_state(), empty_state()
@@ -418,8 +422,8 @@ def evaluate_dst(artifact_dir: Path, seed: int = 0, dialogues: int = 500) -> dic
         result[f"turns{suffix}"] = len(gold)
     result["clean_test_templates"] = sum(len(g) for g in clean.values())
     result["all_test_templates"] = sum(len(g) for g in split.test.values())
-    result["user_forms"] = _user_forms(pipeline, generate(data, clean, dialogues, seed=seed + 100))
-    result["with_fillers"] = _with_fillers(pipeline, generate(data, clean, dialogues, seed=seed + 100), seed)
+    result["user_forms"] = _user_forms(pipeline, generated["clean"])
+    result["with_fillers"] = _with_fillers(pipeline, generated["clean"], seed)
     return result
 
 
