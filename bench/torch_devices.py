@@ -28,10 +28,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from streamsense.models.chat.featurize import hashes
-from streamsense.models.chat.gnn import GNNConfig, RGCNLinkPredictor, _queries
+from streamsense.models.chat.gnn import GNNConfig, RGCNLinkPredictor, link_queries, train_step
 from streamsense.models.chat.intent import IntentConfig, IntentNet
 from streamsense.models.sensors.forecaster import SensorLSTM
 
@@ -99,22 +98,14 @@ def rgcn_case(device: torch.device, nodes: int, relations: int, edges: int) -> C
         [rng.integers(0, nodes, edges), rng.integers(0, relations, edges), rng.integers(0, nodes, edges)], axis=1
     )
     torch.manual_seed(0)
+    listed = [tuple(t) for t in triples.tolist()]
     model = RGCNLinkPredictor(nodes, relations, GNNConfig())
-    model.set_graph([tuple(t) for t in triples.tolist()])
+    model.set_graph(listed)
     model.edge_index, model.edge_type = model.edge_index.to(device), model.edge_type.to(device)
     model = model.to(device).train()
-    queries = _queries([tuple(t) for t in triples.tolist()], relations).to(device)
+    queries = link_queries(listed, relations).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
-
-    def call() -> object:
-        optimizer.zero_grad()
-        logits = model.score(model.encode(), queries[:, 0], queries[:, 1])
-        loss = F.cross_entropy(logits, queries[:, 2], label_smoothing=0.1)
-        loss.backward()
-        optimizer.step()
-        return loss
-
-    return call
+    return lambda: train_step(model, queries, optimizer)
 
 
 def artifact_shapes(cache: Path) -> dict[str, int]:

@@ -66,7 +66,7 @@ class RGCNLinkPredictor(nn.Module):
         return (h_re * r_re - h_im * r_im) @ t_re.T + (h_re * r_im + h_im * r_re) @ t_im.T
 
 
-def _queries(triples: Sequence[Triple], n_relations: int) -> torch.Tensor:
+def link_queries(triples: Sequence[Triple], n_relations: int) -> torch.Tensor:
     """(head, relation, answer) rows for tail prediction and, via inverse relations, head prediction."""
     t = torch.tensor(triples, dtype=torch.long).reshape(-1, 3)
     inverse = torch.stack([t[:, 2], t[:, 1] + n_relations, t[:, 0]], dim=1)
@@ -82,17 +82,22 @@ def train_link_predictor(
     random.seed(config.seed)
     model = RGCNLinkPredictor(n_nodes, n_relations, config)
     model.set_graph(triples)
-    queries = _queries(triples, n_relations)
+    queries = link_queries(triples, n_relations)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     model.train()
     for _ in range(config.epochs):
-        optimizer.zero_grad()
-        x = model.encode()
-        logits = model.score(x, queries[:, 0], queries[:, 1])
-        F.cross_entropy(logits, queries[:, 2], label_smoothing=0.1).backward()
-        optimizer.step()
+        train_step(model, queries, optimizer)
     model.eval()
     return model
+
+
+def train_step(model: RGCNLinkPredictor, queries: torch.Tensor, optimizer: torch.optim.Optimizer) -> None:
+    """One full-batch 1-vs-all step on ``queries`` (``link_queries`` rows: head, relation, answer)."""
+    optimizer.zero_grad()
+    x = model.encode()
+    logits = model.score(x, queries[:, 0], queries[:, 1])
+    F.cross_entropy(logits, queries[:, 2], label_smoothing=0.1).backward()
+    optimizer.step()
 
 
 @torch.no_grad()
@@ -101,9 +106,9 @@ def evaluate_link_prediction(
 ) -> dict[str, float]:
     """Filtered ranking (Bordes et al., 2013) in both directions: MRR, hits@1/3/10."""
     x = model.encode()
-    queries = _queries(test, model.n_relations)
+    queries = link_queries(test, model.n_relations)
     answers: dict[tuple[int, int], set[int]] = {}
-    for h, r, t in _queries(known, model.n_relations).tolist():
+    for h, r, t in link_queries(known, model.n_relations).tolist():
         answers.setdefault((h, r), set()).add(t)
     scores = model.score(x, queries[:, 0], queries[:, 1])
     ranks = []
