@@ -14,7 +14,7 @@ import typer
 
 from streamsense.cli.groups import eval_app, report_app, train_app
 from streamsense.models.fraud.artifact import list_versions, load_latest, save, version_name
-from streamsense.models.fraud.experiment import ExperimentConfig, ExperimentResult, run
+from streamsense.models.fraud.experiment import RECIPE, ExperimentConfig, ExperimentResult, run
 from streamsense.models.fraud.fairness import fairness_from_counts, fairness_report
 from streamsense.models.fraud.scorer import FEATURE_CHECKPOINT, ONLINE_CHECKPOINT
 from streamsense.models.fraud.xgb_model import contributions
@@ -28,6 +28,9 @@ Terminals = Annotated[int, typer.Option(help="simulated terminals")]
 Seed = Annotated[int, typer.Option(help="simulator and model seed")]
 Gan = Annotated[str, typer.Option(help="GAN augmentation: auto (on if it helps validation AP), on or off")]
 Precision = Annotated[float, typer.Option(help="target precision on validation for the threshold")]
+ColdShare = Annotated[
+    float, typer.Option(help="share of training transactions the booster also learns as if on a new card (0: none)")
+]
 AlertRate = Annotated[
     float | None, typer.Option(help="set the threshold from this validation alert rate instead of the precision")
 ]
@@ -42,10 +45,18 @@ def _decisions_file() -> Path:
 
 
 def _run(
-    customers: int, terminals: int, seed: int, gan: str, target_precision: float, alert_rate: float | None
+    customers: int,
+    terminals: int,
+    seed: int,
+    gan: str,
+    target_precision: float,
+    alert_rate: float | None,
+    cold_share: float,
 ) -> ExperimentResult:
     if gan not in ("auto", "on", "off"):
         raise typer.BadParameter("gan must be auto, on or off")
+    if not 0.0 <= cold_share <= 1.0:
+        raise typer.BadParameter("cold-share must be between 0 and 1")
     torch.set_num_threads(1)
     config = ExperimentConfig(
         n_customers=customers,
@@ -54,8 +65,19 @@ def _run(
         gan_augmentation=gan,
         target_precision=target_precision,
         target_alert_rate=alert_rate,
+        cold_share=cold_share,
     )
     return run(config)
+
+
+def _cached_recipe_version() -> Path | None:
+    """The newest version that the current recipe trained, if any (a worker's retrained versions have none)."""
+    root = _fraud_dir()
+    for version in reversed(list_versions(root)):
+        folder = root / version_name(version)
+        if json.loads((folder / "meta.json").read_text())["metrics"].get("recipe") == RECIPE:
+            return folder
+    return None
 
 
 def _print(obj: Any) -> None:
@@ -70,13 +92,16 @@ def train_fraud(
     gan: Gan = "auto",
     target_precision: Precision = 0.8,
     alert_rate: AlertRate = None,
-    if_missing: Annotated[bool, typer.Option("--if-missing", help="do nothing when a version is cached")] = False,
+    cold_share: ColdShare = 0.1,
+    if_missing: Annotated[
+        bool, typer.Option("--if-missing", help="do nothing when a version of this training recipe is cached")
+    ] = False,
 ) -> None:
     """Train XGBoost + blend on the simulator and write the next versioned artifact (with warm checkpoints)."""
-    if if_missing and list_versions(_fraud_dir()):
-        _print({"cached": str(_fraud_dir() / version_name(list_versions(_fraud_dir())[-1]))})
+    if if_missing and (cached := _cached_recipe_version()) is not None:
+        _print({"cached": str(cached)})
         return
-    result = _run(customers, terminals, seed, gan, target_precision, alert_rate)
+    result = _run(customers, terminals, seed, gan, target_precision, alert_rate, cold_share)
     replayed = result.replayed
     rng = np.random.default_rng(seed)
     sample = replayed.X[rng.choice(len(replayed.X), size=min(SAMPLE_ROWS, len(replayed.X)), replace=False)]
@@ -104,9 +129,11 @@ def eval_fraud(
     gan: Gan = "auto",
     target_precision: Precision = 0.8,
     alert_rate: AlertRate = None,
+    cold_share: ColdShare = 0.1,
 ) -> None:
-    """Time-ordered evaluation on the simulator: online (prequential), XGBoost and combined; one JSON object."""
-    result = _run(customers, terminals, seed, gan, target_precision, alert_rate)
+    """Time-ordered evaluation on the simulator: online (prequential), XGBoost and combined, and every test
+    transaction again as if on a new card (``cold_start``); one JSON object."""
+    result = _run(customers, terminals, seed, gan, target_precision, alert_rate, cold_share)
     path = _decisions_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(result.test_rows))

@@ -22,6 +22,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+import numpy as np
+
 DAY_S = 86_400
 NIGHT_END_HOUR = 6
 _SKETCH_MIN = 0.01
@@ -31,6 +33,8 @@ _EDGE_REFRESH = 1_000
 _TX_COLUMNS = ("d", "c", "s", "m", "n")
 _LABEL_COLUMNS = ("ld", "ln", "lf")
 _BINNING = re.compile(r"^binning\(n=(\d+)\)$")
+COLD = {"new_account": False, "new_account_and_terminal": True}
+"""Kinds of cold copy (``FraudFeaturePipeline.as_new``), each with whether the terminal is new too."""
 NUMERIC_OPS = ("log", "sqrt", "binning(n=K)")
 CATEGORICAL_OPS = ("target_encoding", "frequency_encoding")
 
@@ -160,6 +164,19 @@ class FraudFeaturePipeline:
         self.global_state = new_global_state()
         self._bin_ops = [(op, int(m.group(1))) for op in self.config.numeric_ops if (m := _BINNING.match(op))]
         self.names = self._names()
+        self._key_columns = {who: self._key_block(who) for who in ("account", "terminal")}
+
+    def _key_block(self, who: str) -> tuple[list[int], list[int], list[int]]:
+        """Columns of one key's features that an empty state sets to 0, to 1 (amount to mean) and to the prior."""
+        zero, one, prior = [], [], []
+        for i, name in enumerate(self.names):
+            if name == f"{who}_id_te":
+                prior.append(i)
+            elif name.startswith(f"amount_to_{who}_"):
+                one.append(i)
+            elif name.startswith(f"{who}_"):
+                zero.append(i)
+        return zero, one, prior
 
     def _names(self) -> list[str]:
         names = ["amount"]
@@ -249,6 +266,21 @@ class FraudFeaturePipeline:
                     out.append((te_f + cfg.te_smoothing * te_prior) / (te_n + cfg.te_smoothing))
                 else:
                     out.append(cnt / global_30 if global_30 else 0.0)
+        return out
+
+    def as_new(self, X: np.ndarray, terminal_too: bool = False) -> np.ndarray:
+        """Feature rows (or one row) as if the account, and the terminal when ``terminal_too``, had no history: what
+        ``transform_summaries`` gives from empty states now. Cold copies of labelled rows teach the booster new cards,
+        which a simulator whose every card has a history would not show it."""
+        out = np.array(X, dtype=np.float64)
+        g = self.global_state
+        te_prior = g["te"][1] / g["te"][0] if g["te"][0] else 0.0
+        smoothing = self.config.te_smoothing
+        for who in ("account", "terminal") if terminal_too else ("account",):
+            zero, one, prior = self._key_columns[who]
+            out[..., zero] = 0.0
+            out[..., one] = 1.0
+            out[..., prior] = (0 + smoothing * te_prior) / (0 + smoothing)
         return out
 
     def learn_one(

@@ -196,7 +196,8 @@ class FraudScorer:
             return None
         from streamsense.models.fraud.training import retrain  # training pulls in torch (the GAN); scoring does not
 
-        artifact = retrain(rows, self.registry.root, self.pipeline.names, self.pipeline.config.to_dict())
+        pipeline = self.pipeline
+        artifact = retrain(rows, self.registry.root, pipeline.names, pipeline.config.to_dict(), as_new=pipeline.as_new)
         if artifact is not None:
             self.registry.refresh()
         return artifact

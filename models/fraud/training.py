@@ -6,7 +6,7 @@ version for ``FraudModelRegistry`` to pick up. The experiment uses the same func
 """
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +17,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from streamsense.models.fraud.artifact import FraudArtifact, save
 from streamsense.models.fraud.blend import Blend, fit_blend, threshold_for_alert_rate, threshold_for_precision
+from streamsense.models.fraud.features import COLD
 from streamsense.models.fraud.gan import TabularGAN
 from streamsense.models.fraud.xgb_model import XGBParams, margin, train_booster
 
@@ -110,18 +111,27 @@ def retrain(
     params: XGBParams | None = None,
     gan: str = "auto",
     min_frauds: int = 20,
+    as_new: Callable[[np.ndarray, bool], np.ndarray] | None = None,
+    cold_share: float = 0.1,
 ) -> FraudArtifact | None:
     """Fit on labelled rows ``{"features": {name: value}, "is_fraud": bool, "event_time": epoch_s,
     "online_logit": float}`` (kept from scoring time) and publish the next version under ``root``.
 
     The latest ``validation_fraction`` of rows by event time is validation (blend, threshold, GAN choice). Returns
-    ``None`` without publishing when either part has fewer than ``min_frauds`` frauds.
+    ``None`` without publishing when either part has fewer than ``min_frauds`` frauds. With ``as_new``
+    (``FraudFeaturePipeline.as_new``) the booster also learns cold copies of a seeded ``cold_share`` of the training
+    rows, as the experiment's booster did, so that a retrained version still knows new cards.
     """
     X, y, logit, _ = _rows_to_arrays(rows, names)
     cut = int(len(y) * (1 - validation_fraction))
     if y[:cut].sum() < min_frauds or y[cut:].sum() < min_frauds:
         return None
-    choice = fit_booster(X[:cut], y[:cut], X[cut:], y[cut:], names, params, gan)
+    X_fit, y_fit = X[:cut], y[:cut]
+    if as_new is not None:
+        pick = np.random.default_rng((params or XGBParams()).seed).uniform(size=cut) < cold_share
+        X_fit = np.vstack([X_fit, *(as_new(X_fit[pick], terminal_too) for terminal_too in COLD.values())])
+        y_fit = np.concatenate([y_fit, *[y_fit[pick]] * len(COLD)])
+    choice = fit_booster(X_fit, y_fit, X[cut:], y[cut:], names, params, gan)
     val_margin = margin(choice.booster, X[cut:])
     blend, threshold = fit_decision(logit[cut:], val_margin, y[cut:], target_precision, target_alert_rate)
     combined = blend.score_many(logit[cut:], val_margin)
@@ -132,6 +142,7 @@ def retrain(
             "average_precision": _ap(y[cut:], combined),
         },
         "train_rows": cut,
+        "train_cold_copies": len(y_fit) - cut,
         "gan_augmentation": choice.report,
     }
     artifact = FraudArtifact(choice.booster, names, feature_config, blend, threshold, metrics)

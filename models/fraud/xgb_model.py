@@ -19,7 +19,9 @@ import xgboost as xgb
 
 @dataclass(frozen=True)
 class XGBParams:
-    """Booster settings; fixed (not tuned on the test period), seeded, single-threaded for determinism."""
+    """Booster settings; fixed (not tuned on the test period), seeded, single-threaded for determinism. ``max_bin``
+    is 1024, not XGBoost's 256, since the amount rule needs a fine split above 200 (validation average precision
+    0.809-0.815 against 0.795-0.798 in ``eval fraud`` at stop 27)."""
 
     n_estimators: int = 300
     max_depth: int = 5
@@ -27,6 +29,7 @@ class XGBParams:
     subsample: float = 0.8
     colsample_bytree: float = 0.8
     min_child_weight: float = 1.0
+    max_bin: int = 1024
     seed: int = 0
 
 
@@ -43,6 +46,7 @@ def train_booster(X: np.ndarray, y: np.ndarray, names: list[str], params: XGBPar
         "subsample": p.subsample,
         "colsample_bytree": p.colsample_bytree,
         "min_child_weight": p.min_child_weight,
+        "max_bin": p.max_bin,
         "seed": p.seed,
         "nthread": 1,
     }

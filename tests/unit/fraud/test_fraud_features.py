@@ -119,3 +119,20 @@ def test_transform_one_never_writes_state() -> None:
     before = json.dumps([acct, term, pipe.global_state])
     pipe.transform_one(T0 + 1, 9.0, acct, term)
     assert json.dumps([acct, term, pipe.global_state]) == before
+
+
+def test_as_new_gives_what_empty_states_give_for_the_account_and_for_both_keys() -> None:
+    pipe = FraudFeaturePipeline()
+    acct, term = new_key_state(), new_key_state()
+    for day in range(12):
+        ts = T0 + day * DAY_S
+        pipe.learn_one(ts, 40.0 + day, acct, term)
+        pipe.learn_label(ts + 3600, day % 4 == 0, acct, term)
+    ts, coords = T0 + 12 * DAY_S, (1.0, 2.0, 4.0, 6.0)
+    row = pipe.transform_one(ts, 260.0, acct, term, coords)
+    new_account = pipe.transform_one(ts, 260.0, new_key_state(), term, coords)
+    new_both = pipe.transform_one(ts, 260.0, new_key_state(), new_key_state(), coords)
+    assert new_account != row and new_both != new_account
+    assert pipe.as_new(row).tolist() == new_account
+    assert pipe.as_new(row, terminal_too=True).tolist() == new_both
+    assert pipe.as_new([row, row], terminal_too=True).tolist() == [new_both, new_both]

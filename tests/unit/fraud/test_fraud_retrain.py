@@ -2,6 +2,7 @@ from pathlib import Path
 
 import numpy as np
 
+from streamsense.models.fraud.features import FraudFeaturePipeline
 from streamsense.models.fraud.registry import FraudModelRegistry
 from streamsense.models.fraud.training import retrain
 from streamsense.models.fraud.xgb_model import XGBParams
@@ -38,3 +39,17 @@ def test_retrain_refuses_to_publish_with_too_few_frauds(tmp_path: Path, tiny_xy,
     few[:5] = 1
     assert retrain(_rows(X, few, pipeline_names), tmp_path, pipeline_names, {}, gan="off") is None
     assert not any(tmp_path.iterdir())
+
+
+def test_retrain_teaches_the_booster_cold_copies_of_a_share_of_its_rows(tmp_path: Path, tiny_xy) -> None:
+    X, y = tiny_xy
+    pipeline = FraudFeaturePipeline()
+    rows = _rows(X, y, pipeline.names)
+    artifact = retrain(
+        rows, tmp_path, pipeline.names, {}, params=XGBParams(n_estimators=20), gan="off", as_new=pipeline.as_new
+    )
+    assert artifact is not None
+    train_rows, copies = artifact.metrics["train_rows"], artifact.metrics["train_cold_copies"]
+    assert copies % 2 == 0 and 0.15 * train_rows < copies < 0.25 * train_rows
+    plain = retrain(rows, tmp_path, pipeline.names, {}, params=XGBParams(n_estimators=20), gan="off")
+    assert plain is not None and plain.metrics["train_cold_copies"] == 0
