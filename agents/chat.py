@@ -1,5 +1,6 @@
-"""Chat worker: intents, dialogue state and knowledge for each message; online learning from feedback; intents
-added at run time from a few examples (``chat.intents``, which every worker reads whole: ``streams/follower.py``).
+"""Chat worker: intents, dialogue state and knowledge for each message; intents added at run time from a few
+examples (``chat.intents``) and online learning from feedback (``chat.feedback``), both of which every worker reads
+whole (``streams/follower.py``), so that every replica, and one restarted, knows them all.
 
 Each conversation's dialogue state lives in a Faust table keyed by conversation, on the partition that
 owns the conversation, and recovers from its changelog after a restart; messages delivered again after a crash or
@@ -115,10 +116,18 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             latency_ms=(time.perf_counter() - received) * 1000,
         )
 
-    def learn(feedback: ChatFeedback, received: float) -> None:
+    def check_feedback(feedback: ChatFeedback, received: float) -> None:
+        """Dead-letters feedback for an intent the model lacks; each worker learns the rest itself (``learn``)."""
         if feedback.intent not in pipeline.intent.labels:
             raise Skip(f"unknown intent {feedback.intent!r}: add it with 5 to 50 examples first (chat.intents)")
-        pipeline.intent.learn_one(feedback.text, feedback.intent)
+
+    def learn(_key: bytes | None, value: bytes | None) -> None:
+        try:
+            feedback = decode(value, ChatFeedback, settings.max_event_bytes)
+        except DecodeError:
+            return  # the chat-learn agent dead-letters it
+        if feedback.intent in pipeline.intent.labels:
+            pipeline.intent.learn_one(feedback.text, feedback.intent)
 
     trained = frozenset(pipeline.intent.labels)
 
@@ -139,11 +148,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             return  # the chat-intents agent dead-letters it
         if refusal(new) is not None:
             return
-        try:
-            pipeline.intent.add_intent(new.intent, new.examples)
-        except Exception:  # one bad event must not stop the intents after it
-            log.exception("intent %s could not be added", new.intent)
-            return
+        pipeline.intent.add_intent(new.intent, new.examples)
         log.info("intent %s added from %d examples", new.intent, len(new.examples))
 
     @app.agent(processor.raw_topic(CHAT_MESSAGES), name="chat-decide")
@@ -151,15 +156,15 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         await processor.run_batched(stream, ChatMessage, decide_many)
 
     @app.agent(processor.raw_topic(CHAT_FEEDBACK), name="chat-learn")
-    async def learn_feedback(stream: faust.StreamT) -> None:
-        await processor.run(stream, ChatFeedback, learn)
+    async def check_feedbacks(stream: faust.StreamT) -> None:
+        await processor.run(stream, ChatFeedback, check_feedback)
 
     @app.agent(processor.raw_topic(CHAT_INTENTS), name="chat-intents")
     async def check_new_intents(stream: faust.StreamT) -> None:
         await processor.run(stream, NewIntent, check_new_intent)
 
     @app.task
-    async def follow_new_intents() -> None:
-        await follow_forever(settings, CHAT_INTENTS, add_new_intent)
+    async def follow_intents_and_feedback() -> None:
+        await follow_forever(settings, {CHAT_INTENTS: add_new_intent, CHAT_FEEDBACK: learn})
 
     return pipeline

@@ -2,7 +2,7 @@
 
 import itertools
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -10,11 +10,12 @@ import typer
 from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
-from streamsense.schemas.chat import ChatMessage, NewIntent
+from streamsense.schemas.chat import ChatFeedback, ChatMessage, NewIntent
 from streamsense.settings import get_settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.producer import EventProducer, paced
 from streamsense.streams.topics import (
+    CHAT_FEEDBACK,
     CHAT_INTENTS,
     CHAT_MESSAGES,
     PAYMENTS_LABELS,
@@ -124,17 +125,51 @@ def intent(
     examples = list(example)
     if examples_file is not None:
         examples += [line.strip() for line in examples_file.read_text().splitlines() if line.strip()]
-    try:
-        event = NewIntent(
+    event = _valid(
+        "new intent",
+        lambda: NewIntent(
             event_id=f"intent-{uuid.uuid4().hex}", event_time=datetime.now(UTC), intent=name, examples=examples
-        )
+        ),
+    )
+    _send_one(CHAT_INTENTS, name, event)
+    typer.echo(f"sent intent {name} with {len(examples)} examples to {CHAT_INTENTS}")
+
+
+@produce_app.command()
+def feedback(
+    text: str = typer.Argument(help="the message as the customer wrote it"),
+    intent: str = typer.Argument(help="its right intent: a trained one or one added with `produce intent`"),
+    conversation: str = typer.Option("feedback", help="the conversation the message came from (the event's key)"),
+) -> None:
+    """Teach every running chat worker a message's right intent (online, with EWC); workers started later learn it
+    too, since the feedback topic is kept."""
+    event = _valid(
+        "feedback",
+        lambda: ChatFeedback(
+            event_id=f"feedback-{uuid.uuid4().hex}",
+            event_time=datetime.now(UTC),
+            conversation_id=conversation,
+            text=text,
+            intent=intent,
+        ),
+    )
+    _send_one(CHAT_FEEDBACK, conversation, event)
+    typer.echo(f"sent feedback {intent} to {CHAT_FEEDBACK}")
+
+
+def _valid(what: str, build: Callable[[], BaseModel]) -> BaseModel:
+    """The event, or exit 2 with what is wrong in it."""
+    try:
+        return build()
     except ValidationError as error:
         problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in error.errors())
-        typer.echo(f"error: not a valid new intent: {problems}", err=True)
+        typer.echo(f"error: not a valid {what}: {problems}", err=True)
         raise typer.Exit(2) from None
+
+
+def _send_one(topic: str, key: str, event: BaseModel) -> None:
     settings = get_settings()
     ensure_topics(settings)
     producer = EventProducer(settings)
-    producer.send(CHAT_INTENTS, name, event)
+    producer.send(topic, key, event)
     producer.flush()
-    typer.echo(f"sent intent {name} with {len(examples)} examples to {CHAT_INTENTS}")

@@ -65,8 +65,12 @@ STREAMS: dict[str, StreamSpec] = {
 }
 
 
-COMPACTED_INPUTS = (CHAT_INTENTS,)
-"""Input topics that every worker of the stream reads whole at start (the latest event per key is what counts)."""
+BROADCAST_INPUTS: dict[str, dict[str, str]] = {
+    CHAT_INTENTS: {"cleanup.policy": "compact"},
+    CHAT_FEEDBACK: {"cleanup.policy": "delete", "retention.ms": "-1"},
+}
+"""Input topics that every worker of the stream reads whole at start, with the topic config that keeps what a
+restarted one must read again: the latest intent per name, and every feedback event (each one taught the model)."""
 
 
 def all_topics() -> list[str]:

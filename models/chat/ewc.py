@@ -24,12 +24,24 @@ def diagonal_fisher(
 
 
 @torch.no_grad()
-def proximal_step(parameter: torch.Tensor, fisher: torch.Tensor, anchor: torch.Tensor, strength: float) -> None:
+def proximal_step(
+    parameter: torch.Tensor,
+    fisher: torch.Tensor,
+    anchor: torch.Tensor,
+    strength: float,
+    rows: torch.Tensor | None = None,
+) -> None:
     """Exact minimiser of |theta - p|^2 / 2 + strength/2 * F * (theta - anchor)^2, in place.
 
     ``strength`` is learning rate x lambda; the closed form is stable for any value, unlike a gradient step
-    on the penalty. Rows beyond the Fisher's (intents added later) are free.
+    on the penalty. Rows beyond the Fisher's (intents added later) are free. Given ``rows``, only those are
+    stepped: a row still at its anchor is where the step would leave it, so a large embedding whose feedback
+    moved a few rows costs those rows, not all of them.
     """
-    rows = fisher.shape[0]
+    if rows is not None:
+        pull = strength * fisher[rows]
+        parameter[rows] = (parameter[rows] + pull * anchor[rows]) / (1 + pull)
+        return
+    n = fisher.shape[0]
     pull = strength * fisher
-    parameter[:rows] = (parameter[:rows] + pull * anchor) / (1 + pull)
+    parameter[:n] = (parameter[:n] + pull * anchor) / (1 + pull)

@@ -271,6 +271,7 @@ class IntentClassifier:
         self.seen: set[int] = set()
         self.fisher: dict[str, torch.Tensor] = {}
         self.anchor: dict[str, torch.Tensor] = {}
+        self.moved: dict[str, torch.Tensor] = {}
         self.metrics: dict[str, float] = {}
 
     def _parts(self, texts: Sequence[str]) -> list[np.ndarray]:
@@ -473,11 +474,24 @@ class IntentClassifier:
             loss.backward()
             with torch.no_grad():
                 for name, p in self.net.named_parameters():
+                    rows = None
                     if p.grad is not None:
+                        if p.grad.is_sparse:
+                            rows = self._moved_rows(name, p, p.grad.coalesce().indices()[0])
                         p.add_(p.grad, alpha=-lr)
                     if ewc and name in self.fisher:
-                        proximal_step(p, self.fisher[name], self.anchor[name], lr * self.config.ewc_lambda)
+                        proximal_step(p, self.fisher[name], self.anchor[name], lr * self.config.ewc_lambda, rows)
         self.net.eval()
+
+    def _moved_rows(self, name: str, parameter: torch.Tensor, touched: torch.Tensor) -> torch.Tensor:
+        """Rows of a sparse parameter that have left their anchor, ``touched`` included; the EWC step needs only
+        these (a feedback step on the 65,536-row embedding then costs its moved rows, not all)."""
+        if name not in self.moved:
+            anchor = self.anchor.get(name)
+            differs = (parameter != anchor).any(dim=1) if anchor is not None else torch.ones(len(parameter), dtype=bool)
+            self.moved[name] = differs
+        self.moved[name][touched] = True
+        return self.moved[name].nonzero().squeeze(1)
 
     def learn_one(self, text: str, intent: str, ewc: bool = True) -> None:
         self.learn_many([text], [intent], ewc=ewc)

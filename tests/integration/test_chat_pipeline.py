@@ -9,8 +9,8 @@ import pytest
 from confluent_kafka import Message
 
 from streamsense.agents.chat import missing_artifacts
-from streamsense.schemas.chat import ChatMessage, NewIntent
-from streamsense.streams.topics import CHAT_DECISIONS, CHAT_INTENTS, CHAT_MESSAGES, dlq_topic
+from streamsense.schemas.chat import ChatFeedback, ChatMessage, NewIntent
+from streamsense.streams.topics import CHAT_DECISIONS, CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES, dlq_topic
 
 pytestmark = pytest.mark.integration
 INDEX = "streamsense-decisions-chat"
@@ -153,3 +153,64 @@ def test_an_intent_added_from_five_examples_reaches_the_worker_and_a_restarted_o
     worker.stop()
     start_worker("chat")
     wait_for(answered_with_the_new_intent, 120, f"a restarted worker's decision with {name}", interval_s=1.0)
+
+
+def test_feedback_teaches_the_worker_and_a_restarted_one_learns_it_again_and_unknown_intents_are_dead_lettered(
+    start_worker, producer, read_topic, es, count_by_id, wait_for
+):
+    if missing_artifacts():
+        pytest.fail(missing_artifacts())
+    run = f"fb-{uuid.uuid4().hex[:8]}"
+    text = "is there free parking near the museum ?"
+    probes = iter(range(1_000))
+
+    def intents() -> dict[str, float]:
+        """The intents of the text as a new conversation's first message (no context), as decided now."""
+        n = next(probes)
+        message = ChatMessage(
+            event_id=f"{run}-q{n}", event_time=datetime.now(UTC), conversation_id=f"{run}-{n}", text=text
+        )
+        producer.send(CHAT_MESSAGES, message.conversation_id, message)
+        producer.flush()
+        wait_for(lambda: len(count_by_id(INDEX, [message.event_id])) == 1, 120, f"decision {message.event_id}")
+        return {i["intent"]: i["probability"] for i in es.get(index=INDEX, id=message.event_id)["_source"]["intents"]}
+
+    worker = start_worker("chat")
+    before = intents()
+    taught = list(before)[1]  # the runner-up, so that its probability can be read before and after
+    now = datetime.now(UTC)
+    for n in range(8):
+        feedback = ChatFeedback(event_id=f"{run}-f{n}", event_time=now, conversation_id=run, text=text, intent=taught)
+        producer.send(CHAT_FEEDBACK, run, feedback)
+    unknown = ChatFeedback(event_id=f"{run}-unknown", event_time=now, conversation_id=run, text=text, intent=run)
+    producer.send(CHAT_FEEDBACK, run, unknown)
+    producer.flush()
+    seen: list[float] = []
+
+    def learned() -> bool:
+        """The taught intent's probability has risen and stays put (every feedback event is learned)."""
+        seen.append(intents().get(taught, 0.0))
+        return len(seen) >= 2 and seen[-1] == seen[-2] > before[taught] + 0.02
+
+    wait_for(learned, 120, f"the worker to learn {taught} from feedback", interval_s=1.0)
+    dead = read_topic(dlq_topic(CHAT_FEEDBACK))
+    letters: dict[str, dict] = {}
+
+    def dead_lettered() -> bool:
+        letters.update({m.key().decode(): dict(m.headers()) for m in dead.poll(1.0) if m.key()})
+        return run in letters
+
+    wait_for(dead_lettered, 60, "the feedback for an unknown intent on the dead-letter topic")
+    assert letters[run]["dlq.error.kind"] == b"unusable"
+    assert b"unknown intent" in letters[run]["dlq.error.reason"]
+
+    worker.stop()
+    start_worker("chat")
+    again: list[float] = []
+
+    def learned_again() -> bool:
+        """The restarted worker reads the feedback topic whole, so it learns the same steps in the same order."""
+        again.append(intents().get(taught, 0.0))
+        return abs(again[-1] - seen[-1]) <= 1e-6
+
+    wait_for(learned_again, 120, f"a restarted worker's {taught} probability to reach {seen[-1]}", interval_s=1.0)

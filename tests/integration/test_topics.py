@@ -12,7 +12,7 @@ from streamsense.infra.local.launcher import LocalInfra
 from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.connections import kafka_config
-from streamsense.streams.topics import CHAT_INTENTS, CHAT_MESSAGES
+from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES
 from streamsense.streams.worker import build_worker, changelog_config
 
 pytestmark = pytest.mark.integration
@@ -61,9 +61,12 @@ def test_a_changelog_created_with_deletion_is_altered_to_compaction(infra: Local
     assert (config["cleanup.policy"], config["segment.ms"]) == ("compact", str(settings.changelog_segment_ms))
 
 
-def test_the_new_intents_topic_is_compacted_and_the_other_inputs_keep_deletion(
+def test_new_intents_are_compacted_feedback_is_kept_for_ever_and_the_other_inputs_keep_deletion(
     infra: LocalInfra, settings: Settings
 ) -> None:
     ensure_topics(settings)
     assert topic_config(settings, CHAT_INTENTS)["cleanup.policy"] == "compact"
-    assert topic_config(settings, CHAT_MESSAGES)["cleanup.policy"] == "delete"
+    feedback = topic_config(settings, CHAT_FEEDBACK)
+    assert (feedback["cleanup.policy"], feedback["retention.ms"]) == ("delete", "-1")
+    messages = topic_config(settings, CHAT_MESSAGES)
+    assert messages["cleanup.policy"] == "delete" and messages["retention.ms"] != "-1"

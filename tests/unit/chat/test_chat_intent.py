@@ -78,6 +78,27 @@ def test_ewc_reduces_forgetting_of_old_intents(
     assert accuracy[True] > accuracy[False]
 
 
+def test_feedback_steps_only_the_embedding_rows_that_moved_and_learns_what_stepping_them_all_learns(
+    intent_texts: dict[str, list[str]], make_config: Callable, make_corpus: Callable
+) -> None:
+    texts, labels = make_corpus(("hotel", "restaurant", "thank"))
+    base = IntentClassifier(make_config(ewc_lambda=1e3, feedback_lr=0.5)).fit(texts, labels, texts, labels)
+    every_row = copy.deepcopy(base)
+    every_row._moved_rows = lambda name, parameter, touched: None
+    rows_only = copy.deepcopy(base)
+    feedback = intent_texts["train"][:4] + texts[:2]
+    for model in (every_row, rows_only):
+        for text, intent in zip(feedback, ["train"] * 4 + labels[:2], strict=True):
+            model.learn_one(text, intent)
+    moved = rows_only.moved["embed.weight"]
+    assert 0 < int(moved.sum()) < len(moved) // 4
+    weight = rows_only.net.embed.weight.detach()
+    assert torch.equal(weight[~moved], base.net.embed.weight.detach()[~moved])
+    assert torch.allclose(weight, every_row.net.embed.weight.detach(), atol=1e-5)
+    probe = intent_texts["train"][4:] + texts[2:6]
+    assert rows_only.predict_many(probe) == every_row.predict_many(probe)
+
+
 def test_learn_one_with_an_unknown_intent_adds_it(tiny_intent_model: IntentClassifier) -> None:
     model = copy.deepcopy(tiny_intent_model)
     model.learn_one("where is the lost property office", "lost-property")

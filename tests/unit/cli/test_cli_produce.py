@@ -1,0 +1,18 @@
+from typer.testing import CliRunner
+
+from streamsense.cli.main import app
+
+
+def test_feedback_with_an_empty_text_or_an_overlong_intent_exits_2_with_the_reason_before_any_broker_is_asked() -> None:
+    runner = CliRunner()
+    empty = runner.invoke(app, ["produce", "feedback", "", "Hotel-Request"])
+    assert empty.exit_code == 2
+    assert "not a valid feedback" in empty.output and "text" in empty.output
+    long_name = runner.invoke(app, ["produce", "feedback", "where can I park ?", "x" * 65])
+    assert long_name.exit_code == 2 and "intent" in long_name.output
+
+
+def test_a_new_intent_with_too_few_examples_exits_2_with_the_reason() -> None:
+    result = CliRunner().invoke(app, ["produce", "intent", "Hotel-Pets", "--example", "can my dog stay ?"])
+    assert result.exit_code == 2
+    assert "not a valid new intent" in result.output and "examples" in result.output
