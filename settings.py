@@ -153,6 +153,11 @@ class Settings(BaseSettings):
         description="standby copies of each table partition on other workers; Faust 0.15.3 crashed in standby "
         "recovery (seek to a negative offset) when two workers started together, so none by default",
     )
+    fraud_currency_rates: dict[str, float] = Field(
+        default={"EUR": 1.0},
+        description='euros per unit of each currency the fraud model takes, as JSON (\'{"EUR": 1, "USD": 0.86}\'):'
+        " the model learned euro amounts, so a transaction in a currency without a rate is dead-lettered",
+    )
     fraud_model_check_s: float = Field(default=30.0, description="how often workers look for a newer fraud model")
     fraud_label_wait_days: float = Field(
         default=35.0,

@@ -130,7 +130,7 @@ def _decision(tx: Transaction, entry: dict, received: float) -> PaymentDecision:
         label="fraud" if entry["is_fraud"] else "legit",
         threshold=entry["threshold"],
         reasons=[Reason(feature=f, value=v, contribution=c) for f, v, c in entry["reasons"]],
-        features={"amount": tx.amount, "terminal_id": tx.terminal_id, **entry["features"]},
+        features={"terminal_id": tx.terminal_id, "currency": tx.currency, **entry["features"]},
         latency_ms=(time.perf_counter() - received) * 1000,
     )
 
@@ -190,6 +190,9 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         outcomes: list[Outcome] = []
         for item in items:
             tx: Transaction = item.record
+            if (reason := scorer.unusable(tx)) is not None:
+                outcomes.append(Skip(reason))
+                continue
             route_table_access(item.event)
             entry = summarised.get(tx.event_id)
             if entry is not None and entry["labelled"]:

@@ -80,12 +80,14 @@ class FraudScorer:
         registry: FraudModelRegistry | None = None,
         cold_threshold: float = 0.5,
         top_k: int = 5,
+        currency_rates: dict[str, float] | None = None,
     ) -> None:
         self.pipeline = pipeline
         self.online = online
         self.registry = registry
         self.cold_threshold = cold_threshold
         self.top_k = top_k
+        self.currency_rates = currency_rates if currency_rates is not None else {"EUR": 1.0}
 
     @classmethod
     def from_artifacts(
@@ -94,7 +96,8 @@ class FraudScorer:
         """Start from the newest artifact folder's checkpoints (warm online model, feature state) if any.
 
         ``root`` defaults to ``get_settings().artifact_dir / "fraud"``, ``cold_threshold`` to the settings'
-        ``fraud_threshold`` (used only until an artifact with its own validated threshold exists).
+        ``fraud_threshold`` (used only until an artifact with its own validated threshold exists); the currencies
+        taken are the settings' ``fraud_currency_rates``.
         """
         settings = get_settings()
         root = root if root is not None else settings.artifact_dir / "fraud"
@@ -107,7 +110,22 @@ class FraudScorer:
                 pipeline = FraudFeaturePipeline.from_dict(json.loads((folder / FEATURE_CHECKPOINT).read_text()))
             if (folder / ONLINE_CHECKPOINT).is_file():
                 online = OnlineFraudModel.load(folder / ONLINE_CHECKPOINT)
-        return cls(pipeline, online, FraudModelRegistry(root, check_every_s), cold_threshold)
+        registry = FraudModelRegistry(root, check_every_s)
+        return cls(pipeline, online, registry, cold_threshold, currency_rates=settings.fraud_currency_rates)
+
+    def unusable(self, tx: Transaction) -> str | None:
+        """Why the model cannot judge ``tx`` (a currency it has no rate for), or None."""
+        if tx.currency in self.currency_rates:
+            return None
+        taken = ", ".join(sorted(self.currency_rates))
+        return (
+            f"currency {tx.currency} has no rate to euros, in which the fraud model learned amounts (it takes {taken};"
+            " add rates with STREAMSENSE_FRAUD_CURRENCY_RATES)"
+        )
+
+    def amount(self, tx: Transaction) -> float:
+        """The transaction's amount in euros, as the model learned amounts."""
+        return tx.amount * self.currency_rates[tx.currency]
 
     def _artifact(self) -> FraudArtifact | None:
         """The current artifact, unless it was trained on other features (then score online-only until one fits)."""
@@ -116,7 +134,7 @@ class FraudScorer:
 
     def _features(self, tx: Transaction, account_state: dict, terminal_state: dict) -> list[float]:
         return self.pipeline.transform_one(
-            tx.event_time.timestamp(), tx.amount, account_state, terminal_state, _coords(tx)
+            tx.event_time.timestamp(), self.amount(tx), account_state, terminal_state, _coords(tx)
         )
 
     def _finish(
@@ -165,7 +183,7 @@ class FraudScorer:
         for tx, state in zip(txs, account_states, strict=True):
             ts = tx.event_time.timestamp()
             out.append(self.pipeline.key_summary(ts, state))
-            self.pipeline.learn_key(ts, tx.amount, state)
+            self.pipeline.learn_key(ts, self.amount(tx), state)
         return out
 
     def score_summarized(
@@ -177,9 +195,10 @@ class FraudScorer:
         for tx, account, state in zip(txs, account_summaries, terminal_states, strict=True):
             ts = tx.event_time.timestamp()
             terminal = self.pipeline.key_summary(ts, state)
-            rows.append(self.pipeline.transform_summaries(ts, tx.amount, account, terminal, _coords(tx)))
-            self.pipeline.learn_key(ts, tx.amount, state)
-            self.pipeline.learn_global(ts, tx.amount)
+            amount = self.amount(tx)
+            rows.append(self.pipeline.transform_summaries(ts, amount, account, terminal, _coords(tx)))
+            self.pipeline.learn_key(ts, amount, state)
+            self.pipeline.learn_global(ts, amount)
         artifact = self._artifact()
         if not rows:
             return []
@@ -204,7 +223,7 @@ class FraudScorer:
 
     def update_state(self, tx: Transaction, account_state: dict, terminal_state: dict) -> None:
         """Add a scored transaction to its account, terminal and the global feature state (in place)."""
-        self.pipeline.learn_one(tx.event_time.timestamp(), tx.amount, account_state, terminal_state)
+        self.pipeline.learn_one(tx.event_time.timestamp(), self.amount(tx), account_state, terminal_state)
 
     def update_label_state(self, label: TransactionLabel, state: dict) -> None:
         """Fold an arrived label into one key's state (call with the account state and with the terminal state)."""

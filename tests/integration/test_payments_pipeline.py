@@ -139,6 +139,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
         f"{run}-missing": orjson.dumps(missing),
         f"{run}-wrongtype": orjson.dumps(wrong_type),
         f"{run}-oversized": orjson.dumps({**good, "padding": "x" * (settings.max_event_bytes + 10)}),
+        f"{run}-yen": orjson.dumps({**good, "event_id": f"{run}-yen", "currency": "JPY"}),
     }
     worker = start_worker("payments")
     for tx in valid[:3]:
@@ -154,7 +155,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
     def ours() -> dict:
         return {m.key().decode(): m for m in dead.poll(1.0) if m.key() and m.key().decode() in bad}
 
-    wait_for(lambda: len(ours()) == len(bad), 240, "all four dead letters")
+    wait_for(lambda: len(ours()) == len(bad), 240, "all five dead letters")
     letters = ours()
     kinds = {key: dict(m.headers())["dlq.error.kind"].decode() for key, m in letters.items()}
     assert kinds == {
@@ -162,6 +163,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
         f"{run}-missing": "missing_field",
         f"{run}-wrongtype": "invalid_field",
         f"{run}-oversized": "oversized",
+        f"{run}-yen": "unusable",
     }
     for key, message in letters.items():
         headers = dict(message.headers())
@@ -169,6 +171,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
         assert headers["dlq.error.reason"]
         assert int(headers["dlq.source.offset"]) >= 0
     assert b"amount" in dict(letters[f"{run}-missing"].headers())["dlq.error.reason"]
+    assert b"currency JPY has no rate" in dict(letters[f"{run}-yen"].headers())["dlq.error.reason"]
     wait_for(lambda: len(count_by_id(INDEX, [t.event_id for t in valid])) == 6, 60, "the valid decisions")
     es.indices.refresh(index="streamsense-dlq")
     logged = es.count(index="streamsense-dlq", query={"terms": {"kind": ["oversized", "malformed_json"]}})["count"]

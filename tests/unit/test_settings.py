@@ -17,3 +17,9 @@ def test_explicit_urls_win_over_ports():
     settings = Settings(kafka_bootstrap="kafka:9092", es_url="http://es:9200")
     assert settings.bootstrap_servers == "kafka:9092"
     assert settings.elasticsearch_url == "http://es:9200"
+
+
+def test_fraud_currency_rates_come_from_json_in_the_environment(monkeypatch) -> None:
+    assert Settings().fraud_currency_rates == {"EUR": 1.0}
+    monkeypatch.setenv("STREAMSENSE_FRAUD_CURRENCY_RATES", '{"EUR": 1, "USD": 0.86}')
+    assert Settings().fraud_currency_rates == {"EUR": 1.0, "USD": 0.86}

@@ -148,3 +148,19 @@ def test_two_stage_scoring_equals_scoring_with_both_states(tmp_path: Path, tiny_
     assert [s.score for s in staged] == [s.score for s in together]
     assert [s.reasons for s in staged] == [s.reasons for s in together]
     assert (acct2, term2) == (acct1, term1)
+
+
+def test_an_amount_in_another_currency_is_scored_in_euros_and_one_without_a_rate_is_unusable() -> None:
+    scorer = _warm_scorer()
+    scorer.currency_rates = {"EUR": 1.0, "JPY": 0.0058}
+    yen = _tx(100, 50_000.0).model_copy(update={"currency": "JPY"})
+    euros = _tx(100, 50_000.0 * 0.0058)
+    assert scorer.unusable(yen) is None and scorer.amount(yen) == pytest.approx(290.0)
+    in_yen = scorer.score_one(yen, new_account_state(), new_terminal_state())
+    in_euros = scorer.score_one(euros, new_account_state(), new_terminal_state())
+    assert in_yen.features == pytest.approx(in_euros.features) and in_yen.score == pytest.approx(in_euros.score)
+    account, terminal = new_account_state(), new_terminal_state()
+    scorer.update_state(yen, account, terminal)
+    assert account["s"] == [pytest.approx(290.0)]
+    reason = scorer.unusable(_tx(101, 20.0).model_copy(update={"currency": "USD"}))
+    assert reason is not None and "USD" in reason and "STREAMSENSE_FRAUD_CURRENCY_RATES" in reason
