@@ -7,11 +7,14 @@ Beside wall-clock latency, ``cpu_ms`` is the thread's CPU time per message and `
 collector's runs per generation during the replay: on a shared machine a wall-clock tail well above the CPU tail
 is time spent waiting for a core, not work of the chat path. ``intent_cpu_us_per_message`` compares the intent
 stage one message at a time with whole batches of ``--batch`` messages in one pass (as the stream worker does).
+``longest_message_ms`` is each stage's wall-clock time for the longest message the schema takes (4,000
+characters), a turn naming a station said again and again, the median of five.
 """
 
 import argparse
 import gc
 import json
+import statistics
 import time
 
 import torch
@@ -63,6 +66,11 @@ def main() -> None:
     for first in range(0, len(texts), args.batch):
         pipeline.intent.predict_batch(texts[first : first + args.batch])
     batched = time.thread_time() - c0
+    longest = ("I need a train to cambridge " * 200)[:4000]
+    longest_ms: dict[str, list[float]] = {}
+    for _ in range(5):
+        for name, ms in pipeline.process(None, longest).timings_ms.items():
+            longest_ms.setdefault(name, []).append(ms)
     print(
         json.dumps(
             {
@@ -75,6 +83,7 @@ def main() -> None:
                     "one_at_a_time": round(one_at_a_time / len(texts) * 1e6, 1),
                     f"batches_of_{args.batch}": round(batched / len(texts) * 1e6, 1),
                 },
+                "longest_message_ms": {name: round(statistics.median(v), 2) for name, v in longest_ms.items()},
                 "gc_collections": collections,
                 "p99_target_ms": 20.0,
                 "p99_meets_target": latency_summary(stages["total"])["p99"] < 20.0,

@@ -36,6 +36,27 @@ GENERAL = "general"
 START = "start"
 FLOOR = 1e-3
 WORD = re.compile(r"\d\d:\d\d|[^\W_]+")
+MAX_VALUES = 16
+"""Values a turn's slots are filled from, its first ones: no MultiWOZ template names more than 6, and each costs a
+slot-model pass per domain of the beam, so a 4,000-character message repeating a value could take 60 ms."""
+_NEAR = 256
+"""Characters either side of a value that its six words are looked for in first: a long message would otherwise
+cost each of its values a pass over the whole text (quadratic; a 4,000-character one took 193 ms)."""
+
+
+def _words_before(lowered: str, start: int, n: int = 6) -> list[str]:
+    """The ``n`` words before ``start``; from the nearby characters when they hold enough words that the one cut at
+    the window's edge (a clock time can split in two) is not among the last ``n``."""
+    near = WORD.findall(lowered[max(0, start - _NEAR) : start])
+    return (near if len(near) >= n + 2 or start <= _NEAR else WORD.findall(lowered[:start]))[-n:]
+
+
+def _words_after(lowered: str, end: int, n: int = 6) -> list[str]:
+    """The ``n`` words after ``end``, likewise from the nearby characters when they are enough."""
+    near = WORD.findall(lowered[end : end + _NEAR])
+    return (near if len(near) >= n + 2 or end + _NEAR >= len(lowered) else WORD.findall(lowered[end:]))[:n]
+
+
 TIME = re.compile(r"^\d\d:\d\d$")
 CLOCK = re.compile(r"(?<![\w:])((?:[01]\d|2[0-3]):[0-5]\d)(?![\w:])")
 
@@ -143,8 +164,8 @@ class DialogueStateTracker:
         """Kinds of the value, the value itself (not for times), three words either side by position, six as a
         bag, their four-letter prefixes (``arrives``/``arrival`` -> ``arri``), adjacent left pairs, and the domain."""
         lowered = text.lower()
-        left = WORD.findall(lowered[: candidate.start])[-6:]
-        right = WORD.findall(lowered[candidate.end :])[:6]
+        left = _words_before(lowered, candidate.start)
+        right = _words_after(lowered, candidate.end)
         d = domain or "any"
         out = [f"kind={k}" for k in candidate.kinds] + [f"domain={d}"]
         if not TIME.match(candidate.value):
@@ -352,7 +373,7 @@ class DialogueStateTracker:
         by position in ``options``), but lazily: the change penalty only lowers a score, so an extension is
         yielded once no unscored one can beat it, and the slots of the many that never reach the beam are not
         picked (the costly part: a slot model pass per domain)."""
-        candidates = self.candidates(text)
+        candidates = self.candidates(text)[:MAX_VALUES]
         fillable = {slot for c in candidates for slot in c.slots}
         log_probs: dict[str | None, np.ndarray] = {}
         picks: dict[tuple, dict[str, str]] = {}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from streamsense.datasets.multiwoz import MultiWOZ, intent_data, value_lexicon
-from streamsense.models.chat.dst import DialogueStateTracker, empty_state, joint_goal_accuracy
+from streamsense.models.chat.dst import MAX_VALUES, WORD, DialogueStateTracker, empty_state, joint_goal_accuracy
 from streamsense.models.chat.intent import FALLBACK, IntentPrediction
 from streamsense.models.chat.training import tracker_input
 
@@ -192,3 +192,26 @@ def test_an_alias_is_recognised_as_its_value_and_survives_save_load(tiny_multiwo
     assert [(c.value, c.start, c.end) for c in loaded.candidates(text)] == expected
     with pytest.raises(ValueError, match="downtown"):
         DialogueStateTracker(lexicon, aliases={"downtown": "midtown"})
+
+
+def test_a_values_words_read_near_it_are_those_of_the_whole_text_even_in_a_long_message(
+    tracker: DialogueStateTracker,
+) -> None:
+    filler = "the 12:30 train , or is it 7:05 ? " * 9
+    text = f"{filler}I want to stay in the north {filler} and a cheap one in the centre please {filler}".lower()
+    candidates = tracker.candidates(text)
+    assert len(candidates) >= 2 and len(text) > 3 * 256
+    for candidate in candidates:
+        left = WORD.findall(text[: candidate.start])[-6:]
+        right = WORD.findall(text[candidate.end :])[:6]
+        features = tracker.features(text, candidate, "hotel")
+        assert [f[5:] for f in features if f.startswith("lbag=")] == left
+        assert [f[5:] for f in features if f.startswith("rbag=")] == right
+
+
+def test_a_message_repeating_a_value_is_read_up_to_its_first_values_only(tracker: DialogueStateTracker) -> None:
+    text = "I want to stay in the north please ." + " north" * (MAX_VALUES + 10)
+    assert len(tracker.candidates(text)) > MAX_VALUES
+    longer = tracker.update(empty_state(), text + " north" * 200, "Hotel-Inform")
+    assert longer == tracker.update(empty_state(), text, "Hotel-Inform")
+    assert longer["slots"]
