@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     topic_partitions: int = 12
     topic_replication: int = 1
     max_event_bytes: int = 64 * 1024
+    max_event_ahead_s: float = Field(
+        default=3600.0,
+        description="how far after the worker's clock an input event may be dated; later ones are dead-lettered",
+    )
     worker_web_port: int = 6066
     table_store: Literal["rocksdb", "memory"] = Field(
         default="rocksdb",

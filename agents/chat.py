@@ -123,7 +123,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
 
     def learn(_key: bytes | None, value: bytes | None) -> None:
         try:
-            feedback = decode(value, ChatFeedback, settings.max_event_bytes)
+            feedback = decode(value, ChatFeedback, settings.max_event_bytes, settings.max_event_ahead_s)
         except DecodeError:
             return  # the chat-learn agent dead-letters it
         if feedback.intent in pipeline.intent.labels:
@@ -143,7 +143,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
 
     def add_new_intent(_key: bytes | None, value: bytes | None) -> None:
         try:
-            new = decode(value, NewIntent, settings.max_event_bytes)
+            new = decode(value, NewIntent, settings.max_event_bytes, settings.max_event_ahead_s)
         except DecodeError:
             return  # the chat-intents agent dead-letters it
         if refusal(new) is not None:

@@ -1,8 +1,11 @@
 """JSON on the wire: strict decoding of events into schemas, fast encoding of decisions."""
 
+import time
 from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
+
+from streamsense.schemas.base import Event
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_REASON_CHARS = 500
@@ -27,17 +30,30 @@ def _describe(error: ValidationError) -> tuple[str, str]:
     return kind, "; ".join(parts)
 
 
-def decode(raw: bytes | None, schema: type[ModelT], max_bytes: int) -> ModelT:
-    """Parse and validate one message value, or raise ``DecodeError`` with a clear reason."""
+def decode(raw: bytes | None, schema: type[ModelT], max_bytes: int, max_ahead_s: float | None = None) -> ModelT:
+    """Parse and validate one message value, or raise ``DecodeError`` with a clear reason.
+
+    With ``max_ahead_s``, an event dated further than that after this machine's clock is refused too: a producer
+    whose clock is wrong would otherwise date state in the future (a fraud account's and the worker's day
+    buckets, which keep the last 30 days before the newest), and every later event would look late."""
     if raw is None or len(raw) == 0:
         raise DecodeError("empty", "message has no value")
     if len(raw) > max_bytes:
         raise DecodeError("oversized", f"message is {len(raw)} bytes, the limit is {max_bytes}")
     try:
-        return schema.model_validate_json(raw)
+        record = schema.model_validate_json(raw)
     except ValidationError as error:
         kind, reason = _describe(error)
         raise DecodeError(kind, reason) from error
+    if max_ahead_s is not None and isinstance(record, Event):
+        ahead = record.event_time.timestamp() - time.time()
+        if ahead > max_ahead_s:
+            raise DecodeError(
+                "invalid_field",
+                f"event_time: {record.event_time.isoformat()} is {ahead:,.0f} s after this worker's clock, more than"
+                f" the {max_ahead_s:,.0f} s allowed (STREAMSENSE_MAX_EVENT_AHEAD_S)",
+            )
+    return record
 
 
 def encode(model: BaseModel) -> bytes:

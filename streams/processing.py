@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from streamsense.schemas.base import Decision
 from streamsense.settings import Settings
-from streamsense.streams.codec import DecodeError, decode, encode
+from streamsense.streams.codec import DecodeError, ModelT, decode, encode
 from streamsense.streams.connections import ConnectionSetupError
 from streamsense.streams.dead_letters import DeadLetter, dead_letter
 from streamsense.streams.decision_log import DecisionLog, Rejected, dead_letter_action, decision_action
@@ -274,9 +274,7 @@ class BatchProcessor:
         items: list[Item] = []
         for event in events:
             try:
-                items.append(
-                    Item(event, decode(event.value, schema, self.settings.max_event_bytes), time.perf_counter())
-                )
+                items.append(Item(event, self._decode(event, schema), time.perf_counter()))
             except DecodeError as error:
                 letters.append(self._letter(event, error.kind, error.reason))
         try:
@@ -305,7 +303,7 @@ class BatchProcessor:
             route_table_access(event)
             received = time.perf_counter()
             try:
-                record = decode(event.value, schema, self.settings.max_event_bytes)
+                record = self._decode(event, schema)
             except DecodeError as error:
                 letters.append(self._letter(event, error.kind, error.reason))
                 continue
@@ -317,6 +315,9 @@ class BatchProcessor:
             except Exception as error:
                 outcomes.append(self._failed(event, error))
         return await self._finish(events, items, outcomes, letters, forward_to)
+
+    def _decode(self, event: EventT, schema: type[ModelT]) -> ModelT:
+        return decode(event.value, schema, self.settings.max_event_bytes, self.settings.max_event_ahead_s)
 
     def _failed(self, event: EventT, error: Exception) -> Skip:
         m = event.message

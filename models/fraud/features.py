@@ -125,33 +125,45 @@ def _prune(state: dict[str, list], columns: tuple[str, ...], oldest: int) -> Non
             del state[col][:i]
 
 
-def _add_tx(state: dict[str, list], day: int, amount: float, night: int, horizon: int) -> None:
-    days = state["d"]
+def _bucket(state: dict[str, list], columns: tuple[str, ...], day: int, horizon: int) -> int | None:
+    """Index of ``day``'s bucket, made where it belongs when missing (days stay ascending, so a late event lands in
+    its own day, not after the newest), or None for a day no window reaches any more. A new newest day drops the
+    buckets older than the horizon."""
+    days = state[columns[0]]
     if days and days[-1] == day:
-        state["c"][-1] += 1
-        state["s"][-1] += amount
-        if amount > state["m"][-1]:
-            state["m"][-1] = amount
-        state["n"][-1] += night
-    else:
+        return len(days) - 1
+    if not days or day > days[-1]:
         days.append(day)
-        state["c"].append(1)
-        state["s"].append(amount)
-        state["m"].append(amount)
-        state["n"].append(night)
-        _prune(state, _TX_COLUMNS, day - horizon)
+        for col in columns[1:]:
+            state[col].append(0)
+        _prune(state, columns, day - horizon)
+        return len(days) - 1
+    if day <= days[-1] - horizon:
+        return None
+    i = bisect.bisect_left(days, day)
+    if days[i] != day:
+        days.insert(i, day)
+        for col in columns[1:]:
+            state[col].insert(i, 0)
+    return i
+
+
+def _add_tx(state: dict[str, list], day: int, amount: float, night: int, horizon: int) -> None:
+    i = _bucket(state, _TX_COLUMNS, day, horizon)
+    if i is None:
+        return
+    state["c"][i] += 1
+    state["s"][i] += amount
+    if amount > state["m"][i]:
+        state["m"][i] = amount
+    state["n"][i] += night
 
 
 def _add_label(state: dict[str, list], day: int, is_fraud: bool, horizon: int) -> None:
-    days = state["ld"]
-    if days and days[-1] == day:
-        state["ln"][-1] += 1
-        state["lf"][-1] += int(is_fraud)
-    else:
-        days.append(day)
-        state["ln"].append(1)
-        state["lf"].append(int(is_fraud))
-        _prune(state, _LABEL_COLUMNS, day - horizon)
+    i = _bucket(state, _LABEL_COLUMNS, day, horizon)
+    if i is not None:
+        state["ln"][i] += 1
+        state["lf"][i] += int(is_fraud)
     state["te"][0] += 1
     state["te"][1] += int(is_fraud)
 
@@ -300,12 +312,9 @@ class FraudFeaturePipeline:
         """Add a scored transaction to the global state (daily counts, amount sketch, bin edges)."""
         today = int(ts // DAY_S)
         g = self.global_state
-        if g["d"] and g["d"][-1] == today:
-            g["c"][-1] += 1
-        else:
-            g["d"].append(today)
-            g["c"].append(1)
-            _prune(g, ("d", "c"), today - self.config.windows[-1])
+        i = _bucket(g, ("d", "c"), today, self.config.windows[-1])
+        if i is not None:
+            g["c"][i] += 1
         g["hist"][_sketch_index(amount)] += 1
         g["n"] += 1
         if g["n"] % _EDGE_REFRESH == 0 or g["n"] in (10, 100):

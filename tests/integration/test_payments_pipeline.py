@@ -140,6 +140,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
         f"{run}-wrongtype": orjson.dumps(wrong_type),
         f"{run}-oversized": orjson.dumps({**good, "padding": "x" * (settings.max_event_bytes + 10)}),
         f"{run}-yen": orjson.dumps({**good, "event_id": f"{run}-yen", "currency": "JPY"}),
+        f"{run}-ahead": orjson.dumps({**good, "event_id": f"{run}-ahead", "event_time": "2036-04-01T00:00:00Z"}),
     }
     worker = start_worker("payments")
     for tx in valid[:3]:
@@ -155,7 +156,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
     def ours() -> dict:
         return {m.key().decode(): m for m in dead.poll(1.0) if m.key() and m.key().decode() in bad}
 
-    wait_for(lambda: len(ours()) == len(bad), 240, "all five dead letters")
+    wait_for(lambda: len(ours()) == len(bad), 240, "all six dead letters")
     letters = ours()
     kinds = {key: dict(m.headers())["dlq.error.kind"].decode() for key, m in letters.items()}
     assert kinds == {
@@ -164,6 +165,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
         f"{run}-wrongtype": "invalid_field",
         f"{run}-oversized": "oversized",
         f"{run}-yen": "unusable",
+        f"{run}-ahead": "invalid_field",
     }
     for key, message in letters.items():
         headers = dict(message.headers())
@@ -172,6 +174,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
         assert int(headers["dlq.source.offset"]) >= 0
     assert b"amount" in dict(letters[f"{run}-missing"].headers())["dlq.error.reason"]
     assert b"currency JPY has no rate" in dict(letters[f"{run}-yen"].headers())["dlq.error.reason"]
+    assert b"STREAMSENSE_MAX_EVENT_AHEAD_S" in dict(letters[f"{run}-ahead"].headers())["dlq.error.reason"]
     wait_for(lambda: len(count_by_id(INDEX, [t.event_id for t in valid])) == 6, 60, "the valid decisions")
     es.indices.refresh(index="streamsense-dlq")
     logged = es.count(index="streamsense-dlq", query={"terms": {"kind": ["oversized", "malformed_json"]}})["count"]

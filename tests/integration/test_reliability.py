@@ -139,7 +139,7 @@ def test_ten_thousand_fuzzed_events_crash_nothing_and_each_is_decided_or_dead_le
     valid: dict[str, bytes] = {}
     for key, raw in events:
         with contextlib.suppress(DecodeError):
-            tx = decode(raw, Transaction, settings.max_event_bytes)
+            tx = decode(raw, Transaction, settings.max_event_bytes, settings.max_event_ahead_s)
             if tx.currency in settings.fraud_currency_rates:  # else unusable: dead-lettered as well
                 valid[tx.event_id] = key
     invalid = {key for key, _ in events} - set(valid.values())

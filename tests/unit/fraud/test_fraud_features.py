@@ -136,3 +136,24 @@ def test_as_new_gives_what_empty_states_give_for_the_account_and_for_both_keys()
     assert pipe.as_new(row).tolist() == new_account
     assert pipe.as_new(row, terminal_too=True).tolist() == new_both
     assert pipe.as_new([row, row], terminal_too=True).tolist() == [new_both, new_both]
+
+
+def test_a_late_transaction_lands_in_its_own_day_and_one_older_than_every_window_changes_nothing() -> None:
+    pipe = FraudFeaturePipeline()
+    acct, term = new_key_state(), new_key_state()
+    for day in (0, 1, 3, 4):
+        pipe.learn_one(T0 + day * DAY_S, 10.0, acct, term)
+    pipe.learn_one(T0 + 1 * DAY_S, 30.0, acct, term)
+    pipe.learn_one(T0 + 2 * DAY_S, 50.0, acct, term)
+    assert acct["d"] == [acct["d"][0] + k for k in range(5)] and acct["c"] == [1, 2, 1, 1, 1]
+    assert acct["s"][1:3] == [40.0, 50.0] and acct["m"][1:3] == [30.0, 50.0]
+    assert pipe.global_state["c"][-5:] == [1, 2, 1, 1, 1]
+    ordered_account, ordered_terminal = new_key_state(), new_key_state()
+    for day, amount in ((0, 10.0), (1, 10.0), (1, 30.0), (2, 50.0), (3, 10.0), (4, 10.0)):
+        pipe.learn_key(T0 + day * DAY_S, amount, ordered_account)
+        pipe.learn_key(T0 + day * DAY_S, amount, ordered_terminal)
+    now = T0 + 4 * DAY_S + 60
+    assert pipe.transform_one(now, 20.0, acct, term) == pipe.transform_one(now, 20.0, ordered_account, ordered_terminal)
+    before = json.dumps(acct)
+    pipe.learn_key(T0 - 40 * DAY_S, 99.0, acct)
+    assert json.dumps(acct) == before

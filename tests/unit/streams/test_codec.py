@@ -1,3 +1,5 @@
+from datetime import UTC, datetime, timedelta
+
 import orjson
 import pytest
 
@@ -51,3 +53,15 @@ def test_reason_is_bounded_in_length():
     with pytest.raises(DecodeError) as caught:
         decode(many, Transaction, 1 << 20)
     assert len(caught.value.reason) <= 500
+
+
+def test_an_event_dated_further_ahead_of_the_clock_than_allowed_is_refused_with_the_setting_to_change() -> None:
+    def dated(ahead: timedelta) -> bytes:
+        return VALID.replace(b"2026-04-01T00:00:00Z", (datetime.now(UTC) + ahead).isoformat().encode())
+
+    assert decode(dated(timedelta(minutes=50)), Transaction, 1024, max_ahead_s=3600).account_id == "C1"
+    assert decode(dated(timedelta(days=3650)), Transaction, 1024).account_id == "C1"
+    with pytest.raises(DecodeError) as refused:
+        decode(dated(timedelta(hours=2)), Transaction, 1024, max_ahead_s=3600)
+    assert refused.value.kind == "invalid_field"
+    assert "event_time" in refused.value.reason and "STREAMSENSE_MAX_EVENT_AHEAD_S" in refused.value.reason
