@@ -157,6 +157,12 @@ class Settings(BaseSettings):
         description="standby copies of each table partition on other workers; Faust 0.15.3 crashed in standby "
         "recovery (seek to a negative offset) when two workers started together, so none by default",
     )
+    chat_idle_s: float = Field(
+        default=6 * 3600.0,
+        description="a chat message this long (event time) after its conversation's last starts a new dialogue, and"
+        " the table forgets conversations that silent",
+    )
+    chat_expiry_check_s: float = Field(default=60.0, description="how often chat workers drop ended conversations")
     fraud_currency_rates: dict[str, float] = Field(
         default={"EUR": 1.0},
         description='euros per unit of each currency the fraud model takes, as JSON (\'{"EUR": 1, "USD": 0.86}\'):'

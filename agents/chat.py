@@ -3,20 +3,22 @@ examples (``chat.intents``) and online learning from feedback (``chat.feedback``
 whole (``streams/follower.py``), so that every replica, and one restarted, knows them all.
 
 Each conversation's dialogue state lives in a Faust table keyed by conversation, on the partition that
-owns the conversation, and recovers from its changelog after a restart; messages delivered again after a crash or
+owns the conversation, and recovers from its changelog after a restart; a conversation silent for longer than
+``chat_idle_s`` ends, and its entry leaves the table; messages delivered again after a crash or
 a rebalance do not count twice (``models/chat/conversation.py``). Intents are predicted for a whole batch at once.
 """
 
 import hashlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import faust
 import torch
 from faust.types import EventT
 
-from streamsense.models.chat.conversation import Entry, after_turn, conversation_entry, state_before
+from streamsense.models.chat.conversation import Entry, after_turn, conversation_entry, idle, state_before
 from streamsense.models.chat.intent import FALLBACK
 from streamsense.models.chat.pipeline import ChatPipeline, ChatResult
 from streamsense.models.chat.training import chat_dir
@@ -33,6 +35,7 @@ from streamsense.schemas.chat import (
 from streamsense.settings import get_settings
 from streamsense.streams.codec import DecodeError, decode
 from streamsense.streams.follower import follow_forever
+from streamsense.streams.packed_table import PackedTable
 from streamsense.streams.processing import BatchProcessor, Item, Skip, route_table_access
 from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES
 
@@ -56,7 +59,8 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
     settings = processor.settings
     summary = chat_dir(get_settings().artifact_dir) / "summary.json"
     model = ModelRef(name=MODEL_NAME, version=hashlib.sha256(summary.read_bytes()).hexdigest()[:12])
-    states = app.Table("chat-dialogue-state", default=None, partitions=settings.topic_partitions)
+    states = PackedTable(app, "chat-conversations", settings.topic_partitions)
+    newest: dict[int, float] = {}  # per partition of chat.messages, the newest event time decided here
 
     def decide_many(items: list[Item]) -> list[ChatDecision]:
         """One pass of the intent model for the batch; then each message in order, from its conversation's state
@@ -71,7 +75,9 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             conversation = message.conversation_id
             if conversation not in entries:
                 route_table_access(item.event)
-                entries[conversation] = conversation_entry(states.get(conversation))
+                entries[conversation] = conversation_entry(
+                    states.get(conversation), message.event_time.timestamp(), settings.chat_idle_s
+                )
             # a message seen again (at-least-once delivery) is decided from the state before it and changes nothing
             applied, before = state_before(entries[conversation], message.event_id)
             result = pipeline.process(
@@ -81,11 +87,20 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
                 top_k=settings.intent_top_k,
                 intents=(prediction, intent_ms),
             )
+            source = item.event.message
+            event_time = message.event_time.timestamp()
+            newest[source.partition] = max(newest.get(source.partition, event_time), event_time)
             if not applied:
-                source = item.event.message
                 committed = app.consumer.committed_offset(source.tp)
                 entries[conversation] = after_turn(
-                    entries[conversation], message.event_id, source.offset, before, result.state, committed
+                    entries[conversation],
+                    message.event_id,
+                    source.offset,
+                    before,
+                    result.state,
+                    committed,
+                    event_time,
+                    source.partition,
                 )
             last_event[conversation] = item.event
             decisions.append(_decision(message, result, item.received))
@@ -93,7 +108,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         # write when the worker died
         for conversation, event in last_event.items():
             route_table_access(event)
-            states[conversation] = entries[conversation]
+            states.set(conversation, entries[conversation])
         return decisions
 
     def _decision(message: ChatMessage, result: ChatResult, received: float) -> ChatDecision:
@@ -162,6 +177,21 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
     @app.agent(processor.raw_topic(CHAT_INTENTS), name="chat-intents")
     async def check_new_intents(stream: faust.StreamT) -> None:
         await processor.run(stream, NewIntent, check_new_intent)
+
+    @app.timer(interval=settings.chat_expiry_check_s)
+    async def expire_idle_conversations() -> None:
+        """Drop the conversations that no message can need any more (``models/chat/conversation.py``)."""
+        actives = app.assignor.assigned_actives()
+        committed = {tp.partition: app.consumer.committed_offset(tp) for tp in actives if tp.topic == CHAT_MESSAGES}
+
+        async def stale() -> AsyncIterator[tuple[str, int]]:
+            async for key, entry in states.scan():
+                p = entry["p"]
+                if p in committed and idle(entry, newest.get(p), committed[p], settings.chat_idle_s):
+                    yield key, p
+
+        expired = await states.expire(stale())
+        processor.metrics.expired.labels(states.table.name).inc(expired)
 
     @app.task
     async def follow_intents_and_feedback() -> None:

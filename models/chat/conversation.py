@@ -9,6 +9,10 @@ offset is not committed yet, and before the latest one in any case (so a client 
 gets the same decision twice): a message seen again is decided from the state before it, as the first time, and
 changes nothing. A state carries the tracker's beam of hypotheses and is written to the changelog with every
 change, so the entry keeps no more turns than that needs (at most ``RECENT_TURNS``).
+
+A conversation ends when its user falls silent: a message more than the idle time after the last one (by event
+time) starts a new dialogue, and ``idle`` tells the worker which entries no message can need any more, so that the
+table and its changelog hold the conversations of the last idle period, not every one ever seen.
 """
 
 from typing import Any
@@ -19,15 +23,12 @@ RECENT_TURNS = 16
 Entry = dict[str, Any]
 
 
-def conversation_entry(stored: Entry | None) -> Entry:
-    """The entry as the table holds it (``None`` before the first message); an entry of an earlier release, which
-    kept the state before its last message only (``before``, ``last_event_id``), is read the same way."""
-    if stored is None:
-        return {"state": None, "recent": []}
-    if "recent" in stored:
-        return stored
-    last = stored.get("last_event_id")
-    return {"state": stored["state"], "recent": [[last, -1, stored["before"]]] if last else []}
+def conversation_entry(stored: Entry | None, event_time: float, idle_s: float) -> Entry:
+    """The entry to decide a message at ``event_time`` (epoch seconds) from: the stored one, or a new dialogue's
+    when there is none or the conversation was silent for more than ``idle_s``."""
+    if stored is None or event_time - stored["time"] > idle_s:
+        return {"state": None, "recent": [], "time": event_time}
+    return stored
 
 
 def state_before(entry: Entry, event_id: str) -> tuple[bool, dict | None]:
@@ -39,9 +40,31 @@ def state_before(entry: Entry, event_id: str) -> tuple[bool, dict | None]:
 
 
 def after_turn(
-    entry: Entry, event_id: str, offset: int, before: dict | None, state: dict, committed: int | None
+    entry: Entry,
+    event_id: str,
+    offset: int,
+    before: dict | None,
+    state: dict,
+    committed: int | None,
+    event_time: float,
+    partition: int,
 ) -> Entry:
-    """The entry once the message ``event_id`` (at ``offset``) took the conversation from ``before`` to ``state``;
-    ``committed`` is its partition's committed offset (the next to consume), before which nothing comes again."""
+    """The entry once the message ``event_id`` (at ``offset`` of ``partition``, dated ``event_time``) took the
+    conversation from ``before`` to ``state``; ``committed`` is its partition's committed offset (the next to
+    consume), before which nothing comes again."""
     kept = [turn for turn in entry["recent"] if committed is None or turn[1] >= committed]
-    return {"state": state, "recent": [*kept, [event_id, offset, before]][-RECENT_TURNS:]}
+    return {
+        "state": state,
+        "recent": [*kept, [event_id, offset, before]][-RECENT_TURNS:],
+        "time": max(entry["time"], event_time),
+        "p": partition,
+    }
+
+
+def idle(entry: Entry, newest: float | None, committed: int | None, idle_s: float) -> bool:
+    """Whether no message can need ``entry`` any more: its partition's newest message (``newest``, event time) is
+    more than ``idle_s`` after the conversation's last, and every message it remembers is committed, so none of them
+    comes again."""
+    if newest is None or committed is None or newest - entry["time"] <= idle_s:
+        return False
+    return all(offset < committed for _, offset, _ in entry["recent"])

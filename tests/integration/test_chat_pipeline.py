@@ -10,7 +10,14 @@ from confluent_kafka import Message
 
 from streamsense.agents.chat import missing_artifacts
 from streamsense.schemas.chat import ChatFeedback, ChatMessage, NewIntent
-from streamsense.streams.topics import CHAT_DECISIONS, CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES, dlq_topic
+from streamsense.streams.topics import (
+    CHAT_DECISIONS,
+    CHAT_FEEDBACK,
+    CHAT_INTENTS,
+    CHAT_MESSAGES,
+    STREAMS,
+    dlq_topic,
+)
 
 pytestmark = pytest.mark.integration
 INDEX = "streamsense-decisions-chat"
@@ -214,3 +221,41 @@ def test_feedback_teaches_the_worker_and_a_restarted_one_learns_it_again_and_unk
         return abs(again[-1] - seen[-1]) <= 1e-6
 
     wait_for(learned_again, 120, f"a restarted worker's {taught} probability to reach {seen[-1]}", interval_s=1.0)
+
+
+def test_a_conversation_silent_for_longer_than_the_idle_time_leaves_the_table_and_its_changelog(
+    start_worker, producer, read_topic, es, count_by_id, wait_for
+):
+    if missing_artifacts():
+        pytest.fail(missing_artifacts())
+    run = f"idle-{uuid.uuid4().hex[:8]}"
+    start = datetime.now(UTC) - timedelta(hours=1)
+    start_worker("chat", extra_env={"STREAMSENSE_CHAT_IDLE_S": "60", "STREAMSENSE_CHAT_EXPIRY_CHECK_S": "1"})
+    changelog = read_topic(f"{STREAMS['chat'].app_id}-chat-conversations-changelog")
+
+    def decided(messages: list[ChatMessage]) -> list[dict]:
+        for message in messages:
+            producer.send(CHAT_MESSAGES, message.conversation_id, message)
+        producer.flush()
+        ids = [m.event_id for m in messages]
+        wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 120, f"{len(ids)} decisions")
+        return [es.get(index=INDEX, id=i)["_source"] for i in ids]
+
+    first = ChatMessage(event_id=f"{run}-0", event_time=start, conversation_id=run, text=TURNS[0])
+    assert decided([first])[0]["state"]["turn_count"] == 1
+    # two minutes later on every partition (100 conversations over 12 partitions), so the partition holding the
+    # first conversation moves past its idle time
+    later = start + timedelta(minutes=2)
+    decided(
+        [
+            ChatMessage(event_id=f"{run}-o{n}", event_time=later, conversation_id=f"{run}-o{n}", text="thank you .")
+            for n in range(100)
+        ]
+    )
+
+    def tombstoned() -> bool:
+        return any(m.value() is None and orjson.loads(m.key()) == run for m in changelog.poll(1.0) if m.key())
+
+    wait_for(tombstoned, 60, f"a tombstone for {run} on the conversations' changelog")
+    resumed = ChatMessage(event_id=f"{run}-1", event_time=later, conversation_id=run, text=TURNS[1])
+    assert decided([resumed])[0]["state"]["turn_count"] == 1, "a new dialogue"

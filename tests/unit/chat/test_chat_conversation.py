@@ -1,6 +1,9 @@
 """A conversation's table entry: messages seen again are decided from the state before them and change nothing."""
 
-from streamsense.models.chat.conversation import RECENT_TURNS, after_turn, conversation_entry, state_before
+from streamsense.models.chat.conversation import RECENT_TURNS, after_turn, conversation_entry, idle, state_before
+
+T0 = 1_780_000_000.0
+IDLE_S = 3_600.0
 
 
 def _turn(turns: int) -> dict:
@@ -11,11 +14,11 @@ def _apply(entry: dict, event_id: str, offset: int, committed: int | None = None
     applied, before = state_before(entry, event_id)
     assert not applied
     turns = (before or {"turn_count": 0})["turn_count"] + 1
-    return after_turn(entry, event_id, offset, before, _turn(turns), committed)
+    return after_turn(entry, event_id, offset, before, _turn(turns), committed, T0 + offset, partition=3)
 
 
 def test_every_uncommitted_message_of_a_conversation_delivered_again_is_decided_from_the_state_before_it() -> None:
-    entry = conversation_entry(None)
+    entry = conversation_entry(None, T0, IDLE_S)
     for n in range(3):
         entry = _apply(entry, f"m{n}", offset=n)
 
@@ -25,7 +28,7 @@ def test_every_uncommitted_message_of_a_conversation_delivered_again_is_decided_
 
 
 def test_committed_turns_are_forgotten_but_the_latest_is_always_kept() -> None:
-    entry = conversation_entry(None)
+    entry = conversation_entry(None, T0, IDLE_S)
     for n in range(3):
         entry = _apply(entry, f"m{n}", offset=n)
 
@@ -37,7 +40,7 @@ def test_committed_turns_are_forgotten_but_the_latest_is_always_kept() -> None:
 
 
 def test_no_more_than_recent_turns_are_remembered() -> None:
-    entry = conversation_entry(None)
+    entry = conversation_entry(None, T0, IDLE_S)
     for n in range(RECENT_TURNS + 5):
         entry = _apply(entry, f"m{n}", offset=n)
 
@@ -45,11 +48,21 @@ def test_no_more_than_recent_turns_are_remembered() -> None:
     assert state_before(entry, "m0") == (False, entry["state"])
 
 
-def test_an_entry_of_the_earlier_release_still_recognises_its_last_message() -> None:
-    stored = {"state": _turn(2), "before": _turn(1), "last_event_id": "m1"}
+def test_a_message_after_the_idle_time_starts_a_new_dialogue_and_one_within_it_goes_on() -> None:
+    entry = _apply(_apply(conversation_entry(None, T0, IDLE_S), "m0", offset=0), "m1", offset=1)
+    assert entry["time"] == T0 + 1 and entry["p"] == 3
 
-    entry = conversation_entry(stored)
+    assert conversation_entry(entry, T0 + 1 + IDLE_S, IDLE_S) is entry
+    assert conversation_entry(entry, T0 + 2 + IDLE_S, IDLE_S) == {"state": None, "recent": [], "time": T0 + 2 + IDLE_S}
+    assert conversation_entry(entry, T0 - 50, IDLE_S) is entry, "a late message still belongs to the conversation"
 
-    assert state_before(entry, "m1") == (True, _turn(1))
-    assert state_before(entry, "m2") == (False, _turn(2))
-    assert conversation_entry({"state": None, "before": None, "last_event_id": None}) == {"state": None, "recent": []}
+
+def test_an_entry_is_idle_once_its_partition_moved_past_the_idle_time_and_its_messages_are_committed() -> None:
+    entry = _apply(_apply(conversation_entry(None, T0, IDLE_S), "m0", offset=0), "m1", offset=1)
+    later = T0 + 2 + IDLE_S
+
+    assert idle(entry, later, committed=2, idle_s=IDLE_S)
+    assert not idle(entry, T0 + 1 + IDLE_S, committed=2, idle_s=IDLE_S), "not silent for long enough"
+    assert not idle(entry, later, committed=1, idle_s=IDLE_S), "m1 may come again"
+    assert not idle(entry, None, committed=2, idle_s=IDLE_S), "nothing decided on the partition since a restart"
+    assert not idle(entry, later, committed=None, idle_s=IDLE_S)
