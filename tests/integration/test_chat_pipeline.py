@@ -28,6 +28,13 @@ TURNS = (
 )
 
 
+@pytest.fixture(autouse=True)
+def trained_chat_models() -> None:
+    """Every test here needs the trained chat models (``streamsense train chat``)."""
+    if missing_artifacts():
+        pytest.fail(missing_artifacts())
+
+
 def _conversation() -> list[ChatMessage]:
     """The turns of a new conversation, 30 s apart."""
     conversation = f"it-{uuid.uuid4().hex[:10]}"
@@ -50,8 +57,6 @@ def _event_id(message: Message) -> str:
 def test_three_turn_conversation_accumulates_state_across_a_worker_restart(
     start_worker, producer, es, count_by_id, wait_for
 ):
-    if missing_artifacts():
-        pytest.fail(missing_artifacts())
     messages = _conversation()
 
     def send_and_wait(message: ChatMessage) -> dict:
@@ -79,8 +84,6 @@ def test_three_turn_conversation_accumulates_state_across_a_worker_restart(
 def test_a_worker_starting_on_a_conversations_turns_decides_each_once_with_the_state_the_earlier_ones_left(
     start_worker, producer, read_topic, es, count_by_id, wait_for
 ):
-    if missing_artifacts():
-        pytest.fail(missing_artifacts())
     messages = _conversation()
     ids = [m.event_id for m in messages]
     for message in messages:  # all waiting before the worker starts: its first fetch takes them together
@@ -116,8 +119,6 @@ PET_EXAMPLES = [
 def test_an_intent_added_from_five_examples_reaches_the_worker_and_a_restarted_one_and_bad_ones_are_dead_lettered(
     start_worker, producer, read_topic, es, count_by_id, wait_for
 ):
-    if missing_artifacts():
-        pytest.fail(missing_artifacts())
     name = f"Hotel-Pets-{uuid.uuid4().hex[:8]}"
     now = datetime.now(UTC)
     added = NewIntent(event_id=f"{name}-add", event_time=now, intent=name, examples=PET_EXAMPLES)
@@ -165,8 +166,6 @@ def test_an_intent_added_from_five_examples_reaches_the_worker_and_a_restarted_o
 def test_feedback_teaches_the_worker_and_a_restarted_one_learns_it_again_and_unknown_intents_are_dead_lettered(
     start_worker, producer, read_topic, es, count_by_id, wait_for
 ):
-    if missing_artifacts():
-        pytest.fail(missing_artifacts())
     run = f"fb-{uuid.uuid4().hex[:8]}"
     text = "is there free parking near the museum ?"
     probes = iter(range(1_000))
@@ -226,8 +225,6 @@ def test_feedback_teaches_the_worker_and_a_restarted_one_learns_it_again_and_unk
 def test_a_conversation_silent_for_longer_than_the_idle_time_leaves_the_table_and_its_changelog(
     start_worker, producer, read_topic, es, count_by_id, wait_for
 ):
-    if missing_artifacts():
-        pytest.fail(missing_artifacts())
     run = f"idle-{uuid.uuid4().hex[:8]}"
     start = datetime.now(UTC) - timedelta(hours=1)
     start_worker("chat", extra_env={"STREAMSENSE_CHAT_IDLE_S": "60", "STREAMSENSE_CHAT_EXPIRY_CHECK_S": "1"})
