@@ -37,7 +37,11 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
     processor.publish = lambda alert: alert.label != "normal"
 
     def decide_many(items: list[Item]) -> list[SensorAlert | Skip]:
-        reasons = [model.unusable(item.record.values, item.record.operating_regime) for item in items]
+        now = time.time()
+        reasons = [
+            model.unusable(r.values, r.operating_regime, r.event_time.timestamp() - now)
+            for r in (item.record for item in items)
+        ]
         usable = [item for item, reason in zip(items, reasons, strict=True) if reason is None]
         alerts = iter(decide_usable(usable))
         return [next(alerts) if reason is None else Skip(reason) for reason in reasons]

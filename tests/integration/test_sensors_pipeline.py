@@ -1,7 +1,7 @@
 """Sensor failure warnings end to end, on the real broker and node (needs `streamsense train sensors`)."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -29,7 +29,11 @@ def test_failing_unit_is_warned_ahead_of_failure_and_healthy_unit_is_not_and_unu
     chosen = {fleet.unit_ids[failing], fleet.unit_ids[healthy]}
     readings = [r for r in fleet.readings() if r.device_id in chosen]
     start_worker("sensors")
-    changes = {"no-channel": {"values": {"humidity": 4.0}}, "new-regime": {"operating_regime": 63}}
+    changes = {
+        "no-channel": {"values": {"humidity": 4.0}},
+        "new-regime": {"operating_regime": 63},
+        "ahead": {"event_time": datetime.now(UTC) + timedelta(minutes=30)},
+    }
     unusable = {
         f"{run}-{name}": readings[0].model_copy(update={"device_id": f"{run}-{name}", **change})
         for name, change in changes.items()
@@ -71,3 +75,4 @@ def test_failing_unit_is_warned_ahead_of_failure_and_healthy_unit_is_not_and_unu
     assert {letters[key]["dlq.error.kind"] for key in unusable} == {b"unusable"}
     assert b"humidity" in letters[f"{run}-no-channel"]["dlq.error.reason"]
     assert b"operating_regime 63" in letters[f"{run}-new-regime"]["dlq.error.reason"]
+    assert b"after this worker's clock" in letters[f"{run}-ahead"]["dlq.error.reason"]

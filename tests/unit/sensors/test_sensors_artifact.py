@@ -41,3 +41,14 @@ def test_a_reading_without_a_known_channel_or_from_an_untrained_regime_is_unusab
     assert no_channel is not None and "humidity" in no_channel and first in no_channel
     new_regime = tiny_model.unusable({first: 1.0}, last_regime + 1)
     assert new_regime is not None and f"operating_regime {last_regime + 1}" in new_regime
+
+
+def test_a_reading_dated_further_ahead_of_the_clock_than_the_window_can_wait_is_unusable(
+    tiny_model: SensorModel,
+) -> None:
+    first = tiny_model.channels[0]
+    tolerance = tiny_model.step_s * tiny_model.lateness
+    assert tiny_model.unusable({first: 1.0}, None, ahead_s=tolerance) is None
+    assert tiny_model.unusable({first: 1.0}, None, ahead_s=-86_400.0) is None
+    ahead = tiny_model.unusable({first: 1.0}, None, ahead_s=tolerance + 1)
+    assert ahead is not None and "after this worker's clock" in ahead
