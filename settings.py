@@ -157,6 +157,11 @@ class Settings(BaseSettings):
         description="standby copies of each table partition on other workers; Faust 0.15.3 crashed in standby "
         "recovery (seek to a negative offset) when two workers started together, so none by default",
     )
+    retention_days: float = Field(
+        default=90.0,
+        description="decisions and dead letters older than this leave Elasticsearch (0 keeps them for ever)",
+    )
+    retention_check_s: float = Field(default=3600.0, description="how often a stream's leader deletes what aged out")
     chat_idle_s: float = Field(
         default=6 * 3600.0,
         description="a chat message this long (event time) after its conversation's last starts a new dialogue, and"

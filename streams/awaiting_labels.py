@@ -11,6 +11,7 @@ Gets by id are real-time in Elasticsearch: no refresh needed.
 from typing import Any
 
 from streamsense.streams.decision_log import DecisionLog
+from streamsense.streams.retention import delete_matching
 from streamsense.streams.topics import AWAITING_LABELS_INDEX
 
 
@@ -46,29 +47,6 @@ class AwaitingLabels:
             if entry.get("found")
         }
 
-    async def expire(self, before: float, chunk: int = 5_000) -> int:
-        """Delete the entries scored before ``before`` (epoch seconds); returns how many.
-
-        Refreshes first, so that what was indexed a moment ago is found too; then searches a chunk of ids and deletes
-        them in one bulk request, until none is left: the node we test on has no ``_delete_by_query`` (its
-        distribution lacks the reindex module).
-        """
-        await self.log.until_answered(
-            lambda: self.log.client.indices.refresh(index=AWAITING_LABELS_INDEX), "refreshing awaiting labels"
-        )
-        deleted = 0
-        while True:
-            found = await self.log.until_answered(
-                lambda: self.log.client.search(
-                    index=AWAITING_LABELS_INDEX, query={"range": {"at": {"lt": before}}}, size=chunk, source=False
-                ),
-                "finding expired awaiting labels",
-            )
-            ids = [hit["_id"] for hit in found.body["hits"]["hits"]]
-            if not ids:
-                return deleted
-            body = [{"delete": {"_index": AWAITING_LABELS_INDEX, "_id": i}} for i in ids]
-            response = await self.log.until_answered(
-                lambda body=body: self.log.client.bulk(operations=body, refresh=True), f"expiring {len(ids)} entries"
-            )
-            deleted += sum(1 for item in response.body["items"] if item["delete"].get("result") == "deleted")
+    async def expire(self, before: float) -> int:
+        """Delete the entries scored before ``before`` (epoch seconds); returns how many."""
+        return await delete_matching(self.log, AWAITING_LABELS_INDEX, {"range": {"at": {"lt": before}}})

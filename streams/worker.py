@@ -22,6 +22,7 @@ from streamsense.streams.drift_schedule import install_drift_timer
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.processing import BatchProcessor
 from streamsense.streams.readiness import install_readiness
+from streamsense.streams.retention import install_retention_timer
 from streamsense.streams.topics import STREAMS
 
 
@@ -34,9 +35,11 @@ def build_worker(stream: str, settings: Settings, web_port: int | None = None) -
     metrics = WorkerMetrics()
     metrics.install(app, (*spec.inputs, *spec.internal))
     install_readiness(app)
-    processor = BatchProcessor(app, spec, settings, DecisionLog(settings, metrics), metrics)
+    decision_log = DecisionLog(settings, metrics)
+    processor = BatchProcessor(app, spec, settings, decision_log, metrics)
     importlib.import_module(f"streamsense.agents.{stream}").install(app, processor)
     install_drift_timer(app, stream, settings, metrics)
+    install_retention_timer(app, spec, settings, decision_log)
     # Changelogs exist, compacted and co-partitioned, before the first table write needs them.
     changelogs = [table.changelog_topic.get_topic_name() for table in app.tables.values()]
     ensure_topics(settings, changelogs, config=changelog_config(settings))

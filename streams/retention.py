@@ -1,0 +1,67 @@
+"""Old documents leave Elasticsearch: a stream's decisions and dead letters older than ``retention_days``.
+
+Without it the decision indices grow with the traffic for ever. The node we test on has no index lifecycle
+management (x-pack) and no ``_delete_by_query`` (its distribution lacks the reindex module), so the worker deletes
+them itself: it searches a chunk of ids and deletes them in one bulk request, until none is left. Only the group's
+leader runs it, once per ``retention_check_s``; a failed run is logged and tried again at the next tick.
+"""
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import faust
+
+from streamsense.settings import Settings
+from streamsense.streams.decision_log import DecisionLog
+from streamsense.streams.topics import DLQ_INDEX, StreamSpec
+
+log = logging.getLogger(__name__)
+
+
+async def delete_matching(decision_log: DecisionLog, index: str, query: dict[str, Any], chunk: int = 5_000) -> int:
+    """Delete every document of ``index`` that ``query`` matches; returns how many. Refreshes first, so that what
+    was indexed a moment ago is found too."""
+    client = decision_log.client
+    await decision_log.until_answered(lambda: client.indices.refresh(index=index), f"refreshing {index}")
+    deleted = 0
+    while True:
+        found = await decision_log.until_answered(
+            lambda: client.search(index=index, query=query, size=chunk, source=False), f"finding old {index} docs"
+        )
+        ids = [hit["_id"] for hit in found.body["hits"]["hits"]]
+        if not ids:
+            return deleted
+        body = [{"delete": {"_index": index, "_id": i}} for i in ids]
+        response = await decision_log.until_answered(
+            lambda body=body: client.bulk(operations=body, refresh=True), f"deleting {len(ids)} {index} docs"
+        )
+        deleted += sum(1 for item in response.body["items"] if item["delete"].get("result") == "deleted")
+
+
+async def expire_stream(decision_log: DecisionLog, spec: StreamSpec, before: datetime) -> int:
+    """Delete ``spec``'s decisions decided before ``before`` and its dead letters that failed before it."""
+    cutoff = before.isoformat()
+    decided = await delete_matching(decision_log, spec.index, {"range": {"decided_at": {"lt": cutoff}}})
+    topics = [*spec.inputs, *spec.internal]
+    letters = {"bool": {"filter": [{"terms": {"source_topic": topics}}, {"range": {"failed_at": {"lt": cutoff}}}]}}
+    return decided + await delete_matching(decision_log, DLQ_INDEX, letters)
+
+
+def install_retention_timer(app: faust.App, spec: StreamSpec, settings: Settings, decision_log: DecisionLog) -> bool:
+    """Declare the timer on ``app`` when ``retention_days`` > 0; returns whether it did."""
+    if settings.retention_days <= 0:
+        return False
+
+    @app.timer(interval=settings.retention_check_s, on_leader=True, name=f"{spec.name}-retention")
+    async def retention_tick() -> None:
+        before = datetime.now(UTC) - timedelta(days=settings.retention_days)
+        try:
+            deleted = await expire_stream(decision_log, spec, before)
+        except Exception:
+            log.exception("retention for %s failed; next try in %.0fs", spec.name, settings.retention_check_s)
+            return
+        if deleted:
+            log.info("retention: %d %s documents from before %s deleted", deleted, spec.name, before.isoformat())
+
+    return True

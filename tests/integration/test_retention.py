@@ -1,0 +1,74 @@
+"""Old decisions and dead letters leave Elasticsearch, on the real node (it has no ILM and no delete by query)."""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import pytest
+from elasticsearch import Elasticsearch
+
+from streamsense.schemas.base import ModelRef
+from streamsense.schemas.payments import PaymentDecision
+from streamsense.settings import Settings
+from streamsense.streams.dead_letters import DeadLetter
+from streamsense.streams.decision_log import DecisionLog, dead_letter_action, decision_action
+from streamsense.streams.metrics import WorkerMetrics
+from streamsense.streams.retention import expire_stream
+from streamsense.streams.topics import DLQ_INDEX, PAYMENTS_TRANSACTIONS, SENSOR_READINGS, STREAMS
+
+pytestmark = pytest.mark.integration
+LONG_AGO = datetime(2001, 1, 1, tzinfo=UTC)
+CUTOFF = datetime(2002, 1, 1, tzinfo=UTC)
+
+
+def test_a_streams_decisions_and_dead_letters_older_than_the_cutoff_are_deleted_and_the_rest_kept(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    run = uuid.uuid4().hex[:10]
+    now = datetime.now(UTC)
+
+    def decision(name: str, decided_at: datetime) -> PaymentDecision:
+        return PaymentDecision(
+            event_id=f"{run}-{name}",
+            event_time=decided_at,
+            decided_at=decided_at,
+            key="acct",
+            model=ModelRef(name="m", version="v"),
+            score=0.5,
+            label="legit",
+            threshold=0.5,
+            latency_ms=1.0,
+        )
+
+    def letter(topic: str, offset: int, failed_at: datetime) -> DeadLetter:
+        return DeadLetter(topic, 0, offset, run.encode(), b"{", "malformed_json", "bad", failed_at)
+
+    old_letter, other_stream, new_letter = (
+        letter(PAYMENTS_TRANSACTIONS, 10_000_001, LONG_AGO),
+        letter(SENSOR_READINGS, 10_000_002, LONG_AGO),
+        letter(PAYMENTS_TRANSACTIONS, 10_000_003, now),
+    )
+
+    async def scenario() -> tuple[list, int]:
+        log = DecisionLog(settings, WorkerMetrics())
+        try:
+            rejected = await log.write(
+                [
+                    decision_action(decision("old", LONG_AGO)),
+                    decision_action(decision("new", now)),
+                    *(dead_letter_action(x) for x in (old_letter, other_stream, new_letter)),
+                ]
+            )
+            return rejected, await expire_stream(log, STREAMS["payments"], CUTOFF)
+        finally:
+            await log.close()
+
+    rejected, deleted = asyncio.run(scenario())
+
+    assert rejected == []
+    assert deleted == 2
+    index = STREAMS["payments"].index
+    assert not es.exists(index=index, id=f"{run}-old") and es.exists(index=index, id=f"{run}-new")
+    assert not es.exists(index=DLQ_INDEX, id=old_letter.doc_id)
+    assert es.exists(index=DLQ_INDEX, id=other_stream.doc_id), "another stream's dead letter is its own to delete"
+    assert es.exists(index=DLQ_INDEX, id=new_letter.doc_id)
