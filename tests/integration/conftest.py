@@ -10,6 +10,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -17,7 +18,8 @@ from confluent_kafka import Consumer, TopicPartition
 from elasticsearch import Elasticsearch
 
 from streamsense.infra.local.launcher import LocalInfra
-from streamsense.schemas.payments import Transaction
+from streamsense.schemas.base import ModelRef
+from streamsense.schemas.payments import PaymentDecision, Transaction
 from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.connections import elasticsearch_options, kafka_config
@@ -239,3 +241,23 @@ def decide_payment(producer: EventProducer, es: Elasticsearch) -> Callable[[Tran
 @pytest.fixture
 def caught_up(settings: Settings) -> Callable[[str, str], bool]:
     return lambda group, topic: _caught_up(settings, group, topic)
+
+
+@pytest.fixture
+def payment_decision() -> Callable[[str, datetime], PaymentDecision]:
+    """A legit payments decision of a test model for ``event_id``, made (and dated) at ``decided_at``."""
+
+    def make(event_id: str, decided_at: datetime) -> PaymentDecision:
+        return PaymentDecision(
+            event_id=event_id,
+            event_time=decided_at,
+            decided_at=decided_at,
+            key="acct",
+            model=ModelRef(name="m", version="v"),
+            score=0.5,
+            label="legit",
+            threshold=0.5,
+            latency_ms=1.0,
+        )
+
+    return make

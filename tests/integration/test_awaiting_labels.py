@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 import pytest
 from elasticsearch import Elasticsearch
 
-from streamsense.schemas.base import ModelRef
-from streamsense.schemas.payments import PaymentDecision
 from streamsense.settings import Settings
 from streamsense.streams.awaiting_labels import AwaitingLabels, awaiting_action
 from streamsense.streams.decision_log import DecisionLog, decision_action
@@ -20,22 +18,12 @@ pytestmark = pytest.mark.integration
 
 
 def test_an_entry_logged_beside_its_decision_is_read_back_at_once_with_whether_it_was_labelled_and_expires_by_age(
-    settings: Settings, es: Elasticsearch
+    settings: Settings, es: Elasticsearch, payment_decision
 ) -> None:
     run = uuid.uuid4().hex[:10]
     old, new = f"{run}-old", f"{run}-new"
     when = datetime(2026, 4, 1, tzinfo=UTC)
-    decision = PaymentDecision(
-        event_id=new,
-        event_time=when,
-        decided_at=when,
-        key="acct",
-        model=ModelRef(name="m", version="v"),
-        score=0.5,
-        label="legit",
-        threshold=0.5,
-        latency_ms=1.0,
-    )
+    decision = payment_decision(new, when)
 
     async def scenario() -> tuple[list, dict, int, dict]:
         log = DecisionLog(settings, WorkerMetrics())

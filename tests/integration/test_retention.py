@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 import pytest
 from elasticsearch import Elasticsearch
 
-from streamsense.schemas.base import ModelRef
-from streamsense.schemas.payments import PaymentDecision
 from streamsense.settings import Settings
 from streamsense.streams.dead_letters import DeadLetter
 from streamsense.streams.decision_log import DecisionLog, dead_letter_action, decision_action
@@ -22,23 +20,10 @@ CUTOFF = datetime(2002, 1, 1, tzinfo=UTC)
 
 
 def test_a_streams_decisions_and_dead_letters_older_than_the_cutoff_are_deleted_and_the_rest_kept(
-    settings: Settings, es: Elasticsearch
+    settings: Settings, es: Elasticsearch, payment_decision
 ) -> None:
     run = uuid.uuid4().hex[:10]
     now = datetime.now(UTC)
-
-    def decision(name: str, decided_at: datetime) -> PaymentDecision:
-        return PaymentDecision(
-            event_id=f"{run}-{name}",
-            event_time=decided_at,
-            decided_at=decided_at,
-            key="acct",
-            model=ModelRef(name="m", version="v"),
-            score=0.5,
-            label="legit",
-            threshold=0.5,
-            latency_ms=1.0,
-        )
 
     def letter(topic: str, offset: int, failed_at: datetime) -> DeadLetter:
         return DeadLetter(topic, 0, offset, run.encode(), b"{", "malformed_json", "bad", failed_at)
@@ -54,8 +39,8 @@ def test_a_streams_decisions_and_dead_letters_older_than_the_cutoff_are_deleted_
         try:
             rejected = await log.write(
                 [
-                    decision_action(decision("old", LONG_AGO)),
-                    decision_action(decision("new", now)),
+                    decision_action(payment_decision(f"{run}-old", LONG_AGO)),
+                    decision_action(payment_decision(f"{run}-new", now)),
                     *(dead_letter_action(x) for x in (old_letter, other_stream, new_letter)),
                 ]
             )
