@@ -57,3 +57,23 @@ def test_a_streams_decisions_and_dead_letters_older_than_the_cutoff_are_deleted_
     assert not es.exists(index=DLQ_INDEX, id=old_letter.doc_id)
     assert es.exists(index=DLQ_INDEX, id=other_stream.doc_id), "another stream's dead letter is its own to delete"
     assert es.exists(index=DLQ_INDEX, id=new_letter.doc_id)
+
+
+def test_the_payments_leader_deletes_what_aged_out_on_its_timer(
+    settings: Settings, es: Elasticsearch, start_worker, payment_decision, wait_for
+) -> None:
+    old = payment_decision(f"{uuid.uuid4().hex[:10]}-aged", LONG_AGO)
+
+    async def log_it() -> list:
+        log = DecisionLog(settings, WorkerMetrics())
+        try:
+            return await log.write([decision_action(old)])
+        finally:
+            await log.close()
+
+    assert asyncio.run(log_it()) == []
+    index = STREAMS["payments"].index
+    assert es.exists(index=index, id=old.event_id)
+    days = (datetime.now(UTC) - CUTOFF).days  # the cutoff falls in 2002: only documents this old go
+    start_worker("payments", extra_env={"STREAMSENSE_RETENTION_DAYS": str(days), "STREAMSENSE_RETENTION_CHECK_S": "2"})
+    wait_for(lambda: not es.exists(index=index, id=old.event_id), 120, "the leader to delete the aged decision")
