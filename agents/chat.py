@@ -36,7 +36,7 @@ from streamsense.settings import get_settings
 from streamsense.streams.codec import DecodeError, decode
 from streamsense.streams.follower import follow_forever
 from streamsense.streams.packed_table import PackedTable
-from streamsense.streams.processing import BatchProcessor, Item, Skip, route_table_access
+from streamsense.streams.processing import BatchProcessor, Item, Skip, owned_committed_offsets, route_table_access
 from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES
 
 log = logging.getLogger(__name__)
@@ -181,8 +181,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
     @app.timer(interval=settings.chat_expiry_check_s)
     async def expire_idle_conversations() -> None:
         """Drop the conversations that no message can need any more (``models/chat/conversation.py``)."""
-        actives = app.assignor.assigned_actives()
-        committed = {tp.partition: app.consumer.committed_offset(tp) for tp in actives if tp.topic == CHAT_MESSAGES}
+        committed = owned_committed_offsets(app, CHAT_MESSAGES)
 
         async def stale() -> AsyncIterator[tuple[str, int]]:
             async for key, entry in states.scan():

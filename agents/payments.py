@@ -53,6 +53,7 @@ from streamsense.streams.processing import (
     Outcome,
     Record,
     Skip,
+    owned_committed_offsets,
     route_table_access,
 )
 from streamsense.streams.topics import (
@@ -355,8 +356,8 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             (scored, PAYMENTS_SCORING, PAYMENTS_TERMINAL_LABELS),
         )
         for table, topic, labels_topic in stages:
-            committed = {tp.partition: app.consumer.committed_offset(tp) for tp in actives if tp.topic == topic}
-            labels = {tp.partition: app.consumer.committed_offset(tp) for tp in actives if tp.topic == labels_topic}
+            committed = owned_committed_offsets(app, topic)
+            labels = owned_committed_offsets(app, labels_topic)
             stale = stale_entries(table, committed, labels, now, settings.fraud_recent_s, wait_s)
             expired = await table.expire((key, entry["p"]) async for key, entry in stale)
             processor.metrics.expired.labels(table.table.name).inc(expired)

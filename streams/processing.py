@@ -97,6 +97,13 @@ def route_table_access(event: EventT) -> None:
     faust.streams._current_event.set(weakref.ref(event))
 
 
+def owned_committed_offsets(app: faust.App, topic: str) -> dict[int, int | None]:
+    """Per partition of ``topic`` that this worker owns, its committed offset (the next to consume; None before the
+    first commit): an expiry pass may drop what only messages before it needed."""
+    actives = app.assignor.assigned_actives()
+    return {tp.partition: app.consumer.committed_offset(tp) for tp in actives if tp.topic == topic}
+
+
 async def consume(
     stream: faust.StreamT,
     handle: Callable[[Sequence[EventT]], Awaitable[Awaitable[None]]],
