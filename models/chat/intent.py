@@ -476,7 +476,7 @@ class IntentClassifier:
                 for name, p in self.net.named_parameters():
                     rows = None
                     if p.grad is not None:
-                        if p.grad.is_sparse:
+                        if p.grad.is_sparse and name in self.fisher:  # moved rows are tracked even without EWC
                             rows = self._moved_rows(name, p, p.grad.coalesce().indices()[0])
                         p.add_(p.grad, alpha=-lr)
                     if ewc and name in self.fisher:
@@ -484,12 +484,10 @@ class IntentClassifier:
         self.net.eval()
 
     def _moved_rows(self, name: str, parameter: torch.Tensor, touched: torch.Tensor) -> torch.Tensor:
-        """Rows of a sparse parameter that have left their anchor, ``touched`` included; the EWC step needs only
-        these (a feedback step on the 65,536-row embedding then costs its moved rows, not all)."""
+        """Rows of a sparse parameter with an EWC anchor that have left it, ``touched`` included; the EWC step needs
+        only these (a feedback step on the 65,536-row embedding then costs its moved rows, not all)."""
         if name not in self.moved:
-            anchor = self.anchor.get(name)
-            differs = (parameter != anchor).any(dim=1) if anchor is not None else torch.ones(len(parameter), dtype=bool)
-            self.moved[name] = differs
+            self.moved[name] = (parameter != self.anchor[name]).any(dim=1)
         self.moved[name][touched] = True
         return self.moved[name].nonzero().squeeze(1)
 
