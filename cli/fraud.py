@@ -13,7 +13,7 @@ import torch
 import typer
 
 from streamsense.cli.groups import eval_app, report_app, train_app
-from streamsense.models.fraud.artifact import list_versions, load_latest, save, version_name
+from streamsense.models.fraud.artifact import list_versions, load_latest, read_meta, save, version_name
 from streamsense.models.fraud.experiment import RECIPE, ExperimentConfig, ExperimentResult, run
 from streamsense.models.fraud.fairness import fairness_from_counts, fairness_report
 from streamsense.models.fraud.scorer import FEATURE_CHECKPOINT, ONLINE_CHECKPOINT
@@ -75,7 +75,7 @@ def _cached_recipe_version() -> Path | None:
     root = _fraud_dir()
     for version in reversed(list_versions(root)):
         folder = root / version_name(version)
-        if json.loads((folder / "meta.json").read_text())["metrics"].get("recipe") == RECIPE:
+        if read_meta(folder)["metrics"].get("recipe") == RECIPE:
             return folder
     return None
 

@@ -89,9 +89,14 @@ def save(artifact: FraudArtifact, root: Path, extra_files: dict[str, bytes] | No
     return target
 
 
+def read_meta(path: Path) -> dict[str, Any]:
+    """One version folder's ``meta.json`` (its metrics among them), without loading the booster."""
+    return json.loads((path / "meta.json").read_text())
+
+
 def load(path: Path) -> FraudArtifact:
     """Load one version folder written by ``save``."""
-    meta = json.loads((path / "meta.json").read_text())
+    meta = read_meta(path)
     if meta.get("format") != ARTIFACT_FORMAT:
         raise ValueError(f"{path}: unsupported artifact format {meta.get('format')}")
     return FraudArtifact(
