@@ -1,6 +1,7 @@
 """Chat worker: intents, dialogue state and knowledge for each message; intents added at run time from a few
-examples (``chat.intents``) and online learning from feedback (``chat.feedback``), both of which every worker reads
-whole (``streams/follower.py``), so that every replica, and one restarted, knows them all.
+examples (``chat.intents``; a tombstone, its key with no value, removes one) and online learning from feedback
+(``chat.feedback``), both of which every worker reads whole (``streams/follower.py``), so that every replica, and one
+restarted, knows them all.
 
 Each conversation's dialogue state lives in a Faust table keyed by conversation, on the partition that
 owns the conversation, and recovers from its changelog after a restart; a conversation silent for longer than
@@ -156,7 +157,19 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         if reason := refusal(new):
             raise Skip(reason)
 
-    def add_new_intent(_key: bytes | None, value: bytes | None) -> None:
+    def check_removal(key: bytes | None, received: float) -> None:
+        """Dead-letters a removal of a trained intent; each worker removes an added one itself (``add_new_intent``)."""
+        name = (key or b"").decode(errors="replace")
+        if not name or name in trained or name == FALLBACK:
+            raise Skip(f"{name!r} is not an intent added at run time: only those can be removed")
+
+    def add_new_intent(key: bytes | None, value: bytes | None) -> None:
+        if value is None:
+            name = (key or b"").decode(errors="replace")
+            if name in pipeline.intent.added:
+                pipeline.intent.remove_intent(name)
+                log.info("intent %s removed", name)
+            return
         try:
             new = decode(value, NewIntent, settings.max_event_bytes, settings.max_event_ahead_s)
         except DecodeError:
@@ -176,7 +189,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
 
     @app.agent(processor.raw_topic(CHAT_INTENTS), name="chat-intents")
     async def check_new_intents(stream: faust.StreamT) -> None:
-        await processor.run(stream, NewIntent, check_new_intent)
+        await processor.run(stream, NewIntent, check_new_intent, remove=check_removal)
 
     @app.timer(interval=settings.chat_expiry_check_s)
     async def expire_idle_conversations() -> None:

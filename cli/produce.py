@@ -13,6 +13,7 @@ from tqdm import tqdm
 from streamsense.schemas.chat import ChatFeedback, ChatMessage, NewIntent
 from streamsense.settings import get_settings
 from streamsense.streams.admin import ensure_topics
+from streamsense.streams.codec import encode
 from streamsense.streams.producer import EventProducer, paced
 from streamsense.streams.topics import (
     CHAT_FEEDBACK,
@@ -119,9 +120,18 @@ def intent(
     name: str = typer.Argument(help="the new intent's name, e.g. Restaurant-Allergy"),
     example: list[str] = typer.Option([], help="an example message (repeat the option)"),
     examples_file: Path | None = typer.Option(None, help="a file of example messages, one per line"),
+    remove: bool = typer.Option(False, "--remove", help="remove the intent added under NAME (no examples)"),
 ) -> None:
     """Add an intent to the running chat workers from 5 to 50 examples (no retraining); sending the same name again
-    replaces its examples."""
+    replaces its examples, and ``--remove`` removes it (a tombstone on the compacted topic: workers started later
+    never see the intent)."""
+    if remove:
+        if example or examples_file is not None:
+            typer.echo("error: --remove takes no examples", err=True)
+            raise typer.Exit(2)
+        _send_one(CHAT_INTENTS, name, None)
+        typer.echo(f"sent the removal of intent {name} to {CHAT_INTENTS}")
+        return
     examples = list(example)
     if examples_file is not None:
         examples += [line.strip() for line in examples_file.read_text().splitlines() if line.strip()]
@@ -167,9 +177,10 @@ def _valid(what: str, build: Callable[[], BaseModel]) -> BaseModel:
         raise typer.Exit(2) from None
 
 
-def _send_one(topic: str, key: str, event: BaseModel) -> None:
+def _send_one(topic: str, key: str, event: BaseModel | None) -> None:
+    """One event, or with ``None`` a tombstone (the key's removal from a compacted topic)."""
     settings = get_settings()
     ensure_topics(settings)
     producer = EventProducer(settings)
-    producer.send(topic, key, event)
+    producer.send_raw(topic, key.encode(), None if event is None else encode(event))
     producer.flush()

@@ -34,6 +34,10 @@ log = logging.getLogger(__name__)
 Decide = Callable[[Any, float], "Outcome"]
 """Turns a validated event and the ``perf_counter`` time it was received into its outcome."""
 
+Remove = Callable[[bytes | None, float], "Outcome"]
+"""Turns a tombstone (a message with a key and no value, which deletes that key on a compacted topic) into its
+outcome, from its key and the time it was received."""
+
 
 class Item(NamedTuple):
     """A decoded event of a batch, with the time it was received."""
@@ -243,11 +247,17 @@ class BatchProcessor:
         return self.app.topic(name, key_serializer="raw", value_serializer="raw")
 
     async def run(
-        self, stream: faust.StreamT, schema: type[BaseModel], decide: Decide, forward_to: str | None = None
+        self,
+        stream: faust.StreamT,
+        schema: type[BaseModel],
+        decide: Decide,
+        forward_to: str | None = None,
+        remove: Remove | None = None,
     ) -> None:
         """Consume ``stream`` for ever in batches bounded by size and time, deciding event by event; forwarded
-        outcomes go to the internal topic ``forward_to``."""
-        await self._consume(stream, lambda events: self.process(events, schema, decide, forward_to))
+        outcomes go to the internal topic ``forward_to``. Without ``remove``, a tombstone is dead-lettered as
+        empty."""
+        await self._consume(stream, lambda events: self.process(events, schema, decide, forward_to, remove))
 
     async def run_batched(
         self, stream: faust.StreamT, schema: type[BaseModel], decide_many: DecideMany, forward_to: str | None = None
@@ -301,7 +311,12 @@ class BatchProcessor:
         return await self._finish(events, items, outcomes, letters, forward_to)
 
     async def process(
-        self, events: Sequence[EventT], schema: type[BaseModel], decide: Decide, forward_to: str | None = None
+        self,
+        events: Sequence[EventT],
+        schema: type[BaseModel],
+        decide: Decide,
+        forward_to: str | None = None,
+        remove: Remove | None = None,
     ) -> Awaitable[None]:
         letters: list[DeadLetter] = []
         items: list[Item] = []
@@ -309,19 +324,26 @@ class BatchProcessor:
         for event in events:
             route_table_access(event)
             received = time.perf_counter()
+            if event.value is None and remove is not None:
+                items.append(Item(event, None, received))
+                outcomes.append(self._outcome(event, remove, event.message.key, received))
+                continue
             try:
                 record = self._decode(event, schema)
             except DecodeError as error:
                 letters.append(self._letter(event, error.kind, error.reason))
                 continue
             items.append(Item(event, record, received))
-            try:
-                outcomes.append(decide(record, received))
-            except Skip as error:
-                outcomes.append(error)
-            except Exception as error:
-                outcomes.append(self._failed(event, error))
+            outcomes.append(self._outcome(event, decide, record, received))
         return await self._finish(events, items, outcomes, letters, forward_to)
+
+    def _outcome(self, event: EventT, decide: Callable[[Any, float], Outcome], arg: Any, received: float) -> Outcome:
+        try:
+            return decide(arg, received)
+        except Skip as error:
+            return error
+        except Exception as error:
+            return self._failed(event, error)
 
     def _decode(self, event: EventT, schema: type[ModelT]) -> ModelT:
         return decode(event.value, schema, self.settings.max_event_bytes, self.settings.max_event_ahead_s)

@@ -231,6 +231,12 @@ class LexicalHead:
         else:
             self.coef[row] = weights
 
+    def drop(self, row: int) -> None:
+        """Remove an imprinted label's row."""
+        self.coef = np.delete(self.coef, row, axis=0)
+        self.intercept, self.log_prior = np.delete(self.intercept, row), np.delete(self.log_prior, row)
+        self.label_domain, self.label_act = np.delete(self.label_domain, row), np.delete(self.label_act, row)
+
     def components(self, parts: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
         """Flat logits and factored scores per label. Row by row with dense column gathers: a message has a few
         dozen n-grams, and a sparse matrix per message cost more than the product."""
@@ -269,6 +275,8 @@ class IntentClassifier:
         self.min_similarity = -1.0
         self.min_coverage = 0.0
         self.seen: set[int] = set()
+        self.added: dict[str, set[int]] = {}
+        self.covered: set[int] = set()
         self.fisher: dict[str, torch.Tensor] = {}
         self.anchor: dict[str, torch.Tensor] = {}
         self.moved: dict[str, torch.Tensor] = {}
@@ -315,6 +323,7 @@ class IntentClassifier:
         order = list(range(len(texts)))
         encoded = [hashes(t) for t in texts]
         self.seen = {int(h) for e in encoded for h in e}
+        self.covered = set(self.seen)
         buckets = [e % self.config.buckets for e in encoded]
         for _ in range(self.config.epochs):
             rng.shuffle(order)
@@ -382,7 +391,7 @@ class IntentClassifier:
         return self._coverage(hashes(text))
 
     def _coverage(self, hashed: np.ndarray) -> float:
-        return sum(map(self.seen.__contains__, hashed.tolist())) / len(hashed) if len(hashed) else 0.0
+        return sum(map(self.covered.__contains__, hashed.tolist())) / len(hashed) if len(hashed) else 0.0
 
     def calibrate(self, texts: Sequence[str], intents: Sequence[str], quantile: float = 0.01) -> None:
         """Temperature by NLL; gates at the ``quantile`` of in-scope validation similarity and coverage, read on
@@ -439,10 +448,36 @@ class IntentClassifier:
             self.net.prototypes.data[self.labels.index(name)] = prototype[0]
         else:
             self.labels.append(name)
+            self.added[name] = set()
             self.net.prototypes = nn.Parameter(torch.cat([self.net.prototypes.data, prototype]))
         if self.lexical is not None:
             self.lexical.imprint(self.labels.index(name), self._parts(examples))
-        self.seen.update(int(h) for t in examples for h in hashes(t))
+        ngrams = {int(h) for t in examples for h in hashes(t)}
+        if name in self.added:
+            self.added[name] = ngrams  # new examples replace the old ones, n-grams too
+            self._cover()
+        else:
+            self.seen |= ngrams
+            self.covered |= ngrams
+
+    def remove_intent(self, name: str) -> None:
+        """Drop an intent that ``add_intent`` appended; a trained one stays, since the EWC anchors and the lexical
+        head's factors are aligned with the trained rows. The n-grams only its examples brought no longer open the
+        coverage gate, so that messages of the removed intent are out of scope again, as before it was added."""
+        if name not in self.added:
+            raise ValueError(f"{name!r} was not added at run time, so it cannot be removed")
+        row = self.labels.index(name)
+        keep = [i for i in range(len(self.labels)) if i != row]
+        self.net.prototypes = nn.Parameter(self.net.prototypes.data[keep])
+        if self.lexical is not None:
+            self.lexical.drop(row)
+        self.labels.pop(row)
+        del self.added[name]
+        self._cover()
+
+    def _cover(self) -> None:
+        """The coverage gate's n-grams: those of training and feedback, and those of each added intent's examples."""
+        self.covered = self.seen.union(*self.added.values())
 
     def consolidate(self, texts: Sequence[str], intents: Sequence[str], samples: int = 512) -> None:
         """Store the Fisher diagonal (scaled to max 1, so lambda is comparable across models) and the weights."""
@@ -464,7 +499,9 @@ class IntentClassifier:
         for text, intent in zip(texts, intents, strict=True):
             if intent not in self.labels:
                 self.add_intent(intent, [text])
-        self.seen.update(int(h) for t in texts for h in hashes(t))
+        ngrams = {int(h) for t in texts for h in hashes(t)}
+        self.seen |= ngrams
+        self.covered |= ngrams
         lr = self.config.feedback_lr
         self.net.train()
         for start in range(0, len(texts), batch_size):
@@ -510,6 +547,7 @@ class IntentClassifier:
                 "fisher": self.fisher,
                 "anchor": self.anchor,
                 "seen": torch.tensor(sorted(self.seen), dtype=torch.int64),
+                "added": {k: torch.tensor(sorted(v), dtype=torch.int64) for k, v in self.added.items()},
                 "lexical": {k: torch.from_numpy(np.asarray(v)) for k, v in vars(self.lexical).items()}
                 if self.lexical
                 else {},
@@ -539,6 +577,8 @@ class IntentClassifier:
         model.net.eval()
         model.fisher, model.anchor = state["fisher"], state["anchor"]
         model.seen = set(state["seen"].tolist())
+        model.added = {k: set(v.tolist()) for k, v in state.get("added", {}).items()}
+        model._cover()
         if state["lexical"]:
             model.lexical = LexicalHead(**{k: v.numpy() for k, v in state["lexical"].items()})
         model.prior_power = sidecar["prior_power"]

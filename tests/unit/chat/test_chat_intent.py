@@ -5,6 +5,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from streamsense.models.chat.featurize import hashes
@@ -59,6 +60,32 @@ def test_add_intent_from_five_examples_recognises_a_paraphrase(tiny_intent_model
     assert "weather" in model.labels
     assert model.predict("will it rain today", threshold=0.0).intents[0][0] == "weather"
     assert model.predict("find me a cheap hotel", threshold=0.0).intents[0][0] == "hotel"
+
+
+def test_removing_an_added_intent_gives_back_the_predictions_from_before_it_was_added(
+    tiny_intent_model: IntentClassifier,
+) -> None:
+    model = copy.deepcopy(tiny_intent_model)
+    texts = ["will it rain today", "find me a cheap hotel", "thanks a lot", "book a table for two at 19:00"]
+    before = [model.predict(t, threshold=0.0) for t in texts]
+    model.add_intent("weather", ["will it rain", "is it sunny", "weather today", "how cold is it", "forecast please"])
+    model.add_intent("parking", ["where can i park", "is there parking", "car park", "parking space", "park my car"])
+    model.remove_intent("weather")
+    model.remove_intent("parking")
+    assert model.labels == tiny_intent_model.labels
+    assert [model.predict(t, threshold=0.0) for t in texts] == before
+
+
+def test_only_an_intent_added_at_run_time_can_be_removed(tiny_intent_model: IntentClassifier) -> None:
+    model = copy.deepcopy(tiny_intent_model)
+    model.add_intent("weather", ["will it rain", "is it sunny", "weather today", "how cold is it", "forecast please"])
+    model.add_intent("parking", ["where can i park", "is there parking", "car park", "parking space", "park my car"])
+    model.remove_intent("weather")
+    assert model.labels[-1] == "parking"
+    assert model.predict("is there a car park", threshold=0.0).intents[0][0] == "parking"
+    for name in (model.labels[0], "weather", "never-added"):
+        with pytest.raises(ValueError, match="not added at run time"):
+            model.remove_intent(name)
 
 
 def test_ewc_reduces_forgetting_of_old_intents(
@@ -126,6 +153,8 @@ def test_save_load_round_trip_gives_the_same_prediction(tiny_intent_model: Inten
     assert loaded.predict(text) == model.predict(text)
     assert loaded.labels == model.labels
     assert loaded.fisher.keys() == model.fisher.keys()
+    loaded.remove_intent("weather")
+    assert loaded.labels == tiny_intent_model.labels
 
 
 def test_lexical_head_gives_log_probabilities_and_abstains_on_new_intents(tiny_intent_model: IntentClassifier) -> None:

@@ -16,3 +16,9 @@ def test_a_new_intent_with_too_few_examples_exits_2_with_the_reason() -> None:
     result = CliRunner().invoke(app, ["produce", "intent", "Hotel-Pets", "--example", "can my dog stay ?"])
     assert result.exit_code == 2
     assert "not a valid new intent" in result.output and "examples" in result.output
+
+
+def test_removing_an_intent_with_examples_exits_2_before_any_broker_is_asked() -> None:
+    result = CliRunner().invoke(app, ["produce", "intent", "Hotel-Pets", "--remove", "--example", "can my dog stay ?"])
+    assert result.exit_code == 2
+    assert "--remove takes no examples" in result.output

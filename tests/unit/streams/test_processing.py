@@ -1,5 +1,6 @@
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
 
@@ -191,8 +192,9 @@ class FakeMessage(NamedTuple):
     key: bytes
 
 
-class FakeEvent(NamedTuple):
-    value: bytes
+@dataclass
+class FakeEvent:
+    value: bytes | None
     message: FakeMessage
 
 
@@ -236,3 +238,31 @@ def test_a_batch_decided_by_a_coroutine_delivers_each_decision_with_its_records_
     assert delivered.decisions == [decision]
     assert delivered.records == [record]
     assert [letter.reason for letter in delivered.letters] == ["no scored transaction tx-1 awaits a label"]
+
+
+def test_a_tombstone_goes_to_the_removal_handler_with_its_key_and_without_one_is_dead_lettered_as_empty():
+    processor = CapturingProcessor()
+    removed: list[bytes | None] = []
+
+    def remove(key: bytes | None, received: float) -> None:
+        removed.append(key)
+        if key == b"trained":
+            raise Skip("only added intents can be removed")
+
+    def decide(label: TransactionLabel, received: float) -> None:
+        return None
+
+    keys = [b"a", b"trained"]
+    tombstones = [FakeEvent(None, FakeMessage("payments.labels", 0, n, key)) for n, key in enumerate(keys)]
+
+    async def main() -> None:
+        await (await processor.process([*tombstones, label_event(2)], TransactionLabel, decide, remove=remove))
+        await (await processor.process(tombstones[:1], TransactionLabel, decide))
+
+    asyncio.run(main())
+    with_handler, without = processor.delivered
+    assert removed == [b"a", b"trained"]
+    assert [(letter.kind, letter.reason) for letter in with_handler.letters] == [
+        ("unusable", "only added intents can be removed")
+    ]
+    assert [letter.kind for letter in without.letters] == ["empty"]
