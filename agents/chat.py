@@ -137,9 +137,9 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         if feedback.intent not in pipeline.intent.labels:
             raise Skip(f"unknown intent {feedback.intent!r}: add it with 5 to 50 examples first (chat.intents)")
 
-    def learn(_key: bytes | None, value: bytes | None) -> None:
+    def learn(_key: bytes | None, value: bytes | None, appended: float | None) -> None:
         try:
-            feedback = decode(value, ChatFeedback, settings.max_event_bytes, settings.max_event_ahead_s)
+            feedback = decode(value, ChatFeedback, settings.max_event_bytes, settings.max_event_ahead_s, appended)
         except DecodeError:
             return  # the chat-learn agent dead-letters it
         if feedback.intent in pipeline.intent.labels:
@@ -163,7 +163,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         if not name or name in trained or name == FALLBACK:
             raise Skip(f"{name!r} is not an intent added at run time: only those can be removed")
 
-    def add_new_intent(key: bytes | None, value: bytes | None) -> None:
+    def add_new_intent(key: bytes | None, value: bytes | None, appended: float | None) -> None:
         if value is None:
             name = (key or b"").decode(errors="replace")
             if name in pipeline.intent.added:
@@ -171,7 +171,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
                 log.info("intent %s removed", name)
             return
         try:
-            new = decode(value, NewIntent, settings.max_event_bytes, settings.max_event_ahead_s)
+            new = decode(value, NewIntent, settings.max_event_bytes, settings.max_event_ahead_s, appended)
         except DecodeError:
             return  # the chat-intents agent dead-letters it
         if refusal(new) is not None:

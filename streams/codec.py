@@ -30,12 +30,28 @@ def _describe(error: ValidationError) -> tuple[str, str]:
     return kind, "; ".join(parts)
 
 
-def decode(raw: bytes | None, schema: type[ModelT], max_bytes: int, max_ahead_s: float | None = None) -> ModelT:
+LOG_APPEND_TIME = 1
+"""Kafka's timestamp type of a message that the broker dated (the topic's ``message.timestamp.type``)."""
+
+
+def appended_at(timestamp_s: float | None, timestamp_type: int | None) -> float | None:
+    """The time the broker appended a message, where the broker dates them (else None: the producer did)."""
+    return timestamp_s if timestamp_type == LOG_APPEND_TIME else None
+
+
+def decode(
+    raw: bytes | None,
+    schema: type[ModelT],
+    max_bytes: int,
+    max_ahead_s: float | None = None,
+    now: float | None = None,
+) -> ModelT:
     """Parse and validate one message value, or raise ``DecodeError`` with a clear reason.
 
-    With ``max_ahead_s``, an event dated further than that after this machine's clock is refused too: a producer
-    whose clock is wrong would otherwise date state in the future (a fraud account's and the worker's day
-    buckets, which keep the last 30 days before the newest), and every later event would look late."""
+    With ``max_ahead_s``, an event dated further than that after ``now`` (by default this machine's clock; the
+    broker's append time where it dates the messages) is refused too: a producer whose clock is wrong would
+    otherwise date state in the future (a fraud account's and the worker's day buckets, which keep the last 30
+    days before the newest), and every later event would look late."""
     if raw is None or len(raw) == 0:
         raise DecodeError("empty", "message has no value")
     if len(raw) > max_bytes:
@@ -46,11 +62,12 @@ def decode(raw: bytes | None, schema: type[ModelT], max_bytes: int, max_ahead_s:
         kind, reason = _describe(error)
         raise DecodeError(kind, reason) from error
     if max_ahead_s is not None and isinstance(record, Event):
-        ahead = record.event_time.timestamp() - time.time()
+        ahead = record.event_time.timestamp() - (time.time() if now is None else now)
         if ahead > max_ahead_s:
+            clock = "this worker's clock" if now is None else "the time the broker appended it"
             raise DecodeError(
                 "invalid_field",
-                f"event_time: {record.event_time.isoformat()} is {ahead:,.0f} s after this worker's clock, more than"
+                f"event_time: {record.event_time.isoformat()} is {ahead:,.0f} s after {clock}, more than"
                 f" the {max_ahead_s:,.0f} s allowed (STREAMSENSE_MAX_EVENT_AHEAD_S)",
             )
     return record

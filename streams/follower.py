@@ -10,21 +10,25 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from streamsense.settings import Settings
 from streamsense.streams.admin import partition_count
+from streamsense.streams.codec import appended_at
 from streamsense.streams.connections import aiokafka_options
 
 log = logging.getLogger(__name__)
-Apply = Callable[[bytes | None, bytes | None], None]
+Apply = Callable[[bytes | None, bytes | None, float | None], None]
+"""Applies one message from its key, its value and the time the broker appended it (None where the producer dated
+it)."""
 Positions = dict[TopicPartition, int]
 
 
-def _apply(apply: Apply, topic: str, key: bytes | None, value: bytes | None) -> None:
+def _apply(apply: Apply, topic: str, message: ConsumerRecord) -> None:
     """One bad event must not stop the events after it: its error is logged and the event passed over."""
     try:
-        apply(key, value)
+        timestamp_s = None if message.timestamp is None else message.timestamp / 1000
+        apply(message.key, message.value, appended_at(timestamp_s, message.timestamp_type))
     except Exception:
         log.exception("an event of %s could not be applied", topic)
 
@@ -52,7 +56,7 @@ async def _read(
     while not await caught_up():
         for tp, messages in sorted((await consumer.getmany(timeout_ms=poll_ms)).items()):
             for message in messages:
-                _apply(appliers[tp.topic], tp.topic, message.key, message.value)
+                _apply(appliers[tp.topic], tp.topic, message)
                 positions[tp] = message.offset + 1
                 await asyncio.sleep(0)  # a long catch-up must not hold the worker's event loop
 

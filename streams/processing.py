@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from streamsense.schemas.base import Decision
 from streamsense.settings import Settings
-from streamsense.streams.codec import DecodeError, ModelT, decode, encode
+from streamsense.streams.codec import DecodeError, ModelT, appended_at, decode, encode
 from streamsense.streams.connections import ConnectionSetupError
 from streamsense.streams.dead_letters import DeadLetter, dead_letter
 from streamsense.streams.decision_log import DecisionLog, Rejected, dead_letter_action, decision_action
@@ -346,7 +346,9 @@ class BatchProcessor:
             return self._failed(event, error)
 
     def _decode(self, event: EventT, schema: type[ModelT]) -> ModelT:
-        return decode(event.value, schema, self.settings.max_event_bytes, self.settings.max_event_ahead_s)
+        settings, m = self.settings, event.message
+        now = appended_at(m.timestamp, m.timestamp_type)
+        return decode(event.value, schema, settings.max_event_bytes, settings.max_event_ahead_s, now)
 
     def _failed(self, event: EventT, error: Exception) -> Skip:
         m = event.message

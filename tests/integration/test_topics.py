@@ -5,14 +5,14 @@ import time
 import uuid
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import TIMESTAMP_LOG_APPEND_TIME, Consumer, KafkaError, KafkaException, Producer
 from confluent_kafka.admin import AdminClient, ConfigResource, ResourceType
 
 from streamsense.infra.local.launcher import LocalInfra
 from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.connections import kafka_config
-from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES
+from streamsense.streams.topics import BROADCAST_INPUTS, CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES
 from streamsense.streams.worker import build_worker, changelog_config
 
 pytestmark = pytest.mark.integration
@@ -70,3 +70,31 @@ def test_new_intents_are_compacted_feedback_is_kept_for_ever_and_the_other_input
     assert (feedback["cleanup.policy"], feedback["retention.ms"]) == ("delete", "-1")
     messages = topic_config(settings, CHAT_MESSAGES)
     assert messages["cleanup.policy"] == "delete" and messages["retention.ms"] != "-1"
+    for topic in (CHAT_INTENTS, CHAT_FEEDBACK):
+        assert topic_config(settings, topic)["message.timestamp.type"] == "LogAppendTime"
+    assert messages["message.timestamp.type"] == "CreateTime"
+
+
+def test_the_broker_dates_the_messages_of_a_topic_every_worker_reads_whole(
+    infra: LocalInfra, settings: Settings
+) -> None:
+    """A producer's timestamp (here a day old) gives way to the broker's, the time that workers judge an event's
+    ``event_time`` against whenever they read it."""
+    topic = f"streamsense-test-{uuid.uuid4().hex[:8]}"
+    ensure_topics(settings, [topic], config=BROADCAST_INPUTS[CHAT_FEEDBACK])
+    producer = Producer(kafka_config(settings))
+    producer.produce(topic, key=b"k", value=b"v", timestamp=int((time.time() - 86_400) * 1000))
+    assert producer.flush(30) == 0
+    consumer = Consumer({**kafka_config(settings), "group.id": topic, "auto.offset.reset": "earliest"})
+    consumer.subscribe([topic])
+    try:
+        message = None
+        deadline = time.monotonic() + 30
+        while message is None and time.monotonic() < deadline:
+            message = consumer.poll(1.0)
+    finally:
+        consumer.close()
+    assert message is not None and message.error() is None
+    kind, timestamp_ms = message.timestamp()
+    assert kind == TIMESTAMP_LOG_APPEND_TIME
+    assert abs(timestamp_ms / 1000 - time.time()) < 60

@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from streamsense.schemas.payments import Transaction
-from streamsense.streams.codec import DecodeError, decode, encode
+from streamsense.streams.codec import LOG_APPEND_TIME, DecodeError, appended_at, decode, encode
 
 VALID = b'{"event_id":"tx-1","event_time":"2026-04-01T00:00:00Z","account_id":"C1","terminal_id":"T1","amount":5}'
 
@@ -65,3 +65,16 @@ def test_an_event_dated_further_ahead_of_the_clock_than_allowed_is_refused_with_
         decode(dated(timedelta(hours=2)), Transaction, 1024, max_ahead_s=3600)
     assert refused.value.kind == "invalid_field"
     assert "event_time" in refused.value.reason and "STREAMSENSE_MAX_EVENT_AHEAD_S" in refused.value.reason
+
+
+def test_an_event_the_broker_dated_is_judged_against_its_append_time_whenever_it_is_read() -> None:
+    """Read two hours later, an event written two hours ahead of the broker's clock is still refused, and one
+    written on time is still taken."""
+    written = datetime.now(UTC) - timedelta(hours=2)
+    ahead = VALID.replace(b"2026-04-01T00:00:00Z", datetime.now(UTC).isoformat().encode())
+    on_time = VALID.replace(b"2026-04-01T00:00:00Z", written.isoformat().encode())
+    appended = appended_at(written.timestamp(), LOG_APPEND_TIME)
+    with pytest.raises(DecodeError, match="the time the broker appended it"):
+        decode(ahead, Transaction, 1024, max_ahead_s=3600, now=appended)
+    assert decode(on_time, Transaction, 1024, max_ahead_s=3600, now=appended).account_id == "C1"
+    assert appended_at(written.timestamp(), 0) is None  # dated by its producer, whose clock may be the wrong one

@@ -190,6 +190,8 @@ class FakeMessage(NamedTuple):
     partition: int
     offset: int
     key: bytes
+    timestamp: float | None = None
+    timestamp_type: int = 0
 
 
 @dataclass
@@ -266,3 +268,21 @@ def test_a_tombstone_goes_to_the_removal_handler_with_its_key_and_without_one_is
         ("unusable", "only added intents can be removed")
     ]
     assert [letter.kind for letter in without.letters] == ["empty"]
+
+
+def test_an_event_the_broker_dated_is_refused_when_it_was_written_too_far_ahead_of_that_date():
+    processor = CapturingProcessor()
+    now = datetime.now(UTC)
+    label = TransactionLabel(event_id="l", event_time=now, transaction_id="tx", account_id="acct", is_fraud=False)
+    written_s = now.timestamp() - 7200  # appended two hours before the event's date, read now
+    events = [
+        FakeEvent(label.model_dump_json().encode(), FakeMessage("payments.labels", 0, 0, b"a", written_s, 1)),
+        FakeEvent(label.model_dump_json().encode(), FakeMessage("payments.labels", 0, 1, b"a", written_s, 0)),
+    ]
+
+    async def main() -> None:
+        await (await processor.process(events, TransactionLabel, lambda label, received: None))
+
+    asyncio.run(main())
+    [delivered] = processor.delivered
+    assert [(letter.source_offset, letter.kind) for letter in delivered.letters] == [(0, "invalid_field")]
