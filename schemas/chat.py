@@ -61,7 +61,8 @@ class NewIntent(Event):
     """An intent added at run time from 5 to 50 examples; keyed by ``intent`` on ``chat.intents``.
 
     Every chat worker reads the whole topic when it starts and follows it, so every replica knows the intent, and a
-    restarted one learns it again; the topic is compacted, so the latest examples of an intent are the ones kept.
+    restarted one learns it again; the topic is kept whole, so that a worker replays each intent's versions, and its
+    removal (a tombstone: the name with no value), in the order live workers met them.
     """
 
     intent: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")

@@ -2,12 +2,15 @@
 
 A consumer group hands each partition to one worker; an intent added at run time, or feedback that teaches the
 intent model, must reach them all, and a restarted worker must learn them again, so each one reads the topics from
-their beginning and follows them. At start the topics are read one after the other, each up to the end it had, so
-that feedback for an added intent comes after the intent.
+their beginning and follows them. Every worker applies the messages in the order the broker wrote them (their
+append time, then topic, partition and offset), the order in which the live workers met them: a worker started
+later then reaches the same model, also where feedback came before the intent it names (refused live, so refused
+again) or on several partitions (EWC steps do not commute).
 """
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
@@ -33,16 +36,13 @@ def _apply(apply: Apply, topic: str, message: ConsumerRecord) -> None:
         log.exception("an event of %s could not be applied", topic)
 
 
-async def _read(
-    consumer: AIOKafkaConsumer,
-    partitions: list[TopicPartition],
-    appliers: dict[str, Apply],
-    positions: Positions,
-    poll_ms: int,
-    until: dict[TopicPartition, int] | None = None,
-) -> None:
-    """Apply the messages of ``partitions`` from ``positions`` on, until every partition reaches ``until`` (or for
-    ever); ``positions`` then holds the offset after the last applied message of each."""
+def _order(topics: list[str]) -> Callable[[ConsumerRecord], tuple]:
+    """The order the broker wrote messages in: append time, then the order of ``topics``, partition, offset."""
+    rank = {topic: n for n, topic in enumerate(topics)}
+    return lambda m: (m.timestamp, rank[m.topic], m.partition, m.offset)
+
+
+async def _start(consumer: AIOKafkaConsumer, partitions: list[TopicPartition], positions: Positions) -> None:
     consumer.assign(partitions)
     for tp in partitions:
         if tp in positions:
@@ -50,40 +50,73 @@ async def _read(
         else:
             await consumer.seek_to_beginning(tp)
 
-    async def caught_up() -> bool:
-        return until is not None and all([await consumer.position(tp) >= end for tp, end in until.items()])
 
-    while not await caught_up():
-        for tp, messages in sorted((await consumer.getmany(timeout_ms=poll_ms)).items()):
-            for message in messages:
-                _apply(appliers[tp.topic], tp.topic, message)
-                positions[tp] = message.offset + 1
-                await asyncio.sleep(0)  # a long catch-up must not hold the worker's event loop
+async def _catch_up(
+    consumer: AIOKafkaConsumer,
+    appliers: dict[str, Apply],
+    positions: Positions,
+    poll_ms: int,
+    until: dict[TopicPartition, int],
+) -> None:
+    """Apply every message before ``until`` in the broker's order: a merge of the partitions, each read in offset
+    order, that applies a message only once every partition not yet read to its end has one waiting."""
+    order = _order(list(appliers))
+    waiting: dict[TopicPartition, deque[ConsumerRecord]] = {tp: deque() for tp in until}
+    beyond: dict[TopicPartition, int] = {}  # the first offset fetched past the end, to read again when following
+    while True:
+        unread = [tp for tp, queue in waiting.items() if not queue and await consumer.position(tp) < until[tp]]
+        heads = [tp for tp, queue in waiting.items() if queue]
+        if not unread and not heads:
+            for tp, offset in beyond.items():
+                consumer.seek(tp, offset)
+            return
+        if unread:
+            for tp, messages in (await consumer.getmany(*unread, timeout_ms=poll_ms)).items():
+                for m in messages:
+                    if m.offset < until[tp]:
+                        waiting[tp].append(m)
+                    else:
+                        beyond.setdefault(tp, m.offset)
+            continue
+        tp = min(heads, key=lambda tp: order(waiting[tp][0]))
+        message = waiting[tp].popleft()
+        _apply(appliers[tp.topic], tp.topic, message)
+        positions[tp] = message.offset + 1
+        await asyncio.sleep(0)  # a long catch-up must not hold the worker's event loop
+
+
+async def _follow(consumer: AIOKafkaConsumer, appliers: dict[str, Apply], positions: Positions, poll_ms: int) -> None:
+    """Apply the messages as they come, each poll's in the broker's order, until cancelled."""
+    order = _order(list(appliers))
+    while True:
+        batches = await consumer.getmany(timeout_ms=poll_ms)
+        for message in sorted((m for messages in batches.values() for m in messages), key=order):
+            _apply(appliers[message.topic], message.topic, message)
+            positions[TopicPartition(message.topic, message.partition)] = message.offset + 1
+            await asyncio.sleep(0)
 
 
 async def follow(settings: Settings, appliers: dict[str, Apply], positions: Positions, poll_ms: int = 1000) -> None:
-    """Hand each topic's ``appliers`` entry (key, value) of its messages in offset order per partition, from
-    ``positions`` (the beginning where it has none): first topic by topic in the order of ``appliers``, each up to the
-    end it had at the start, then as they come, until cancelled. ``positions`` is kept up to date, so that a later
-    call goes on where this one stopped."""
-    by_topic: dict[str, list[TopicPartition]] = {}
+    """Hand each topic's ``appliers`` entry (key, value, append time) of its messages from ``positions`` (the
+    beginning where it has none) in the order the broker wrote them: all up to the ends they had at the start, then
+    as they come, until cancelled. ``positions`` is kept up to date, so that a later call goes on where this one
+    stopped."""
+    partitions: list[TopicPartition] = []
     for topic in appliers:
         count = await asyncio.to_thread(partition_count, settings, topic)
         if not count:
             raise RuntimeError(f"topic {topic} does not exist")
-        by_topic[topic] = [TopicPartition(topic, p) for p in range(count)]
+        partitions += [TopicPartition(topic, p) for p in range(count)]
     consumer = AIOKafkaConsumer(
         group_id=None, enable_auto_commit=False, auto_offset_reset="earliest", **aiokafka_options(settings)
     )
     await consumer.start()
     try:
-        for topic, partitions in by_topic.items():
-            started = asyncio.get_running_loop().time()
-            await _read(consumer, partitions, appliers, positions, poll_ms, await consumer.end_offsets(partitions))
-            log.info("read %s up to its end in %.1f s", topic, asyncio.get_running_loop().time() - started)
-        await _read(
-            consumer, [tp for partitions in by_topic.values() for tp in partitions], appliers, positions, poll_ms
-        )
+        await _start(consumer, partitions, positions)
+        started = asyncio.get_running_loop().time()
+        await _catch_up(consumer, appliers, positions, poll_ms, await consumer.end_offsets(partitions))
+        log.info("read %s up to their ends in %.1f s", ", ".join(appliers), asyncio.get_running_loop().time() - started)
+        await _follow(consumer, appliers, positions, poll_ms)
     finally:
         await consumer.stop()
 

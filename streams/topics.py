@@ -66,11 +66,13 @@ STREAMS: dict[str, StreamSpec] = {
 
 
 BROADCAST_INPUTS: dict[str, dict[str, str]] = {
-    CHAT_INTENTS: {"cleanup.policy": "compact", "message.timestamp.type": "LogAppendTime"},
+    CHAT_INTENTS: {"cleanup.policy": "delete", "retention.ms": "-1", "message.timestamp.type": "LogAppendTime"},
     CHAT_FEEDBACK: {"cleanup.policy": "delete", "retention.ms": "-1", "message.timestamp.type": "LogAppendTime"},
 }
 """Input topics that every worker of the stream reads whole at start, with the topic config that keeps what a
-restarted one must read again: the latest intent per name, and every feedback event (each one taught the model).
+restarted one must read again: every event, since each changed the model, and a restarted worker must replay them
+in the order the live ones met them (with only each intent's latest version, feedback written before it would
+find no intent at replay, where the live workers had learned it).
 The broker dates their messages, so that an event dated too far ahead is judged against the time it was written,
 by every worker whenever it reads it: a worker started later must refuse what the live ones refused."""
 

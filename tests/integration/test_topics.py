@@ -61,17 +61,16 @@ def test_a_changelog_created_with_deletion_is_altered_to_compaction(infra: Local
     assert (config["cleanup.policy"], config["segment.ms"]) == ("compact", str(settings.changelog_segment_ms))
 
 
-def test_new_intents_are_compacted_feedback_is_kept_for_ever_and_the_other_inputs_keep_deletion(
+def test_new_intents_and_feedback_are_kept_for_ever_and_dated_by_the_broker_and_the_other_inputs_keep_deletion(
     infra: LocalInfra, settings: Settings
 ) -> None:
     ensure_topics(settings)
-    assert topic_config(settings, CHAT_INTENTS)["cleanup.policy"] == "compact"
-    feedback = topic_config(settings, CHAT_FEEDBACK)
-    assert (feedback["cleanup.policy"], feedback["retention.ms"]) == ("delete", "-1")
+    for topic in (CHAT_INTENTS, CHAT_FEEDBACK):
+        config = topic_config(settings, topic)
+        kept = (config["cleanup.policy"], config["retention.ms"], config["message.timestamp.type"])
+        assert kept == ("delete", "-1", "LogAppendTime")
     messages = topic_config(settings, CHAT_MESSAGES)
     assert messages["cleanup.policy"] == "delete" and messages["retention.ms"] != "-1"
-    for topic in (CHAT_INTENTS, CHAT_FEEDBACK):
-        assert topic_config(settings, topic)["message.timestamp.type"] == "LogAppendTime"
     assert messages["message.timestamp.type"] == "CreateTime"
 
 
