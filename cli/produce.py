@@ -123,8 +123,7 @@ def intent(
     remove: bool = typer.Option(False, "--remove", help="remove the intent added under NAME (no examples)"),
 ) -> None:
     """Add an intent to the running chat workers from 5 to 50 examples (no retraining); sending the same name again
-    replaces its examples, and ``--remove`` removes it (a tombstone on the compacted topic: workers started later
-    never see the intent)."""
+    replaces its examples, and ``--remove`` removes it (a tombstone: the name with no value)."""
     if remove:
         if example or examples_file is not None:
             typer.echo("error: --remove takes no examples", err=True)
@@ -178,7 +177,7 @@ def _valid(what: str, build: Callable[[], BaseModel]) -> BaseModel:
 
 
 def _send_one(topic: str, key: str, event: BaseModel | None) -> None:
-    """One event, or with ``None`` a tombstone (the key's removal from a compacted topic)."""
+    """One event, or with ``None`` a tombstone (the key with no value: its removal)."""
     settings = get_settings()
     ensure_topics(settings)
     producer = EventProducer(settings)
