@@ -35,7 +35,7 @@ from streamsense.schemas.chat import (
 )
 from streamsense.settings import get_settings
 from streamsense.streams.codec import DecodeError, decode
-from streamsense.streams.follower import follow_forever
+from streamsense.streams.follower import Positions, applied, follow_forever
 from streamsense.streams.packed_table import PackedTable
 from streamsense.streams.processing import BatchProcessor, Item, Skip, owned_committed_offsets, route_table_access
 from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES
@@ -132,10 +132,21 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             latency_ms=(time.perf_counter() - received) * 1000,
         )
 
-    def check_feedback(feedback: ChatFeedback, received: float) -> None:
-        """Dead-letters feedback for an intent the model lacks; each worker learns the rest itself (``learn``)."""
-        if feedback.intent not in pipeline.intent.labels:
-            raise Skip(f"unknown intent {feedback.intent!r}: add it with 5 to 50 examples first (chat.intents)")
+    followed: Positions = {}
+
+    async def check_feedback(items: list[Item]) -> list[Skip | None]:
+        """Dead-letters feedback for an intent the model lacks; each worker learns the rest itself (``learn``). The
+        check waits until this worker's follower has met the feedback too, so that the model holds the intents
+        written before it (a starting worker's follower may still be reading the kept ones)."""
+        for item in items:
+            m = item.event.message
+            await applied(followed, m.topic, m.partition, m.offset)
+        return [
+            None
+            if item.record.intent in pipeline.intent.labels
+            else Skip(f"unknown intent {item.record.intent!r}: add it with 5 to 50 examples first (chat.intents)")
+            for item in items
+        ]
 
     def learn(_key: bytes | None, value: bytes | None, appended: float | None) -> None:
         try:
@@ -157,15 +168,19 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         if reason := refusal(new):
             raise Skip(reason)
 
+    def removed_name(key: bytes | None) -> str:
+        """The intent a tombstone removes: its key."""
+        return (key or b"").decode(errors="replace")
+
     def check_removal(key: bytes | None, received: float) -> None:
         """Dead-letters a removal of a trained intent; each worker removes an added one itself (``add_new_intent``)."""
-        name = (key or b"").decode(errors="replace")
+        name = removed_name(key)
         if not name or name in trained or name == FALLBACK:
             raise Skip(f"{name!r} is not an intent added at run time: only those can be removed")
 
     def add_new_intent(key: bytes | None, value: bytes | None, appended: float | None) -> None:
         if value is None:
-            name = (key or b"").decode(errors="replace")
+            name = removed_name(key)
             if name in pipeline.intent.added:
                 pipeline.intent.remove_intent(name)
                 log.info("intent %s removed", name)
@@ -185,7 +200,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
 
     @app.agent(processor.raw_topic(CHAT_FEEDBACK), name="chat-learn")
     async def check_feedbacks(stream: faust.StreamT) -> None:
-        await processor.run(stream, ChatFeedback, check_feedback)
+        await processor.run_batched(stream, ChatFeedback, check_feedback)
 
     @app.agent(processor.raw_topic(CHAT_INTENTS), name="chat-intents")
     async def check_new_intents(stream: faust.StreamT) -> None:
@@ -207,6 +222,6 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
 
     @app.task
     async def follow_intents_and_feedback() -> None:
-        await follow_forever(settings, {CHAT_INTENTS: add_new_intent, CHAT_FEEDBACK: learn})
+        await follow_forever(settings, {CHAT_INTENTS: add_new_intent, CHAT_FEEDBACK: learn}, followed)
 
     return pipeline

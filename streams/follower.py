@@ -96,6 +96,14 @@ async def _follow(consumer: AIOKafkaConsumer, appliers: dict[str, Apply], positi
             await asyncio.sleep(0)
 
 
+async def applied(positions: Positions, topic: str, partition: int, offset: int, poll_s: float = 0.05) -> None:
+    """Wait until the follower keeping ``positions`` has applied the message at ``offset``: what it did with it then
+    followed from the messages written before it, as on every replica."""
+    tp = TopicPartition(topic, partition)
+    while positions.get(tp, 0) <= offset:
+        await asyncio.sleep(poll_s)
+
+
 async def follow(settings: Settings, appliers: dict[str, Apply], positions: Positions, poll_ms: int = 1000) -> None:
     """Hand each topic's ``appliers`` entry (key, value, append time) of its messages from ``positions`` (the
     beginning where it has none) in the order the broker wrote them: all up to the ends they had at the start, then
@@ -121,9 +129,10 @@ async def follow(settings: Settings, appliers: dict[str, Apply], positions: Posi
         await consumer.stop()
 
 
-async def follow_forever(settings: Settings, appliers: dict[str, Apply], retry_s: float = 5.0) -> None:
+async def follow_forever(
+    settings: Settings, appliers: dict[str, Apply], positions: Positions, retry_s: float = 5.0
+) -> None:
     """``follow``, started again after a failure where it stopped: no event is applied twice."""
-    positions: Positions = {}
     while True:
         try:
             await follow(settings, appliers, positions)
