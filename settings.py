@@ -168,6 +168,12 @@ class Settings(BaseSettings):
         " the table forgets conversations that silent",
     )
     chat_expiry_check_s: float = Field(default=60.0, description="how often chat workers drop ended conversations")
+    chat_snapshot_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="how often a chat worker saves what it learned from new intents and feedback, so that a restart"
+        " replays only the events after it",
+    )
     fraud_currency_rates: dict[str, float] = Field(
         default={"EUR": 1.0},
         description='euros per unit of each currency the fraud model takes, as JSON (\'{"EUR": 1, "USD": 0.86}\'):'

@@ -9,11 +9,13 @@ owns the conversation, and recovers from its changelog after a restart; a conver
 a rebalance do not count twice (``models/chat/conversation.py``). Intents are predicted for a whole batch at once.
 """
 
+import asyncio
 import hashlib
 import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import faust
 import torch
@@ -34,8 +36,10 @@ from streamsense.schemas.chat import (
     NewIntent,
 )
 from streamsense.settings import get_settings
+from streamsense.streams.admin import topic_ids
 from streamsense.streams.codec import DecodeError, decode
 from streamsense.streams.follower import Positions, applied, follow_forever
+from streamsense.streams.learned_snapshot import Snapshot, load_snapshot, save_snapshot
 from streamsense.streams.packed_table import PackedTable
 from streamsense.streams.processing import BatchProcessor, Item, Skip, owned_committed_offsets, route_table_access
 from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES
@@ -220,8 +224,31 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         expired = await states.expire(stale())
         processor.metrics.expired.labels(states.table.name).inc(expired)
 
+    broadcast = {CHAT_INTENTS: add_new_intent, CHAT_FEEDBACK: learn}
+    snapshot_path = Path(app.conf.datadir) / "chat-learned.pt"
+    last: Snapshot | None = None  # the snapshot saved or taken up last, once the topics' ids are known
+
     @app.task
     async def follow_intents_and_feedback() -> None:
-        await follow_forever(settings, {CHAT_INTENTS: add_new_intent, CHAT_FEEDBACK: learn}, followed)
+        """Take up this worker's last snapshot, if any (``streams/learned_snapshot.py``), then follow on from it."""
+        nonlocal last
+        ids = await asyncio.to_thread(topic_ids, settings, list(broadcast))
+        kept = await asyncio.to_thread(load_snapshot, snapshot_path, model.version, ids)
+        if kept is not None:
+            pipeline.intent.restore(kept.learned)
+            followed.update(kept.positions)
+            log.info("took up the snapshot %s: %d events already applied", snapshot_path, sum(kept.positions.values()))
+        last = kept or Snapshot(model.version, ids, {}, {})
+        await follow_forever(settings, broadcast, followed)
+
+    @app.timer(interval=settings.chat_snapshot_s)
+    async def snapshot_learned() -> None:
+        """Save what this worker learned since its last snapshot, with the positions it reached."""
+        nonlocal last
+        if last is None or followed == last.positions:
+            return
+        snapshot = Snapshot(model.version, last.topic_ids, dict(followed), pipeline.intent.learned())
+        await asyncio.to_thread(save_snapshot, snapshot_path, snapshot)
+        last = snapshot
 
     return pipeline

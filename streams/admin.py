@@ -3,7 +3,7 @@
 import logging
 import time
 
-from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka import KafkaError, KafkaException, TopicCollection
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewTopic, ResourceType
 
 from streamsense.settings import Settings
@@ -45,6 +45,13 @@ def partition_count(settings: Settings, topic: str, timeout_s: float = 30.0) -> 
     if topic not in existing:
         return 0
     return len(admin.list_topics(topic, timeout=timeout_s).topics[topic].partitions)
+
+
+def topic_ids(settings: Settings, topics: list[str], timeout_s: float = 30.0) -> dict[str, str]:
+    """Kafka's id of each topic: a topic deleted and created under the same name gets a new one."""
+    admin, _ = connect_admin(settings, timeout_s)
+    futures = admin.describe_topics(TopicCollection(topics), request_timeout=timeout_s)
+    return {name: str(future.result(timeout=timeout_s).topic_id) for name, future in futures.items()}
 
 
 def ensure_topics(

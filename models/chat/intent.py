@@ -479,6 +479,39 @@ class IntentClassifier:
         """The coverage gate's n-grams: those of training and feedback, and those of each added intent's examples."""
         self.covered = self.seen.union(*self.added.values())
 
+    _LEARNED_LEXICAL = ("coef", "intercept", "log_prior", "label_domain", "label_act")
+
+    def learned(self) -> dict:
+        """A copy of what feedback and run-time intents change (weights, labels, the lexical head's rows, n-grams),
+        from which ``restore`` on the trained model goes on exactly as this one: a worker's snapshot, so that a
+        restart replays only the events after it."""
+        lexical = self.lexical
+        return {
+            "net": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
+            "labels": list(self.labels),
+            "added": {k: torch.tensor(sorted(v), dtype=torch.int64) for k, v in self.added.items()},
+            "seen": torch.tensor(sorted(self.seen), dtype=torch.int64),
+            "lexical": {k: torch.from_numpy(np.array(getattr(lexical, k))) for k in self._LEARNED_LEXICAL}
+            if lexical
+            else {},
+        }
+
+    @torch.no_grad()
+    def restore(self, learned: dict) -> None:
+        """Take up a snapshot of ``learned`` taken from this trained model (the EWC anchors and calibration are the
+        trained ones); rows that moved are found again from the weights."""
+        self.labels = list(learned["labels"])
+        self.net.prototypes = nn.Parameter(torch.empty_like(learned["net"]["prototypes"]))
+        self.net.load_state_dict(learned["net"])
+        self.net.eval()
+        self.added = {k: set(v.tolist()) for k, v in learned["added"].items()}
+        self.seen = set(learned["seen"].tolist())
+        self._cover()
+        if self.lexical is not None:
+            for k, v in learned["lexical"].items():
+                setattr(self.lexical, k, v.numpy())
+        self.moved = {}
+
     def consolidate(self, texts: Sequence[str], intents: Sequence[str], samples: int = 512) -> None:
         """Store the Fisher diagonal (scaled to max 1, so lambda is comparable across models) and the weights."""
         rng = random.Random(self.config.seed)

@@ -1,5 +1,6 @@
 """Chat decisions end to end, on the real broker and node (needs `streamsense train chat`)."""
 
+import time
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from confluent_kafka import Message
 
 from streamsense.agents.chat import missing_artifacts
 from streamsense.schemas.chat import ChatFeedback, ChatMessage, NewIntent
+from streamsense.streams.app import worker_datadir
 from streamsense.streams.topics import (
     CHAT_DECISIONS,
     CHAT_FEEDBACK,
@@ -117,16 +119,19 @@ PET_EXAMPLES = [
 ]
 
 
-def test_an_intent_added_from_five_examples_reaches_the_worker_and_a_restarted_one_until_it_is_removed(
-    start_worker, producer, read_topic, es, count_by_id, wait_for
+def test_an_intent_added_from_five_examples_reaches_the_worker_and_one_restarted_from_its_snapshot_until_removed(
+    start_worker, producer, read_topic, es, count_by_id, wait_for, settings
 ):
-    """Bad intents and the removal of a trained one are dead-lettered."""
+    """The restarted worker takes up the snapshot of what the first one learned (its data dir is the same); bad
+    intents and the removal of a trained one are dead-lettered."""
     name = f"Hotel-Pets-{uuid.uuid4().hex[:8]}"
+    snapshotting = {"STREAMSENSE_WORKER_NAME": f"chat-{name}", "STREAMSENSE_CHAT_SNAPSHOT_S": "1"}
+    snapshot = worker_datadir(settings.state_dir / "workers", STREAMS["chat"], f"chat-{name}") / "chat-learned.pt"
     now = datetime.now(UTC)
     added = NewIntent(event_id=f"{name}-add", event_time=now, intent=name, examples=PET_EXAMPLES)
     trained_name = NewIntent(event_id=f"{name}-trained", event_time=now, intent="Hotel-Inform", examples=PET_EXAMPLES)
     too_few = orjson.dumps({**orjson.loads(added.model_dump_json()), "examples": PET_EXAMPLES[:3]})
-    worker = start_worker("chat")
+    worker = start_worker("chat", extra_env=snapshotting)
     producer.send(CHAT_INTENTS, name, added)
     producer.send(CHAT_INTENTS, trained_name.intent, trained_name)
     producer.send_raw(CHAT_INTENTS, f"{name}-few".encode(), too_few)
@@ -168,9 +173,12 @@ def test_an_intent_added_from_five_examples_reaches_the_worker_and_a_restarted_o
         dead_lettered(f"{name}-few", b"examples", None), 60, "the intent with too few examples on the dead letters"
     )
 
+    wait_for(snapshot.exists, 30, f"the worker's snapshot {snapshot}")
+    time.sleep(2)  # a snapshot after the last event
     worker.stop()
-    start_worker("chat")
+    restarted = start_worker("chat", extra_env=snapshotting)
     wait_for(lambda: intents()[0] == name, 120, f"a restarted worker's decision with {name}", interval_s=1.0)
+    assert "took up the snapshot" in restarted.log_path.read_text()
 
     producer.send_raw(CHAT_INTENTS, name.encode(), None)
     producer.send_raw(CHAT_INTENTS, b"Hotel-Inform", None)

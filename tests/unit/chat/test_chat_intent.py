@@ -188,3 +188,24 @@ def test_coverage_gate_in_predict_reads_the_message_coverage(tiny_intent_model: 
     assert model.predict(text, threshold=0.0).reason is None
     model.min_coverage = np.nextafter(coverage, 1.0)
     assert model.predict(text, threshold=0.0).reason == "out_of_scope"
+
+
+def test_a_model_restored_from_a_snapshot_of_what_it_learned_goes_on_exactly_as_the_one_it_was_taken_from(
+    tiny_intent_model: IntentClassifier, tmp_path: Path
+) -> None:
+    live = copy.deepcopy(tiny_intent_model)
+    live.add_intent("weather", ["will it rain", "is it sunny", "weather today", "how cold is it", "forecast please"])
+    live.learn_one("is it going to rain on my train", "weather")
+    live.learn_one("a room for two nights", "hotel")
+    torch.save(live.learned(), tmp_path / "learned.pt")
+    restarted = copy.deepcopy(tiny_intent_model)
+    restarted.restore(torch.load(tmp_path / "learned.pt", weights_only=True))
+    parking = ["where can i park", "is there parking", "car park", "parking space", "park my car"]
+    for model in (live, restarted):
+        model.add_intent("parking", parking)
+        model.learn_one("a table for four at noon", "restaurant")
+        model.remove_intent("weather")
+    texts = ["will it rain today", "a cheap hotel for two nights", "where do i park", "thanks a lot", "x y z"]
+    assert restarted.labels == live.labels
+    assert torch.equal(restarted.probabilities(texts), live.probabilities(texts))
+    assert [restarted.predict(t) for t in texts] == [live.predict(t) for t in texts]
