@@ -4,7 +4,8 @@
 shared machine; ``readings_per_wall_s`` and the latency percentiles are wall clock and include waiting for the CPU.
 
 Needs ``streamsense train sensors`` first. Readings come from the simulator; every device is warmed up (window full)
-before timing, so the LSTM path is what is measured. Prints one JSON object.
+before timing, so the LSTM path is what is measured. ``state_json_bytes_per_device`` is the mean size of a warmed
+device's state as JSON, what the sensors table and its changelog keep per device. Prints one JSON object.
 Usage: python bench/sensors_throughput.py [--devices 1000] [--batch 1000] [--rounds 20]
 """
 
@@ -78,6 +79,7 @@ def bench(monitor: SensorMonitor, rounds: list[list[SensorReading]], warm: int, 
             "batch_latency": _percentiles(batched),
             "per_reading_amortised": _percentiles(per_reading),
         },
+        "state_json_bytes_per_device": round(float(np.mean([len(orjson.dumps(s)) for s in states.values()]))),
     }
 
 
