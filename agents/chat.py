@@ -22,7 +22,7 @@ import torch
 from faust.types import EventT
 
 from streamsense.models.chat.conversation import Entry, after_turn, conversation_entry, idle, state_before
-from streamsense.models.chat.intent import FALLBACK
+from streamsense.models.chat.intent_ledger import new_name_refusal, removal_refusal
 from streamsense.models.chat.pipeline import ChatPipeline, ChatResult
 from streamsense.models.chat.training import chat_dir
 from streamsense.schemas.base import ModelRef
@@ -37,8 +37,7 @@ from streamsense.schemas.chat import (
 )
 from streamsense.settings import get_settings
 from streamsense.streams.admin import topic_ids
-from streamsense.streams.codec import DecodeError, decode
-from streamsense.streams.follower import Positions, applied, follow_forever
+from streamsense.streams.follower import Positions, applied, decoding, follow_forever
 from streamsense.streams.learned_snapshot import Snapshot, load_snapshot, save_snapshot
 from streamsense.streams.packed_table import PackedTable
 from streamsense.streams.processing import BatchProcessor, Item, Skip, owned_committed_offsets, route_table_access
@@ -152,51 +151,31 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             for item in items
         ]
 
-    def learn(_key: bytes | None, value: bytes | None, appended: float | None) -> None:
-        try:
-            feedback = decode(value, ChatFeedback, settings.max_event_bytes, settings.max_event_ahead_s, appended)
-        except DecodeError:
-            return  # the chat-learn agent dead-letters it
+    def learn(feedback: ChatFeedback) -> None:
         if feedback.intent in pipeline.intent.labels:
             pipeline.intent.learn_one(feedback.text, feedback.intent)
 
     trained = frozenset(pipeline.intent.labels)
 
-    def refusal(new: NewIntent) -> str | None:
-        if new.intent in trained or new.intent == FALLBACK:
-            return f"{new.intent!r} is a trained intent or the fallback label: a new intent needs a new name"
-        return None
-
     def check_new_intent(new: NewIntent, received: float) -> None:
         """Dead-letters an intent that no worker will add; each worker adds the others itself (``add_new_intent``)."""
-        if reason := refusal(new):
+        if reason := new_name_refusal(new.intent, trained):
             raise Skip(reason)
 
-    def removed_name(key: bytes | None) -> str:
-        """The intent a tombstone removes: its key."""
-        return (key or b"").decode(errors="replace")
-
     def check_removal(key: bytes | None, received: float) -> None:
-        """Dead-letters a removal of a trained intent; each worker removes an added one itself (``add_new_intent``)."""
-        name = removed_name(key)
-        if not name or name in trained or name == FALLBACK:
-            raise Skip(f"{name!r} is not an intent added at run time: only those can be removed")
+        """Dead-letters a removal of a trained intent; each worker removes an added one itself (``remove_intent``)."""
+        if reason := removal_refusal((key or b"").decode(errors="replace"), trained):
+            raise Skip(reason)
 
-    def add_new_intent(key: bytes | None, value: bytes | None, appended: float | None) -> None:
-        if value is None:
-            name = removed_name(key)
-            if name in pipeline.intent.added:
-                pipeline.intent.remove_intent(name)
-                log.info("intent %s removed", name)
-            return
-        try:
-            new = decode(value, NewIntent, settings.max_event_bytes, settings.max_event_ahead_s, appended)
-        except DecodeError:
-            return  # the chat-intents agent dead-letters it
-        if refusal(new) is not None:
-            return
-        pipeline.intent.add_intent(new.intent, new.examples)
-        log.info("intent %s added from %d examples", new.intent, len(new.examples))
+    def add_new_intent(new: NewIntent) -> None:
+        if new_name_refusal(new.intent, trained) is None:
+            pipeline.intent.add_intent(new.intent, new.examples)
+            log.info("intent %s added from %d examples", new.intent, len(new.examples))
+
+    def remove_intent(name: str) -> None:
+        if name in pipeline.intent.added:
+            pipeline.intent.remove_intent(name)
+            log.info("intent %s removed", name)
 
     @app.agent(processor.raw_topic(CHAT_MESSAGES), name="chat-decide")
     async def decide_messages(stream: faust.StreamT) -> None:
@@ -224,7 +203,10 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         expired = await states.expire(stale())
         processor.metrics.expired.labels(states.table.name).inc(expired)
 
-    broadcast = {CHAT_INTENTS: add_new_intent, CHAT_FEEDBACK: learn}
+    broadcast = {
+        CHAT_INTENTS: decoding(NewIntent, settings, add_new_intent, remove_intent),
+        CHAT_FEEDBACK: decoding(ChatFeedback, settings, learn),
+    }
     snapshot_path = Path(app.conf.datadir) / "chat-learned.pt"
     last: Snapshot | None = None  # the snapshot saved or taken up last, once the topics' ids are known
 

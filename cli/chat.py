@@ -1,5 +1,5 @@
 """Chat commands: data multiwoz|kg-benchmarks|minilm, train chat,
-eval intent|intent-encoder|dst|knowledge|kg-benchmarks."""
+eval intent|intent-encoder|dst|knowledge|kg-benchmarks, report intents."""
 
 import json
 from typing import Annotated
@@ -7,7 +7,7 @@ from typing import Annotated
 import torch
 import typer
 
-from streamsense.cli.groups import data_app, eval_app, train_app
+from streamsense.cli.groups import data_app, eval_app, report_app, train_app
 from streamsense.settings import get_settings
 
 Seed = Annotated[int, typer.Option(help="data split and model seed")]
@@ -110,3 +110,30 @@ def eval_kg_benchmarks() -> None:
 
     torch.set_num_threads(1)
     _print(link_prediction_benchmarks())
+
+
+@report_app.command("intents")
+def report_intents() -> None:
+    """The chat intents every worker holds now: the trained ones and those added at run time (how many examples,
+    since when), with the feedback each learned, the intents removed, and the valid events no worker applied; read
+    from chat.intents and chat.feedback as a starting worker reads them."""
+    import asyncio
+
+    from streamsense.models.chat.intent_ledger import IntentLedger
+    from streamsense.models.chat.training import INTENT, chat_dir
+    from streamsense.schemas.chat import ChatFeedback, NewIntent
+    from streamsense.streams.follower import decoding, read_whole
+    from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS
+
+    settings = get_settings()
+    sidecar = (chat_dir(settings.artifact_dir) / INTENT).with_suffix(".json")
+    if not sidecar.exists():
+        typer.echo(f"error: no trained chat models in {sidecar.parent}: run `streamsense train chat` first", err=True)
+        raise typer.Exit(2)
+    ledger = IntentLedger(json.loads(sidecar.read_text())["labels"])
+    appliers = {
+        CHAT_INTENTS: decoding(NewIntent, settings, ledger.add, ledger.remove),
+        CHAT_FEEDBACK: decoding(ChatFeedback, settings, ledger.learn),
+    }
+    asyncio.run(read_whole(settings, appliers))
+    _print(ledger.report())

@@ -11,13 +11,13 @@ again) or on several partitions (EWC steps do not commute).
 import asyncio
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from streamsense.settings import Settings
 from streamsense.streams.admin import partition_count
-from streamsense.streams.codec import appended_at
+from streamsense.streams.codec import DecodeError, ModelT, appended_at, decode
 from streamsense.streams.connections import aiokafka_options
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,28 @@ def _apply(apply: Apply, topic: str, message: ConsumerRecord) -> None:
         apply(message.key, message.value, appended_at(timestamp_s, message.timestamp_type))
     except Exception:
         log.exception("an event of %s could not be applied", topic)
+
+
+def decoding(
+    schema: type[ModelT],
+    settings: Settings,
+    apply: Callable[[ModelT], None],
+    remove: Callable[[str], None] | None = None,
+) -> Apply:
+    """An applier that hands ``apply`` each valid event, judged as the stream's consumer group judges it (with the
+    broker's append time; its agent dead-letters the others), and ``remove`` the key of each tombstone."""
+
+    def applier(key: bytes | None, value: bytes | None, appended: float | None) -> None:
+        if value is None and remove is not None:
+            remove((key or b"").decode(errors="replace"))
+            return
+        try:
+            event = decode(value, schema, settings.max_event_bytes, settings.max_event_ahead_s, appended)
+        except DecodeError:
+            return
+        apply(event)
+
+    return applier
 
 
 def _order(topics: list[str]) -> Callable[[ConsumerRecord], tuple]:
@@ -104,13 +126,12 @@ async def applied(positions: Positions, topic: str, partition: int, offset: int,
         await asyncio.sleep(poll_s)
 
 
-async def follow(settings: Settings, appliers: dict[str, Apply], positions: Positions, poll_ms: int = 1000) -> None:
-    """Hand each topic's ``appliers`` entry (key, value, append time) of its messages from ``positions`` (the
-    beginning where it has none) in the order the broker wrote them: all up to the ends they had at the start, then
-    as they come, until cancelled. ``positions`` is kept up to date, so that a later call goes on where this one
-    stopped."""
+async def _consumer(
+    settings: Settings, topics: Iterable[str], positions: Positions
+) -> tuple[AIOKafkaConsumer, list[TopicPartition]]:
+    """A started consumer without a group, assigned every partition of ``topics`` from ``positions``."""
     partitions: list[TopicPartition] = []
-    for topic in appliers:
+    for topic in topics:
         count = await asyncio.to_thread(partition_count, settings, topic)
         if not count:
             raise RuntimeError(f"topic {topic} does not exist")
@@ -121,10 +142,34 @@ async def follow(settings: Settings, appliers: dict[str, Apply], positions: Posi
     await consumer.start()
     try:
         await _start(consumer, partitions, positions)
+    except BaseException:
+        await consumer.stop()
+        raise
+    return consumer, partitions
+
+
+async def follow(settings: Settings, appliers: dict[str, Apply], positions: Positions, poll_ms: int = 1000) -> None:
+    """Hand each topic's ``appliers`` entry (key, value, append time) of its messages from ``positions`` (the
+    beginning where it has none) in the order the broker wrote them: all up to the ends they had at the start, then
+    as they come, until cancelled. ``positions`` is kept up to date, so that a later call goes on where this one
+    stopped."""
+    consumer, partitions = await _consumer(settings, appliers, positions)
+    try:
         started = asyncio.get_running_loop().time()
         await _catch_up(consumer, appliers, positions, poll_ms, await consumer.end_offsets(partitions))
         log.info("read %s up to their ends in %.1f s", ", ".join(appliers), asyncio.get_running_loop().time() - started)
         await _follow(consumer, appliers, positions, poll_ms)
+    finally:
+        await consumer.stop()
+
+
+async def read_whole(settings: Settings, appliers: dict[str, Apply], poll_ms: int = 1000) -> None:
+    """Hand ``appliers`` every message the topics hold now, in the order the broker wrote them, as a follower
+    starting afresh would, then stop."""
+    positions: Positions = {}
+    consumer, partitions = await _consumer(settings, appliers, positions)
+    try:
+        await _catch_up(consumer, appliers, positions, poll_ms, await consumer.end_offsets(partitions))
     finally:
         await consumer.stop()
 

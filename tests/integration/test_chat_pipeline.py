@@ -1,5 +1,7 @@
 """Chat decisions end to end, on the real broker and node (needs `streamsense train chat`)."""
 
+import subprocess
+import sys
 import time
 import uuid
 from collections import Counter
@@ -21,6 +23,7 @@ from streamsense.streams.topics import (
     STREAMS,
     dlq_topic,
 )
+from streamsense.streams.worker import worker_environment
 
 pytestmark = pytest.mark.integration
 INDEX = "streamsense-decisions-chat"
@@ -294,3 +297,31 @@ def test_a_conversation_silent_for_longer_than_the_idle_time_leaves_the_table_an
     wait_for(tombstoned, 60, f"a tombstone for {run} on the conversations' changelog")
     resumed = ChatMessage(event_id=f"{run}-1", event_time=later, conversation_id=run, text=TURNS[1])
     assert decided([resumed])[0]["state"]["turn_count"] == 1, "a new dialogue"
+
+
+def test_the_intents_report_reads_both_topics_as_a_starting_worker_would(producer, settings) -> None:
+    run = uuid.uuid4().hex[:8]
+    kept, dropped = f"Hotel-Pets-{run}", f"Taxi-Pets-{run}"
+    now = datetime.now(UTC)
+
+    def feedback(n: int) -> ChatFeedback:
+        return ChatFeedback(event_id=f"{run}-f{n}", event_time=now, conversation_id=run, text="dogs ?", intent=kept)
+
+    producer.send(CHAT_FEEDBACK, run, feedback(0))  # before its intent: no worker learns it
+    producer.flush()
+    for name in (kept, dropped):
+        producer.send(CHAT_INTENTS, name, NewIntent(event_id=name, event_time=now, intent=name, examples=PET_EXAMPLES))
+    producer.flush()
+    producer.send(CHAT_FEEDBACK, run, feedback(1))
+    producer.send(CHAT_FEEDBACK, run, feedback(2))
+    producer.send_raw(CHAT_INTENTS, dropped.encode(), None)
+    producer.flush()
+
+    command = [sys.executable, "-m", "streamsense", "report", "intents"]
+    result = subprocess.run(command, env=worker_environment(settings), capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = orjson.loads(result.stdout.splitlines()[-1])
+    assert report["added"][kept] == {"examples": len(PET_EXAMPLES), "since": now.isoformat(), "feedback_learned": 2}
+    assert dropped not in report["added"] and dropped in report["removed"]
+    assert "Hotel-Inform" in report["trained"]
+    assert report["refused"]["feedback for an unknown intent"] >= 1

@@ -1,0 +1,43 @@
+from datetime import UTC, datetime
+
+from streamsense.models.chat.intent_ledger import IntentLedger, new_name_refusal, removal_refusal
+from streamsense.schemas.chat import ChatFeedback, NewIntent
+
+EXAMPLES = ["can my dog stay", "are pets allowed", "is the hotel pet friendly", "can i bring my cat", "dogs ok ?"]
+WHEN = datetime(2026, 12, 1, tzinfo=UTC)
+
+
+def _new(name: str, examples: list[str] = EXAMPLES) -> NewIntent:
+    return NewIntent(event_id=f"add-{name}", event_time=WHEN, intent=name, examples=examples)
+
+
+def _feedback(intent: str) -> ChatFeedback:
+    return ChatFeedback(event_id=f"fb-{intent}", event_time=WHEN, conversation_id="c", text="dogs ?", intent=intent)
+
+
+def test_the_ledger_folds_intents_and_feedback_by_the_rules_the_workers_apply() -> None:
+    ledger = IntentLedger(["Hotel-Inform", "general-thank"])
+    ledger.learn(_feedback("Hotel-Pets"))  # before its intent: refused, as by every worker
+    ledger.add(_new("Hotel-Pets"))
+    ledger.add(_new("Hotel-Inform"))  # a trained name
+    ledger.learn(_feedback("Hotel-Pets"))
+    ledger.learn(_feedback("Hotel-Inform"))
+    ledger.add(_new("Taxi-Pets"))
+    ledger.remove("Taxi-Pets")
+    ledger.remove("general-thank")  # trained: stays
+    ledger.add(_new("Hotel-Pets", EXAMPLES * 2))  # new examples replace the old ones
+    assert ledger.report() == {
+        "trained": {"Hotel-Inform": {"feedback_learned": 1}, "general-thank": {"feedback_learned": 0}},
+        "added": {"Hotel-Pets": {"examples": 10, "since": WHEN.isoformat(), "feedback_learned": 1}},
+        "removed": ["Taxi-Pets"],
+        "refused": {"feedback for an unknown intent": 1, "intent with a trained name": 1},
+    }
+
+
+def test_trained_intents_and_the_fallback_can_be_neither_added_nor_removed() -> None:
+    trained = ["Hotel-Inform"]
+    assert new_name_refusal("Hotel-Pets", trained) is None and removal_refusal("Hotel-Pets", trained) is None
+    for name in ("Hotel-Inform", "uncertain"):
+        assert "trained intent" in (new_name_refusal(name, trained) or "")
+        assert "only those can be removed" in (removal_refusal(name, trained) or "")
+    assert removal_refusal("", trained) is not None
