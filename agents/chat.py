@@ -214,13 +214,17 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
     async def follow_intents_and_feedback() -> None:
         """Take up this worker's last snapshot, if any (``streams/learned_snapshot.py``), then follow on from it."""
         nonlocal last
-        ids = await asyncio.to_thread(topic_ids, settings, list(broadcast))
-        kept = await asyncio.to_thread(load_snapshot, snapshot_path, model.version, ids)
-        if kept is not None:
-            pipeline.intent.restore(kept.learned)
-            followed.update(kept.positions)
-            log.info("took up the snapshot %s: %d events already applied", snapshot_path, sum(kept.positions.values()))
-        last = kept or Snapshot(model.version, ids, {}, {})
+        try:
+            ids = await asyncio.to_thread(topic_ids, settings, list(broadcast))
+            kept = await asyncio.to_thread(load_snapshot, snapshot_path, model.version, ids)
+            if kept is not None:
+                pipeline.intent.restore(kept.learned)
+                followed.update(kept.positions)
+                applied_before = sum(kept.positions.values())
+                log.info("took up the snapshot %s: %d events already applied", snapshot_path, applied_before)
+            last = kept or Snapshot(model.version, ids, {}, {})
+        except Exception:
+            log.exception("no snapshot taken up or saved in this run: the worker reads the topics whole")
         await follow_forever(settings, broadcast, followed)
 
     @app.timer(interval=settings.chat_snapshot_s)

@@ -500,6 +500,10 @@ class IntentClassifier:
     def restore(self, learned: dict) -> None:
         """Take up a snapshot of ``learned`` taken from this trained model (the EWC anchors and calibration are the
         trained ones); rows that moved are found again from the weights."""
+        current = self.net.state_dict()
+        shapes = {k: v.shape for k, v in learned["net"].items() if k != "prototypes"}
+        if learned["net"].keys() != current.keys() or any(current[k].shape != s for k, s in shapes.items()):
+            raise ValueError("the snapshot is of a model of another shape")
         self.labels = list(learned["labels"])
         self.net.prototypes = nn.Parameter(torch.empty_like(learned["net"]["prototypes"]))
         self.net.load_state_dict(learned["net"])

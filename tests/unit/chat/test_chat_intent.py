@@ -209,3 +209,18 @@ def test_a_model_restored_from_a_snapshot_of_what_it_learned_goes_on_exactly_as_
     assert restarted.labels == live.labels
     assert torch.equal(restarted.probabilities(texts), live.probabilities(texts))
     assert [restarted.predict(t) for t in texts] == [live.predict(t) for t in texts]
+
+
+def test_a_snapshot_of_a_model_of_another_shape_is_refused_and_leaves_the_model_as_it_was(
+    tiny_intent_model: IntentClassifier, make_config: Callable
+) -> None:
+    texts, labels = (
+        ["a cheap hotel", "a hotel room", "thanks a lot", "many thanks"],
+        ["hotel", "hotel", "thank", "thank"],
+    )
+    other = IntentClassifier(make_config(hidden=16)).fit(texts, labels, texts, labels)
+    model = copy.deepcopy(tiny_intent_model)
+    with pytest.raises(ValueError, match="another shape"):
+        model.restore(other.learned())
+    assert model.labels == tiny_intent_model.labels
+    assert torch.equal(model.probabilities(texts), tiny_intent_model.probabilities(texts))
