@@ -19,10 +19,10 @@ from pathlib import Path
 
 import faust
 import torch
-from faust.types import EventT
+from faust.types import EventT, Message
 
 from streamsense.models.chat.conversation import Entry, after_turn, conversation_entry, idle, state_before
-from streamsense.models.chat.intent_ledger import new_name_refusal, removal_refusal
+from streamsense.models.chat.intent_ledger import IntentLedger, new_name_refusal, removal_refusal
 from streamsense.models.chat.pipeline import ChatPipeline, ChatResult
 from streamsense.models.chat.training import chat_dir
 from streamsense.schemas.base import ModelRef
@@ -37,6 +37,7 @@ from streamsense.schemas.chat import (
 )
 from streamsense.settings import get_settings
 from streamsense.streams.admin import topic_ids
+from streamsense.streams.codec import appended_at
 from streamsense.streams.follower import Positions, applied, decoding, follow_forever
 from streamsense.streams.learned_snapshot import Snapshot, load_snapshot, save_snapshot
 from streamsense.streams.packed_table import PackedTable
@@ -136,26 +137,32 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         )
 
     followed: Positions = {}
+    trained = frozenset(pipeline.intent.labels)
+    ledger = IntentLedger(sorted(trained))  # which broadcast events the model applies, and when intents were known
+
+    def known(feedback: ChatFeedback, message: Message) -> bool:
+        """Whether the followers learn ``feedback``: its intent was known when the broker wrote it (the model's
+        intents now, where the producer dated it)."""
+        at = appended_at(message.timestamp, message.timestamp_type)
+        return feedback.intent in pipeline.intent.labels if at is None else ledger.known_at(feedback.intent, at)
 
     async def check_feedback(items: list[Item]) -> list[Skip | None]:
-        """Dead-letters feedback for an intent the model lacks; each worker learns the rest itself (``learn``). The
-        check waits until this worker's follower has met the feedback too, so that the model holds the intents
-        written before it (a starting worker's follower may still be reading the kept ones)."""
+        """Dead-letters the feedback that no worker learns; each worker learns the rest itself (``learn``). The check
+        waits until this worker's follower has met the feedback too, so that it knows the intents written before it
+        (a starting worker's follower may still be reading the kept ones)."""
         for item in items:
             m = item.event.message
             await applied(followed, m.topic, m.partition, m.offset)
         return [
             None
-            if item.record.intent in pipeline.intent.labels
+            if known(item.record, item.event.message)
             else Skip(f"unknown intent {item.record.intent!r}: add it with 5 to 50 examples first (chat.intents)")
             for item in items
         ]
 
-    def learn(feedback: ChatFeedback) -> None:
-        if feedback.intent in pipeline.intent.labels:
+    def learn(feedback: ChatFeedback, appended: float | None) -> None:
+        if ledger.learn(feedback, appended):
             pipeline.intent.learn_one(feedback.text, feedback.intent)
-
-    trained = frozenset(pipeline.intent.labels)
 
     def check_new_intent(new: NewIntent, received: float) -> None:
         """Dead-letters an intent that no worker will add; each worker adds the others itself (``add_new_intent``)."""
@@ -167,13 +174,13 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         if reason := removal_refusal((key or b"").decode(errors="replace"), trained):
             raise Skip(reason)
 
-    def add_new_intent(new: NewIntent) -> None:
-        if new_name_refusal(new.intent, trained) is None:
+    def add_new_intent(new: NewIntent, appended: float | None) -> None:
+        if ledger.add(new, appended):
             pipeline.intent.add_intent(new.intent, new.examples)
             log.info("intent %s added from %d examples", new.intent, len(new.examples))
 
-    def remove_intent(name: str) -> None:
-        if name in pipeline.intent.added:
+    def remove_intent(name: str, appended: float | None) -> None:
+        if ledger.remove(name, appended):
             pipeline.intent.remove_intent(name)
             log.info("intent %s removed", name)
 
@@ -213,16 +220,17 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
     @app.task
     async def follow_intents_and_feedback() -> None:
         """Take up this worker's last snapshot, if any (``streams/learned_snapshot.py``), then follow on from it."""
-        nonlocal last
+        nonlocal last, ledger
         try:
             ids = await asyncio.to_thread(topic_ids, settings, list(broadcast))
             kept = await asyncio.to_thread(load_snapshot, snapshot_path, model.version, ids)
             if kept is not None:
                 pipeline.intent.restore(kept.learned)
+                ledger = IntentLedger.load(sorted(trained), kept.ledger)
                 followed.update(kept.positions)
                 applied_before = sum(kept.positions.values())
                 log.info("took up the snapshot %s: %d events already applied", snapshot_path, applied_before)
-            last = kept or Snapshot(model.version, ids, {}, {})
+            last = kept or Snapshot(model.version, ids, {}, {}, {})
         except Exception:
             log.exception("no snapshot taken up or saved in this run: the worker reads the topics whole")
         await follow_forever(settings, broadcast, followed)
@@ -233,7 +241,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         nonlocal last
         if last is None or followed == last.positions:
             return
-        snapshot = Snapshot(model.version, last.topic_ids, dict(followed), pipeline.intent.learned())
+        snapshot = Snapshot(model.version, last.topic_ids, dict(followed), pipeline.intent.learned(), ledger.dump())
         await asyncio.to_thread(save_snapshot, snapshot_path, snapshot)
         last = snapshot
 

@@ -47,7 +47,7 @@ def _snapshot(model: IntentClassifier, trained: IntentClassifier, probe: list[st
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "chat-learned.pt"
         start = time.perf_counter()
-        save_snapshot(path, Snapshot("bench", {}, {}, learned))
+        save_snapshot(path, Snapshot("bench", {}, {}, learned, {}))
         save_ms = (time.perf_counter() - start) * 1000
         start = time.perf_counter()
         kept = load_snapshot(path, "bench", {})

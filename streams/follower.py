@@ -39,21 +39,22 @@ def _apply(apply: Apply, topic: str, message: ConsumerRecord) -> None:
 def decoding(
     schema: type[ModelT],
     settings: Settings,
-    apply: Callable[[ModelT], None],
-    remove: Callable[[str], None] | None = None,
+    apply: Callable[[ModelT, float | None], object],
+    remove: Callable[[str, float | None], object] | None = None,
 ) -> Apply:
     """An applier that hands ``apply`` each valid event, judged as the stream's consumer group judges it (with the
-    broker's append time; its agent dead-letters the others), and ``remove`` the key of each tombstone."""
+    broker's append time; its agent dead-letters the others), and ``remove`` the key of each tombstone, each with
+    its append time."""
 
     def applier(key: bytes | None, value: bytes | None, appended: float | None) -> None:
         if value is None and remove is not None:
-            remove((key or b"").decode(errors="replace"))
+            remove((key or b"").decode(errors="replace"), appended)
             return
         try:
             event = decode(value, schema, settings.max_event_bytes, settings.max_event_ahead_s, appended)
         except DecodeError:
             return
-        apply(event)
+        apply(event, appended)
 
     return applier
 

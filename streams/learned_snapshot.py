@@ -23,22 +23,21 @@ log = logging.getLogger(__name__)
 
 
 class Snapshot(NamedTuple):
-    """The model's learned state after the follower applied everything before ``positions``."""
+    """The model's learned state, and the ledger of what it applied, after the follower applied everything before
+    ``positions``."""
 
     artifact: str
     topic_ids: dict[str, str]
     positions: Positions
     learned: dict
+    ledger: dict
 
 
 def save_snapshot(path: Path, snapshot: Snapshot) -> None:
     """Write ``snapshot`` whole or not at all (a crash mid-write leaves the previous one)."""
     partial = path.with_suffix(".partial")
     positions = [[tp.topic, tp.partition, offset] for tp, offset in snapshot.positions.items()]
-    torch.save(
-        {"artifact": snapshot.artifact, "topic_ids": snapshot.topic_ids, "positions": positions, **snapshot.learned},
-        partial,
-    )
+    torch.save({**snapshot._asdict(), "positions": positions}, partial)
     os.replace(partial, path)
 
 
@@ -51,8 +50,8 @@ def load_snapshot(path: Path, artifact: str, topic_ids: dict[str, str]) -> Snaps
     except Exception:
         log.exception("the snapshot %s cannot be read; the worker replays the topics whole", path)
         return None
-    if state.pop("artifact") != artifact or state.pop("topic_ids") != topic_ids:
+    if state["artifact"] != artifact or state["topic_ids"] != topic_ids:
         log.info("the snapshot %s is of another model or of topics since deleted; the worker replays them", path)
         return None
-    positions = {TopicPartition(topic, partition): offset for topic, partition, offset in state.pop("positions")}
-    return Snapshot(artifact, topic_ids, positions, state)
+    positions = {TopicPartition(topic, partition): offset for topic, partition, offset in state["positions"]}
+    return Snapshot(artifact, topic_ids, positions, state["learned"], state["ledger"])

@@ -3,13 +3,16 @@ workers apply them.
 
 Every chat worker reads ``chat.intents`` and ``chat.feedback`` whole, in the order the broker wrote them
 (``streams/follower.py``): a new intent is added unless its name is a trained one's, a tombstone removes an added
-intent, and feedback teaches the model only an intent known when it was written. The ledger applies the same
-rules to the same events without the model, so that ``streamsense report intents`` tells what every worker holds.
+intent, and feedback teaches the model only an intent known when it was written. A worker's ledger says which
+events its model applies, and when each added intent was known, by which the stream's consumer group judges
+feedback; ``streamsense report intents`` folds the same events with the same ledger, without the model, to tell
+what every worker holds.
 """
 
 from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from streamsense.models.chat.intent import FALLBACK
 from streamsense.schemas.chat import ChatFeedback, NewIntent
@@ -31,7 +34,8 @@ def removal_refusal(name: str, trained: Collection[str]) -> str | None:
 
 @dataclass
 class AddedIntent:
-    """An intent added at run time: its examples in force, dated by the event that gave them."""
+    """An intent added at run time: its examples in force, dated by when the broker wrote the event that gave them
+    (by the event's own time where the broker does not date them)."""
 
     examples: int
     since: str
@@ -46,24 +50,66 @@ class IntentLedger:
     removed: set[str] = field(default_factory=set)
     learned: Counter[str] = field(default_factory=Counter)
     refused: Counter[str] = field(default_factory=Counter)
+    history: dict[str, list[tuple[float, bool]]] = field(default_factory=dict)
 
-    def add(self, new: NewIntent) -> None:
+    def add(self, new: NewIntent, appended: float | None = None) -> bool:
+        """Whether the workers add (or update) the intent; ``appended`` is when the broker wrote the event."""
         if new_name_refusal(new.intent, self.trained):
             self.refused["intent with a trained name"] += 1
-            return
-        self.added[new.intent] = AddedIntent(len(new.examples), new.event_time.isoformat())
+            return False
+        at = new.event_time.timestamp() if appended is None else appended
+        self.added[new.intent] = AddedIntent(len(new.examples), datetime.fromtimestamp(at, UTC).isoformat())
         self.removed.discard(new.intent)
+        self.history.setdefault(new.intent, []).append((at, True))
+        return True
 
-    def remove(self, name: str) -> None:
-        if name in self.added:
-            del self.added[name]
-            self.removed.add(name)
+    def remove(self, name: str, appended: float | None = None) -> bool:
+        """Whether the workers remove the intent ``name`` (one added at run time)."""
+        if name not in self.added:
+            return False
+        del self.added[name]
+        self.removed.add(name)
+        if appended is not None:
+            self.history[name].append((appended, False))
+        return True
 
-    def learn(self, feedback: ChatFeedback) -> None:
+    def learn(self, feedback: ChatFeedback, appended: float | None = None) -> bool:
+        """Whether the workers learn ``feedback``: its intent is known when it comes."""
         if feedback.intent in self.trained or feedback.intent in self.added:
             self.learned[feedback.intent] += 1
-        else:
-            self.refused["feedback for an unknown intent"] += 1
+            return True
+        self.refused["feedback for an unknown intent"] += 1
+        return False
+
+    def known_at(self, name: str, appended: float) -> bool:
+        """Whether the intent ``name`` was known to the workers when the broker wrote, at ``appended``, an event
+        that came after the intents events folded so far (an intents event written in the same millisecond comes
+        first, as the followers order them)."""
+        if name in self.trained:
+            return True
+        present = [known for at, known in self.history.get(name, []) if at <= appended]
+        return bool(present) and present[-1]
+
+    def dump(self) -> dict:
+        """The ledger as plain lists and dicts, for a worker's snapshot (``load`` takes it up)."""
+        return {
+            "added": {name: [a.examples, a.since] for name, a in self.added.items()},
+            "removed": sorted(self.removed),
+            "learned": dict(self.learned),
+            "refused": dict(self.refused),
+            "history": {name: [[at, known] for at, known in h] for name, h in self.history.items()},
+        }
+
+    @classmethod
+    def load(cls, trained: Sequence[str], dumped: dict) -> "IntentLedger":
+        return cls(
+            trained,
+            {name: AddedIntent(examples, since) for name, (examples, since) in dumped["added"].items()},
+            set(dumped["removed"]),
+            Counter(dumped["learned"]),
+            Counter(dumped["refused"]),
+            {name: [(at, known) for at, known in h] for name, h in dumped["history"].items()},
+        )
 
     def report(self) -> dict:
         """The trained and added intents with the feedback each learned, the intents removed, what was refused."""

@@ -41,3 +41,23 @@ def test_trained_intents_and_the_fallback_can_be_neither_added_nor_removed() -> 
         assert "trained intent" in (new_name_refusal(name, trained) or "")
         assert "only those can be removed" in (removal_refusal(name, trained) or "")
     assert removal_refusal("", trained) is not None
+
+
+def test_the_ledger_knows_when_an_added_intent_was_known_and_survives_a_dump_and_load() -> None:
+    ledger = IntentLedger(["Hotel-Inform"])
+    ledger.add(_new("Hotel-Pets"), appended=100.0)
+    ledger.remove("Hotel-Pets", appended=200.0)
+    ledger.add(_new("Hotel-Pets"), appended=300.0)
+    ledger.learn(_feedback("Hotel-Pets"), appended=301.0)
+    restored = IntentLedger.load(["Hotel-Inform"], ledger.dump())
+    for each in (ledger, restored):
+        assert [each.known_at("Hotel-Pets", at) for at in (99.0, 100.0, 150.0, 200.0, 250.0, 300.0)] == [
+            False,
+            True,  # an intents event written in the same millisecond comes first
+            True,
+            False,
+            False,
+            True,
+        ]
+        assert each.known_at("Hotel-Inform", 0.0) and not each.known_at("Taxi-Pets", 1e12)
+    assert restored.report() == ledger.report()

@@ -10,7 +10,8 @@ IDS = {"chat.intents": "id-1", "chat.feedback": "id-2"}
 
 def _snapshot() -> Snapshot:
     positions = {TopicPartition("chat.intents", 0): 3, TopicPartition("chat.feedback", 7): 12}
-    return Snapshot("model-a", IDS, positions, {"labels": ["a", "b"], "seen": torch.tensor([1, 2])})
+    learned = {"labels": ["a", "b"], "seen": torch.tensor([1, 2])}
+    return Snapshot("model-a", IDS, positions, learned, {"added": {"x": [5, "2026-12-01T00:00:00+00:00"]}})
 
 
 def test_a_snapshot_is_taken_up_with_its_positions_and_learned_state(tmp_path: Path) -> None:
@@ -19,6 +20,7 @@ def test_a_snapshot_is_taken_up_with_its_positions_and_learned_state(tmp_path: P
     assert kept is not None
     assert kept.positions == _snapshot().positions
     assert kept.learned["labels"] == ["a", "b"] and torch.equal(kept.learned["seen"], torch.tensor([1, 2]))
+    assert kept.ledger == _snapshot().ledger
     assert not (tmp_path / "chat-learned.partial").exists()
 
 
