@@ -225,8 +225,9 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             ids = await asyncio.to_thread(topic_ids, settings, list(broadcast))
             kept = await asyncio.to_thread(load_snapshot, snapshot_path, model.version, ids)
             if kept is not None:
-                pipeline.intent.restore(kept.learned)
-                ledger = IntentLedger.load(sorted(trained), kept.ledger)
+                taken_up = IntentLedger.load(sorted(trained), kept.ledger)
+                pipeline.intent.restore(kept.learned)  # checks the snapshot before it changes the model
+                ledger = taken_up
                 followed.update(kept.positions)
                 applied_before = sum(kept.positions.values())
                 log.info("took up the snapshot %s: %d events already applied", snapshot_path, applied_before)
