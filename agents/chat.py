@@ -37,7 +37,7 @@ from streamsense.schemas.chat import (
 )
 from streamsense.settings import get_settings
 from streamsense.streams.admin import topic_ids
-from streamsense.streams.codec import appended_at
+from streamsense.streams.codec import appended_at, key_text
 from streamsense.streams.follower import Positions, applied, decoding, follow_forever
 from streamsense.streams.learned_snapshot import Snapshot, load_snapshot, save_snapshot
 from streamsense.streams.packed_table import PackedTable
@@ -171,7 +171,7 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
 
     def check_removal(key: bytes | None, received: float) -> None:
         """Dead-letters a removal of a trained intent; each worker removes an added one itself (``remove_intent``)."""
-        if reason := removal_refusal((key or b"").decode(errors="replace"), trained):
+        if reason := removal_refusal(key_text(key), trained):
             raise Skip(reason)
 
     def add_new_intent(new: NewIntent, appended: float | None) -> None:

@@ -39,6 +39,11 @@ def appended_at(timestamp_s: float | None, timestamp_type: int | None) -> float 
     return timestamp_s if timestamp_type == LOG_APPEND_TIME else None
 
 
+def key_text(key: bytes | None) -> str:
+    """A message key as text (a tombstone's key names what it removes)."""
+    return (key or b"").decode(errors="replace")
+
+
 def decode(
     raw: bytes | None,
     schema: type[ModelT],

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from streamsense.settings import Settings
 from streamsense.streams.admin import partition_count
-from streamsense.streams.codec import DecodeError, ModelT, appended_at, decode
+from streamsense.streams.codec import DecodeError, ModelT, appended_at, decode, key_text
 from streamsense.streams.connections import aiokafka_options
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def decoding(
 
     def applier(key: bytes | None, value: bytes | None, appended: float | None) -> None:
         if value is None and remove is not None:
-            remove((key or b"").decode(errors="replace"), appended)
+            remove(key_text(key), appended)
             return
         try:
             event = decode(value, schema, settings.max_event_bytes, settings.max_event_ahead_s, appended)
@@ -84,16 +84,17 @@ async def _catch_up(
     """Apply every message before ``until`` in the broker's order: a merge of the partitions, each read in offset
     order, that applies a message only once every partition not yet read to its end has one waiting."""
     order = _order(list(appliers))
-    waiting: dict[TopicPartition, deque[ConsumerRecord]] = {tp: deque() for tp in until}
+    waiting: dict[TopicPartition, deque[ConsumerRecord]] = {tp: deque() for tp in until}  # until read to its end
     beyond: dict[TopicPartition, int] = {}  # the first offset fetched past the end, to read again when following
     while True:
-        unread = [tp for tp, queue in waiting.items() if not queue and await consumer.position(tp) < until[tp]]
-        heads = [tp for tp, queue in waiting.items() if queue]
-        if not unread and not heads:
+        for tp in [tp for tp, queue in waiting.items() if not queue]:
+            if await consumer.position(tp) >= until[tp]:
+                del waiting[tp]
+        if not waiting:
             for tp, offset in beyond.items():
                 consumer.seek(tp, offset)
             return
-        if unread:
+        if unread := [tp for tp, queue in waiting.items() if not queue]:
             for tp, messages in (await consumer.getmany(*unread, timeout_ms=poll_ms)).items():
                 for m in messages:
                     if m.offset < until[tp]:
@@ -101,7 +102,7 @@ async def _catch_up(
                     else:
                         beyond.setdefault(tp, m.offset)
             continue
-        tp = min(heads, key=lambda tp: order(waiting[tp][0]))
+        tp = min(waiting, key=lambda tp: order(waiting[tp][0]))
         message = waiting[tp].popleft()
         _apply(appliers[tp.topic], tp.topic, message)
         positions[tp] = message.offset + 1

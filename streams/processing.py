@@ -35,8 +35,8 @@ Decide = Callable[[Any, float], "Outcome"]
 """Turns a validated event and the ``perf_counter`` time it was received into its outcome."""
 
 Remove = Callable[[bytes | None, float], "Outcome"]
-"""Turns a tombstone (a message with a key and no value, which deletes that key on a compacted topic) into its
-outcome, from its key and the time it was received."""
+"""Turns a tombstone (a message with a key and no value: the removal of what the key names) into its outcome, from
+its key and the time it was received."""
 
 
 class Item(NamedTuple):

@@ -479,6 +479,18 @@ class IntentClassifier:
         """The coverage gate's n-grams: those of training and feedback, and those of each added intent's examples."""
         self.covered = self.seen.union(*self.added.values())
 
+    def _ngrams(self) -> dict:
+        """The n-grams of training and feedback and those of each added intent, as tensors (``_take_ngrams``)."""
+        return {
+            "seen": torch.tensor(sorted(self.seen), dtype=torch.int64),
+            "added": {k: torch.tensor(sorted(v), dtype=torch.int64) for k, v in self.added.items()},
+        }
+
+    def _take_ngrams(self, state: dict) -> None:
+        self.seen = set(state["seen"].tolist())
+        self.added = {k: set(v.tolist()) for k, v in state.get("added", {}).items()}
+        self._cover()
+
     _LEARNED_LEXICAL = ("coef", "intercept", "log_prior", "label_domain", "label_act")
 
     def learned(self) -> dict:
@@ -489,8 +501,7 @@ class IntentClassifier:
         return {
             "net": {k: v.detach().clone() for k, v in self.net.state_dict().items()},
             "labels": list(self.labels),
-            "added": {k: torch.tensor(sorted(v), dtype=torch.int64) for k, v in self.added.items()},
-            "seen": torch.tensor(sorted(self.seen), dtype=torch.int64),
+            **self._ngrams(),
             "lexical": {k: torch.from_numpy(np.array(getattr(lexical, k))) for k in self._LEARNED_LEXICAL}
             if lexical
             else {},
@@ -508,9 +519,7 @@ class IntentClassifier:
         self.net.prototypes = nn.Parameter(torch.empty_like(learned["net"]["prototypes"]))
         self.net.load_state_dict(learned["net"])
         self.net.eval()
-        self.added = {k: set(v.tolist()) for k, v in learned["added"].items()}
-        self.seen = set(learned["seen"].tolist())
-        self._cover()
+        self._take_ngrams(learned)
         if self.lexical is not None:
             for k, v in learned["lexical"].items():
                 setattr(self.lexical, k, v.numpy())
@@ -583,8 +592,7 @@ class IntentClassifier:
                 "net": self.net.state_dict(),
                 "fisher": self.fisher,
                 "anchor": self.anchor,
-                "seen": torch.tensor(sorted(self.seen), dtype=torch.int64),
-                "added": {k: torch.tensor(sorted(v), dtype=torch.int64) for k, v in self.added.items()},
+                **self._ngrams(),
                 "lexical": {k: torch.from_numpy(np.asarray(v)) for k, v in vars(self.lexical).items()}
                 if self.lexical
                 else {},
@@ -613,9 +621,7 @@ class IntentClassifier:
         model.net.load_state_dict(state["net"])
         model.net.eval()
         model.fisher, model.anchor = state["fisher"], state["anchor"]
-        model.seen = set(state["seen"].tolist())
-        model.added = {k: set(v.tolist()) for k, v in state.get("added", {}).items()}
-        model._cover()
+        model._take_ngrams(state)
         if state["lexical"]:
             model.lexical = LexicalHead(**{k: v.numpy() for k, v in state["lexical"].items()})
         model.prior_power = sidecar["prior_power"]
