@@ -174,6 +174,13 @@ class Settings(BaseSettings):
         description="how often a chat worker saves what it learned from new intents and feedback, so that a restart"
         " replays only the events after it",
     )
+    sensor_idle_s: float = Field(
+        default=24 * 3600.0,
+        gt=0,
+        description="a sensor reading this long (event time) after its device's last starts the device over, cold,"
+        " and the table forgets devices that silent",
+    )
+    sensor_expiry_check_s: float = Field(default=60.0, description="how often sensor workers drop silent devices")
     fraud_currency_rates: dict[str, float] = Field(
         default={"EUR": 1.0},
         description='euros per unit of each currency the fraud model takes, as JSON (\'{"EUR": 1, "USD": 0.86}\'):'

@@ -1,10 +1,12 @@
 """Sensors worker: score each reading for anomalies and impending failure; publish alerts, log everything.
 
 Each device's event-time window lives in a Faust table keyed by device, on the partition that owns
-the device, and recovers from the changelog after a restart.
+the device, and recovers from the changelog after a restart. A device silent for longer than ``sensor_idle_s``
+starts over (``models/sensors/monitor.py``), and its entry leaves the table once every reading it took is committed.
 """
 
 import time
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import faust
@@ -15,7 +17,8 @@ from streamsense.models.sensors.artifact import load
 from streamsense.models.sensors.monitor import SensorMonitor
 from streamsense.schemas.base import ModelRef
 from streamsense.schemas.sensors import SensorAlert, SensorReading
-from streamsense.streams.processing import BatchProcessor, Item, Skip, route_table_access
+from streamsense.streams.packed_table import PackedTable
+from streamsense.streams.processing import BatchProcessor, Item, Skip, owned_committed_offsets, route_table_access
 from streamsense.streams.topics import SENSOR_READINGS
 
 
@@ -31,9 +34,12 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
         raise RuntimeError(missing)
     torch.set_num_threads(1)  # one worker process per core scales better than intra-op threads
     model = load(artifact_path("degradation"))
-    monitor = SensorMonitor(model)
+    settings = processor.settings
+    monitor = SensorMonitor(model, idle_s=settings.sensor_idle_s)
     model_ref = ModelRef(name=f"sensors-{model.name}", version=str(model.version))
-    windows = app.Table("sensor-device-windows", default=None, partitions=processor.settings.topic_partitions)
+    # packed JSON, which is also what the table's JSON changelog and store held before, so either reads the other
+    windows = PackedTable(app, "sensor-device-windows", settings.topic_partitions)
+    newest: dict[int, float] = {}  # per partition of sensors.readings, the newest event time decided here
     processor.publish = lambda alert: alert.label != "normal"
 
     def decide_many(items: list[Item]) -> list[SensorAlert | Skip]:
@@ -55,10 +61,14 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
         for device, event in last_event.items():
             route_table_access(event)
             known[device] = windows.get(device)
+        for item in items:
+            partition, event_time = item.event.message.partition, item.record.event_time.timestamp()
+            newest[partition] = max(newest.get(partition, event_time), event_time)
         states, verdicts = monitor.process_many({d: s for d, s in known.items() if s}, readings)
         for device, state in states.items():
+            source = last_event[device].message
             route_table_access(last_event[device])
-            windows[device] = state
+            windows.set(device, {**state, "p": source.partition, "o": source.offset})
         decided_at = datetime.now(UTC)
         return [
             SensorAlert(
@@ -76,5 +86,21 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
     @app.agent(processor.raw_topic(SENSOR_READINGS), name="sensors-score")
     async def score(stream: faust.StreamT) -> None:
         await processor.run_batched(stream, SensorReading, decide_many)
+
+    @app.timer(interval=settings.sensor_expiry_check_s)
+    async def expire_silent_devices() -> None:
+        """Drop the devices that no reading can need any more: silent for longer than the idle time before their
+        partition's newest reading, and every reading they took committed, so none of them comes again."""
+        committed = owned_committed_offsets(app, SENSOR_READINGS)
+
+        async def stale() -> AsyncIterator[tuple[str, int]]:
+            async for key, state in windows.scan():
+                p = state.get("p")  # None in an entry of an earlier release, until its device sends again
+                offset = committed.get(p)
+                if p in newest and offset is not None and state["o"] < offset and monitor.silent(state, newest[p]):
+                    yield key, p
+
+        expired = await windows.expire(stale())
+        processor.metrics.expired.labels(windows.table.name).inc(expired)
 
     return monitor

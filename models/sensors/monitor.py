@@ -2,10 +2,16 @@
 
 A device's state is a JSON-able dict (window rows, threshold and warning latch), so it fits a Faust table keyed by
 ``device_id``. ``process_many`` batches one LSTM call across all readings of a batch, which is what makes it fast.
+
+A device silent for longer than ``idle_s`` (event time) starts over, cold, as a new one: by then its window holds
+nothing but the forward fill of its last reading, and its threshold and warning latch describe a past run. ``silent``
+tells the worker which states no reading can need any more, so that a fleet whose device ids change does not grow the
+table for ever.
 """
 
 import gc
 import itertools
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -52,8 +58,9 @@ class SensorVerdict:
 class SensorMonitor:
     """Scores readings with the LSTM once a device's window is warm, with the frozen HalfSpaceTrees before that."""
 
-    def __init__(self, model: SensorModel, int8: bool = False) -> None:
+    def __init__(self, model: SensorModel, int8: bool = False, idle_s: float = math.inf) -> None:
         self.model = model
+        self.idle_s = idle_s
         self.keeper = WindowKeeper(model.channels, model.seq_len, model.step_s, model.lateness)
         self.net: nn.Module = quantize(model.net) if int8 else model.net
         self._fill = [row.tolist() for row in model.regime_mean]
@@ -62,6 +69,10 @@ class SensorMonitor:
         """One reading of one device."""
         states, verdicts = self.process_many({reading.device_id: state} if state else {}, [reading])
         return states[reading.device_id], verdicts[0]
+
+    def silent(self, state: DeviceState, newest: float) -> bool:
+        """Whether a reading at ``newest`` (epoch seconds) or later would start ``state``'s device over."""
+        return newest - self.keeper.ends_at(state["w"]) > self.idle_s
 
     def process_many(
         self, states: Mapping[str, DeviceState], readings: Sequence[SensorReading]
@@ -94,6 +105,8 @@ class SensorMonitor:
             state = out.get(key) or states.get(key) or {}
             regime = model.regime_index(reading.operating_regime)
             epoch_s = reading.event_time.timestamp()
+            if state and self.silent(state, epoch_s):
+                state = {}
             window, placement = keeper.insert(state.get("w"), epoch_s, reading.values, regime, self._fill[regime])
             out[key] = {**state, "w": window}
             behind = placement.behind if placement.accepted else 0

@@ -34,6 +34,10 @@ class WindowKeeper:
     def slot_of(self, epoch_s: float) -> int:
         return int(epoch_s // self.step_s)
 
+    def ends_at(self, state: WindowState) -> float:
+        """The end (epoch seconds) of the window's newest slot: no reading it holds is later."""
+        return (state["slot"] + 1) * self.step_s
+
     def _row(self, values: Mapping[str, float], previous: list[float]) -> list[float]:
         """Channels absent from a reading keep the previous value (the forward fill of a partial reading)."""
         return [float(values.get(c, previous[j])) for j, c in enumerate(self.channels)]

@@ -3,11 +3,12 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import orjson
 import pytest
 
 from streamsense.cli.sensors import artifact_path
 from streamsense.datasets.degradation import simulate
-from streamsense.streams.topics import SENSOR_READINGS, dlq_topic
+from streamsense.streams.topics import SENSOR_READINGS, STREAMS, dlq_topic
 
 pytestmark = pytest.mark.integration
 INDEX = "streamsense-decisions-sensors"
@@ -76,3 +77,38 @@ def test_failing_unit_is_warned_ahead_of_failure_and_healthy_unit_is_not_and_unu
     assert b"humidity" in letters[f"{run}-no-channel"]["dlq.error.reason"]
     assert b"operating_regime 63" in letters[f"{run}-new-regime"]["dlq.error.reason"]
     assert b"after this worker's clock" in letters[f"{run}-ahead"]["dlq.error.reason"]
+
+
+def test_a_device_silent_for_longer_than_the_idle_time_leaves_the_table_and_its_changelog_and_starts_over_cold(
+    trained, start_worker, producer, es, count_by_id, read_topic, wait_for
+):
+    run = f"idle{uuid.uuid4().hex[:8]}"
+    fleet = simulate(n_units=1, seed=3, days=0.05, healthy_share=1.0, missing_share=0.0, prefix=run)
+    device = fleet.unit_ids[0]
+    start_worker("sensors", extra_env={"STREAMSENSE_SENSOR_IDLE_S": "600", "STREAMSENSE_SENSOR_EXPIRY_CHECK_S": "1"})
+    changelog = read_topic(f"{STREAMS['sensors'].app_id}-sensor-device-windows-changelog")
+
+    def scorers(readings: list) -> list[str]:
+        for reading in readings:
+            producer.send(SENSOR_READINGS, reading.device_id, reading)
+        producer.flush()
+        ids = [r.event_id for r in readings]
+        wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 120, f"{len(ids)} decisions")
+        return [es.get(index=INDEX, id=i)["_source"]["features"]["scorer"] for i in ids]
+
+    own = list(fleet.readings())[:40]
+    assert scorers(own)[-1] == "lstm", "the device's window is warm"
+    # an hour after its last reading on every partition (100 devices over 12 partitions), past the idle time
+    later = own[-1].event_time + timedelta(hours=1)
+    others = [
+        own[-1].model_copy(update={"event_id": f"{run}-o{n}", "device_id": f"{run}-o{n}", "event_time": later})
+        for n in range(100)
+    ]
+    scorers(others)
+
+    def tombstoned() -> bool:
+        return any(m.value() is None and orjson.loads(m.key()) == device for m in changelog.poll(1.0) if m.key())
+
+    wait_for(tombstoned, 60, f"a tombstone for {device} on the device windows' changelog")
+    back = own[-1].model_copy(update={"event_id": f"{run}-back", "event_time": later})
+    assert scorers([back]) == ["hst"], "the device starts over, cold"

@@ -98,6 +98,38 @@ def test_late_reading_within_lateness_is_scored(tiny_model: SensorModel, reading
     assert verdict.scorer == "lstm"
 
 
+def test_device_silent_for_longer_than_the_idle_time_starts_over_cold(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    monitor = SensorMonitor(tiny_model, idle_s=3600.0)
+    device = readings[0].device_id
+    own = [r for r in readings if r.device_id == device][: tiny_model.seq_len + 1]
+    state = None
+    for reading in own:
+        state, verdict = monitor.process(state, reading)
+    assert verdict.scorer == "lstm"
+    within = own[-1].model_copy(update={"event_id": "within", "event_time": own[-1].event_time + timedelta(minutes=50)})
+    _, verdict = monitor.process(state, within)
+    assert verdict.scorer == "lstm", "a gap under the idle time keeps the window (forward filled)"
+    back = own[-1].model_copy(update={"event_id": "back", "event_time": own[-1].event_time + timedelta(minutes=62)})
+    restarted, verdict = monitor.process(state, back)
+    assert verdict.scorer == "hst"
+    assert restarted["w"]["n"] == 1
+    assert "thr" not in restarted and "warn" not in restarted
+
+
+def test_silent_tells_whether_a_reading_at_a_time_would_start_the_device_over(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    monitor = SensorMonitor(tiny_model, idle_s=3600.0)
+    state, _ = monitor.process(None, readings[0])
+    slot_end = (state["w"]["slot"] + 1) * tiny_model.step_s
+    assert readings[0].event_time.timestamp() < slot_end
+    assert not monitor.silent(state, slot_end + 3600.0)
+    assert monitor.silent(state, slot_end + 3600.5)
+    assert not SensorMonitor(tiny_model).silent(state, slot_end + 1e9), "no idle time: never silent"
+
+
 def test_int8_monitor_scores_close_to_fp32(tiny_model: SensorModel, readings: list[SensorReading]) -> None:
     fp32, int8 = SensorMonitor(tiny_model), SensorMonitor(tiny_model, int8=True)
     _, a = fp32.process_many({}, readings)
