@@ -13,7 +13,6 @@ import asyncio
 import hashlib
 import logging
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -41,7 +40,7 @@ from streamsense.streams.codec import appended_at, key_text
 from streamsense.streams.follower import Positions, applied, decoding, follow_forever
 from streamsense.streams.learned_snapshot import Snapshot, load_snapshot, save_snapshot
 from streamsense.streams.packed_table import PackedTable
-from streamsense.streams.processing import BatchProcessor, Item, Skip, owned_committed_offsets, route_table_access
+from streamsense.streams.processing import BatchProcessor, Item, Skip, route_table_access
 from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES
 
 log = logging.getLogger(__name__)
@@ -199,16 +198,11 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
     @app.timer(interval=settings.chat_expiry_check_s)
     async def expire_idle_conversations() -> None:
         """Drop the conversations that no message can need any more (``models/chat/conversation.py``)."""
-        committed = owned_committed_offsets(app, CHAT_MESSAGES)
 
-        async def stale() -> AsyncIterator[tuple[str, int]]:
-            async for key, entry in states.scan():
-                p = entry["p"]
-                if p in committed and idle(entry, newest.get(p), committed[p], settings.chat_idle_s):
-                    yield key, p
+        def stale(entry: Entry, committed: int) -> bool:
+            return idle(entry, newest.get(entry["p"]), committed, settings.chat_idle_s)
 
-        expired = await states.expire(stale())
-        processor.metrics.expired.labels(states.table.name).inc(expired)
+        await processor.expire_settled(states, CHAT_MESSAGES, stale)
 
     broadcast = {
         CHAT_INTENTS: decoding(NewIntent, settings, add_new_intent, remove_intent),

@@ -6,7 +6,6 @@ starts over (``models/sensors/monitor.py``), and its entry leaves the table once
 """
 
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import faust
@@ -18,7 +17,7 @@ from streamsense.models.sensors.monitor import SensorMonitor
 from streamsense.schemas.base import ModelRef
 from streamsense.schemas.sensors import SensorAlert, SensorReading
 from streamsense.streams.packed_table import PackedTable
-from streamsense.streams.processing import BatchProcessor, Item, Skip, owned_committed_offsets, route_table_access
+from streamsense.streams.processing import BatchProcessor, Item, Skip, route_table_access
 from streamsense.streams.topics import SENSOR_READINGS
 
 
@@ -91,16 +90,10 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
     async def expire_silent_devices() -> None:
         """Drop the devices that no reading can need any more: silent for longer than the idle time before their
         partition's newest reading, and every reading they took committed, so none of them comes again."""
-        committed = owned_committed_offsets(app, SENSOR_READINGS)
 
-        async def stale() -> AsyncIterator[tuple[str, int]]:
-            async for key, state in windows.scan():
-                p = state.get("p")  # None in an entry of an earlier release, until its device sends again
-                offset = committed.get(p)
-                if p in newest and offset is not None and state["o"] < offset and monitor.silent(state, newest[p]):
-                    yield key, p
+        def stale(state: dict, committed: int) -> bool:
+            return state["o"] < committed and state["p"] in newest and monitor.silent(state, newest[state["p"]])
 
-        expired = await windows.expire(stale())
-        processor.metrics.expired.labels(windows.table.name).inc(expired)
+        await processor.expire_settled(windows, SENSOR_READINGS, stale)
 
     return monitor

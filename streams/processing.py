@@ -12,7 +12,7 @@ import inspect
 import logging
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from typing import Any, NamedTuple
 
 import faust
@@ -27,6 +27,7 @@ from streamsense.streams.connections import ConnectionSetupError
 from streamsense.streams.dead_letters import DeadLetter, dead_letter
 from streamsense.streams.decision_log import DecisionLog, Rejected, dead_letter_action, decision_action
 from streamsense.streams.metrics import WorkerMetrics
+from streamsense.streams.packed_table import PackedTable
 from streamsense.streams.topics import StreamSpec, dlq_topic
 
 log = logging.getLogger(__name__)
@@ -241,6 +242,23 @@ class BatchProcessor:
         }
         self.publish: Callable[[Decision], bool] = lambda _decision: True
         """Which decisions go to the decision topic; every decision is logged either way."""
+
+    async def expire_settled(
+        self, table: PackedTable, topic: str, stale: Callable[[dict[str, Any], int], bool]
+    ) -> None:
+        """Remove from ``table`` the entries that ``stale`` says no event can need any more, given the committed offset
+        of the partition of ``topic`` each entry names (``"p"``), and count them. Entries of a partition this worker
+        does not own, or before its first commit, or that name none (written by an earlier release), stay."""
+        committed = owned_committed_offsets(self.app, topic)
+
+        async def settled() -> AsyncIterator[tuple[str, int]]:
+            async for key, entry in table.scan():
+                p = entry.get("p")
+                if (offset := committed.get(p)) is not None and stale(entry, offset):
+                    yield key, p
+
+        expired = await table.expire(settled())
+        self.metrics.expired.labels(table.table.name).inc(expired)
 
     def raw_topic(self, name: str) -> faust.TopicT:
         """A topic of bytes: the processor decodes and encodes itself, so a bad event is a dead letter, not a crash."""
