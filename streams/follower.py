@@ -87,14 +87,17 @@ async def _catch_up(
     waiting: dict[TopicPartition, deque[ConsumerRecord]] = {tp: deque() for tp in until}  # until read to its end
     beyond: dict[TopicPartition, int] = {}  # the first offset fetched past the end, to read again when following
     while True:
+        unread = []
         for tp in [tp for tp, queue in waiting.items() if not queue]:
             if await consumer.position(tp) >= until[tp]:
                 del waiting[tp]
+            else:
+                unread.append(tp)
         if not waiting:
             for tp, offset in beyond.items():
                 consumer.seek(tp, offset)
             return
-        if unread := [tp for tp, queue in waiting.items() if not queue]:
+        if unread:
             for tp, messages in (await consumer.getmany(*unread, timeout_ms=poll_ms)).items():
                 for m in messages:
                     if m.offset < until[tp]:
