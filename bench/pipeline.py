@@ -10,12 +10,14 @@ machine. Beside the rates: the CPU time per event of the workers, of Kafka, Elas
 the machine as a whole, which other load disturbs less than the rates (counted up to the last decision seen);
 ``longest_pause_s`` between consecutive decisions, which shows a stall; ``ready_s``, from the workers' start to their
 first decisions (loading models, joining the group, recovering the tables from what earlier runs left); memory, the
-resident size of each worker at the end of its scenario. ``--soak-minutes`` runs payments at half rate (or
-``--soak-rate``, to compare settings at one rate) that long and samples the memory every 30 s: the resident size,
-the part of it the RocksDB tables hold (``streamsense_table_memory_bytes`` on the worker's ``/metrics``; bounded by
-the table settings, it fills for a while), and the rest; at the end, the labels learned (the payments label index)
-and the transactions awaiting theirs. The first run after Kafka and Elasticsearch start pays for their warm-up
-(their CPU per transaction was several times that of later runs).
+resident size of each worker at the end of its scenario. ``--soak-minutes`` runs one worker for each of
+``--soak-streams`` (payments by default), all at once, each stream at half its rate (or ``--soak-rate``, to compare
+settings at one rate), that long, and samples each worker's memory every 30 s: the resident size, the part of it
+the RocksDB tables hold (``streamsense_table_memory_bytes`` on the worker's ``/metrics``; bounded by the table
+settings, it fills for a while), and the rest; with payments, at the end, the labels learned (the payments label
+index) and the transactions awaiting theirs. The soak's sensors come from a fleet of a fixed size, as a plant's
+do, so that the state a worker keeps for them reaches its size. The first run after Kafka and Elasticsearch start
+pays for their warm-up (their CPU per transaction was several times that of later runs).
 ``--profile DIR`` samples every worker with py-spy on the backlog, at half rate and at each of ``--rates``, keeps
 the raw stacks in ``DIR`` and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
 It samples a thread only while it holds the GIL: otherwise a thread waiting to take the GIL back after a system call
@@ -26,11 +28,14 @@ times the share of its CPU that ``perf record`` found in them).
     python bench/pipeline.py --streams payments --workers 1 --events 5000
     python bench/pipeline.py --streams payments --workers 1 --events 5000 --profile /tmp/profile
     python bench/pipeline.py --streams payments --workers 1 --events 3000 --rates 25,50,100
+    python bench/pipeline.py --streams payments,sensors,chat --workers 1 --events 4000 --soak-minutes 10 \
+        --soak-streams payments,sensors,chat
 
 Prints one JSON object. Needs the trained artifacts (``make train``); starts Kafka and Elasticsearch if needed.
 """
 
 import argparse
+import heapq
 import itertools
 import json
 import re
@@ -64,6 +69,8 @@ from streamsense.streams.metric_names import TABLE_MEMORY_BYTES
 from streamsense.streams.producer import EventProducer, paced
 from streamsense.streams.topics import (
     AWAITING_LABELS_INDEX,
+    CHAT_MESSAGES,
+    PAYMENTS_LABELS,
     PAYMENTS_TRANSACTIONS,
     SENSOR_READINGS,
     STREAMS,
@@ -72,7 +79,15 @@ from streamsense.streams.topics import (
 from streamsense.streams.worker import free_port, spawn_worker
 
 Traffic = list[tuple[str, str, BaseModel]]
-DECIDED_INPUT = {"payments": PAYMENTS_TRANSACTIONS, "sensors": SENSOR_READINGS, "chat": "chat.messages"}
+DECIDED_INPUT = {"payments": PAYMENTS_TRANSACTIONS, "sensors": SENSOR_READINGS, "chat": CHAT_MESSAGES}
+SOAK_TOPICS = {
+    "payments": (PAYMENTS_TRANSACTIONS, PAYMENTS_LABELS),
+    "sensors": (SENSOR_READINGS,),
+    "chat": (CHAT_MESSAGES,),
+}
+SOAK_RATE = {"payments": 500.0, "sensors": 500.0, "chat": 150.0}
+SOAK_UNITS = 100
+"""The soak's sensor fleet: a fixed number of units, so that a worker's state reaches the size it keeps."""
 
 
 def traffic(stream: str, count: int, seed: int) -> Traffic:
@@ -400,47 +415,86 @@ def raw_passthrough(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> 
     }
 
 
-def soak(settings: Settings, producer: EventProducer, es: Elasticsearch, minutes: float, rate: float) -> dict:
-    """Payments at ``rate`` for ``minutes``; worker memory sampled every 30 s: the resident size, and the part of it
-    that the RocksDB tables hold (memtables and caches, bounded by the table settings)."""
-    group = Workers(settings, ["payments"], 1, settings.state_dir / "bench-logs")
-    samples: list[float] = []
-    tables: list[float] = []
+def soak_traffic(stream: str, seed: int, rate: float, minutes: float) -> Iterator[tuple[str, str, BaseModel]]:
+    """Enough of ``stream`` for ``minutes`` at ``rate``, from a population that stays the same size: customers and
+    terminals for payments, a fleet of units for sensors; chat's conversations end, as a day's do."""
+    needed = int(rate * minutes * 60) + 1_000
+    if stream == "payments":
+        return payments_traffic(seed, customers=20_000, terminals=40_000, days=180)
+    if stream == "sensors":
+        # a unit sends about 1,000 readings a simulated day
+        return sensor_traffic(seed, units=SOAK_UNITS, days=needed / (SOAK_UNITS * 900), prefix=f"soak{seed}")
+    return chat_traffic(needed, seed)
+
+
+def merged(schedules: dict[str, tuple[Iterator, float]]) -> Iterator[tuple[float, str, str, BaseModel]]:
+    """Each stream's events at its own rate, merged by when each is due (seconds from the start)."""
+
+    def due(events: Iterator, rate: float) -> Iterator[tuple[float, str, str, BaseModel]]:
+        for n, (topic, key, event) in enumerate(events):
+            yield n / rate, topic, key, event
+
+    return heapq.merge(*(due(events, rate) for events, rate in schedules.values()), key=lambda item: item[0])
+
+
+def soak(
+    settings: Settings, producer: EventProducer, es: Elasticsearch, minutes: float, rates: dict[str, float]
+) -> dict:
+    """One worker per stream of ``rates``, each stream at its rate for ``minutes``; every worker's memory sampled every
+    30 s: the resident size, and the part of it that the RocksDB tables hold (memtables and caches, bounded by the
+    table settings)."""
+    streams = list(rates)
+    group = Workers(settings, streams, 1, settings.state_dir / "bench-logs")
+    samples: dict[str, list[float]] = {s: [] for s in streams}
+    tables: dict[str, list[float]] = {s: [] for s in streams}
+    sent = dict.fromkeys(streams, 0)
+    topics = {topic: s for s in streams for topic in SOAK_TOPICS[s]}
     try:
         seed = uuid.uuid4().int % 1_000_000
-        warm_up(producer, es, ["payments"], seed)
-        events = iter(payments_traffic(seed + 1, customers=20_000, terminals=40_000, days=180))
-        end = time.monotonic() + minutes * 60
-        next_sample = time.monotonic()
-        for topic, key, event in paced(events, rate):
-            producer.send(topic, key, event)
-            if time.monotonic() >= next_sample:
-                samples.append(group.rss_mib()["payments"][0])
-                tables.append(group.table_memory_mib()["payments"][0])
-                next_sample += 30
-            if time.monotonic() >= end:
+        warm_up(producer, es, streams, seed)
+        events = merged({s: (soak_traffic(s, seed + 1, rate, minutes), rate) for s, rate in rates.items()})
+        first = next(events)  # simulates every stream's traffic (many seconds) before the clock starts
+        start = time.monotonic()
+        next_sample = start
+        for at, topic, key, event in itertools.chain([first], events):
+            if at >= minutes * 60:
                 break
+            if (ahead := start + at - time.monotonic()) > 0:
+                time.sleep(ahead)
+            producer.send(topic, key, event)
+            sent[topics[topic]] += 1
+            if time.monotonic() >= next_sample:
+                for s, rss in group.rss_mib().items():
+                    samples[s].append(rss[0])
+                for s, table in group.table_memory_mib().items():
+                    tables[s].append(table[0])
+                next_sample += 30
         producer.flush(120)
     finally:
         group.stop()
-    rest = [round(rss - table, 1) for rss, table in zip(samples, tables, strict=True)]
-    es.indices.refresh(index=[label_index("payments"), AWAITING_LABELS_INDEX], ignore_unavailable=True)
-    return {
-        "minutes": minutes,
-        "rate": rate,
+    workers = {}
+    for s in streams:
+        rest = [round(rss - table, 1) for rss, table in zip(samples[s], tables[s], strict=True)]
+        workers[s] = {
+            "rate": rates[s],
+            "events_sent": sent[s],
+            "rss_mib_every_30s": samples[s],
+            "tables_mib_every_30s": tables[s],
+            "rss_minus_tables_mib_every_30s": rest,
+            # from the second sample on: the first is taken as the traffic starts, before the worker's first fill
+            "second_half_minus_first_half_mib": {
+                "rss": halves_apart(samples[s][1:]),
+                "tables": halves_apart(tables[s][1:]),
+                "rss_minus_tables": halves_apart(rest[1:]),
+            },
+        }
+    report: dict = {"minutes": minutes, "workers": workers}
+    if "payments" in rates:
+        es.indices.refresh(index=[label_index("payments"), AWAITING_LABELS_INDEX], ignore_unavailable=True)
         # everything the run's broker and node hold, warm-up and earlier scenarios included
-        "labels_learned": es.count(index=label_index("payments"), ignore_unavailable=True)["count"],
-        "awaiting_labels": es.count(index=AWAITING_LABELS_INDEX, ignore_unavailable=True)["count"],
-        "rss_mib_every_30s": samples,
-        "tables_mib_every_30s": tables,
-        "rss_minus_tables_mib_every_30s": rest,
-        # from the second sample on: the first is taken as the traffic starts, before the worker's first fill
-        "second_half_minus_first_half_mib": {
-            "rss": halves_apart(samples[1:]),
-            "tables": halves_apart(tables[1:]),
-            "rss_minus_tables": halves_apart(rest[1:]),
-        },
-    }
+        report["labels_learned"] = es.count(index=label_index("payments"), ignore_unavailable=True)["count"]
+        report["awaiting_labels"] = es.count(index=AWAITING_LABELS_INDEX, ignore_unavailable=True)["count"]
+    return report
 
 
 def halves_apart(samples: list[float]) -> float | None:
@@ -451,12 +505,19 @@ def halves_apart(samples: list[float]) -> float | None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--streams", default="payments,sensors,chat,mix")
+    parser.add_argument("--streams", default="payments,sensors,chat,mix", help="'' for none")
     parser.add_argument("--workers", default="1,2", help="worker processes per stream, comma-separated")
     parser.add_argument("--events", type=int, default=20_000, help="decided events per measurement")
     parser.add_argument("--soak-minutes", type=float, default=0.0)
+    parser.add_argument("--soak-streams", default="payments", help="comma-separated: one worker each in the soak")
     parser.add_argument(
-        "--soak-rate", type=float, help="transactions/s of the soak (default: half the payments/1 backlog rate)"
+        "--soak-rate",
+        action="append",
+        default=[],
+        help="STREAM=RATE events/s in the soak, repeatable; a bare number is payments' (default: half the stream's "
+        "one-worker backlog rate when measured in the run, else "
+        + ", ".join(f"{s} {r:g}" for s, r in SOAK_RATE.items())
+        + ")",
     )
     parser.add_argument(
         "--raw-messages", type=int, default=500_000, help="messages relayed by the raw pass-through (payments payloads)"
@@ -484,7 +545,8 @@ def main() -> None:
     }
     raw_rate = report["raw_passthrough"]["messages_per_s"]
     rates = [float(r) for r in args.rates.split(",") if r]
-    for stream in args.streams.split(","):
+    chosen = [s for s in args.streams.split(",") if s]  # none: only the raw limit, and the soak
+    for stream in chosen:
         streams = ["payments", "sensors", "chat"] if stream == "mix" else [stream]
         for n in (int(w) for w in args.workers.split(",")):
             result = scenario(settings, producer, es, streams, n, args.events, args.profile, rates)
@@ -494,13 +556,19 @@ def main() -> None:
             )
             report["scenarios"][f"{stream}/{n}"] = result
             print(json.dumps({f"{stream}/{n}": result}), file=sys.stderr, flush=True)
-    for stream in args.streams.split(","):
+    for stream in chosen:
         one, two = report["scenarios"].get(f"{stream}/1"), report["scenarios"].get(f"{stream}/2")
         if one and two:
             two["speedup_over_one"] = round(two["max_rate"]["events_per_s"] / one["max_rate"]["events_per_s"], 2)
     if args.soak_minutes:
-        rate = args.soak_rate or report["scenarios"].get("payments/1", {}).get("half_rate", {}).get("rate", 500.0)
-        report["soak"] = soak(settings, producer, es, args.soak_minutes, rate)
+        given = dict(r.split("=", 1) if "=" in r else ("payments", r) for r in args.soak_rate)
+        soak_rates = {
+            s: float(
+                given.get(s) or report["scenarios"].get(f"{s}/1", {}).get("half_rate", {}).get("rate", SOAK_RATE[s])
+            )
+            for s in args.soak_streams.split(",")
+        }
+        report["soak"] = soak(settings, producer, es, args.soak_minutes, soak_rates)
     print(json.dumps(report, indent=2))
 
 
