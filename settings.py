@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         "for ever longer stretches",
     )
     session_timeout_s: float = Field(default=10.0, description="how soon a dead worker's partitions move on")
+    stream_stall_log_s: float = Field(
+        default=300.0,
+        gt=0,
+        description="a partition whose stream has taken no event for this long while records wait gets an error in"
+        " the worker's log (Faust's stream_processing_timeout)",
+    )
     producer_linger_s: float = Field(
         default=0.005, description="how long the workers' producer waits to fill a batch (fewer, larger requests)"
     )
@@ -154,8 +160,9 @@ class Settings(BaseSettings):
     intent_top_k: int = 3
     table_standby_replicas: int = Field(
         default=0,
-        description="standby copies of each table partition on other workers; Faust 0.15.3 crashed in standby "
-        "recovery (seek to a negative offset) when two workers started together, so none by default",
+        description="standby copies of each table partition on other workers: shorter hand-overs, but each worker"
+        " also reads the changelogs it stands by for, which doubled a payments worker's CPU per transaction while"
+        " they caught up (README, known limits), so none by default",
     )
     retention_days: float = Field(
         default=90.0,

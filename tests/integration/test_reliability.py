@@ -1,5 +1,5 @@
-"""The payments path under stress on the real broker and node: fuzzed input, a broker restart, a rebalance, and
-messages that Faust loses between the consumer and their stream."""
+"""The payments path under stress on the real broker and node: fuzzed input, a broker restart, a rebalance,
+messages that Faust loses between the consumer and their stream, and no false stall errors in the log."""
 
 import contextlib
 import json
@@ -230,6 +230,25 @@ def test_a_second_worker_joining_and_leaving_under_load_splits_keys_without_conf
     conflicting = {event_id: found for event_id, found in scores.items() if len(found) > 1}
     assert not conflicting, f"{len(conflicting)} transactions decided differently by two workers"
     assert first.alive(), first.log()
+
+
+def test_a_worker_that_keeps_up_logs_no_stalled_partition_once_up_longer_than_the_stall_time(
+    start_worker, producer, count_by_id, wait_for, decide_payment
+):
+    """Faust's consumer logs an error for a partition with records waiting whose stream has taken nothing for the
+    stall time; the worker keeps the times it reads (``streams.app.StreamInbound``). Without them every partition
+    with records waiting when Faust looked was logged, once the worker had been up that long."""
+    run = uuid.uuid4().hex[:10]
+    worker = start_worker("payments", extra_env={"STREAMSENSE_STREAM_STALL_LOG_S": "2"})
+    decide_payment(_tx(run, 10_000), 240, "the worker to be ready")
+    txs = [_tx(run, n, accounts=300) for n in range(1_500)]
+    _publish_paced(producer, txs, 15.0).join(120)
+    ids = [tx.event_id for tx in txs]
+    wait_for(lambda: len(count_by_id(INDEX, ids)) == len(ids), 240, "every transaction decided")
+    log = worker.log_path.read_text(errors="replace")
+    stalls = [line for line in log.splitlines() if "Stream has not started" in line or "Stream stopped" in line]
+    assert not stalls, stalls[:3]
+    assert worker.alive(), worker.log()
 
 
 def test_messages_lost_between_the_consumer_and_their_stream_are_handed_out_again_and_decided(

@@ -1,16 +1,16 @@
 """The worker's Faust app keeps its tables in RocksDB under a data dir of its own, with bounded memory."""
 
 import asyncio
+import time
 from pathlib import Path
 from types import SimpleNamespace
 
 import faust
-from faust.sensors import Sensor
 from faust.stores.rocksdb import Store
 from faust.types import TP
 
 from streamsense.settings import Settings
-from streamsense.streams.app import create_app
+from streamsense.streams.app import StreamInbound, create_app
 from streamsense.streams.processing import route_table_access
 from streamsense.streams.table_memory import table_memory
 from streamsense.streams.table_store import delete_in_partition
@@ -185,13 +185,22 @@ def test_changelog_offsets_are_written_once_per_partition_after_a_short_delay_an
     assert open_partitions == {0}
 
 
-def test_the_app_starts_without_fausts_monitor_sensor(tmp_path: Path) -> None:
-    async def sensors() -> tuple[set, object]:
-        app = create_app(STREAMS["sensors"], Settings(state_dir=tmp_path))
+def test_the_app_starts_without_fausts_monitor_sensor_but_keeps_the_stream_times_its_consumer_checks(
+    tmp_path: Path,
+) -> None:
+    async def sensors() -> tuple[faust.App, set]:
+        app = create_app(STREAMS["sensors"], Settings(state_dir=tmp_path, stream_stall_log_s=42.0))
         app.on_init_dependencies()
-        return set(app.sensors), app.monitor
+        return app, set(app.sensors)
 
-    installed, monitor = asyncio.run(sensors())
+    app, installed = asyncio.run(sensors())
+    tp = TP("sensor.readings", 3)
+    app.sensors.on_stream_event_in(tp, 17, None, None)
+    taken = app.monitor.stream_inbound_time.get(tp)
+    app.sensors.on_rebalance_start(app)
 
-    assert monitor not in installed
-    assert [type(sensor) for sensor in installed] == [Sensor]  # does nothing, and keeps Faust's rebalances quiet
+    assert app.monitor not in installed
+    assert [type(sensor) for sensor in installed] == [StreamInbound]
+    assert taken is not None and abs(taken - time.monotonic()) < 5  # Faust's consumer reads them by this clock
+    assert app.monitor.stream_inbound_time == {}  # a partition may move: its time restarts with its next event
+    assert app.conf.stream_processing_timeout == 42.0
