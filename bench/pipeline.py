@@ -70,7 +70,6 @@ from streamsense.streams.producer import EventProducer, paced
 from streamsense.streams.topics import (
     AWAITING_LABELS_INDEX,
     CHAT_MESSAGES,
-    PAYMENTS_LABELS,
     PAYMENTS_TRANSACTIONS,
     SENSOR_READINGS,
     STREAMS,
@@ -80,11 +79,6 @@ from streamsense.streams.worker import free_port, spawn_worker
 
 Traffic = list[tuple[str, str, BaseModel]]
 DECIDED_INPUT = {"payments": PAYMENTS_TRANSACTIONS, "sensors": SENSOR_READINGS, "chat": CHAT_MESSAGES}
-SOAK_TOPICS = {
-    "payments": (PAYMENTS_TRANSACTIONS, PAYMENTS_LABELS),
-    "sensors": (SENSOR_READINGS,),
-    "chat": (CHAT_MESSAGES,),
-}
 SOAK_RATE = {"payments": 500.0, "sensors": 500.0, "chat": 150.0}
 SOAK_UNITS = 100
 """The soak's sensor fleet: a fixed number of units, so that a worker's state reaches the size it keeps."""
@@ -422,19 +416,21 @@ def soak_traffic(stream: str, seed: int, rate: float, minutes: float) -> Iterato
     if stream == "payments":
         return payments_traffic(seed, customers=20_000, terminals=40_000, days=180)
     if stream == "sensors":
-        # a unit sends about 1,000 readings a simulated day
+        # a unit sends 900 readings or more a simulated day
         return sensor_traffic(seed, units=SOAK_UNITS, days=needed / (SOAK_UNITS * 900), prefix=f"soak{seed}")
     return chat_traffic(needed, seed)
 
 
-def merged(schedules: dict[str, tuple[Iterator, float]]) -> Iterator[tuple[float, str, str, BaseModel]]:
-    """Each stream's events at its own rate, merged by when each is due (seconds from the start)."""
+def merged(schedules: dict[str, tuple[Iterator, float]]) -> Iterator[tuple[float, str, str, str, BaseModel]]:
+    """Each stream's events at its own rate, merged by when each is due (seconds from the start), with the stream."""
 
-    def due(events: Iterator, rate: float) -> Iterator[tuple[float, str, str, BaseModel]]:
+    def due(stream: str, events: Iterator, rate: float) -> Iterator[tuple[float, str, str, str, BaseModel]]:
         for n, (topic, key, event) in enumerate(events):
-            yield n / rate, topic, key, event
+            yield n / rate, stream, topic, key, event
 
-    return heapq.merge(*(due(events, rate) for events, rate in schedules.values()), key=lambda item: item[0])
+    return heapq.merge(
+        *(due(stream, events, rate) for stream, (events, rate) in schedules.items()), key=lambda item: item[0]
+    )
 
 
 def soak(
@@ -448,7 +444,6 @@ def soak(
     samples: dict[str, list[float]] = {s: [] for s in streams}
     tables: dict[str, list[float]] = {s: [] for s in streams}
     sent = dict.fromkeys(streams, 0)
-    topics = {topic: s for s in streams for topic in SOAK_TOPICS[s]}
     try:
         seed = uuid.uuid4().int % 1_000_000
         warm_up(producer, es, streams, seed)
@@ -456,13 +451,13 @@ def soak(
         first = next(events)  # simulates every stream's traffic (many seconds) before the clock starts
         start = time.monotonic()
         next_sample = start
-        for at, topic, key, event in itertools.chain([first], events):
+        for at, stream, topic, key, event in itertools.chain([first], events):
             if at >= minutes * 60:
                 break
             if (ahead := start + at - time.monotonic()) > 0:
                 time.sleep(ahead)
             producer.send(topic, key, event)
-            sent[topics[topic]] += 1
+            sent[stream] += 1
             if time.monotonic() >= next_sample:
                 for s, rss in group.rss_mib().items():
                     samples[s].append(rss[0])

@@ -244,8 +244,9 @@ def test_a_worker_that_keeps_up_logs_no_stalled_partition_once_up_longer_than_th
     worker = start_worker("payments", extra_env={"STREAMSENSE_STREAM_STALL_LOG_S": "10"})
     decide_payment(_tx(run, 10_000), 240, "the worker to be ready")
     warm = [_tx(run, n, accounts=300) for n in range(20_000, 20_600)]
+    warm_ids = [tx.event_id for tx in warm]
     _publish_paced(producer, warm, 6.0).join(120)
-    wait_for(lambda: len(count_by_id(INDEX, [tx.event_id for tx in warm])) == len(warm), 240, "the warm-up decided")
+    wait_for(lambda: len(count_by_id(INDEX, warm_ids)) == len(warm_ids), 240, "the warm-up decided")
     seen = len(worker.log_path.read_text(errors="replace"))
     txs = [_tx(run, n, accounts=300) for n in range(1_500)]
     _publish_paced(producer, txs, 15.0).join(120)
