@@ -209,7 +209,9 @@ class Settings(BaseSettings):
         default=3600.0, description="how often a payments worker retrains XGBoost from the labels it learned; 0 = off"
     )
     fraud_retrain_min_labels: int = Field(default=1000, description="new labels needed before the next retraining")
-    fraud_retrain_rows: int = Field(default=200_000, description="latest labelled rows kept for retraining")
+    fraud_retrain_rows: int = Field(
+        default=200_000, description="latest labelled rows kept for retraining (on disk, in the worker's data dir)"
+    )
 
     # drift
     drift_interval_s: float = Field(

@@ -43,7 +43,7 @@ from streamsense.schemas.payments import (
 )
 from streamsense.streams.awaiting_labels import AwaitingLabels, awaiting_action
 from streamsense.streams.drift_labels import label_action
-from streamsense.streams.labelled_rows import LabelledRows, decode_rows
+from streamsense.streams.labelled_rows import LabelledRows
 from streamsense.streams.packed_table import PackedTable
 from streamsense.streams.processing import (
     BatchProcessor,
@@ -370,11 +370,11 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         async def retrain_from_labels() -> None:
             if labelled.added_since_use < settings.fraud_retrain_min_labels:
                 return
-            rows = labelled.take()
-            artifact = await asyncio.to_thread(lambda: scorer.retrain(decode_rows(rows)))
+            kept, rows = len(labelled), labelled.take()
+            artifact = await asyncio.to_thread(scorer.retrain, rows)
             if artifact is None:
-                log.info("retraining skipped: too few frauds among %d labelled rows", len(rows))
+                log.info("retraining skipped: too few frauds among %d labelled rows", kept)
             else:
-                log.info("retrained on %d labelled rows: %s is current", len(rows), artifact.version_name)
+                log.info("retrained on %d labelled rows: %s is current", kept, artifact.version_name)
 
     return scorer

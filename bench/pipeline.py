@@ -16,8 +16,11 @@ settings at one rate), that long, and samples each worker's memory every 30 s: t
 the RocksDB tables hold (``streamsense_table_memory_bytes`` on the worker's ``/metrics``; bounded by the table
 settings, it fills for a while), and the rest; with payments, at the end, the labels learned (the payments label
 index) and the transactions awaiting theirs. The soak's sensors come from a fleet of a fixed size, as a plant's
-do, so that the state a worker keeps for them reaches its size. The first run after Kafka and Elasticsearch start
-pays for their warm-up (their CPU per transaction was several times that of later runs).
+do, so that the state a worker keeps for them reaches its size; so do its payments (``--soak-customers``, and
+twice as many terminals): with 1,000 every card and terminal has been seen and labels arrive (a week after their
+transactions, in simulated time) within the first minutes, a payments worker's steady state. The first run after
+Kafka and Elasticsearch start pays for their warm-up (their CPU per transaction was several times that of later
+runs).
 ``--profile DIR`` samples every worker with py-spy on the backlog, at half rate and at each of ``--rates``, keeps
 the raw stacks in ``DIR`` and adds each worker's hottest functions (share of samples, self and inclusive) to the report.
 It samples a thread only while it holds the GIL: otherwise a thread waiting to take the GIL back after a system call
@@ -409,12 +412,15 @@ def raw_passthrough(settings: Settings, payloads: list[tuple[bytes, bytes]]) -> 
     }
 
 
-def soak_traffic(stream: str, seed: int, rate: float, minutes: float) -> Iterator[tuple[str, str, BaseModel]]:
-    """Enough of ``stream`` for ``minutes`` at ``rate``, from a population that stays the same size: customers and
-    terminals for payments, a fleet of units for sensors; chat's conversations end, as a day's do."""
+def soak_traffic(
+    stream: str, seed: int, rate: float, minutes: float, customers: int
+) -> Iterator[tuple[str, str, BaseModel]]:
+    """Enough of ``stream`` for ``minutes`` at ``rate``, from a population that stays the same size: ``customers``
+    and twice as many terminals for payments, a fleet of units for sensors; chat's conversations end, as a day's
+    do."""
     needed = int(rate * minutes * 60) + 1_000
     if stream == "payments":
-        return payments_traffic(seed, customers=20_000, terminals=40_000, days=180)
+        return payments_traffic(seed, customers=customers, terminals=2 * customers, days=180)
     if stream == "sensors":
         # a unit sends 900 readings or more a simulated day
         return sensor_traffic(seed, units=SOAK_UNITS, days=needed / (SOAK_UNITS * 900), prefix=f"soak{seed}")
@@ -434,7 +440,12 @@ def merged(schedules: dict[str, tuple[Iterator, float]]) -> Iterator[tuple[float
 
 
 def soak(
-    settings: Settings, producer: EventProducer, es: Elasticsearch, minutes: float, rates: dict[str, float]
+    settings: Settings,
+    producer: EventProducer,
+    es: Elasticsearch,
+    minutes: float,
+    rates: dict[str, float],
+    customers: int,
 ) -> dict:
     """One worker per stream of ``rates``, each stream at its rate for ``minutes``; every worker's memory sampled every
     30 s: the resident size, and the part of it that the RocksDB tables hold (memtables and caches, bounded by the
@@ -447,7 +458,7 @@ def soak(
     try:
         seed = uuid.uuid4().int % 1_000_000
         warm_up(producer, es, streams, seed)
-        events = merged({s: (soak_traffic(s, seed + 1, rate, minutes), rate) for s, rate in rates.items()})
+        events = merged({s: (soak_traffic(s, seed + 1, rate, minutes, customers), rate) for s, rate in rates.items()})
         first = next(events)  # simulates every stream's traffic (many seconds) before the clock starts
         start = time.monotonic()
         next_sample = start
@@ -515,6 +526,14 @@ def main() -> None:
         + ")",
     )
     parser.add_argument(
+        "--soak-customers",
+        type=int,
+        default=20_000,
+        help="the soak's payments come from this many customers (and twice as many terminals); about 2 transactions "
+        "a customer per simulated day, whose labels arrive a week later: with 1,000, labels arrive from about the "
+        "14,000th event on",
+    )
+    parser.add_argument(
         "--raw-messages", type=int, default=500_000, help="messages relayed by the raw pass-through (payments payloads)"
     )
     parser.add_argument("--profile", type=Path, help="sample the workers with py-spy; raw stacks go here")
@@ -563,7 +582,7 @@ def main() -> None:
             )
             for s in args.soak_streams.split(",")
         }
-        report["soak"] = soak(settings, producer, es, args.soak_minutes, soak_rates)
+        report["soak"] = soak(settings, producer, es, args.soak_minutes, soak_rates, args.soak_customers)
     print(json.dumps(report, indent=2))
 
 

@@ -1,24 +1,55 @@
-"""Labelled examples a payments worker keeps for retraining: bounded in memory, appended to a JSON-lines file so
-that a restart does not forget them.
+"""Labelled examples a payments worker keeps for retraining: on disk only, read back when it retrains.
 
-Rows are kept as their JSON lines, not as dicts: the buffer holds up to ``fraud_retrain_rows`` (200,000 by default)
-of them, and a row's dict of some 40 float features costs several times the bytes of its numbers as Python objects
-(the unit test checks that the lines take under 0.6 of the dicts' memory). A retraining decodes its snapshot on its
-own thread (``decode_rows``).
+Held in memory, the buffer of up to ``fraud_retrain_rows`` (200,000 by default) rows made a worker's memory grow
+with every label until it was full (by 400 MiB at 237,000 labels, README). The rows are only appended to the newer
+of two files; when it holds ``max_rows`` lines it becomes the older file (a rename, nothing rewritten) and a new
+one starts, so the files never hold more than twice the buffer. A retraining reads the newest ``max_rows`` rows
+from them on its own thread, through handles that ``take`` opens, so that a rename meanwhile changes nothing it
+reads.
 """
 
-from collections import deque
+import os
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import orjson
 
 from streamsense.streams.packed_table import pack
 
 
-def decode_rows(lines: list[bytes]) -> list[dict[str, Any]]:
-    """The rows of a ``take`` snapshot, as dicts."""
-    return [orjson.loads(line) for line in lines]
+def _complete_lines(path: Path, chunk: int = 1 << 20) -> int:
+    """Lines in ``path`` (0 if none), after cutting off a last line that a crash left without its newline; read in
+    chunks, so that a file of the whole buffer never sits in memory."""
+    if not path.exists():
+        return 0
+    lines, end, at = 0, 0, 0
+    with path.open("rb") as file:
+        while data := file.read(chunk):
+            if (last := data.rfind(b"\n")) >= 0:
+                lines += data.count(b"\n")
+                end = at + last + 1
+            at += len(data)
+    if end < at:
+        os.truncate(path, end)
+    return lines
+
+
+def _rows(sources: list[tuple[BinaryIO, int, int]]) -> Iterator[dict[str, Any]]:
+    """The rows of each ``(file, lines to skip, lines to read)``, in order; a line that does not decode is skipped."""
+    try:
+        for file, skip, read in sources:
+            for n, line in enumerate(file):
+                if n >= skip + read:
+                    break
+                if n >= skip:
+                    try:
+                        yield orjson.loads(line)
+                    except orjson.JSONDecodeError:
+                        continue
+    finally:
+        for file, _, _ in sources:
+            file.close()
 
 
 class LabelledRows:
@@ -26,41 +57,34 @@ class LabelledRows:
 
     def __init__(self, path: Path, max_rows: int) -> None:
         self.path = path
-        self.rows: deque[bytes] = deque(maxlen=max_rows)
+        self.older = path.with_suffix(".older" + path.suffix)
+        self.max_rows = max_rows
         self.added_since_use = 0
         path.parent.mkdir(parents=True, exist_ok=True)
-        if path.exists():
-            with path.open("rb") as lines:
-                for line in lines:
-                    try:
-                        orjson.loads(line)
-                    except orjson.JSONDecodeError:
-                        continue  # a line cut short by a crash
-                    self.rows.append(line.rstrip(b"\n"))
-            self._compact()
+        self._older_lines = _complete_lines(self.older)
+        self._lines = _complete_lines(path)
         self._file = path.open("ab")
-        self._written = len(self.rows)
+
+    def __len__(self) -> int:
+        return min(self._older_lines + self._lines, self.max_rows)
 
     def add(self, row: dict[str, Any]) -> None:
-        line = pack(row)
-        self.rows.append(line)
-        self.added_since_use += 1
-        self._file.write(line + b"\n")
-        self._written += 1
-        if self._written > 2 * (self.rows.maxlen or 0):
+        if self._lines >= self.max_rows:
             self._file.close()
-            self._compact()
+            self.path.replace(self.older)
+            self._older_lines, self._lines = self._lines, 0
             self._file = self.path.open("ab")
-            self._written = len(self.rows)
+        self._file.write(pack(row) + b"\n")
+        self._lines += 1
+        self.added_since_use += 1
 
-    def take(self) -> list[bytes]:
-        """A snapshot of the rows to train on, encoded (``decode_rows``); counts new rows from here."""
+    def take(self) -> Iterator[dict[str, Any]]:
+        """The rows to train on, read lazily (on any thread) as they were now; counts new rows from here."""
         self._file.flush()
         self.added_since_use = 0
-        return list(self.rows)
-
-    def _compact(self) -> None:
-        # keep the file at most twice the buffer: rewrite it with what the buffer holds
-        tmp = self.path.with_suffix(".tmp")
-        tmp.write_bytes(b"".join(line + b"\n" for line in self.rows))
-        tmp.replace(self.path)
+        from_newer = min(self._lines, self.max_rows)
+        from_older = min(self._older_lines, self.max_rows - from_newer)
+        sources = [(self.path.open("rb"), self._lines - from_newer, from_newer)]
+        if from_older:
+            sources.insert(0, (self.older.open("rb"), self._older_lines - from_older, from_older))
+        return _rows(sources)

@@ -23,6 +23,7 @@ contributions. The registry swaps in newer artifacts while scoring continues.
 """
 
 import json
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,7 +208,7 @@ class FraudScorer:
         margins, contribs = artifact.compiled.margin_and_contribs(np.asarray(rows))
         return [self._finish(row, artifact, float(m), c) for row, m, c in zip(rows, margins, contribs, strict=True)]
 
-    def retrain(self, rows: list[dict[str, Any]]) -> FraudArtifact | None:
+    def retrain(self, rows: Iterable[Mapping[str, Any]]) -> FraudArtifact | None:
         """Fit the next XGBoost version on labelled rows kept at scoring time and make it current (hot swap).
 
         Returns ``None`` when there is no registry or too few frauds to validate a new version."""

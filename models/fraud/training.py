@@ -6,7 +6,8 @@ version for ``FraudModelRegistry`` to pick up. The experiment uses the same func
 """
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from array import array
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,18 +91,24 @@ def fit_decision(
 
 
 def _rows_to_arrays(
-    rows: Sequence[Mapping[str, Any]], names: list[str]
+    rows: Iterable[Mapping[str, Any]], names: list[str]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    ordered = sorted(rows, key=lambda r: r["event_time"])
-    X = np.array([[float(r["features"][n]) for n in names] for r in ordered])
-    y = np.array([int(bool(r["is_fraud"])) for r in ordered])
-    logit = np.array([float(r["online_logit"]) for r in ordered])
-    t = np.array([float(r["event_time"]) for r in ordered])
-    return X, y, logit, t
+    """Features, labels, online logits and event times, ordered by event time; ``rows`` is read once, as it comes
+    (a worker's are decoded from disk as this reads them), into arrays of plain floats."""
+    features, labels, logits, times = array("d"), array("d"), array("d"), array("d")
+    for row in rows:
+        values = row["features"]
+        features.extend(float(values[n]) for n in names)
+        labels.append(bool(row["is_fraud"]))
+        logits.append(float(row["online_logit"]))
+        times.append(float(row["event_time"]))
+    order = np.argsort(np.frombuffer(times), kind="stable")
+    X = np.frombuffer(features).reshape(len(times), len(names))[order]
+    return X, np.frombuffer(labels)[order].astype(int), np.frombuffer(logits)[order], np.frombuffer(times)[order]
 
 
 def retrain(
-    rows: Sequence[Mapping[str, Any]],
+    rows: Iterable[Mapping[str, Any]],
     root: Path,
     names: list[str],
     feature_config: dict[str, Any],
