@@ -168,8 +168,9 @@ async def stale_entries(
 
 
 def labelled_rows_path(app: faust.App) -> Path:
-    """The worker's file of labelled rows for retraining, in its own data dir: two workers on one host once shared
-    one file, and one crashed at start when both compacted it at once (a two-worker benchmark)."""
+    """The newer of the worker's two files of labelled rows for retraining (the older one lies beside it), in its
+    own data dir: two workers on one host once shared one file, and one crashed at start when both compacted it at
+    once (a two-worker benchmark)."""
     return Path(app.conf.datadir) / "fraud-labelled.jsonl"
 
 
