@@ -15,8 +15,6 @@ from typing import Any, BinaryIO
 
 import orjson
 
-from streamsense.streams.packed_table import pack
-
 
 def _complete_lines(path: Path, chunk: int = 1 << 20) -> int:
     """Lines in ``path`` (0 if none), after cutting off a last line that a crash left without its newline; read in
@@ -74,7 +72,7 @@ class LabelledRows:
             self.path.replace(self.older)
             self._older_lines, self._lines = self._lines, 0
             self._file = self.path.open("ab")
-        self._file.write(pack(row) + b"\n")
+        self._file.write(orjson.dumps(row, option=orjson.OPT_APPEND_NEWLINE))
         self._lines += 1
         self.added_since_use += 1
 
