@@ -8,6 +8,7 @@ from them on its own thread, through handles that ``take`` opens, so that a rena
 reads.
 """
 
+import itertools
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,14 +38,11 @@ def _rows(sources: list[tuple[BinaryIO, int, int]]) -> Iterator[dict[str, Any]]:
     """The rows of each ``(file, lines to skip, lines to read)``, in order; a line that does not decode is skipped."""
     try:
         for file, skip, read in sources:
-            for n, line in enumerate(file):
-                if n >= skip + read:
-                    break
-                if n >= skip:
-                    try:
-                        yield orjson.loads(line)
-                    except orjson.JSONDecodeError:
-                        continue
+            for line in itertools.islice(file, skip, skip + read):
+                try:
+                    yield orjson.loads(line)
+                except orjson.JSONDecodeError:
+                    continue
     finally:
         for file, _, _ in sources:
             file.close()

@@ -102,9 +102,10 @@ def _rows_to_arrays(
         labels.append(bool(row["is_fraud"]))
         logits.append(float(row["online_logit"]))
         times.append(float(row["event_time"]))
-    order = np.argsort(np.frombuffer(times), kind="stable")
-    X = np.frombuffer(features).reshape(len(times), len(names))[order]
-    return X, np.frombuffer(labels)[order].astype(int), np.frombuffer(logits)[order], np.frombuffer(times)[order]
+    t = np.frombuffer(times)
+    order = np.argsort(t, kind="stable")
+    X = np.frombuffer(features).reshape(len(t), len(names))[order]
+    return X, np.frombuffer(labels)[order].astype(int), np.frombuffer(logits)[order], t[order]
 
 
 def retrain(
