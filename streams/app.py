@@ -14,6 +14,7 @@ from mode import ServiceT
 from streamsense.settings import Settings
 from streamsense.streams.connections import faust_credentials
 from streamsense.streams.supervision import agent_supervisor
+from streamsense.streams.table_recovery import TableManager
 from streamsense.streams.table_store import Table
 from streamsense.streams.topics import StreamSpec
 from streamsense.streams.transport import Transport
@@ -100,6 +101,7 @@ def create_app(spec: StreamSpec, settings: Settings, web_port: int | None = None
         broker_credentials=faust_credentials(settings),
         store=f"{settings.table_store}://",  # either way the tables' changelogs in Kafka are the truth
         Table=Table,
+        TableManager=TableManager,
         datadir=str(datadir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication,
