@@ -30,16 +30,14 @@ import itertools
 import json
 import shutil
 import signal
-import subprocess
 import threading
 import time
 import uuid
 from pathlib import Path
 
 import numpy as np
-import psutil
 from elasticsearch import Elasticsearch
-from pipeline import DECIDED_INPUT, decided_at, percentiles_ms, soak_traffic
+from pipeline import DECIDED_INPUT, Workers, decided_at, percentiles_ms, soak_traffic
 from recovery import changelog_contents
 
 from streamsense.infra.local.launcher import LocalInfra
@@ -48,10 +46,10 @@ from streamsense.streams.admin import ensure_topics
 from streamsense.streams.app import worker_datadir
 from streamsense.streams.connections import elasticsearch_options
 from streamsense.streams.decision_log import install_templates
-from streamsense.streams.producer import EventProducer
+from streamsense.streams.producer import EventProducer, paced
 from streamsense.streams.readiness import answers_ready
 from streamsense.streams.topics import STREAMS
-from streamsense.streams.worker import free_port, spawn_worker, worker_environment
+from streamsense.streams.worker import worker_environment
 
 BEFORE_S = 30.0
 """The window before the stop whose events give the undisturbed latency."""
@@ -72,43 +70,22 @@ class Sender(threading.Thread):
         self.done = threading.Event()
 
     def run(self) -> None:
-        start = time.monotonic()
-        for n, (topic, key, event) in enumerate(self.events):
+        for topic, key, event in paced(self.events, self.rate):
             if self.done.is_set():
                 break
-            if (ahead := start + n / self.rate - time.monotonic()) > 0:
-                time.sleep(ahead)
             if topic == self.decided_topic:
                 self.sent[event.event_id] = time.time()
             self.producer.send(topic, key, event)
         self.producer.flush(120)
 
 
-def start_workers(
-    settings: Settings, stream: str, standby: int, logs: Path, loglevel: str = "warning"
-) -> list[tuple[str, int, subprocess.Popen]]:
-    run = uuid.uuid4().hex[:8]
-    env = {"STREAMSENSE_TABLE_STANDBY_REPLICAS": str(standby)}
-    workers = []
-    for i in range(2):
-        name, port = f"handover-{run}-{i}", free_port()
-        log = logs / f"handover-{stream}-{run}-{i}.log"
-        proc = spawn_worker(stream, settings, port, log, loglevel, extra_env=env, name=name)
-        workers.append((name, port, proc))
-    return workers
-
-
-def wait_ready(workers: list[tuple[str, int, subprocess.Popen]], timeout_s: float = 300) -> float:
+def wait_ready(group: Workers, timeout_s: float = 300) -> float:
     start = time.monotonic()
-    while not all(answers_ready(port) for _, port, _ in workers):
-        if time.monotonic() - start > timeout_s or any(p.poll() is not None for _, _, p in workers):
+    while not all(answers_ready(port) for _, port in group.ports):
+        if time.monotonic() - start > timeout_s or any(p.poll() is not None for _, p in group.procs):
             raise RuntimeError("the workers did not become ready")
         time.sleep(1)
     return time.monotonic() - start
-
-
-def cpu_s(workers: list[tuple[str, int, subprocess.Popen]]) -> float:
-    return sum(sum(psutil.Process(p.pid).cpu_times()[:2]) for _, _, p in workers if p.poll() is None)
 
 
 def longest_pause(decided: list[float], start: float, end: float) -> float:
@@ -122,38 +99,35 @@ def handover(
     settings: Settings, es: Elasticsearch, args: argparse.Namespace, standby: int, seed: int, logs: Path
 ) -> dict:
     spec = STREAMS[args.stream]
-    workers = start_workers(settings, args.stream, standby, logs, args.loglevel)
+    env = {"STREAMSENSE_TABLE_STANDBY_REPLICAS": str(standby)}
+    run = f"handover-{uuid.uuid4().hex[:8]}"
+    group = Workers(settings, [args.stream], 2, logs / run, run, env, args.loglevel)
     try:
-        ready_s = wait_ready(workers)
+        ready_s = wait_ready(group)
         sender = Sender(settings, args.stream, args.rate, seed, args.customers)
-        cpu_start = cpu_s(workers)
+        cpu_start = group.cpu_s()
         sender.start()
         time.sleep(args.build_s)
-        cpu_build, sent_build = cpu_s(workers) - cpu_start, len(sender.sent)
+        cpu_build, sent_build = group.cpu_s() - cpu_start, len(sender.sent)
         changelog_records = sum(c["records"] for c in changelog_contents(settings, spec.app_id).values())
         stopped = time.time()
-        workers[1][2].send_signal(signal.SIGTERM if args.stop == "term" else signal.SIGKILL)
+        group.procs[1][1].send_signal(signal.SIGTERM if args.stop == "term" else signal.SIGKILL)
         time.sleep(args.after_s)
         sender.done.set()
         sender.join()
         found = decided_at(es, spec.index, set(sender.sent), args.timeout_s, lambda: None)
     finally:
-        for _, _, proc in workers:
-            if proc.poll() is None:
-                proc.terminate()
-        for name, _, proc in workers:
-            try:
-                proc.wait(60)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-            state = Path(worker_environment(settings)["STREAMSENSE_STATE_DIR"])
+        group.stop()
+        state = Path(worker_environment(settings)["STREAMSENSE_STATE_DIR"])
+        for name in group.names:
             shutil.rmtree(worker_datadir(state, spec, name), ignore_errors=True)
     latency = {i: found[i] - t for i, t in sender.sent.items() if i in found}
     before = [v for i, v in latency.items() if stopped - BEFORE_S <= sender.sent[i] < stopped]
-    after = sorted((sender.sent[i], found[i], v) for i, v in latency.items() if sender.sent[i] >= stopped)
+    after = sorted((sender.sent[i], v) for i, v in latency.items() if sender.sent[i] >= stopped)
+    after_values = [v for _, v in after]
     decided = sorted(found.values())
     windows: dict[int, list[float]] = {}
-    for sent, _, value in after:
+    for sent, value in after:
         windows.setdefault(int((sent - stopped) // 10), []).append(value)
     return {
         "standby_replicas": standby,
@@ -164,8 +138,8 @@ def handover(
         "worker_cpu_ms_per_event_before_stop": round(cpu_build * 1000 / max(sent_build, 1), 2),
         "latency_ms_before_stop": percentiles_ms(before),
         "latency_ms_after_stop": {
-            **percentiles_ms([v for *_, v in after]),
-            "max": round(max(v for *_, v in after) * 1000, 1) if after else None,
+            **percentiles_ms(after_values),
+            "max": round(max(after_values) * 1000, 1) if after_values else None,
         },
         "latency_ms_p99_each_10s_after_stop": [percentiles_ms(windows[w])["p99"] for w in sorted(windows)],
         "longest_pause_s": longest_pause(decided, stopped, float("inf")),
@@ -183,7 +157,7 @@ def main() -> None:
     parser.add_argument("--after-s", type=float, default=60.0, help="traffic after the stop")
     parser.add_argument("--customers", type=int, default=1_000, help="the payments population (see bench/pipeline.py)")
     parser.add_argument("--fresh", action="store_true", help="a Kafka and an Elasticsearch of its own for each run")
-    parser.add_argument("--loglevel", default="warning", help="the workers' (their logs go to STATE_DIR/bench-logs)")
+    parser.add_argument("--loglevel", default="warning", help="the workers' (logs in STATE_DIR/bench-logs/handover-*)")
     parser.add_argument("--timeout-s", type=float, default=600.0, help="wait this long for the last decisions")
     args = parser.parse_args()
     settings = get_settings()

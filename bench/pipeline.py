@@ -163,13 +163,24 @@ def percentiles_ms(latencies: list[float]) -> dict[str, float | None]:
 
 
 class Workers:
-    """``n`` worker processes per stream, in the same consumer group, started and stopped together."""
+    """``n`` worker processes per stream, in the same consumer group, started and stopped together; the ``i``-th of
+    each stream is called ``{name}-{i}`` and has ``extra_env`` on top of the settings' environment."""
 
-    def __init__(self, settings: Settings, streams: list[str], n: int, logs: Path) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        streams: list[str],
+        n: int,
+        logs: Path,
+        name: str = "bench",
+        extra_env: dict[str, str] | None = None,
+        loglevel: str = "warning",
+    ) -> None:
         self.ports = [(s, free_port()) for s in streams for _ in range(n)]
+        self.names = [f"{name}-{i % n}" for i in range(len(self.ports))]
         self.procs: list[tuple[str, subprocess.Popen]] = [
-            (s, spawn_worker(s, settings, port, logs / f"{s}-{i % n}.log", name=f"bench-{i % n}"))
-            for i, (s, port) in enumerate(self.ports)
+            (s, spawn_worker(s, settings, port, logs / f"{s}-{i % n}.log", loglevel, extra_env, name=worker))
+            for i, ((s, port), worker) in enumerate(zip(self.ports, self.names, strict=True))
         ]
         self.machine = MachineCpu(settings)
 
