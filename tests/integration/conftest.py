@@ -14,6 +14,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from confluent_kafka import Consumer, TopicPartition
 from elasticsearch import Elasticsearch
 
@@ -182,6 +183,25 @@ def read_topic(infra: LocalInfra, settings: Settings) -> Iterator[Callable[[str]
     yield open_reader
     for reader in readers:
         reader.close()
+
+
+@pytest.fixture
+def key_per_partition(settings: Settings) -> Callable[[str], list[str]]:
+    """``prefix`` followed by a number, one such key for each partition of a topic, found with the Java client's
+    murmur2 hash, by which ``EventProducer`` places a key. A test that needs an event on every partition cannot
+    count on many random keys to cover them: 100 once missed one partition of 12, and a CI run failed."""
+    partitions = list(range(settings.topic_partitions))
+
+    def keys(prefix: str) -> list[str]:
+        found: dict[int, str] = {}
+        n = 0
+        while len(found) < len(partitions):
+            key = f"{prefix}{n}"
+            found.setdefault(DefaultPartitioner()(key.encode(), partitions, partitions), key)
+            n += 1
+        return [found[p] for p in partitions]
+
+    return keys
 
 
 def _caught_up(settings: Settings, group: str, topic: str) -> bool:

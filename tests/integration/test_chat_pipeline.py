@@ -264,7 +264,7 @@ def test_feedback_teaches_the_worker_and_a_restarted_one_learns_the_same_and_fee
 
 
 def test_a_conversation_silent_for_longer_than_the_idle_time_leaves_the_table_and_its_changelog(
-    start_worker, producer, read_topic, es, count_by_id, wait_for
+    start_worker, producer, read_topic, es, count_by_id, wait_for, key_per_partition
 ):
     run = f"idle-{uuid.uuid4().hex[:8]}"
     start = datetime.now(UTC) - timedelta(hours=1)
@@ -281,13 +281,13 @@ def test_a_conversation_silent_for_longer_than_the_idle_time_leaves_the_table_an
 
     first = ChatMessage(event_id=f"{run}-0", event_time=start, conversation_id=run, text=TURNS[0])
     assert decided([first])[0]["state"]["turn_count"] == 1
-    # two minutes later on every partition (100 conversations over 12 partitions), so the partition holding the
-    # first conversation moves past its idle time
+    # another conversation on every partition, two minutes later, so the partition holding the first conversation
+    # moves past its idle time
     later = start + timedelta(minutes=2)
     decided(
         [
-            ChatMessage(event_id=f"{run}-o{n}", event_time=later, conversation_id=f"{run}-o{n}", text="thank you .")
-            for n in range(100)
+            ChatMessage(event_id=key, event_time=later, conversation_id=key, text="thank you .")
+            for key in key_per_partition(f"{run}-o")
         ]
     )
 

@@ -80,7 +80,7 @@ def test_failing_unit_is_warned_ahead_of_failure_and_healthy_unit_is_not_and_unu
 
 
 def test_a_device_silent_for_longer_than_the_idle_time_leaves_the_table_and_its_changelog_and_starts_over_cold(
-    trained, start_worker, producer, es, count_by_id, read_topic, wait_for
+    trained, start_worker, producer, es, count_by_id, read_topic, wait_for, key_per_partition
 ):
     run = f"idle{uuid.uuid4().hex[:8]}"
     fleet = simulate(n_units=1, seed=3, days=0.05, healthy_share=1.0, missing_share=0.0, prefix=run)
@@ -98,11 +98,11 @@ def test_a_device_silent_for_longer_than_the_idle_time_leaves_the_table_and_its_
 
     own = list(fleet.readings())[:40]
     assert scorers(own)[-1] == "lstm", "the device's window is warm"
-    # an hour after its last reading on every partition (100 devices over 12 partitions), past the idle time
+    # a reading of another device on every partition, an hour after the device's last, past the idle time
     later = own[-1].event_time + timedelta(hours=1)
     others = [
-        own[-1].model_copy(update={"event_id": f"{run}-o{n}", "device_id": f"{run}-o{n}", "event_time": later})
-        for n in range(100)
+        own[-1].model_copy(update={"event_id": key, "device_id": key, "event_time": later})
+        for key in key_per_partition(f"{run}-o")
     ]
     scorers(others)
 
