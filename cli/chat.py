@@ -2,7 +2,8 @@
 eval intent|intent-encoder|dst|knowledge|kg-benchmarks, report intents."""
 
 import json
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 import torch
 import typer
@@ -11,10 +12,27 @@ from streamsense.cli.groups import data_app, eval_app, report_app, train_app
 from streamsense.settings import get_settings
 
 Seed = Annotated[int, typer.Option(help="data split and model seed")]
+EvalSeed = Annotated[
+    int | None,
+    typer.Option(help="the template split, which must be the one the cached artifacts were trained on (the default)"),
+]
+
+
+T = TypeVar("T")
 
 
 def _print(result: dict) -> None:
     typer.echo(json.dumps(result))
+
+
+def _refusing_other_splits(evaluate: Callable[[], T]) -> T:
+    """``evaluate()``; a seed other than the artifacts' is a bad ``--seed`` (one clear line), not a traceback."""
+    from streamsense.models.chat.evaluation import OtherSplit
+
+    try:
+        return evaluate()
+    except OtherSplit as error:
+        raise typer.BadParameter(str(error), param_hint="--seed") from None
 
 
 @data_app.command("multiwoz")
@@ -59,20 +77,21 @@ def train_chat(
 
 
 @eval_app.command("intent")
-def eval_intent(seed: Seed = 0) -> None:
+def eval_intent(seed: EvalSeed = None) -> None:
     """Intent accuracy and macro-F1 on held-out templates beside a baseline; calibration, fallback, EWC, INT8."""
     from streamsense.models.chat.evaluation import evaluate_intent
 
-    _print(evaluate_intent(get_settings().artifact_dir, seed=seed))
+    _print(_refusing_other_splits(lambda: evaluate_intent(get_settings().artifact_dir, seed=seed)))
 
 
 @eval_app.command("intent-encoder")
-def eval_intent_encoder(seed: Seed = 0) -> None:
+def eval_intent_encoder(seed: EvalSeed = None) -> None:
     """The cached intent model against a frozen all-MiniLM-L6-v2 encoder with logistic regression, and their mix
     (needs `streamsense data minilm` once; several minutes on one core)."""
     from streamsense.datasets import minilm
     from streamsense.datasets.multiwoz import MultiWOZ, intent_data, value_lexicon
     from streamsense.models.chat.encoder_comparison import compare
+    from streamsense.models.chat.evaluation import split_seed
     from streamsense.models.chat.pipeline import ChatPipeline
     from streamsense.models.chat.sentence_encoder import SentenceEncoder, read_safetensors
 
@@ -81,16 +100,19 @@ def eval_intent_encoder(seed: Seed = 0) -> None:
     encoder = SentenceEncoder(files.config, files.tokenizer_json, read_safetensors(files.weights))
     data = MultiWOZ.load()
     model = ChatPipeline.load(get_settings().artifact_dir).intent
-    result = compare(model, encoder, intent_data(data, seed=seed), value_lexicon(data))
+    corpus = _refusing_other_splits(lambda: intent_data(data, seed=split_seed(model, seed)))
+    result = compare(model, encoder, corpus, value_lexicon(data))
     _print({"encoder": "all-MiniLM-L6-v2 (frozen, mean pooling) + logistic regression", **result})
 
 
 @eval_app.command("dst")
-def eval_dst(seed: Seed = 0, dialogues: Annotated[int, typer.Option(help="generated test dialogues")] = 500) -> None:
+def eval_dst(
+    seed: EvalSeed = None, dialogues: Annotated[int, typer.Option(help="generated test dialogues")] = 500
+) -> None:
     """Joint goal accuracy on dialogues generated from held-out templates."""
     from streamsense.models.chat.evaluation import evaluate_dst
 
-    _print(evaluate_dst(get_settings().artifact_dir, seed=seed, dialogues=dialogues))
+    _print(_refusing_other_splits(lambda: evaluate_dst(get_settings().artifact_dir, seed=seed, dialogues=dialogues)))
 
 
 @eval_app.command("knowledge")

@@ -57,6 +57,9 @@ def train_sensors(
 @eval_app.command("anomaly")
 def eval_anomaly(
     units: int = typer.Option(40, help="units in the held-out simulated fleet"),
+    seed: int | None = typer.Option(
+        None, help="seed of the held-out simulated fleet (default: the README's); the training fleets' are refused"
+    ),
     int8: bool = typer.Option(True, help="also evaluate the INT8 dynamically quantized LSTM"),
 ) -> None:
     """Suthaharan ranking metrics (LSTM vs HalfSpaceTrees vs robust z) and simulator failure-warning figures.
@@ -66,8 +69,12 @@ def eval_anomaly(
     """
     from streamsense.datasets import suthaharan
     from streamsense.models.sensors.artifact import load
-    from streamsense.models.sensors.evaluate import evaluate_fleet, evaluate_network
+    from streamsense.models.sensors.evaluate import TEST_SEED, evaluate_fleet, evaluate_network, held_out_seed
 
+    try:
+        seed = held_out_seed(TEST_SEED if seed is None else seed)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--seed") from None
     torch.set_num_threads(1)
     fleet_model = load(artifact_path("degradation"))
     mote_model = load(artifact_path("suthaharan"))
@@ -77,13 +84,14 @@ def eval_anomaly(
             for name in suthaharan.SETS
         }
     }
-    fleet = evaluate_fleet(fleet_model, n_units=units)
+    fleet = evaluate_fleet(fleet_model, n_units=units, seed=seed)
     result["simulator"] = fleet
     for key in ("warned_15min_share", "median_lead_minutes", "false_alarms_per_unit_day", "false_alarm_share"):
         result[key] = fleet[key]
     if int8:
-        result["simulator_int8"] = evaluate_fleet(fleet_model, n_units=units, int8=True)
-    result["simulator_noise_x2"] = evaluate_fleet(fleet_model, n_units=units, noise_scale=2.0)
+        result["simulator_int8"] = evaluate_fleet(fleet_model, n_units=units, seed=seed, int8=True)
+    result["simulator_noise_x2"] = evaluate_fleet(fleet_model, n_units=units, seed=seed, noise_scale=2.0)
+    result["seed"] = seed
     result["horizon_minutes"] = fleet_model.horizon_minutes
     result["warning_policy"] = fleet_model.warning.to_dict() if fleet_model.warning else None
     _print(result)

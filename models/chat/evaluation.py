@@ -103,14 +103,33 @@ def latency_ms(call: Callable[[str], object], texts: Sequence[str]) -> dict[str,
     return latency_summary(times)
 
 
-def evaluate_intent(artifact_dir: Path, seed: int = 0) -> dict:
+class OtherSplit(ValueError):
+    """An evaluation asked for a template split other than the one the artifacts were trained on."""
+
+
+def split_seed(model: IntentClassifier, seed: int | None) -> int:
+    """The seed of the template split to evaluate on: the one the cached artifacts were trained on (``None`` means
+    that one). Another seed's held-out templates are mostly training templates of the model's split, and its
+    figures would count sentences the model was trained on."""
+    trained = model.config.seed
+    if seed is not None and seed != trained:
+        raise OtherSplit(
+            f"the cached chat artifacts were trained on the template split of seed {trained}, and most held-out "
+            f"templates of seed {seed} are training templates there: run `streamsense train chat --seed {seed}` "
+            "first to evaluate on that split"
+        )
+    return trained
+
+
+def evaluate_intent(artifact_dir: Path, seed: int | None = None) -> dict:
     """Accuracy/macro-F1 on held-out templates beside a TF-IDF + LR baseline; calibration; fallback; few-shot;
     continual learning with and without EWC; INT8 quantization."""
     torch.set_num_threads(1)
     data = MultiWOZ.load()
-    corpus = intent_data(data, seed=seed)
     pipeline = ChatPipeline.load(artifact_dir)
     model = pipeline.intent
+    seed = split_seed(model, seed)
+    corpus = intent_data(data, seed=seed)
     texts, labels = [e.text for e in corpus.test], [e.intent for e in corpus.test]
     predicted = model.predict_many(texts)
 
@@ -400,13 +419,14 @@ def _quantization(model: IntentClassifier, texts: list[str], labels: list[str]) 
     }
 
 
-def evaluate_dst(artifact_dir: Path, seed: int = 0, dialogues: int = 500) -> dict:
+def evaluate_dst(artifact_dir: Path, seed: int | None = None, dialogues: int = 500) -> dict:
     """Joint goal accuracy on dialogues generated from held-out templates whose values are all placeholders (so
     the true state is known), with predicted and with gold intents; also on dialogues from all held-out templates."""
     torch.set_num_threads(1)
     data = MultiWOZ.load()
-    split = split_templates(data.templates, seed=seed)
     pipeline = ChatPipeline.load(artifact_dir)
+    seed = split_seed(pipeline.intent, seed)
+    split = split_templates(data.templates, seed=seed)
     clean = clean_templates(split.test, value_lexicon(data))
     result: dict = {"dialogues": dialogues}
     generated = {

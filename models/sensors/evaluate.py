@@ -17,11 +17,18 @@ from streamsense.models.sensors.artifact import HST_Z_RANGE, SensorModel
 from streamsense.models.sensors.baselines import hst_online_scores, robust_z_scores
 from streamsense.models.sensors.monitor import SensorMonitor, SensorVerdict
 from streamsense.models.sensors.scoring import summarise, unit_outcome
-from streamsense.models.sensors.training import TRAIN_SHARE
+from streamsense.models.sensors.training import TRAIN_SEED, TRAIN_SHARE, VALIDATION_SEED
 from streamsense.schemas.sensors import SensorReading
 
 TEST_SEED = 303
 BATCH = 512
+
+
+def held_out_seed(seed: int) -> int:
+    """``seed``, if the fleet it simulates is one the model has not seen: the training and validation fleets' raise."""
+    if seed in (TRAIN_SEED, VALIDATION_SEED):
+        raise ValueError(f"seed {seed} simulates a fleet the model was trained or tuned on; pick another")
+    return seed
 
 
 def run_monitor(monitor: SensorMonitor, readings: Sequence[SensorReading]) -> list[SensorVerdict]:
@@ -91,7 +98,7 @@ def evaluate_fleet(
     """Failure-warning figures (see ``scoring.py``) and spike-detection AUC on a held-out simulated fleet;
     ``noise_scale`` above 1 is a robustness check with more measurement noise than the model was trained on.
     """
-    fleet = simulate(n_units, seed=seed, days=days, prefix="test", noise_scale=noise_scale)
+    fleet = simulate(n_units, seed=held_out_seed(seed), days=days, prefix="test", noise_scale=noise_scale)
     rng = np.random.default_rng(seed)
     arrival = fleet.minute * STEP_S + fleet.offset_s + rng.uniform(0.0, max_delay_minutes * 60.0, len(fleet.minute))
     order = np.argsort(arrival, kind="stable")
