@@ -149,6 +149,7 @@ def evaluate_intent(artifact_dir: Path, seed: int | None = None) -> dict:
     english = [t for t in oos if t.isascii()]
 
     result = {
+        "split_seed": seed,
         "test_examples": len(texts),
         "test_templates": len({e.template for e in corpus.test}),
         "dropped_ambiguous_templates": corpus.dropped_ambiguous,
@@ -428,7 +429,7 @@ def evaluate_dst(artifact_dir: Path, seed: int | None = None, dialogues: int = 5
     seed = split_seed(pipeline.intent, seed)
     split = split_templates(data.templates, seed=seed)
     clean = clean_templates(split.test, value_lexicon(data))
-    result: dict = {"dialogues": dialogues}
+    result: dict = {"split_seed": seed, "dialogues": dialogues}
     generated = {
         name: generate(data, templates, dialogues, seed=seed + 100)
         for name, templates in (("clean", clean), ("all", split.test))
