@@ -285,10 +285,18 @@ class TfidfIndex:
         return self.matrix @ self.query(terms)
 
 
+FAQ_DIR = Path(__file__).resolve().parents[2] / "datasets" / "data" / "chat"
+
+
 def load_faq(path: Path | None = None) -> list[dict]:
     """The hand-written FAQ entries shipped in the repo (``datasets/data/chat/faq.json``)."""
-    path = path or Path(__file__).resolve().parents[2] / "datasets" / "data" / "chat" / "faq.json"
-    return json.loads(path.read_text())["entries"]
+    return json.loads((path or FAQ_DIR / "faq.json").read_text())["entries"]
+
+
+def load_fresh_questions(path: Path | None = None) -> dict[str, list[str]]:
+    """Per FAQ id, questions written later from the entry's question and answer alone, which nothing was trained
+    or tuned on (``datasets/data/chat/faq_fresh.json``)."""
+    return json.loads((path or FAQ_DIR / "faq_fresh.json").read_text())["questions"]
 
 
 @torch.no_grad()

@@ -14,6 +14,8 @@ from streamsense.models.chat.knowledge import (
     build_graph,
     char_vectorizer,
     leave_one_out,
+    load_faq,
+    load_fresh_questions,
 )
 
 FAQ = [
@@ -133,3 +135,13 @@ def test_tfidf_index_equals_sklearn_transform_bit_for_bit(vectorizer: Callable[[
     index = TfidfIndex(fitted, documents)  # fits ``fitted`` on the documents
     expected = (index.matrix @ fitted.transform([text]).T).toarray().ravel()
     assert index.cosine(index.terms(text)).tobytes() == expected.tobytes()
+
+
+def test_fresh_questions_name_known_entries_and_repeat_none_of_their_paraphrases() -> None:
+    faq = {entry["id"]: entry for entry in load_faq()}
+    fresh = load_fresh_questions()
+    assert set(fresh) == set(faq)
+    for faq_id, questions in fresh.items():
+        entry = faq[faq_id]
+        seen = {q.lower().rstrip("?. ") for q in [entry["question"], *entry["paraphrases"], *entry["held_out"]]}
+        assert not seen & {q.lower().rstrip("?. ") for q in questions}, faq_id
