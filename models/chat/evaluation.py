@@ -85,6 +85,12 @@ def with_unseen_values(example: Example, values: dict[str, list[str]], rng: rand
     return text
 
 
+def fresh_sentences() -> dict[str, list[str]]:
+    """Per intent, sentences written later as a user might type them, without reading the templates; nothing was
+    trained or tuned on them (``datasets/data/chat/intent_fresh.json``)."""
+    return json.loads((DATA / "intent_fresh.json").read_text())["sentences"]
+
+
 def new_intents() -> dict[str, dict[str, list[str]]]:
     return json.loads((DATA / "new_intents.json").read_text())["intents"]
 
@@ -177,6 +183,18 @@ def evaluate_intent(artifact_dir: Path, seed: int | None = None) -> dict:
             ),
             "out_of_scope_examples": len(oos),
         },
+    }
+    fresh = [(text, intent) for intent, sentences in fresh_sentences().items() for text in sentences]
+    fresh_texts, fresh_labels = [t for t, _ in fresh], [y for _, y in fresh]
+    fresh_predicted = model.predict_many(fresh_texts)
+    fresh_baseline = baseline.predict(vectorizer.transform(fresh_texts))
+    result["fresh"] = {
+        "sentences": len(fresh),
+        "accuracy": _r(accuracy_score(fresh_labels, fresh_predicted)),
+        "macro_f1": _r(f1_score(fresh_labels, fresh_predicted, average="macro")),
+        "baseline_accuracy": _r(accuracy_score(fresh_labels, fresh_baseline)),
+        "baseline_macro_f1": _r(f1_score(fresh_labels, fresh_baseline, average="macro")),
+        "at_threshold": _answers(model, fresh_texts, fresh_labels),
     }
     result["robustness"] = _robustness(model, corpus.test, value_lexicon(data), seed, answers)
     result["in_dialogues"] = _in_dialogues(pipeline, data, seed)
