@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from streamsense.datasets.fraud_simulator import SimulatorConfig, simulate
-from streamsense.models.fraud.artifact import list_versions, save
+from streamsense.models.fraud.artifact import TrainingChoices, list_versions, save
 from streamsense.models.fraud.experiment import ExperimentConfig, run
 from streamsense.models.fraud.scorer import FraudScorer, new_account_state
 from streamsense.schemas.payments import Transaction
@@ -30,7 +30,7 @@ from streamsense.settings import get_settings
 
 def _scorer(root: Path) -> FraudScorer:
     if not list_versions(root):
-        result = run(ExperimentConfig(n_customers=600, n_terminals=1_200, gan_augmentation="off"))
+        result = run(ExperimentConfig(n_customers=600, n_terminals=1_200, choices=TrainingChoices(gan="off")))
         save(result.artifact, root)
     scorer = FraudScorer.from_artifacts(root, check_every_s=3600.0)
     if scorer.registry is None or scorer.registry.current() is None:

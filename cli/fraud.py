@@ -13,7 +13,14 @@ import torch
 import typer
 
 from streamsense.cli.groups import eval_app, report_app, train_app
-from streamsense.models.fraud.artifact import list_versions, load_latest, read_meta, save, version_name
+from streamsense.models.fraud.artifact import (
+    TrainingChoices,
+    list_versions,
+    load_latest,
+    read_meta,
+    save,
+    version_name,
+)
 from streamsense.models.fraud.experiment import RECIPE, ExperimentConfig, ExperimentResult, run
 from streamsense.models.fraud.fairness import fairness_from_counts, fairness_report
 from streamsense.models.fraud.scorer import FEATURE_CHECKPOINT, ONLINE_CHECKPOINT
@@ -44,38 +51,27 @@ def _decisions_file() -> Path:
     return _fraud_dir() / "eval" / "test_decisions.json"
 
 
-def _run(
-    customers: int,
-    terminals: int,
-    seed: int,
-    gan: str,
-    target_precision: float,
-    alert_rate: float | None,
-    cold_share: float,
-) -> ExperimentResult:
+def _choices(gan: str, target_precision: float, alert_rate: float | None, cold_share: float) -> TrainingChoices:
     if gan not in ("auto", "on", "off"):
         raise typer.BadParameter("gan must be auto, on or off")
     if not 0.0 <= cold_share <= 1.0:
         raise typer.BadParameter("cold-share must be between 0 and 1")
+    return TrainingChoices(target_precision, alert_rate, gan, cold_share)
+
+
+def _run(customers: int, terminals: int, seed: int, choices: TrainingChoices) -> ExperimentResult:
     torch.set_num_threads(1)
-    config = ExperimentConfig(
-        n_customers=customers,
-        n_terminals=terminals,
-        seed=seed,
-        gan_augmentation=gan,
-        target_precision=target_precision,
-        target_alert_rate=alert_rate,
-        cold_share=cold_share,
-    )
-    return run(config)
+    return run(ExperimentConfig(n_customers=customers, n_terminals=terminals, seed=seed, choices=choices))
 
 
-def _cached_recipe_version() -> Path | None:
-    """The newest version that the current recipe trained, if any (a worker's retrained versions have none)."""
+def _cached_recipe_version(choices: TrainingChoices) -> Path | None:
+    """The newest version that the current recipe trained with these choices, if any (a worker's retrained versions
+    have no recipe; a version written before choices were kept reads as the default ones)."""
     root = _fraud_dir()
     for version in reversed(list_versions(root)):
         folder = root / version_name(version)
-        if read_meta(folder)["metrics"].get("recipe") == RECIPE:
+        meta = read_meta(folder)
+        if meta["metrics"].get("recipe") == RECIPE and TrainingChoices.of(meta) == choices:
             return folder
     return None
 
@@ -94,14 +90,18 @@ def train_fraud(
     alert_rate: AlertRate = None,
     cold_share: ColdShare = 0.1,
     if_missing: Annotated[
-        bool, typer.Option("--if-missing", help="do nothing when a version of this training recipe is cached")
+        bool,
+        typer.Option(
+            "--if-missing", help="do nothing when this recipe has trained a cached version with these choices"
+        ),
     ] = False,
 ) -> None:
     """Train XGBoost + blend on the simulator and write the next versioned artifact (with warm checkpoints)."""
-    if if_missing and (cached := _cached_recipe_version()) is not None:
+    choices = _choices(gan, target_precision, alert_rate, cold_share)
+    if if_missing and (cached := _cached_recipe_version(choices)) is not None:
         _print({"cached": str(cached)})
         return
-    result = _run(customers, terminals, seed, gan, target_precision, alert_rate, cold_share)
+    result = _run(customers, terminals, seed, choices)
     replayed = result.replayed
     rng = np.random.default_rng(seed)
     sample = replayed.X[rng.choice(len(replayed.X), size=min(SAMPLE_ROWS, len(replayed.X)), replace=False)]
@@ -133,7 +133,7 @@ def eval_fraud(
 ) -> None:
     """Time-ordered evaluation on the simulator: online (prequential), XGBoost and combined, and every test
     transaction again as if on a new card (``cold_start``); one JSON object."""
-    result = _run(customers, terminals, seed, gan, target_precision, alert_rate, cold_share)
+    result = _run(customers, terminals, seed, _choices(gan, target_precision, alert_rate, cold_share))
     path = _decisions_file()
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(result.test_rows))

@@ -9,7 +9,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,29 @@ ARTIFACT_FORMAT = 1
 _VERSION_DIR = re.compile(r"^v(\d{4,})$")
 
 
+@dataclass(frozen=True)
+class TrainingChoices:
+    """The operator's training choices, kept in each version so that a worker's retraining makes the same ones:
+    the threshold rule (a validation alert rate when set, else a target precision), GAN augmentation and the share of
+    training rows also learnt as if on a new card."""
+
+    target_precision: float = 0.8
+    target_alert_rate: float | None = None
+    gan: str = "auto"
+    cold_share: float = 0.1
+
+    @classmethod
+    def of(cls, meta: dict[str, Any]) -> "TrainingChoices":
+        """A version's choices from its ``meta.json``; one written before choices were kept reads as the defaults,
+        which its training and the worker's retraining then used."""
+        return cls(**meta.get("choices", {}))
+
+    def threshold_rule(self) -> dict[str, float]:
+        if self.target_alert_rate is not None:
+            return {"target_alert_rate": self.target_alert_rate}
+        return {"target_precision": self.target_precision}
+
+
 @dataclass
 class FraudArtifact:
     """A trained XGBoost model with everything needed to turn its margin into a calibrated decision."""
@@ -32,6 +55,7 @@ class FraudArtifact:
     blend: Blend
     threshold: float
     metrics: dict[str, Any] = field(default_factory=dict)
+    choices: TrainingChoices = field(default_factory=TrainingChoices)
     version: int = 0
     created_at: float = 0.0
     compiled: CompiledTrees | None = None
@@ -54,6 +78,7 @@ class FraudArtifact:
             "blend": self.blend.to_dict(),
             "threshold": self.threshold,
             "metrics": self.metrics,
+            "choices": asdict(self.choices),
         }
 
 
@@ -106,6 +131,7 @@ def load(path: Path) -> FraudArtifact:
         blend=Blend(**meta["blend"]),
         threshold=float(meta["threshold"]),
         metrics=meta["metrics"],
+        choices=TrainingChoices.of(meta),
         version=int(meta["version"]),
         created_at=float(meta["created_at"]),
     )

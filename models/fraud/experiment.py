@@ -30,7 +30,7 @@ from streamsense.datasets.fraud_simulator import (
     SimulatorConfig,
     simulate,
 )
-from streamsense.models.fraud.artifact import FraudArtifact
+from streamsense.models.fraud.artifact import FraudArtifact, TrainingChoices
 from streamsense.models.fraud.blend import Blend, expected_calibration_error
 from streamsense.models.fraud.features import COLD, FeatureConfig, FraudFeaturePipeline
 from streamsense.models.fraud.metrics import ranking_metrics, threshold_metrics
@@ -69,11 +69,8 @@ class ExperimentConfig:
     periods: Periods = field(default_factory=Periods)
     xgb: XGBParams = field(default_factory=XGBParams)
     feature_config: dict[str, Any] = field(default_factory=lambda: FeatureConfig().to_dict())
-    target_precision: float = 0.8
-    target_alert_rate: float | None = None
-    gan_augmentation: str = "auto"
+    choices: TrainingChoices = field(default_factory=TrainingChoices)
     gan_ratio: float = 1.0
-    cold_share: float = 0.1
 
 
 @dataclass
@@ -112,23 +109,21 @@ def run(config: ExperimentConfig | None = None) -> ExperimentResult:
     train = (day >= train_start) & (day < train_start + p.train) & (known_at < train_cutoff)
     val = (day >= val_start) & (day < val_start + p.validation) & (known_at < val_cutoff)
     test = (day >= test_start) & (day < test_start + p.test)
-    copied = np.random.default_rng(cfg.seed).uniform(size=len(sim)) < cfg.cold_share
+    copied = np.random.default_rng(cfg.seed).uniform(size=len(sim)) < cfg.choices.cold_share
     pipeline = FraudFeaturePipeline(cfg.feature_config)
     replayed = replay(sim, pipeline, OnlineFraudModel(seed=cfg.seed), cold=test | ((train | val) & copied))
     X = replayed.X
 
     online_logit = _logit(replayed.online_score)
     X_train, y_train = _with_cold_copies(X, y, train, replayed.cold)
-    choice = fit_booster(X_train, y_train, X[val], y[val], replayed.names, cfg.xgb, cfg.gan_augmentation, cfg.gan_ratio)
+    choice = fit_booster(X_train, y_train, X[val], y[val], replayed.names, cfg.xgb, cfg.choices.gan, cfg.gan_ratio)
     booster = choice.booster
     xgb_margin = margin(booster, X)
     gan_report = dict(choice.report)
     gan_report["test_ap_without"] = _ap(y[test], margin(choice.plain, X[test]))
     if choice.augmented is not None:
         gan_report["test_ap_with"] = _ap(y[test], margin(choice.augmented, X[test]))
-    blend, threshold = fit_decision(
-        online_logit[val], xgb_margin[val], y[val], cfg.target_precision, cfg.target_alert_rate
-    )
+    blend, threshold = fit_decision(online_logit[val], xgb_margin[val], y[val], cfg.choices)
     combined = blend.score_many(online_logit, xgb_margin)
 
     def on_test(score: np.ndarray) -> dict[str, float]:
@@ -154,9 +149,7 @@ def run(config: ExperimentConfig | None = None) -> ExperimentResult:
             "expected_calibration_error": round(expected_calibration_error(combined[test], y[test]), 6),
             "at_threshold": threshold_metrics(combined[test], y[test], threshold),
             "blend": blend.to_dict(),
-            "threshold_rule": {"target_alert_rate": cfg.target_alert_rate}
-            if cfg.target_alert_rate is not None
-            else {"target_precision": cfg.target_precision},
+            "threshold_rule": cfg.choices.threshold_rule(),
         },
         "gan_augmentation": gan_report,
         "cold_start": _cold_start(sim, replayed.cold, test, booster, blend, threshold, combined),
@@ -170,6 +163,7 @@ def run(config: ExperimentConfig | None = None) -> ExperimentResult:
         threshold=threshold,
         metrics={k: report[k] for k in ("online", "xgboost", "combined", "gan_augmentation", "data")}
         | {"recipe": RECIPE},
+        choices=cfg.choices,
     )
     return ExperimentResult(artifact, replayed, report, _test_rows(sim, test, combined, threshold))
 

@@ -211,13 +211,21 @@ class FraudScorer:
     def retrain(self, rows: Iterable[Mapping[str, Any]]) -> FraudArtifact | None:
         """Fit the next XGBoost version on labelled rows kept at scoring time and make it current (hot swap).
 
+        The new version is trained with the current version's choices (threshold rule, GAN mode, cold share).
         Returns ``None`` when there is no registry or too few frauds to validate a new version."""
         if self.registry is None:
             return None
         from streamsense.models.fraud.training import retrain  # training pulls in torch (the GAN); scoring does not
 
-        pipeline = self.pipeline
-        artifact = retrain(rows, self.registry.root, pipeline.names, pipeline.config.to_dict(), as_new=pipeline.as_new)
+        pipeline, current = self.pipeline, self.registry.current()
+        artifact = retrain(
+            rows,
+            self.registry.root,
+            pipeline.names,
+            pipeline.config.to_dict(),
+            choices=current.choices if current is not None else None,
+            as_new=pipeline.as_new,
+        )
         if artifact is not None:
             self.registry.refresh()
         return artifact

@@ -16,10 +16,11 @@ import numpy as np
 import xgboost as xgb
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from streamsense.models.fraud.artifact import FraudArtifact, save
+from streamsense.models.fraud.artifact import FraudArtifact, TrainingChoices, save
 from streamsense.models.fraud.blend import Blend, fit_blend, threshold_for_alert_rate, threshold_for_precision
 from streamsense.models.fraud.features import COLD
 from streamsense.models.fraud.gan import TabularGAN
+from streamsense.models.fraud.metrics import threshold_metrics
 from streamsense.models.fraud.xgb_model import XGBParams, margin, train_booster
 
 GAN_MODES = ("auto", "on", "off")
@@ -78,16 +79,15 @@ def fit_decision(
     online_logit: np.ndarray,
     xgb_margin: np.ndarray,
     y: np.ndarray,
-    target_precision: float,
-    target_alert_rate: float | None = None,
+    choices: TrainingChoices,
 ) -> tuple[Blend, float]:
-    """Calibrated blend and its threshold, both on validation rows: the threshold flags ``target_alert_rate`` of
-    transactions when given, else it is the lowest one reaching ``target_precision``."""
+    """Calibrated blend and its threshold, both on validation rows: the threshold flags the choices'
+    ``target_alert_rate`` of transactions when set, else it is the lowest one reaching their ``target_precision``."""
     blend = fit_blend(online_logit, xgb_margin, y)
     scores = blend.score_many(online_logit, xgb_margin)
-    if target_alert_rate is not None:
-        return blend, threshold_for_alert_rate(scores, target_alert_rate)
-    return blend, threshold_for_precision(scores, y, target_precision)
+    if choices.target_alert_rate is not None:
+        return blend, threshold_for_alert_rate(scores, choices.target_alert_rate)
+    return blend, threshold_for_precision(scores, y, choices.target_precision)
 
 
 def _rows_to_arrays(
@@ -113,46 +113,48 @@ def retrain(
     root: Path,
     names: list[str],
     feature_config: dict[str, Any],
+    choices: TrainingChoices | None = None,
     validation_fraction: float = 0.25,
-    target_precision: float = 0.8,
-    target_alert_rate: float | None = None,
     params: XGBParams | None = None,
-    gan: str = "auto",
     min_frauds: int = 20,
     as_new: Callable[[np.ndarray, bool], np.ndarray] | None = None,
-    cold_share: float = 0.1,
 ) -> FraudArtifact | None:
     """Fit on labelled rows ``{"features": {name: value}, "is_fraud": bool, "event_time": epoch_s,
     "online_logit": float}`` (kept from scoring time) and publish the next version under ``root``.
 
     The latest ``validation_fraction`` of rows by event time is validation (blend, threshold, GAN choice). Returns
-    ``None`` without publishing when either part has fewer than ``min_frauds`` frauds. With ``as_new``
-    (``FraudFeaturePipeline.as_new``) the booster also learns cold copies of a seeded ``cold_share`` of the training
-    rows, as the experiment's booster did, so that a retrained version still knows new cards.
+    ``None`` without publishing when either part has fewer than ``min_frauds`` frauds. ``choices`` (the current
+    version's, so that a retraining keeps the operator's threshold rule, GAN mode and cold share) are kept in the new
+    version. With ``as_new`` (``FraudFeaturePipeline.as_new``) the booster also learns cold copies of a seeded
+    ``choices.cold_share`` of the training rows, as the experiment's booster did, so that a retrained version still
+    knows new cards.
     """
+    choices = choices or TrainingChoices()
     X, y, logit, _ = _rows_to_arrays(rows, names)
     cut = int(len(y) * (1 - validation_fraction))
     if y[:cut].sum() < min_frauds or y[cut:].sum() < min_frauds:
         return None
     X_fit, y_fit = X[:cut], y[:cut]
     if as_new is not None:
-        pick = np.random.default_rng((params or XGBParams()).seed).uniform(size=cut) < cold_share
+        pick = np.random.default_rng((params or XGBParams()).seed).uniform(size=cut) < choices.cold_share
         X_fit = np.vstack([X_fit, *(as_new(X_fit[pick], terminal_too) for terminal_too in COLD.values())])
         y_fit = np.concatenate([y_fit, *[y_fit[pick]] * len(COLD)])
-    choice = fit_booster(X_fit, y_fit, X[cut:], y[cut:], names, params, gan)
+    choice = fit_booster(X_fit, y_fit, X[cut:], y[cut:], names, params, choices.gan)
     val_margin = margin(choice.booster, X[cut:])
-    blend, threshold = fit_decision(logit[cut:], val_margin, y[cut:], target_precision, target_alert_rate)
+    blend, threshold = fit_decision(logit[cut:], val_margin, y[cut:], choices)
     combined = blend.score_many(logit[cut:], val_margin)
     metrics = {
         "validation": {
             "rows": int(len(y) - cut),
             "roc_auc": round(float(roc_auc_score(y[cut:], combined)), 4),
             "average_precision": _ap(y[cut:], combined),
+            "frauds": int(y[cut:].sum()),
+            "at_threshold": threshold_metrics(combined, y[cut:], threshold),
         },
         "train_rows": cut,
         "train_cold_copies": len(y_fit) - cut,
         "gan_augmentation": choice.report,
     }
-    artifact = FraudArtifact(choice.booster, names, feature_config, blend, threshold, metrics)
+    artifact = FraudArtifact(choice.booster, names, feature_config, blend, threshold, metrics, choices)
     save(artifact, root)
     return artifact

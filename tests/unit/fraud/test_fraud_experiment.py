@@ -1,5 +1,6 @@
 import pytest
 
+from streamsense.models.fraud.artifact import TrainingChoices
 from streamsense.models.fraud.experiment import ExperimentConfig, Periods, run
 from streamsense.models.fraud.xgb_model import XGBParams
 
@@ -10,8 +11,7 @@ def _report(cold_share: float) -> dict:
         n_terminals=1_200,
         periods=Periods(warmup=10, train=21, gap=7, validation=10, test=10),
         xgb=XGBParams(n_estimators=60),
-        gan_augmentation="off",
-        cold_share=cold_share,
+        choices=TrainingChoices(gan="off", cold_share=cold_share),
     )
     return run(config).report
 

@@ -1,11 +1,17 @@
+import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
+from streamsense.models.fraud.artifact import FraudArtifact, TrainingChoices, load, save
 from streamsense.models.fraud.features import FraudFeaturePipeline
 from streamsense.models.fraud.registry import FraudModelRegistry
+from streamsense.models.fraud.scorer import FraudScorer
 from streamsense.models.fraud.training import retrain
 from streamsense.models.fraud.xgb_model import XGBParams
+
+OFF = TrainingChoices(gan="off")
 
 
 def _rows(X: np.ndarray, y: np.ndarray, names: list[str]) -> list[dict]:
@@ -25,7 +31,7 @@ def test_retrain_publishes_a_new_version_that_the_registry_picks_up(tmp_path: Pa
     registry = FraudModelRegistry(tmp_path, check_every_s=0.0)
     assert registry.current() is None
     artifact = retrain(
-        _rows(X, y, pipeline_names), tmp_path, pipeline_names, {}, params=XGBParams(n_estimators=20), gan="off"
+        _rows(X, y, pipeline_names), tmp_path, pipeline_names, {}, params=XGBParams(n_estimators=20), choices=OFF
     )
     assert artifact is not None and artifact.version == 1
     assert artifact.metrics["validation"]["roc_auc"] > 0.8
@@ -37,7 +43,7 @@ def test_retrain_refuses_to_publish_with_too_few_frauds(tmp_path: Path, tiny_xy,
     X, y = tiny_xy
     few = np.zeros_like(y)
     few[:5] = 1
-    assert retrain(_rows(X, few, pipeline_names), tmp_path, pipeline_names, {}, gan="off") is None
+    assert retrain(_rows(X, few, pipeline_names), tmp_path, pipeline_names, {}, choices=OFF) is None
     assert not any(tmp_path.iterdir())
 
 
@@ -46,10 +52,46 @@ def test_retrain_teaches_the_booster_cold_copies_of_a_share_of_its_rows(tmp_path
     pipeline = FraudFeaturePipeline()
     rows = _rows(X, y, pipeline.names)
     artifact = retrain(
-        rows, tmp_path, pipeline.names, {}, params=XGBParams(n_estimators=20), gan="off", as_new=pipeline.as_new
+        rows, tmp_path, pipeline.names, {}, params=XGBParams(n_estimators=20), choices=OFF, as_new=pipeline.as_new
     )
     assert artifact is not None
     train_rows, copies = artifact.metrics["train_rows"], artifact.metrics["train_cold_copies"]
     assert copies % 2 == 0 and 0.15 * train_rows < copies < 0.25 * train_rows
-    plain = retrain(rows, tmp_path, pipeline.names, {}, params=XGBParams(n_estimators=20), gan="off")
+    plain = retrain(rows, tmp_path, pipeline.names, {}, params=XGBParams(n_estimators=20), choices=OFF)
     assert plain is not None and plain.metrics["train_cold_copies"] == 0
+
+
+def test_a_retraining_sets_the_threshold_by_the_alert_rate_it_was_given_and_keeps_the_choices(
+    tmp_path: Path, tiny_xy, pipeline_names
+) -> None:
+    X, y = tiny_xy
+    choices = TrainingChoices(target_alert_rate=0.05, gan="off", cold_share=0.0)
+    artifact = retrain(
+        _rows(X, y, pipeline_names), tmp_path, pipeline_names, {}, choices, params=XGBParams(n_estimators=20)
+    )
+    assert artifact is not None
+    assert 0.04 <= artifact.metrics["validation"]["at_threshold"]["alert_rate"] <= 0.06
+    assert load(tmp_path / artifact.version_name).choices == choices
+
+
+def test_a_worker_retrains_with_the_choices_of_the_version_it_replaces(
+    tmp_path: Path, tiny_artifact: FraudArtifact, tiny_xy
+) -> None:
+    choices = TrainingChoices(target_alert_rate=0.02, gan="off", cold_share=0.0)
+    save(replace(tiny_artifact, choices=choices), tmp_path)
+    scorer = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0)
+    X, y = tiny_xy
+    retrained = scorer.retrain(_rows(X, y, scorer.pipeline.names))
+    assert retrained is not None and retrained.version == 2
+    assert retrained.choices == choices
+    assert retrained.metrics["train_cold_copies"] == 0
+    assert retrained.metrics["gan_augmentation"]["enabled"] is False
+    assert 0.015 <= retrained.metrics["validation"]["at_threshold"]["alert_rate"] <= 0.025
+
+
+def test_a_version_saved_before_choices_were_kept_reads_as_the_defaults(tmp_path: Path, tiny_artifact) -> None:
+    folder = save(tiny_artifact, tmp_path)
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta["choices"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert load(folder).choices == TrainingChoices()

@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 
 from streamsense.cli.fraud import _cached_recipe_version
-from streamsense.models.fraud.artifact import FraudArtifact, save
+from streamsense.models.fraud.artifact import FraudArtifact, TrainingChoices, save
 from streamsense.models.fraud.experiment import RECIPE
 from streamsense.settings import get_settings
 
@@ -22,7 +22,7 @@ def test_a_cache_trained_by_an_older_recipe_does_not_count_as_trained(
 ) -> None:
     save(replace(tiny_artifact, metrics={}), fraud_root)
     save(replace(tiny_artifact, metrics={"recipe": RECIPE - 1}), fraud_root)
-    assert _cached_recipe_version() is None
+    assert _cached_recipe_version(TrainingChoices()) is None
 
 
 def test_the_newest_version_of_this_recipe_counts_even_under_a_worker_retrained_one(
@@ -30,4 +30,14 @@ def test_the_newest_version_of_this_recipe_counts_even_under_a_worker_retrained_
 ) -> None:
     trained = save(replace(tiny_artifact, metrics={"recipe": RECIPE}), fraud_root)
     save(replace(tiny_artifact, metrics={"validation": {}}), fraud_root)
-    assert _cached_recipe_version() == trained
+    assert _cached_recipe_version(TrainingChoices()) == trained
+
+
+def test_a_version_trained_with_other_choices_does_not_count_as_trained(
+    fraud_root: Path, tiny_artifact: FraudArtifact
+) -> None:
+    by_rate = TrainingChoices(target_alert_rate=0.01)
+    trained = save(replace(tiny_artifact, metrics={"recipe": RECIPE}), fraud_root)
+    assert _cached_recipe_version(by_rate) is None
+    assert _cached_recipe_version(TrainingChoices()) == trained
+    assert _cached_recipe_version(TrainingChoices(gan="off")) is None
