@@ -372,9 +372,14 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             if labelled.added_since_use < settings.fraud_retrain_min_labels:
                 return
             kept, rows = len(labelled), labelled.take()
-            artifact = await asyncio.to_thread(scorer.retrain, rows)
+            least = settings.fraud_retrain_min_frauds
+            artifact = await asyncio.to_thread(scorer.retrain, rows, least)
             if artifact is None:
-                log.info("retraining skipped: too few frauds among %d labelled rows", kept)
+                log.info(
+                    "retraining skipped: fewer than %d frauds in its training or validation part of %d labelled rows",
+                    least,
+                    kept,
+                )
             else:
                 log.info("retrained on %d labelled rows: %s is current", kept, artifact.version_name)
 

@@ -151,6 +151,9 @@ def run(config: ExperimentConfig | None = None) -> ExperimentResult:
             "blend": blend.to_dict(),
             "threshold_rule": cfg.choices.threshold_rule(),
         },
+        "threshold_by_validation_frauds": threshold_by_validation_frauds(
+            online_logit, xgb_margin, y, val, test, cfg.choices
+        ),
         "gan_augmentation": gan_report,
         "cold_start": _cold_start(sim, replayed.cold, test, booster, blend, threshold, combined),
         "features": replayed.names,
@@ -211,6 +214,46 @@ def _cold_start(
             "recall_by_scenario": _by_scenario(scenario, flagged),
             "alert_rate_genuine": round(float(flagged[y == 0].mean()), 6),
         }
+    return out
+
+
+def threshold_by_validation_frauds(
+    online_logit: np.ndarray,
+    xgb_margin: np.ndarray,
+    y: np.ndarray,
+    val: np.ndarray,
+    test: np.ndarray,
+    choices: TrainingChoices,
+    sizes: tuple[int, ...] = (20, 50, 100, 200),
+    windows: int = 30,
+) -> dict[str, dict[str, float]]:
+    """How a blend and threshold fitted on few validation frauds hold on the test period, as a worker's retraining
+    fits them on its latest labels: for each size k, windows of consecutive validation transactions holding k frauds
+    each (starting at evenly spaced transactions), each fitted alone and read on every test transaction."""
+    v_logit, v_margin, v_y = online_logit[val], xgb_margin[val], y[val]
+    frauds_before = np.concatenate([[0], np.cumsum(v_y)])
+    out = {}
+    for k in sizes:
+        read = []
+        for start in np.unique(np.linspace(0, len(v_y) - 1, windows).astype(int)):
+            end = int(np.searchsorted(frauds_before, frauds_before[start] + k))
+            if end > len(v_y):
+                continue
+            window = slice(start, end)
+            blend, threshold = fit_decision(v_logit[window], v_margin[window], v_y[window], choices)
+            read.append(threshold_metrics(blend.score_many(online_logit[test], xgb_margin[test]), y[test], threshold))
+        if read:
+            precision = np.array([r["precision"] for r in read])
+            alert_rate = np.array([r["alert_rate"] for r in read])
+            out[str(k)] = {
+                "windows": len(read),
+                "test_precision_mean": round(float(precision.mean()), 4),
+                "test_precision_p10": round(float(np.quantile(precision, 0.1)), 4),
+                "test_precision_min": round(float(precision.min()), 4),
+                "test_recall_mean": round(float(np.mean([r["recall"] for r in read])), 4),
+                "test_alert_rate_p10": round(float(np.quantile(alert_rate, 0.1)), 6),
+                "test_alert_rate_p90": round(float(np.quantile(alert_rate, 0.9)), 6),
+            }
     return out
 
 

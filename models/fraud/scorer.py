@@ -208,11 +208,11 @@ class FraudScorer:
         margins, contribs = artifact.compiled.margin_and_contribs(np.asarray(rows))
         return [self._finish(row, artifact, float(m), c) for row, m, c in zip(rows, margins, contribs, strict=True)]
 
-    def retrain(self, rows: Iterable[Mapping[str, Any]]) -> FraudArtifact | None:
+    def retrain(self, rows: Iterable[Mapping[str, Any]], min_frauds: int) -> FraudArtifact | None:
         """Fit the next XGBoost version on labelled rows kept at scoring time and make it current (hot swap).
 
         The new version is trained with the current version's choices (threshold rule, GAN mode, cold share).
-        Returns ``None`` when there is no registry or too few frauds to validate a new version."""
+        Returns ``None`` when there is no registry or fewer than ``min_frauds`` frauds to train or to validate it."""
         if self.registry is None:
             return None
         from streamsense.models.fraud.training import retrain  # training pulls in torch (the GAN); scoring does not
@@ -224,6 +224,7 @@ class FraudScorer:
             pipeline.names,
             pipeline.config.to_dict(),
             choices=current.choices if current is not None else None,
+            min_frauds=min_frauds,
             as_new=pipeline.as_new,
         )
         if artifact is not None:

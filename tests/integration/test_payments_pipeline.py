@@ -342,7 +342,12 @@ def test_the_worker_retrains_xgboost_from_the_labels_it_learned_and_swaps_it_in_
         return tx.model_copy(update={"event_time": datetime(2026, 4, 1, hour, 30, tzinfo=UTC) + day})
 
     history = [shaped(n, fraud=n % 2 == 0) for n in range(240)]
-    overrides = {"cache_dir": tmp_path / "cold", "fraud_retrain_every_s": 3.0, "fraud_retrain_min_labels": 200}
+    overrides = {
+        "cache_dir": tmp_path / "cold",
+        "fraud_retrain_every_s": 3.0,
+        "fraud_retrain_min_labels": 200,
+        "fraud_retrain_min_frauds": 20,
+    }
     start_worker("payments", settings.model_copy(update={**overrides, "fraud_model_check_s": 1.0}))
     for tx in history:
         producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)

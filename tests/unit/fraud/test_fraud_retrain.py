@@ -81,7 +81,7 @@ def test_a_worker_retrains_with_the_choices_of_the_version_it_replaces(
     save(replace(tiny_artifact, choices=choices), tmp_path)
     scorer = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0)
     X, y = tiny_xy
-    retrained = scorer.retrain(_rows(X, y, scorer.pipeline.names))
+    retrained = scorer.retrain(_rows(X, y, scorer.pipeline.names), min_frauds=20)
     assert retrained is not None and retrained.version == 2
     assert retrained.choices == choices
     assert retrained.metrics["train_cold_copies"] == 0
