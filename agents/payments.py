@@ -373,7 +373,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                 return
             kept, rows = len(labelled), labelled.take()
             least = settings.fraud_retrain_min_frauds
-            artifact = await asyncio.to_thread(scorer.retrain, rows, least)
+            artifact = await asyncio.to_thread(scorer.retrain, rows, least, scorer.checkpoints())
             if artifact is None:
                 log.info(
                     "retraining skipped: fewer than %d frauds in its training or validation part of %d labelled rows",

@@ -1,8 +1,5 @@
 """Fraud commands: ``train fraud``, ``eval fraud``, ``report fraud`` (global importance), ``report fairness``."""
 
-import io
-import json
-import pickle
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -14,21 +11,21 @@ import typer
 
 from streamsense.cli.groups import eval_app, report_app, train_app
 from streamsense.models.fraud.artifact import (
+    SAMPLE_FILE,
     TrainingChoices,
+    feature_sample,
     list_versions,
     load_latest,
+    newest_with,
     read_meta,
     save,
     version_name,
 )
 from streamsense.models.fraud.experiment import RECIPE, ExperimentConfig, ExperimentResult, run
 from streamsense.models.fraud.fairness import fairness_from_counts, fairness_report
-from streamsense.models.fraud.scorer import FEATURE_CHECKPOINT, ONLINE_CHECKPOINT
+from streamsense.models.fraud.scorer import checkpoint_files
 from streamsense.models.fraud.xgb_model import contributions
 from streamsense.settings import get_settings
-
-SAMPLE_FILE = "sample.npy"
-SAMPLE_ROWS = 2_000
 
 Customers = Annotated[int, typer.Option(help="simulated customers")]
 Terminals = Annotated[int, typer.Option(help="simulated terminals")]
@@ -103,22 +100,9 @@ def train_fraud(
         return
     result = _run(customers, terminals, seed, choices)
     replayed = result.replayed
-    rng = np.random.default_rng(seed)
-    sample = replayed.X[rng.choice(len(replayed.X), size=min(SAMPLE_ROWS, len(replayed.X)), replace=False)]
-    buffer = _npy_bytes(sample.astype(np.float32))
-    extra = {
-        FEATURE_CHECKPOINT: json.dumps(replayed.pipeline.to_dict()).encode(),
-        ONLINE_CHECKPOINT: pickle.dumps(replayed.online),
-        SAMPLE_FILE: buffer,
-    }
+    extra = checkpoint_files(replayed.pipeline, replayed.online) | {SAMPLE_FILE: feature_sample(replayed.X, seed)}
     folder = save(result.artifact, _fraud_dir(), extra)
     _print({"artifact": str(folder), "version": result.artifact.version_name, "metrics": result.artifact.metrics})
-
-
-def _npy_bytes(array: np.ndarray) -> bytes:
-    out = io.BytesIO()
-    np.save(out, array)
-    return out.getvalue()
 
 
 @eval_app.command("fraud")
@@ -142,17 +126,20 @@ def eval_fraud(
 
 @report_app.command("fraud")
 def report_fraud(top: Annotated[int, typer.Option(help="features to show")] = 20) -> None:
-    """Global feature importance of the newest artifact: mean |SHAP| (exact TreeSHAP) per feature."""
+    """Global feature importance of the newest artifact: mean |SHAP| (exact TreeSHAP) per feature, on a sample of the
+    rows it was trained on (a version a worker retrained before stop 34 kept none: then the newest sample there is)."""
     artifact = load_latest(_fraud_dir())
-    if artifact is None:
+    sampled = newest_with(_fraud_dir(), SAMPLE_FILE)
+    if artifact is None or sampled is None:
         raise typer.BadParameter("no fraud artifact yet: run `streamsense train fraud` first")
-    sample = np.load(_fraud_dir() / artifact.version_name / SAMPLE_FILE)
+    sample = np.load(sampled / SAMPLE_FILE)
     shap = contributions(artifact.booster, sample)
     importance = np.abs(shap[:, :-1]).mean(axis=0)
     order = np.argsort(-importance)[:top]
     _print(
         {
             "version": artifact.version_name,
+            "sample_of": sampled.name,
             "rows": len(sample),
             "mean_abs_shap": {artifact.names[i]: round(float(importance[i]), 5) for i in order},
         }

@@ -4,6 +4,7 @@ A version folder is written under a temporary name and renamed into place, so a 
 the highest ``vNNNN`` folder with a ``meta.json`` is the newest.
 """
 
+import io
 import json
 import os
 import re
@@ -13,12 +14,17 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import xgboost as xgb
 
 from streamsense.models.fraud.blend import Blend
 from streamsense.models.fraud.xgb_model import CompiledTrees, load_booster, save_booster
 
 ARTIFACT_FORMAT = 1
+ONLINE_CHECKPOINT = "online.pkl"
+FEATURE_CHECKPOINT = "features.json"
+SAMPLE_FILE = "sample.npy"
+SAMPLE_ROWS = 2_000
 _VERSION_DIR = re.compile(r"^v(\d{4,})$")
 
 
@@ -112,6 +118,22 @@ def save(artifact: FraudArtifact, root: Path, extra_files: dict[str, bytes] | No
     target = root / artifact.version_name
     os.rename(staging, target)
     return target
+
+
+def feature_sample(X: np.ndarray, seed: int, rows: int = SAMPLE_ROWS) -> bytes:
+    """``SAMPLE_FILE``'s bytes: a seeded sample of the rows a version was trained on, for ``report fraud``."""
+    picked = X[np.random.default_rng(seed).choice(len(X), size=min(rows, len(X)), replace=False)]
+    out = io.BytesIO()
+    np.save(out, picked.astype(np.float32))
+    return out.getvalue()
+
+
+def newest_with(root: Path, name: str) -> Path | None:
+    """The newest version folder that holds the file ``name`` (versions written by older code may lack it)."""
+    for version in reversed(list_versions(root)):
+        if (root / version_name(version) / name).is_file():
+            return root / version_name(version)
+    return None
 
 
 def read_meta(path: Path) -> dict[str, Any]:

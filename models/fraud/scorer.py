@@ -23,6 +23,7 @@ contributions. The registry swaps in newer artifacts while scoring continues.
 """
 
 import json
+import pickle
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,15 +31,18 @@ from typing import Any
 
 import numpy as np
 
-from streamsense.models.fraud.artifact import FraudArtifact, list_versions, version_name
+from streamsense.models.fraud.artifact import (
+    FEATURE_CHECKPOINT,
+    ONLINE_CHECKPOINT,
+    FraudArtifact,
+    newest_with,
+)
 from streamsense.models.fraud.features import FraudFeaturePipeline, new_key_state
 from streamsense.models.fraud.online import OnlineFraudModel
 from streamsense.models.fraud.registry import FraudModelRegistry
 from streamsense.schemas.payments import Transaction, TransactionLabel
 from streamsense.settings import get_settings
 
-ONLINE_CHECKPOINT = "online.pkl"
-FEATURE_CHECKPOINT = "features.json"
 COLD_START_VERSION = "online-only"
 
 
@@ -53,6 +57,12 @@ class FraudScore:
     features: dict[str, float] = field(repr=False)
     model_version: str
     online_logit: float
+
+
+def checkpoint_files(pipeline: FraudFeaturePipeline, online: OnlineFraudModel) -> dict[str, bytes]:
+    """The feature pipeline's config and global state and the online model, as files of a version folder, which a
+    worker that starts later takes up."""
+    return {FEATURE_CHECKPOINT: json.dumps(pipeline.to_dict()).encode(), ONLINE_CHECKPOINT: pickle.dumps(online)}
 
 
 def new_account_state() -> dict[str, list]:
@@ -94,7 +104,9 @@ class FraudScorer:
     def from_artifacts(
         cls, root: Path | None = None, check_every_s: float = 30.0, cold_threshold: float | None = None
     ) -> "FraudScorer":
-        """Start from the newest artifact folder's checkpoints (warm online model, feature state) if any.
+        """Start from the checkpoints (warm online model, feature state) of the newest version that has them, if any:
+        ``train fraud`` writes them, and so does a worker's retraining since stop 34 (until then a worker started after
+        a retraining began with a cold online model and no global feature state).
 
         ``root`` defaults to ``get_settings().artifact_dir / "fraud"``, ``cold_threshold`` to the settings'
         ``fraud_threshold`` (used only until an artifact with its own validated threshold exists); the currencies
@@ -103,14 +115,11 @@ class FraudScorer:
         settings = get_settings()
         root = root if root is not None else settings.artifact_dir / "fraud"
         cold_threshold = settings.fraud_threshold if cold_threshold is None else cold_threshold
-        versions = list_versions(root)
         pipeline, online = FraudFeaturePipeline(), OnlineFraudModel()
-        if versions:
-            folder = root / version_name(versions[-1])
-            if (folder / FEATURE_CHECKPOINT).is_file():
-                pipeline = FraudFeaturePipeline.from_dict(json.loads((folder / FEATURE_CHECKPOINT).read_text()))
-            if (folder / ONLINE_CHECKPOINT).is_file():
-                online = OnlineFraudModel.load(folder / ONLINE_CHECKPOINT)
+        if (folder := newest_with(root, FEATURE_CHECKPOINT)) is not None:
+            pipeline = FraudFeaturePipeline.from_dict(json.loads((folder / FEATURE_CHECKPOINT).read_text()))
+        if (folder := newest_with(root, ONLINE_CHECKPOINT)) is not None:
+            online = OnlineFraudModel.load(folder / ONLINE_CHECKPOINT)
         registry = FraudModelRegistry(root, check_every_s)
         return cls(pipeline, online, registry, cold_threshold, currency_rates=settings.fraud_currency_rates)
 
@@ -208,8 +217,16 @@ class FraudScorer:
         margins, contribs = artifact.compiled.margin_and_contribs(np.asarray(rows))
         return [self._finish(row, artifact, float(m), c) for row, m, c in zip(rows, margins, contribs, strict=True)]
 
-    def retrain(self, rows: Iterable[Mapping[str, Any]], min_frauds: int) -> FraudArtifact | None:
-        """Fit the next XGBoost version on labelled rows kept at scoring time and make it current (hot swap).
+    def checkpoints(self) -> dict[str, bytes]:
+        """``checkpoint_files`` of the live state; call it where the state changes (the event loop), not in a thread
+        that runs beside it."""
+        return checkpoint_files(self.pipeline, self.online)
+
+    def retrain(
+        self, rows: Iterable[Mapping[str, Any]], min_frauds: int, checkpoints: dict[str, bytes]
+    ) -> FraudArtifact | None:
+        """Fit the next XGBoost version on labelled rows kept at scoring time and make it current (hot swap); the
+        version also keeps ``checkpoints`` (``checkpoints()`` taken before) for the workers that start after it.
 
         The new version is trained with the current version's choices (threshold rule, GAN mode, cold share).
         Returns ``None`` when there is no registry or fewer than ``min_frauds`` frauds to train or to validate it."""
@@ -226,6 +243,7 @@ class FraudScorer:
             choices=current.choices if current is not None else None,
             min_frauds=min_frauds,
             as_new=pipeline.as_new,
+            extra_files=checkpoints,
         )
         if artifact is not None:
             self.registry.refresh()

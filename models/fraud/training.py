@@ -16,7 +16,7 @@ import numpy as np
 import xgboost as xgb
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from streamsense.models.fraud.artifact import FraudArtifact, TrainingChoices, save
+from streamsense.models.fraud.artifact import SAMPLE_FILE, FraudArtifact, TrainingChoices, feature_sample, save
 from streamsense.models.fraud.blend import Blend, fit_blend, threshold_for_alert_rate, threshold_for_precision
 from streamsense.models.fraud.features import COLD
 from streamsense.models.fraud.gan import TabularGAN
@@ -118,6 +118,7 @@ def retrain(
     params: XGBParams | None = None,
     min_frauds: int = 20,
     as_new: Callable[[np.ndarray, bool], np.ndarray] | None = None,
+    extra_files: dict[str, bytes] | None = None,
 ) -> FraudArtifact | None:
     """Fit on labelled rows ``{"features": {name: value}, "is_fraud": bool, "event_time": epoch_s,
     "online_logit": float}`` (kept from scoring time) and publish the next version under ``root``.
@@ -127,7 +128,7 @@ def retrain(
     version's, so that a retraining keeps the operator's threshold rule, GAN mode and cold share) are kept in the new
     version. With ``as_new`` (``FraudFeaturePipeline.as_new``) the booster also learns cold copies of a seeded
     ``choices.cold_share`` of the training rows, as the experiment's booster did, so that a retrained version still
-    knows new cards.
+    knows new cards. The version keeps ``extra_files`` and a sample of its training rows (``SAMPLE_FILE``).
     """
     choices = choices or TrainingChoices()
     X, y, logit, _ = _rows_to_arrays(rows, names)
@@ -156,5 +157,5 @@ def retrain(
         "gan_augmentation": choice.report,
     }
     artifact = FraudArtifact(choice.booster, names, feature_config, blend, threshold, metrics, choices)
-    save(artifact, root)
+    save(artifact, root, (extra_files or {}) | {SAMPLE_FILE: feature_sample(X[:cut], (params or XGBParams()).seed)})
     return artifact

@@ -4,10 +4,11 @@ from pathlib import Path
 
 import numpy as np
 
-from streamsense.models.fraud.artifact import FraudArtifact, TrainingChoices, load, save
+from streamsense.models.fraud.artifact import SAMPLE_FILE, FraudArtifact, TrainingChoices, load, save
 from streamsense.models.fraud.features import FraudFeaturePipeline
+from streamsense.models.fraud.online import OnlineFraudModel
 from streamsense.models.fraud.registry import FraudModelRegistry
-from streamsense.models.fraud.scorer import FraudScorer
+from streamsense.models.fraud.scorer import FraudScorer, checkpoint_files
 from streamsense.models.fraud.training import retrain
 from streamsense.models.fraud.xgb_model import XGBParams
 
@@ -81,7 +82,7 @@ def test_a_worker_retrains_with_the_choices_of_the_version_it_replaces(
     save(replace(tiny_artifact, choices=choices), tmp_path)
     scorer = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0)
     X, y = tiny_xy
-    retrained = scorer.retrain(_rows(X, y, scorer.pipeline.names), min_frauds=20)
+    retrained = scorer.retrain(_rows(X, y, scorer.pipeline.names), 20, scorer.checkpoints())
     assert retrained is not None and retrained.version == 2
     assert retrained.choices == choices
     assert retrained.metrics["train_cold_copies"] == 0
@@ -95,3 +96,41 @@ def test_a_version_saved_before_choices_were_kept_reads_as_the_defaults(tmp_path
     del meta["choices"]
     (folder / "meta.json").write_text(json.dumps(meta))
     assert load(folder).choices == TrainingChoices()
+
+
+def _learned(scorer: FraudScorer, rows: list[dict]) -> None:
+    """Labels reach the online model and the global prior, and transactions the global state, as in a worker."""
+    for i, row in enumerate(rows):
+        scorer.pipeline.learn_global(1.7e9 + 60.0 * i, 10.0 + i % 400)
+        scorer.learn_one(row["features"], row["is_fraud"])
+
+
+def test_a_worker_started_after_a_retraining_takes_up_the_state_the_retraining_kept(
+    tmp_path: Path, tiny_artifact: FraudArtifact, tiny_xy
+) -> None:
+    save(replace(tiny_artifact, choices=OFF), tmp_path, checkpoint_files(FraudFeaturePipeline(), OnlineFraudModel()))
+    live = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0)
+    X, y = tiny_xy
+    rows = _rows(X, y, live.pipeline.names)
+    _learned(live, rows)
+    assert live.retrain(rows, 20, live.checkpoints()) is not None
+    _learned(live, rows[:10])  # after the snapshot: not in the version
+
+    started = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0)
+    assert started.registry.current().version == 2 and (tmp_path / "v0002" / SAMPLE_FILE).is_file()
+    assert started.online.n_learned == len(rows) == live.online.n_learned - 10
+    assert started.pipeline.global_state["n"] == len(rows)
+    assert started.pipeline.global_state["edges"]
+
+
+def test_a_worker_takes_up_the_newest_checkpoints_when_the_newest_version_has_none(
+    tmp_path: Path, tiny_artifact: FraudArtifact, tiny_xy
+) -> None:
+    warm = FraudScorer(FraudFeaturePipeline(), OnlineFraudModel(), None)
+    X, y = tiny_xy
+    _learned(warm, _rows(X[:300], y[:300], warm.pipeline.names))
+    save(tiny_artifact, tmp_path, warm.checkpoints())
+    save(tiny_artifact, tmp_path)  # as a worker's retraining wrote it before stop 34
+    started = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0)
+    assert started.registry.current().version == 2
+    assert started.online.n_learned == 300 and started.pipeline.global_state["n"] == 300

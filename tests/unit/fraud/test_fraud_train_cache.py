@@ -1,10 +1,13 @@
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from streamsense.cli.fraud import _cached_recipe_version
-from streamsense.models.fraud.artifact import FraudArtifact, TrainingChoices, save
+from streamsense.cli.main import app
+from streamsense.models.fraud.artifact import SAMPLE_FILE, FraudArtifact, TrainingChoices, feature_sample, save
 from streamsense.models.fraud.experiment import RECIPE
 from streamsense.settings import get_settings
 
@@ -41,3 +44,14 @@ def test_a_version_trained_with_other_choices_does_not_count_as_trained(
     assert _cached_recipe_version(by_rate) is None
     assert _cached_recipe_version(TrainingChoices()) == trained
     assert _cached_recipe_version(TrainingChoices(gan="off")) is None
+
+
+def test_report_fraud_reads_a_retrained_version_on_its_own_sample_and_an_older_one_on_the_newest_sample(
+    fraud_root: Path, tiny_artifact: FraudArtifact, tiny_xy
+) -> None:
+    X, _ = tiny_xy
+    save(tiny_artifact, fraud_root, {SAMPLE_FILE: feature_sample(X, seed=0, rows=50)})
+    save(tiny_artifact, fraud_root)  # as a worker's retraining wrote it before stop 34: no sample
+    report = json.loads(CliRunner().invoke(app, ["report", "fraud", "--top", "3"]).output)
+    assert (report["version"], report["sample_of"], report["rows"]) == ("v0002", "v0001", 50)
+    assert len(report["mean_abs_shap"]) == 3
