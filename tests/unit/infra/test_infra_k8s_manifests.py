@@ -15,7 +15,8 @@ from streamsense.settings import Settings
 from streamsense.streams.readiness import READY_PATH
 from streamsense.streams.topics import STREAMS
 
-K8S = Path(__file__).resolve().parents[3] / "infra" / "k8s"
+REPO = Path(__file__).resolve().parents[3]
+K8S = REPO / "infra" / "k8s"
 KUBERNETES_VERSION = "1.33"
 KEDA_SCHEMA = json.loads((Path(__file__).parent / "keda_scaledobject.schema.json").read_text())
 NOT_KUBERNETES_OBJECTS = {"hpa/prometheus-adapter-rules.yaml"}
@@ -88,7 +89,7 @@ def test_one_cpu_only_deployment_per_stream_runs_its_worker() -> None:
     assert sorted(deployments) == [f"streamsense-{kind}" for kind in WORKER_KINDS]
     for kind in WORKER_KINDS:
         container = _worker_container(deployments[f"streamsense-{kind}"])
-        assert container["image"] == "streamsense:0.1.0"
+        assert container["image"] == "streamsense:0.1.0-trained"
         assert container["command"] == ["streamsense", "worker", "run", "--stream", kind]
         assert container["ports"] == [{"name": "metrics", "containerPort": 6066, "protocol": "TCP"}]
         for probe in ("readinessProbe", "livenessProbe"):
@@ -99,11 +100,26 @@ def test_one_cpu_only_deployment_per_stream_runs_its_worker() -> None:
         assert container["envFrom"] == [{"configMapRef": {"name": "streamsense-config"}}]
 
 
+def test_no_deployment_mounts_over_the_trained_artifacts_in_the_image() -> None:
+    cache_dir = Path(_objects("ConfigMap")["streamsense-config"]["data"]["STREAMSENSE_CACHE_DIR"])
+    assert cache_dir == Path("/var/cache/streamsense")
+    for name, deployment in _objects("Deployment").items():
+        pod = deployment["spec"]["template"]["spec"]
+        containers = pod["containers"] + pod.get("initContainers", [])
+        mounts = [Path(m["mountPath"]) for c in containers for m in c.get("volumeMounts", [])]
+        # a volume at, above or inside the cache dir hides the artifacts that the `trained` image stage put there
+        hiding = [m for m in mounts if m == cache_dir or m in cache_dir.parents or cache_dir in m.parents]
+        assert not hiding, f"{name} mounts {hiding}"
+        assert Path("/var/lib/streamsense") in mounts, name
+
+
 def test_services_expose_metrics_port_and_select_their_deployment() -> None:
     deployments = _objects("Deployment")
     for name, service in _objects("Service").items():
         pod_labels = deployments[name]["spec"]["template"]["metadata"]["labels"]
         assert service["spec"]["selector"].items() <= pod_labels.items()
+        assert service["spec"]["clusterIP"] == "None"
+        assert service["spec"]["publishNotReadyAddresses"] is True
         assert service["spec"]["ports"] == [
             {"name": "metrics", "port": 6066, "targetPort": "metrics", "protocol": "TCP"}
         ]
@@ -116,9 +132,12 @@ def test_configmap_sets_real_settings_including_bootstrap_es_and_partitions() ->
     settings = Settings(**{key.removeprefix("STREAMSENSE_").lower(): value for key, value in data.items()})
     assert settings.bootstrap_servers == data["STREAMSENSE_KAFKA_BOOTSTRAP"]
     assert settings.worker_web_port == 6066
+    compose_env = yaml.safe_load((REPO / "docker-compose.yml").read_text())["x-worker"]["environment"]
+    assert settings.drift_interval_s > 0
+    assert data["STREAMSENSE_DRIFT_INTERVAL_S"] == compose_env["STREAMSENSE_DRIFT_INTERVAL_S"]
 
 
-def test_scaledobjects_scale_each_worker_on_lag_of_every_input_topic() -> None:
+def test_scaledobjects_scale_each_worker_on_lag_of_every_topic_its_group_consumes() -> None:
     config = _objects("ConfigMap")["streamsense-config"]["data"]
     partitions = int(config["STREAMSENSE_TOPIC_PARTITIONS"])
     scaled = _objects("ScaledObject")
@@ -128,14 +147,16 @@ def test_scaledobjects_scale_each_worker_on_lag_of_every_input_topic() -> None:
         assert obj["scaleTargetRef"]["name"] == f"streamsense-{kind}"
         assert obj["maxReplicaCount"] == 10 <= partitions
         metadata = [t["metadata"] for t in obj["triggers"] if t["type"] == "kafka"]
-        assert sorted(m["topic"] for m in metadata) == sorted(spec.inputs)
+        assert sorted(m["topic"] for m in metadata) == sorted(spec.inputs + spec.internal)
         for m in metadata:
             assert m["consumerGroup"] == spec.app_id
             assert m["lagThreshold"] == "100"
+            # the workers start a new group at the earliest offset (streams/app.py)
+            assert m["offsetResetPolicy"] == "earliest"
             assert m["bootstrapServers"] == config["STREAMSENSE_KAFKA_BOOTSTRAP"]
 
 
-def test_hpa_variant_scales_each_worker_on_external_consumer_lag() -> None:
+def test_hpa_variant_scales_each_worker_on_external_lag_of_every_topic_its_group_consumes() -> None:
     hpas = _objects("HorizontalPodAutoscaler")
     assert sorted(hpas) == [f"streamsense-{kind}" for kind in WORKER_KINDS]
     for kind, spec in STREAMS.items():
@@ -143,7 +164,8 @@ def test_hpa_variant_scales_each_worker_on_external_consumer_lag() -> None:
         assert hpa["apiVersion"] == "autoscaling/v2"
         assert hpa["spec"]["maxReplicas"] == 10
         externals = [m["external"] for m in hpa["spec"]["metrics"] if m["type"] == "External"]
-        assert sorted(e["metric"]["selector"]["matchLabels"]["topic"] for e in externals) == sorted(spec.inputs)
+        topics = sorted(e["metric"]["selector"]["matchLabels"]["topic"] for e in externals)
+        assert topics == sorted(spec.inputs + spec.internal)
         for external in externals:
             assert external["metric"]["name"] == "kafka_consumergroup_lag"
             assert external["metric"]["selector"]["matchLabels"]["consumergroup"] == spec.app_id

@@ -101,6 +101,21 @@ def test_scrape_config_covers_every_worker_on_metrics_port() -> None:
         assert sd["names"] == [f"streamsense-{kind}.streamsense.svc.cluster.local"]
 
 
+def test_compose_scrape_config_covers_every_compose_worker_like_the_kubernetes_one() -> None:
+    kubernetes = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
+    spec = yaml.safe_load((PROMETHEUS / "compose.yml").read_text())
+    compose = yaml.safe_load((PROMETHEUS.parents[1] / "docker-compose.yml").read_text())
+    assert spec["rule_files"] == kubernetes["rule_files"]
+    assert compose["services"]["prometheus"]["command"] == ["--config.file=/etc/prometheus/compose.yml"]
+    jobs = {job["job_name"]: job for job in spec["scrape_configs"]}
+    assert sorted(jobs) == sorted(job["job_name"] for job in kubernetes["scrape_configs"])
+    for kind in STREAMS:
+        job = jobs[f"streamsense-{kind}"]
+        assert job["metrics_path"] == "/metrics"
+        assert job["static_configs"] == [{"targets": [f"worker-{kind}:6066"], "labels": {"worker": kind}}]
+        assert f"worker-{kind}" in compose["services"]
+
+
 def test_metric_specs_name_histogram_series_and_labels() -> None:
     latency = METRICS["inference_latency_seconds"]
     assert latency.series() == (

@@ -1,5 +1,6 @@
-"""Runs promtool on infra/prometheus when it is installed (Debian's `prometheus` package ships it): config and
-rule syntax, and the alert unit tests in alerts_test.yml. Skipped elsewhere; the structural tests always run."""
+"""Runs promtool on infra/prometheus when it is installed (Debian's `prometheus` package ships it): both configs
+(Kubernetes and docker compose), rule syntax, and the alert unit tests in alerts_test.yml. Skipped elsewhere; the
+structural tests always run."""
 
 import shutil
 import subprocess
@@ -15,8 +16,13 @@ pytestmark = pytest.mark.skipif(PROMTOOL is None, reason="promtool is not instal
 
 @pytest.mark.parametrize(
     "args",
-    [["check", "config", "prometheus.yml"], ["check", "rules", "alerts.yml"], ["test", "rules", "alerts_test.yml"]],
-    ids=["config", "rules", "alert-unit-tests"],
+    [
+        ["check", "config", "prometheus.yml"],
+        ["check", "config", "compose.yml"],
+        ["check", "rules", "alerts.yml"],
+        ["test", "rules", "alerts_test.yml"],
+    ],
+    ids=["config", "compose-config", "rules", "alert-unit-tests"],
 )
 def test_promtool_accepts_config_rules_and_alert_tests(args: list[str]) -> None:
     assert PROMTOOL is not None
