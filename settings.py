@@ -155,7 +155,11 @@ class Settings(BaseSettings):
     es_retry_max_s: float = 10.0
 
     # decisions
-    fraud_threshold: float = 0.5
+    fraud_threshold: float = Field(
+        default=0.5,
+        description="decides only while no trained fraud model fits the worker's features (the online model alone); "
+        "a trained version decides with the threshold set on its validation period",
+    )
     intent_threshold: float = Field(default=0.85, description="below this top probability a message is 'uncertain'")
     intent_top_k: int = 3
     table_standby_replicas: int = Field(
@@ -166,7 +170,8 @@ class Settings(BaseSettings):
     )
     retention_days: float = Field(
         default=90.0,
-        description="decisions and dead letters older than this leave Elasticsearch (0 keeps them for ever)",
+        description="decisions, labelled decisions and dead letters older than this leave Elasticsearch (0 keeps "
+        "them for ever)",
     )
     retention_check_s: float = Field(default=3600.0, description="how often a stream's leader deletes what aged out")
     chat_idle_s: float = Field(

@@ -139,7 +139,7 @@ def _windows(
         return Window(start=bounds[0], end=bounds[1]), Window(start=bounds[2], end=bounds[3])
     if any(b is not None for b in bounds):
         raise typer.BadParameter("give all four of --reference-from/--reference-to/--current-from/--current-to")
-    length = parse_duration(window or "1h")
+    length = parse_duration(window) if window else timedelta(seconds=get_settings().drift_window_s)
     end = now
     return Window(start=end - 2 * length, end=end - length), Window(start=end - length, end=end)
 
@@ -147,7 +147,10 @@ def _windows(
 @drift_app.command("run")
 def drift_run(
     stream: list[str] = typer.Option(None, help="stream(s) to check; default all"),
-    window: str = typer.Option(None, help="current = the last WINDOW, reference = the WINDOW before (default 1h)"),
+    window: str = typer.Option(
+        None,
+        help="current = the last WINDOW, reference = the WINDOW before (default: STREAMSENSE_DRIFT_WINDOW_S)",
+    ),
     reference_from: str = typer.Option(None, help="ISO time or now-7d; with the three others instead of --window"),
     reference_to: str = typer.Option(None),
     current_from: str = typer.Option(None),

@@ -57,6 +57,7 @@ class WorkerMetrics:
         self.lag = Gauge(
             CONSUMER_LAG, "Messages not yet committed, per partition", labels(CONSUMER_LAG), registry=self.registry
         )
+        self._lag_series: set[tuple[str, int]] = set()
         self.es_errors = Counter(
             ES_BULK_ERRORS_TOTAL, "Failed or rejected Elasticsearch bulk attempts", registry=self.registry
         )
@@ -88,6 +89,15 @@ class WorkerMetrics:
             DRIFT_PSI, "PSI of each feature in the last drift run, per model", labels(DRIFT_PSI), registry=self.registry
         )
 
+    def set_lag(self, lags: dict[tuple[str, int], int]) -> None:
+        """The lag of the partitions the worker holds now; a partition it gave up in a rebalance loses its series,
+        which would otherwise keep its last value beside the new owner's and count twice in a sum by topic."""
+        for topic, partition in self._lag_series - lags.keys():
+            self.lag.remove(topic, str(partition))
+        for (topic, partition), lag in lags.items():
+            self.lag.labels(topic, str(partition)).set(lag)
+        self._lag_series = set(lags)
+
     def expose(self) -> bytes:
         return generate_latest(self.registry)
 
@@ -111,10 +121,12 @@ class WorkerMetrics:
                 counted[topic] = total
             for kind, size in table_memory(app.tables.values()).items():
                 self.table_memory.labels(kind).set(size)
+            lags = {}
             for tp in consumer.assignment():
                 if tp.topic not in topics:
                     continue
                 highwater = consumer.highwater(tp)
                 committed = consumer._committed_offset.get(tp)  # Faust keeps the last committed offset here
                 if highwater is not None:
-                    self.lag.labels(tp.topic, str(tp.partition)).set(max(highwater - (committed or 0), 0))
+                    lags[tp.topic, tp.partition] = max(highwater - (committed or 0), 0)
+            self.set_lag(lags)

@@ -1,4 +1,5 @@
-"""Old documents leave Elasticsearch: a stream's decisions and dead letters older than ``retention_days``.
+"""Old documents leave Elasticsearch: a stream's decisions, labelled decisions and dead letters older than
+``retention_days``.
 
 Without it the decision indices grow with the traffic for ever. The node we test on has no index lifecycle
 management (x-pack) and no ``_delete_by_query`` (its distribution lacks the reindex module), so the worker deletes
@@ -14,20 +15,23 @@ import faust
 
 from streamsense.settings import Settings
 from streamsense.streams.decision_log import DecisionLog
-from streamsense.streams.topics import DLQ_INDEX, StreamSpec
+from streamsense.streams.topics import DLQ_INDEX, StreamSpec, label_index
 
 log = logging.getLogger(__name__)
 
 
 async def delete_matching(decision_log: DecisionLog, index: str, query: dict[str, Any], chunk: int = 5_000) -> int:
     """Delete every document of ``index`` that ``query`` matches; returns how many. Refreshes first, so that what
-    was indexed a moment ago is found too."""
+    was indexed a moment ago is found too. An index not created yet holds nothing to delete."""
     client = decision_log.client
-    await decision_log.until_answered(lambda: client.indices.refresh(index=index), f"refreshing {index}")
+    await decision_log.until_answered(
+        lambda: client.indices.refresh(index=index, ignore_unavailable=True), f"refreshing {index}"
+    )
     deleted = 0
     while True:
         found = await decision_log.until_answered(
-            lambda: client.search(index=index, query=query, size=chunk, source=False), f"finding old {index} docs"
+            lambda: client.search(index=index, query=query, size=chunk, source=False, ignore_unavailable=True),
+            f"finding old {index} docs",
         )
         ids = [hit["_id"] for hit in found.body["hits"]["hits"]]
         if not ids:
@@ -40,12 +44,15 @@ async def delete_matching(decision_log: DecisionLog, index: str, query: dict[str
 
 
 async def expire_stream(decision_log: DecisionLog, spec: StreamSpec, before: datetime) -> int:
-    """Delete ``spec``'s decisions decided before ``before`` and its dead letters that failed before it."""
+    """Delete ``spec``'s decisions decided before ``before``, its labelled decisions (copies of decisions with their
+    outcome and audit attributes; until stop 34 they stayed for ever) of events before it, and its dead letters
+    that failed before it."""
     cutoff = before.isoformat()
     decided = await delete_matching(decision_log, spec.index, {"range": {"decided_at": {"lt": cutoff}}})
+    labelled = await delete_matching(decision_log, label_index(spec.name), {"range": {"event_time": {"lt": cutoff}}})
     topics = [*spec.inputs, *spec.internal]
     letters = {"bool": {"filter": [{"terms": {"source_topic": topics}}, {"range": {"failed_at": {"lt": cutoff}}}]}}
-    return decided + await delete_matching(decision_log, DLQ_INDEX, letters)
+    return decided + labelled + await delete_matching(decision_log, DLQ_INDEX, letters)
 
 
 def install_retention_timer(app: faust.App, spec: StreamSpec, settings: Settings, decision_log: DecisionLog) -> bool:

@@ -78,6 +78,9 @@ def worker_environment(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     for name in settings.model_fields_set:
         value = getattr(settings, name)
+        if value is None:  # unset in the child too (every optional field defaults to None), not the string "null"
+            env.pop(f"STREAMSENSE_{name.upper()}", None)
+            continue
         if isinstance(value, SecretStr):
             value = value.get_secret_value()
         env[f"STREAMSENSE_{name.upper()}"] = value if isinstance(value, str) else _env_value(value)

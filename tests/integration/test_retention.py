@@ -1,4 +1,5 @@
-"""Old decisions and dead letters leave Elasticsearch, on the real node (it has no ILM and no delete by query)."""
+"""Old decisions, labelled decisions and dead letters leave Elasticsearch, on the real node (it has no ILM and no
+delete by query)."""
 
 import asyncio
 import uuid
@@ -10,16 +11,17 @@ from elasticsearch import Elasticsearch
 from streamsense.settings import Settings
 from streamsense.streams.dead_letters import DeadLetter
 from streamsense.streams.decision_log import DecisionLog, dead_letter_action, decision_action
+from streamsense.streams.drift_labels import label_action
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.retention import expire_stream
-from streamsense.streams.topics import DLQ_INDEX, PAYMENTS_TRANSACTIONS, SENSOR_READINGS, STREAMS
+from streamsense.streams.topics import DLQ_INDEX, PAYMENTS_TRANSACTIONS, SENSOR_READINGS, STREAMS, label_index
 
 pytestmark = pytest.mark.integration
 LONG_AGO = datetime(2001, 1, 1, tzinfo=UTC)
 CUTOFF = datetime(2002, 1, 1, tzinfo=UTC)
 
 
-def test_a_streams_decisions_and_dead_letters_older_than_the_cutoff_are_deleted_and_the_rest_kept(
+def test_a_streams_decisions_labelled_decisions_and_dead_letters_older_than_the_cutoff_are_deleted_the_rest_kept(
     settings: Settings, es: Elasticsearch, payment_decision
 ) -> None:
     run = uuid.uuid4().hex[:10]
@@ -34,13 +36,17 @@ def test_a_streams_decisions_and_dead_letters_older_than_the_cutoff_are_deleted_
         letter(PAYMENTS_TRANSACTIONS, 10_000_003, now),
     )
 
+    old, new = payment_decision(f"{run}-old", LONG_AGO), payment_decision(f"{run}-new", now)
+    labelled = [label_action(d, "fraud", now, positive=True, audit={"age_band": "30-44"}) for d in (old, new)]
+
     async def scenario() -> tuple[list, int]:
         log = DecisionLog(settings, WorkerMetrics())
         try:
             rejected = await log.write(
                 [
-                    decision_action(payment_decision(f"{run}-old", LONG_AGO)),
-                    decision_action(payment_decision(f"{run}-new", now)),
+                    decision_action(old),
+                    decision_action(new),
+                    *labelled,
                     *(dead_letter_action(x) for x in (old_letter, other_stream, new_letter)),
                 ]
             )
@@ -51,9 +57,10 @@ def test_a_streams_decisions_and_dead_letters_older_than_the_cutoff_are_deleted_
     rejected, deleted = asyncio.run(scenario())
 
     assert rejected == []
-    assert deleted == 2
-    index = STREAMS["payments"].index
+    assert deleted == 3
+    index, labels = STREAMS["payments"].index, label_index("payments")
     assert not es.exists(index=index, id=f"{run}-old") and es.exists(index=index, id=f"{run}-new")
+    assert not es.exists(index=labels, id=f"{run}-old") and es.exists(index=labels, id=f"{run}-new")
     assert not es.exists(index=DLQ_INDEX, id=old_letter.doc_id)
     assert es.exists(index=DLQ_INDEX, id=other_stream.doc_id), "another stream's dead letter is its own to delete"
     assert es.exists(index=DLQ_INDEX, id=new_letter.doc_id)

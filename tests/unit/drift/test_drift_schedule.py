@@ -5,7 +5,7 @@ import pytest
 import typer
 
 from streamsense.cli.drift import _windows, parse_duration
-from streamsense.settings import Settings
+from streamsense.settings import Settings, get_settings
 from streamsense.streams.drift_job import trailing_windows
 from streamsense.streams.drift_schedule import install_drift_timer
 
@@ -33,3 +33,14 @@ def test_durations_and_explicit_windows() -> None:
     assert reference.start == datetime(2026, 4, 1, tzinfo=UTC) and current.end == datetime(2026, 4, 3, tzinfo=UTC)
     with pytest.raises(typer.BadParameter):
         _windows(None, "2026-04-01", None, None, None)
+
+
+def test_drift_run_without_a_window_compares_the_workers_drift_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STREAMSENSE_DRIFT_WINDOW_S", "600")
+    get_settings.cache_clear()
+    try:
+        reference, current = _windows(None, None, None, None, None)
+    finally:
+        get_settings.cache_clear()
+    assert current.end - current.start == reference.end - reference.start == timedelta(minutes=10)
+    assert reference.end == current.start
