@@ -63,13 +63,16 @@ def data_minilm() -> None:
 def train_chat(
     seed: Seed = 0,
     if_missing: Annotated[
-        bool, typer.Option("--if-missing", help="do nothing when the artifacts are cached in the current versions")
+        bool,
+        typer.Option(
+            "--if-missing", help="do nothing when the artifacts are cached in the current versions, of this seed"
+        ),
     ] = False,
 ) -> None:
     """Train and cache the intent classifier, dialogue state tracker and knowledge retriever."""
     from streamsense.models.chat.training import artifacts_current, chat_dir, train_all
 
-    if if_missing and artifacts_current(get_settings().artifact_dir):
+    if if_missing and artifacts_current(get_settings().artifact_dir, seed):
         _print({"cached": str(chat_dir(get_settings().artifact_dir))})
         return
     torch.set_num_threads(1)

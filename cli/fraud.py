@@ -61,14 +61,20 @@ def _run(customers: int, terminals: int, seed: int, choices: TrainingChoices) ->
     return run(ExperimentConfig(n_customers=customers, n_terminals=terminals, seed=seed, choices=choices))
 
 
-def _cached_recipe_version(choices: TrainingChoices) -> Path | None:
-    """The newest version that the current recipe trained with these choices, if any (a worker's retrained versions
-    have no recipe; a version written before choices were kept reads as the default ones)."""
+def _cached_recipe_version(choices: TrainingChoices, customers: int, terminals: int, seed: int) -> Path | None:
+    """The newest version that the current recipe trained with these choices on this simulation, if any (a worker's
+    retrained versions have no recipe; a version written before choices were kept reads as the default ones)."""
     root = _fraud_dir()
+    simulation = {"n_customers": customers, "n_terminals": terminals, "seed": seed}
     for version in reversed(list_versions(root)):
         folder = root / version_name(version)
         meta = read_meta(folder)
-        if meta["metrics"].get("recipe") == RECIPE and TrainingChoices.of(meta) == choices:
+        simulated = meta["metrics"].get("data", {}).get("simulator", {})
+        if (
+            meta["metrics"].get("recipe") == RECIPE
+            and TrainingChoices.of(meta) == choices
+            and all(simulated.get(key) == value for key, value in simulation.items())
+        ):
             return folder
     return None
 
@@ -89,13 +95,13 @@ def train_fraud(
     if_missing: Annotated[
         bool,
         typer.Option(
-            "--if-missing", help="do nothing when this recipe has trained a cached version with these choices"
+            "--if-missing", help="do nothing when this recipe has trained a cached version with these options"
         ),
     ] = False,
 ) -> None:
     """Train XGBoost + blend on the simulator and write the next versioned artifact (with warm checkpoints)."""
     choices = _choices(gan, target_precision, alert_rate, cold_share)
-    if if_missing and (cached := _cached_recipe_version(choices)) is not None:
+    if if_missing and (cached := _cached_recipe_version(choices, customers, terminals, seed)) is not None:
         _print({"cached": str(cached)})
         return
     result = _run(customers, terminals, seed, choices)

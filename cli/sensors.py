@@ -1,5 +1,6 @@
 """Sensor commands: ``data suthaharan``, ``train sensors``, ``eval anomaly``; each prints one JSON object."""
 
+import json
 import time
 from pathlib import Path
 
@@ -33,10 +34,12 @@ def fetch_suthaharan() -> None:
 def train_sensors(
     epochs: int = typer.Option(10, help="LSTM epochs for both models"),
     horizon_minutes: float = typer.Option(15.0, help="warn at least this many minutes of event time before failure"),
-    if_missing: bool = typer.Option(False, "--if-missing", help="do nothing when both artifacts are already cached"),
+    if_missing: bool = typer.Option(
+        False, "--if-missing", help="do nothing when both artifacts are cached, trained with these options"
+    ),
 ) -> None:
     """Train the simulator-fleet model (forecast + RUL + warning policy) and the Suthaharan forecaster."""
-    if if_missing and all(artifact_path(name).exists() for name in ("degradation", "suthaharan")):
+    if if_missing and _cached_as_asked(epochs, horizon_minutes):
         _print({"cached": [str(artifact_path(name)) for name in ("degradation", "suthaharan")]})
         return
     from streamsense.datasets import suthaharan
@@ -52,6 +55,22 @@ def train_sensors(
     report["suthaharan"] = {"path": str(mote_model.save(artifact_path("suthaharan"))), **mote_model.metrics}
     report["seconds"] = time.perf_counter() - started
     _print(report)
+
+
+def _cached_as_asked(epochs: int, horizon_minutes: float) -> bool:
+    """Both artifacts are cached with this warning horizon and these epochs (artifacts written before the epochs
+    were kept in their metrics count as trained with them)."""
+    asked = {"degradation": (epochs, horizon_minutes), "suthaharan": (epochs, None)}
+    for name, (want_epochs, want_horizon) in asked.items():
+        meta_file = artifact_path(name) / "meta.json"
+        if not meta_file.is_file():
+            return False
+        meta = json.loads(meta_file.read_text())
+        if meta["metrics"].get("train_epochs", want_epochs) != want_epochs:
+            return False
+        if want_horizon is not None and meta["horizon_minutes"] != want_horizon:
+            return False
+    return True
 
 
 @eval_app.command("anomaly")

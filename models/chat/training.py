@@ -30,8 +30,9 @@ def chat_dir(artifact_dir: Path) -> Path:
     return artifact_dir / "chat"
 
 
-def artifacts_current(artifact_dir: Path) -> bool:
-    """True when every chat artifact is cached in the version this code reads (an older one must be retrained)."""
+def artifacts_current(artifact_dir: Path, seed: int) -> bool:
+    """True when every chat artifact is cached in the version this code reads (an older one must be retrained) and
+    was trained with ``seed``."""
     from streamsense.models.chat import dst, intent, knowledge
 
     root = chat_dir(artifact_dir)
@@ -40,7 +41,8 @@ def artifacts_current(artifact_dir: Path) -> bool:
         sidecar = (root / name).with_suffix(".json")
         if not sidecar.exists() or json.loads(sidecar.read_text()).get("version") != version:
             return False
-    return (root / "summary.json").exists()
+    summary = root / "summary.json"
+    return summary.exists() and json.loads(summary.read_text()).get("seed") == seed
 
 
 def tracker_input(

@@ -117,7 +117,7 @@ def _assemble(
         hst_threshold=1.0,
         rul_cap=RUL_CAP,
         horizon_minutes=HORIZON_MINUTES,
-        metrics={"train_" + k: v for k, v in history.items()} | {"train_windows": len(x)},
+        metrics={"train_" + k: v for k, v in history.items()} | {"train_windows": len(x), "train_epochs": epochs},
     )
     model.hst, model.hst_threshold = _fit_hst(normal[:, -1], seed, model)
     return model

@@ -11,6 +11,9 @@ from streamsense.models.fraud.artifact import SAMPLE_FILE, FraudArtifact, Traini
 from streamsense.models.fraud.experiment import RECIPE
 from streamsense.settings import get_settings
 
+DEFAULT_SIMULATION = (2_500, 5_000, 0)  # train fraud's --customers, --terminals and --seed
+SIMULATED = {"simulator": {"n_customers": 2_500, "n_terminals": 5_000, "n_days": 100, "seed": 0}}
+
 
 @pytest.fixture
 def fraud_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -23,27 +26,29 @@ def fraud_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_a_cache_trained_by_an_older_recipe_does_not_count_as_trained(
     fraud_root: Path, tiny_artifact: FraudArtifact
 ) -> None:
-    save(replace(tiny_artifact, metrics={}), fraud_root)
-    save(replace(tiny_artifact, metrics={"recipe": RECIPE - 1}), fraud_root)
-    assert _cached_recipe_version(TrainingChoices()) is None
+    save(replace(tiny_artifact, metrics={"data": SIMULATED}), fraud_root)
+    save(replace(tiny_artifact, metrics={"recipe": RECIPE - 1, "data": SIMULATED}), fraud_root)
+    assert _cached_recipe_version(TrainingChoices(), *DEFAULT_SIMULATION) is None
 
 
 def test_the_newest_version_of_this_recipe_counts_even_under_a_worker_retrained_one(
     fraud_root: Path, tiny_artifact: FraudArtifact
 ) -> None:
-    trained = save(replace(tiny_artifact, metrics={"recipe": RECIPE}), fraud_root)
+    trained = save(replace(tiny_artifact, metrics={"recipe": RECIPE, "data": SIMULATED}), fraud_root)
     save(replace(tiny_artifact, metrics={"validation": {}}), fraud_root)
-    assert _cached_recipe_version(TrainingChoices()) == trained
+    assert _cached_recipe_version(TrainingChoices(), *DEFAULT_SIMULATION) == trained
 
 
-def test_a_version_trained_with_other_choices_does_not_count_as_trained(
+def test_a_version_trained_with_other_choices_or_on_another_simulation_does_not_count_as_trained(
     fraud_root: Path, tiny_artifact: FraudArtifact
 ) -> None:
     by_rate = TrainingChoices(target_alert_rate=0.01)
-    trained = save(replace(tiny_artifact, metrics={"recipe": RECIPE}), fraud_root)
-    assert _cached_recipe_version(by_rate) is None
-    assert _cached_recipe_version(TrainingChoices()) == trained
-    assert _cached_recipe_version(TrainingChoices(gan="off")) is None
+    trained = save(replace(tiny_artifact, metrics={"recipe": RECIPE, "data": SIMULATED}), fraud_root)
+    assert _cached_recipe_version(by_rate, *DEFAULT_SIMULATION) is None
+    assert _cached_recipe_version(TrainingChoices(), *DEFAULT_SIMULATION) == trained
+    assert _cached_recipe_version(TrainingChoices(gan="off"), *DEFAULT_SIMULATION) is None
+    assert _cached_recipe_version(TrainingChoices(), 2_500, 5_000, 1) is None
+    assert _cached_recipe_version(TrainingChoices(), 600, 5_000, 0) is None
 
 
 def test_report_fraud_reads_a_retrained_version_on_its_own_sample_and_an_older_one_on_the_newest_sample(
