@@ -64,12 +64,10 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
             partition, event_time = item.event.message.partition, item.record.event_time.timestamp()
             newest[partition] = max(newest.get(partition, event_time), event_time)
         states, verdicts = monitor.process_many({d: s for d, s in known.items() if s}, readings)
-        for device, state in states.items():
-            source = last_event[device].message
-            route_table_access(last_event[device])
-            windows.set(device, {**state, "p": source.partition, "o": source.offset})
         decided_at = datetime.now(UTC)
-        return [
+        # every alert is built before any state is written: a batch that raises is decided again one reading at a
+        # time (streams/processing.py), and a device's state written by the failed pass would be stepped twice
+        alerts = [
             SensorAlert(
                 **verdict.alert_fields(),
                 event_id=item.record.event_id,
@@ -81,6 +79,11 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
             )
             for item, verdict in zip(items, verdicts, strict=True)
         ]
+        for device, state in states.items():
+            source = last_event[device].message
+            route_table_access(last_event[device])
+            windows.set(device, {**state, "p": source.partition, "o": source.offset})
+        return alerts
 
     @app.agent(processor.raw_topic(SENSOR_READINGS), name="sensors-score")
     async def score(stream: faust.StreamT) -> None:

@@ -12,7 +12,10 @@ def _aware_utc(value: datetime) -> datetime:
     """Event time must be unambiguous: naive timestamps are rejected, aware ones normalised to UTC."""
     if value.tzinfo is None:
         raise ValueError("event_time needs a timezone (ISO 8601 with offset or 'Z')")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # year 1 east of UTC, year 9999 west of it: pydantic passes on only ValueError
+        raise ValueError("the time is outside years 1 to 9999 once in UTC") from None
 
 
 UtcDatetime = Annotated[datetime, AfterValidator(_aware_utc)]
@@ -50,9 +53,10 @@ class ModelRef(BaseModel):
 
 
 class Decision(BaseModel):
-    """Base of every decision: what was decided about which event, by which model, how fast."""
+    """Base of every decision: what was decided about which event, by which model, how fast. A score that is not a
+    finite number is refused here (JSON would carry it as null, which the decision's own schema refuses)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
     SCHEMA_VERSION: ClassVar[int] = 1
 
     event_id: Identifier

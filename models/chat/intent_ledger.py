@@ -19,9 +19,11 @@ from streamsense.schemas.chat import ChatFeedback, NewIntent
 
 
 def new_name_refusal(name: str, trained: Collection[str]) -> str | None:
-    """Why no worker adds an intent called ``name``, or None: a trained intent or the fallback keeps its name."""
-    if name in trained or name == FALLBACK:
-        return f"{name!r} is a trained intent or the fallback label: a new intent needs a new name"
+    """Why no worker adds an intent called ``name``, or None: a trained intent or the fallback keeps its name, also
+    written in other case (``hotel-inform`` beside ``Hotel-Inform`` would split one intent's decisions in two)."""
+    taken = {other.casefold(): other for other in (*trained, FALLBACK)}
+    if (other := taken.get(name.casefold())) is not None:
+        return f"{name!r} is the trained intent or the fallback label {other!r}: a new intent needs a new name"
     return None
 
 

@@ -20,6 +20,17 @@ from streamsense.models.sensors.policy import AdaptiveThreshold, WarningPolicy
 
 FORMAT_VERSION = "1"
 HST_Z_RANGE = 4.0
+MAX_Z = 1e6
+"""Standard deviations from its regime's mean beyond which a reading is refused as unreadable: a unit or wiring
+fault, not a state of the machine; further out the LSTM's float32 arithmetic overflows, and a device whose state
+took the NaN that follows could not be judged again until it went silent."""
+
+
+def _names(names: list[str], most: int = 10, longest: int = 40) -> str:
+    """A few of the names a reading sent, each cut short: a reason repeats what it is given, and one reading may
+    name thousands of characters' worth of channels."""
+    shown = [n if len(n) <= longest else n[:longest] + "..." for n in names[:most]]
+    return ", ".join(shown) + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 @dataclass
@@ -60,10 +71,17 @@ class SensorModel:
                 f" {self.step_s:g} s ahead, it would make the device's next readings too late to judge"
             )
         if not any(channel in values for channel in self.channels):
-            known, sent = ", ".join(self.channels), ", ".join(sorted(values))
-            return f"the reading has none of the channels the model knows ({known}): {sent}"
+            known = ", ".join(self.channels)
+            return f"the reading has none of the channels the model knows ({known}): {_names(sorted(values))}"
         if regime is not None and not 0 <= regime < self.n_regimes:
             return f"operating_regime {regime} is not one the model was trained on (0 to {self.n_regimes - 1})"
+        r = self.regime_index(regime)
+        for j, channel in enumerate(self.channels):
+            if channel in values and abs(values[channel] - self.regime_mean[r, j]) > MAX_Z * self.regime_std[r, j]:
+                return (
+                    f"{channel} reads {values[channel]:g}, more than {MAX_Z:g} standard deviations from its mean in"
+                    f" operating regime {r} ({self.regime_mean[r, j]:g}): a faulty reading the model cannot judge"
+                )
         return None
 
     def regime_index(self, regime: int | None) -> int:

@@ -61,3 +61,10 @@ def test_the_ledger_knows_when_an_added_intent_was_known_and_survives_a_dump_and
         ]
         assert each.known_at("Hotel-Inform", 0.0) and not each.known_at("Taxi-Pets", 1e12)
     assert restored.report() == ledger.report()
+
+
+def test_a_trained_intent_or_the_fallback_written_in_other_case_cannot_be_added() -> None:
+    trained = ["Hotel-Inform"]
+    for name in ("hotel-inform", "HOTEL-INFORM", "Uncertain"):
+        assert "trained intent" in (new_name_refusal(name, trained) or "")
+    assert "'Hotel-Inform'" in (new_name_refusal("hotel-inform", trained) or "")

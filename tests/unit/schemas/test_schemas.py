@@ -100,3 +100,25 @@ def test_export_writes_one_json_schema_per_model(tmp_path):
     schema = json.loads((tmp_path / "Transaction.json").read_text())
     assert {"event_id", "event_time", "schema_version", "account_id"} <= set(schema["properties"])
     assert schema["additionalProperties"] is False
+
+
+@pytest.mark.parametrize("event_time", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00"])
+def test_an_event_time_beyond_the_calendar_once_in_utc_is_a_validation_error_not_an_overflow(event_time):
+    with pytest.raises(ValidationError, match="outside years 1 to 9999"):
+        Transaction.model_validate({**TX, "event_time": event_time})
+
+
+@pytest.mark.parametrize("score", [float("inf"), float("nan")])
+def test_a_decision_whose_score_is_not_a_finite_number_is_refused(score):
+    with pytest.raises(ValidationError, match="finite number"):
+        PaymentDecision(
+            event_id="tx-1",
+            event_time=datetime.now(UTC),
+            decided_at=datetime.now(UTC),
+            key="C1",
+            model={"name": "m", "version": "1"},
+            score=score,
+            label="fraud",
+            threshold=0.5,
+            latency_ms=1.0,
+        )

@@ -52,3 +52,19 @@ def test_a_reading_dated_further_ahead_of_the_clock_than_the_window_can_wait_is_
     assert tiny_model.unusable({first: 1.0}, None, ahead_s=-86_400.0) is None
     ahead = tiny_model.unusable({first: 1.0}, None, ahead_s=tolerance + 1)
     assert ahead is not None and "after this worker's clock" in ahead
+
+
+def test_a_reading_a_million_standard_deviations_off_is_unusable_and_a_far_but_readable_one_is_not(
+    tiny_model: SensorModel,
+) -> None:
+    first = tiny_model.channels[0]
+    mean, std = tiny_model.regime_mean[0, 0], tiny_model.regime_std[0, 0]
+    assert tiny_model.unusable({first: float(mean + 1000 * std)}, 0) is None
+    for value in (3.5e38, -1e308, float(mean + 2e6 * std)):
+        reason = tiny_model.unusable({first: value}, 0)
+        assert reason is not None and f"{first} reads" in reason and "standard deviations" in reason
+
+
+def test_the_reason_for_unknown_channels_names_a_few_of_them_cut_short(tiny_model: SensorModel) -> None:
+    reason = tiny_model.unusable({"x" * 60_000: 1.0, **{f"c{i:02d}": 1.0 for i in range(20)}}, 0)
+    assert reason is not None and len(reason) < 1_000 and reason.endswith("and 11 more")
