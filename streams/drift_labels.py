@@ -5,7 +5,7 @@ in Elasticsearch at query time is not possible with aggregations, so they are jo
 arrives and written to ``streamsense-labels-<stream>`` (id = the decision's event id, so idempotent).
 """
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from streamsense.schemas.base import Decision
 from streamsense.streams.topics import label_index
@@ -19,11 +19,14 @@ def label_action(
     audit: dict[str, str] | None = None,
 ) -> dict:
     """A bulk action for the label index; ``positive`` is whether the truth is the positive class (for AUC);
-    ``audit`` holds audit-only group attributes (never model features) for the fairness report."""
+    ``audit`` holds audit-only group attributes (never model features) for the fairness report. ``logged_at`` is
+    the writer's clock, by which retention deletes it: the document also records that the label was learned, so it
+    must outlive the transaction's awaiting entry, which expires by the clock of the worker that scored it."""
     source = {
         "event_id": decision.event_id,
         "event_time": decision.event_time.isoformat(),
         "labelled_at": labelled_at.isoformat(),
+        "logged_at": datetime.now(UTC).isoformat(),
         "stream": decision.stream,
         "model": decision.model.model_dump(),
         "score": decision.score,

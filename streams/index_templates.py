@@ -104,6 +104,7 @@ LABEL_MAPPINGS: dict = {
         "event_id": KEYWORD,
         "event_time": DATE,
         "labelled_at": DATE,
+        "logged_at": DATE,
         "stream": KEYWORD,
         "model": {"properties": {"name": KEYWORD, "version": KEYWORD}},
         "score": DOUBLE,

@@ -45,11 +45,15 @@ async def delete_matching(decision_log: DecisionLog, index: str, query: dict[str
 
 async def expire_stream(decision_log: DecisionLog, spec: StreamSpec, before: datetime) -> int:
     """Delete ``spec``'s decisions decided before ``before``, its labelled decisions (copies of decisions with their
-    outcome and audit attributes; until stop 34 they stayed for ever) of events before it, and its dead letters
-    that failed before it."""
+    outcome and audit attributes; until stop 34 they stayed for ever) logged before it (those written before
+    ``logged_at`` existed: labelled before it), and its dead letters that failed before it."""
     cutoff = before.isoformat()
     decided = await delete_matching(decision_log, spec.index, {"range": {"decided_at": {"lt": cutoff}}})
-    labelled = await delete_matching(decision_log, label_index(spec.name), {"range": {"event_time": {"lt": cutoff}}})
+    unlogged = {
+        "bool": {"must_not": {"exists": {"field": "logged_at"}}, "filter": {"range": {"labelled_at": {"lt": cutoff}}}}
+    }
+    logged = {"bool": {"should": [{"range": {"logged_at": {"lt": cutoff}}}, unlogged], "minimum_should_match": 1}}
+    labelled = await delete_matching(decision_log, label_index(spec.name), logged)
     topics = [*spec.inputs, *spec.internal]
     letters = {"bool": {"filter": [{"terms": {"source_topic": topics}}, {"range": {"failed_at": {"lt": cutoff}}}]}}
     return decided + labelled + await delete_matching(decision_log, DLQ_INDEX, letters)

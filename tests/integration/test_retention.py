@@ -37,7 +37,15 @@ def test_a_streams_decisions_labelled_decisions_and_dead_letters_older_than_the_
     )
 
     old, new = payment_decision(f"{run}-old", LONG_AGO), payment_decision(f"{run}-new", now)
-    labelled = [label_action(d, "fraud", now, positive=True, audit={"age_band": "30-44"}) for d in (old, new)]
+    relabelled = payment_decision(f"{run}-late", LONG_AGO)  # an old transaction whose label was logged just now
+    before_logged_at = payment_decision(f"{run}-unlogged", LONG_AGO)  # written before labels kept logged_at
+    labelled = [
+        label_action(d, "fraud", now, positive=True, audit={"age_band": "30-44"})
+        for d in (old, new, relabelled, before_logged_at)
+    ]
+    labelled[0]["_source"]["logged_at"] = LONG_AGO.isoformat()
+    del labelled[3]["_source"]["logged_at"]
+    labelled[3]["_source"]["labelled_at"] = LONG_AGO.isoformat()
 
     async def scenario() -> tuple[list, int]:
         log = DecisionLog(settings, WorkerMetrics())
@@ -57,10 +65,12 @@ def test_a_streams_decisions_labelled_decisions_and_dead_letters_older_than_the_
     rejected, deleted = asyncio.run(scenario())
 
     assert rejected == []
-    assert deleted == 3
+    assert deleted == 4
     index, labels = STREAMS["payments"].index, label_index("payments")
     assert not es.exists(index=index, id=f"{run}-old") and es.exists(index=index, id=f"{run}-new")
-    assert not es.exists(index=labels, id=f"{run}-old") and es.exists(index=labels, id=f"{run}-new")
+    assert not es.exists(index=labels, id=f"{run}-old") and not es.exists(index=labels, id=f"{run}-unlogged")
+    assert es.exists(index=labels, id=f"{run}-new")
+    assert es.exists(index=labels, id=f"{run}-late"), "the record that its label was learned outlives its wait"
     assert not es.exists(index=DLQ_INDEX, id=old_letter.doc_id)
     assert es.exists(index=DLQ_INDEX, id=other_stream.doc_id), "another stream's dead letter is its own to delete"
     assert es.exists(index=DLQ_INDEX, id=new_letter.doc_id)
