@@ -213,6 +213,12 @@ class Settings(BaseSettings):
     fraud_retrain_every_s: float = Field(
         default=3600.0, description="how often a payments worker retrains XGBoost from the labels it learned; 0 = off"
     )
+    fraud_snapshot_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="how often a payments worker saves its online model and global feature state in its data dir, "
+        "which a restart takes up (what it learned after the last save is lost with it)",
+    )
     fraud_retrain_min_labels: int = Field(default=1000, description="new labels needed before the next retraining")
     fraud_retrain_min_frauds: int = Field(
         default=100,

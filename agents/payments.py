@@ -44,6 +44,7 @@ from streamsense.schemas.payments import (
 from streamsense.streams.awaiting_labels import AwaitingLabels, awaiting_action
 from streamsense.streams.drift_labels import label_action
 from streamsense.streams.labelled_rows import LabelledRows
+from streamsense.streams.live_state import load_live_state, save_live_state
 from streamsense.streams.packed_table import PackedTable
 from streamsense.streams.processing import (
     BatchProcessor,
@@ -179,7 +180,8 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     settings = processor.settings
     awaiting = AwaitingLabels(processor.log, label_index(processor.spec.name))
     partitions = settings.topic_partitions
-    scorer = FraudScorer.from_artifacts(check_every_s=settings.fraud_model_check_s)
+    live_path = Path(app.conf.datadir) / "fraud-live.pkl"
+    scorer = FraudScorer.from_artifacts(check_every_s=settings.fraud_model_check_s, live=load_live_state(live_path))
     accounts = app.Table("payments-account-state", default=None, partitions=partitions)
     summarised = PackedTable(app, "payments-account-pending", partitions)
     terminals = app.Table("payments-terminal-state", default=None, partitions=partitions)
@@ -364,6 +366,11 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             processor.metrics.expired.labels(table.table.name).inc(expired)
         if TP(PAYMENTS_TRANSACTIONS, 0) in actives:  # one worker expires what waits in Elasticsearch
             await awaiting.expire(now - wait_s)
+
+    @app.timer(interval=settings.fraud_snapshot_s)
+    async def save_live() -> None:
+        """Keep the online model and global feature state for a restart (``streams/live_state.py``)."""
+        await asyncio.to_thread(save_live_state, live_path, scorer.checkpoints())
 
     if settings.fraud_retrain_every_s > 0:
 

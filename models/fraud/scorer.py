@@ -102,11 +102,16 @@ class FraudScorer:
 
     @classmethod
     def from_artifacts(
-        cls, root: Path | None = None, check_every_s: float = 30.0, cold_threshold: float | None = None
+        cls,
+        root: Path | None = None,
+        check_every_s: float = 30.0,
+        cold_threshold: float | None = None,
+        live: dict[str, bytes] | None = None,
     ) -> "FraudScorer":
-        """Start from the checkpoints (warm online model, feature state) of the newest version that has them, if any:
-        ``train fraud`` writes them, and so does a worker's retraining since stop 34 (until then a worker started after
-        a retraining began with a cold online model and no global feature state).
+        """Start from ``live`` (``checkpoints()`` a worker saved before it stopped) unless the current version reads
+        other features, else from the checkpoints (warm online model, feature state) of the newest version that has
+        them, if any: ``train fraud`` writes them, and so does a worker's retraining since stop 34 (until then a worker
+        started after a retraining began with a cold online model and no global feature state).
 
         ``root`` defaults to ``get_settings().artifact_dir / "fraud"``, ``cold_threshold`` to the settings'
         ``fraud_threshold`` (used only until an artifact with its own validated threshold exists); the currencies
@@ -121,6 +126,11 @@ class FraudScorer:
         if (folder := newest_with(root, ONLINE_CHECKPOINT)) is not None:
             online = OnlineFraudModel.load(folder / ONLINE_CHECKPOINT)
         registry = FraudModelRegistry(root, check_every_s)
+        if live is not None:
+            kept = FraudFeaturePipeline.from_dict(json.loads(live[FEATURE_CHECKPOINT]))
+            current = registry.current()
+            if current is None or current.names == kept.names:
+                pipeline, online = kept, pickle.loads(live[ONLINE_CHECKPOINT])
         return cls(pipeline, online, registry, cold_threshold, currency_rates=settings.fraud_currency_rates)
 
     def unusable(self, tx: Transaction) -> str | None:

@@ -134,3 +134,21 @@ def test_a_worker_takes_up_the_newest_checkpoints_when_the_newest_version_has_no
     started = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0)
     assert started.registry.current().version == 2
     assert started.online.n_learned == 300 and started.pipeline.global_state["n"] == 300
+
+
+def test_a_restarted_worker_continues_from_its_live_state_unless_the_current_version_reads_other_features(
+    tmp_path: Path, tiny_artifact: FraudArtifact, tiny_xy
+) -> None:
+    save(tiny_artifact, tmp_path, checkpoint_files(FraudFeaturePipeline(), OnlineFraudModel()))
+    live = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0)
+    X, y = tiny_xy
+    _learned(live, _rows(X[:300], y[:300], live.pipeline.names))
+    kept = live.checkpoints()
+
+    restarted = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0, live=kept)
+    assert restarted.online.n_learned == 300 and restarted.pipeline.global_state["n"] == 300
+
+    save(replace(tiny_artifact, names=[*tiny_artifact.names, "another_feature"]), tmp_path)
+    other = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0, live=kept)
+    assert other.registry.current().version == 2
+    assert other.online.n_learned == 0 and other.pipeline.global_state["n"] == 0
