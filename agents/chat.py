@@ -197,10 +197,13 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
 
     @app.timer(interval=settings.chat_expiry_check_s)
     async def expire_idle_conversations() -> None:
-        """Drop the conversations that no message can need any more (``models/chat/conversation.py``)."""
+        """Drop the conversations that no message can need any more (``models/chat/conversation.py``). The
+        partition's newest message may be dated up to ``max_event_ahead_s`` ahead of the clock; a message of the
+        conversation written now would be dated earlier, so only the idle time past that margin counts."""
 
         def stale(entry: Entry, committed: int) -> bool:
-            return idle(entry, newest.get(entry["p"]), committed, settings.chat_idle_s)
+            newest_now = newest[entry["p"]] - settings.max_event_ahead_s if entry["p"] in newest else None
+            return idle(entry, newest_now, committed, settings.chat_idle_s)
 
         await processor.expire_settled(states, CHAT_MESSAGES, stale)
 

@@ -92,10 +92,14 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
     @app.timer(interval=settings.sensor_expiry_check_s)
     async def expire_silent_devices() -> None:
         """Drop the devices that no reading can need any more: silent for longer than the idle time before their
-        partition's newest reading, and every reading they took committed, so none of them comes again."""
+        partition's newest reading, less the ``max_event_ahead_s`` by which that reading may be dated ahead of the
+        clock (a reading the device takes now is dated earlier), and every reading they took committed, so none of
+        them comes again."""
 
         def stale(state: dict, committed: int) -> bool:
-            return state["o"] < committed and state["p"] in newest and monitor.silent(state, newest[state["p"]])
+            if state["o"] >= committed or state["p"] not in newest:
+                return False
+            return monitor.silent(state, newest[state["p"]] - settings.max_event_ahead_s)
 
         await processor.expire_settled(windows, SENSOR_READINGS, stale)
 

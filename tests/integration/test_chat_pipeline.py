@@ -268,7 +268,9 @@ def test_a_conversation_silent_for_longer_than_the_idle_time_leaves_the_table_an
 ):
     run = f"idle-{uuid.uuid4().hex[:8]}"
     start = datetime.now(UTC) - timedelta(hours=1)
-    start_worker("chat", extra_env={"STREAMSENSE_CHAT_IDLE_S": "60", "STREAMSENSE_CHAT_EXPIRY_CHECK_S": "1"})
+    # the partition must move past the idle time plus the margin for messages dated ahead of the clock
+    idle = {"STREAMSENSE_CHAT_IDLE_S": "60", "STREAMSENSE_MAX_EVENT_AHEAD_S": "30"}
+    start_worker("chat", extra_env={**idle, "STREAMSENSE_CHAT_EXPIRY_CHECK_S": "1"})
     changelog = read_topic(f"{STREAMS['chat'].app_id}-chat-conversations-changelog")
 
     def decided(messages: list[ChatMessage]) -> list[dict]:

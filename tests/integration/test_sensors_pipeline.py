@@ -85,7 +85,9 @@ def test_a_device_silent_for_longer_than_the_idle_time_leaves_the_table_and_its_
     run = f"idle{uuid.uuid4().hex[:8]}"
     fleet = simulate(n_units=1, seed=3, days=0.05, healthy_share=1.0, missing_share=0.0, prefix=run)
     device = fleet.unit_ids[0]
-    start_worker("sensors", extra_env={"STREAMSENSE_SENSOR_IDLE_S": "600", "STREAMSENSE_SENSOR_EXPIRY_CHECK_S": "1"})
+    # the partition must move past the idle time plus the margin for readings dated ahead of the clock
+    idle = {"STREAMSENSE_SENSOR_IDLE_S": "600", "STREAMSENSE_MAX_EVENT_AHEAD_S": "600"}
+    start_worker("sensors", extra_env={**idle, "STREAMSENSE_SENSOR_EXPIRY_CHECK_S": "1"})
     changelog = read_topic(f"{STREAMS['sensors'].app_id}-sensor-device-windows-changelog")
 
     def scorers(readings: list) -> list[str]:
