@@ -78,19 +78,23 @@ def test_sensor_reading_needs_at_least_one_value():
         )
 
 
+def _payment_decision(score: float, label: str) -> PaymentDecision:
+    return PaymentDecision(
+        event_id="tx-1",
+        event_time=datetime.now(UTC),
+        decided_at=datetime.now(UTC),
+        key="C1",
+        model={"name": "m", "version": "1"},
+        score=score,
+        label=label,
+        threshold=0.5,
+        latency_ms=1.0,
+    )
+
+
 def test_payment_decision_label_is_constrained():
     with pytest.raises(ValidationError):
-        PaymentDecision(
-            event_id="tx-1",
-            event_time=datetime.now(UTC),
-            decided_at=datetime.now(UTC),
-            key="C1",
-            model={"name": "m", "version": "1"},
-            score=0.2,
-            label="maybe",
-            threshold=0.5,
-            latency_ms=1.0,
-        )
+        _payment_decision(0.2, "maybe")
 
 
 def test_export_writes_one_json_schema_per_model(tmp_path):
@@ -111,14 +115,4 @@ def test_an_event_time_beyond_the_calendar_once_in_utc_is_a_validation_error_not
 @pytest.mark.parametrize("score", [float("inf"), float("nan")])
 def test_a_decision_whose_score_is_not_a_finite_number_is_refused(score):
     with pytest.raises(ValidationError, match="finite number"):
-        PaymentDecision(
-            event_id="tx-1",
-            event_time=datetime.now(UTC),
-            decided_at=datetime.now(UTC),
-            key="C1",
-            model={"name": "m", "version": "1"},
-            score=score,
-            label="fraud",
-            threshold=0.5,
-            latency_ms=1.0,
-        )
+        _payment_decision(score, "fraud")
