@@ -80,12 +80,24 @@ async def _catch_up(
     positions: Positions,
     poll_ms: int,
     until: dict[TopicPartition, int],
+    fetched: dict[TopicPartition, list[ConsumerRecord]] | None = None,
 ) -> None:
     """Apply every message before ``until`` in the broker's order: a merge of the partitions, each read in offset
-    order, that applies a message only once every partition not yet read to its end has one waiting."""
+    order, that applies a message only once every partition not yet read to its end has one waiting. ``fetched``
+    holds messages the consumer handed out already, which the merge takes first."""
     order = _order(list(appliers))
     waiting: dict[TopicPartition, deque[ConsumerRecord]] = {tp: deque() for tp in until}  # until read to its end
     beyond: dict[TopicPartition, int] = {}  # the first offset fetched past the end, to read again when following
+
+    def take(batches: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        for tp, messages in batches.items():
+            for m in messages:
+                if m.offset < until[tp]:
+                    waiting[tp].append(m)
+                else:
+                    beyond.setdefault(tp, m.offset)
+
+    take(fetched or {})
     while True:
         unread = []
         for tp in [tp for tp, queue in waiting.items() if not queue]:
@@ -98,12 +110,7 @@ async def _catch_up(
                 consumer.seek(tp, offset)
             return
         if unread:
-            for tp, messages in (await consumer.getmany(*unread, timeout_ms=poll_ms)).items():
-                for m in messages:
-                    if m.offset < until[tp]:
-                        waiting[tp].append(m)
-                    else:
-                        beyond.setdefault(tp, m.offset)
+            take(await consumer.getmany(*unread, timeout_ms=poll_ms))
             continue
         tp = min(waiting, key=lambda tp: order(waiting[tp][0]))
         message = waiting[tp].popleft()
@@ -113,14 +120,17 @@ async def _catch_up(
 
 
 async def _follow(consumer: AIOKafkaConsumer, appliers: dict[str, Apply], positions: Positions, poll_ms: int) -> None:
-    """Apply the messages as they come, each poll's in the broker's order, until cancelled."""
-    order = _order(list(appliers))
+    """Apply the messages as they come, in the broker's order, until cancelled: whenever a poll brings any, every
+    message written before the partitions' ends at that moment, merged as at start. Sorting each poll alone was not
+    enough: the client may hand a partition's older messages in a later poll (aiokafka leaves a partition out of a
+    fetch while its earlier messages wait unread), and a live worker then applied two events in another order than
+    a worker that read them at start."""
+    partitions = list(consumer.assignment())
     while True:
-        batches = await consumer.getmany(timeout_ms=poll_ms)
-        for message in sorted((m for messages in batches.values() for m in messages), key=order):
-            _apply(appliers[message.topic], message.topic, message)
-            positions[TopicPartition(message.topic, message.partition)] = message.offset + 1
-            await asyncio.sleep(0)
+        fetched = await consumer.getmany(timeout_ms=poll_ms)
+        if any(fetched.values()):
+            until = await consumer.end_offsets(partitions)
+            await _catch_up(consumer, appliers, positions, poll_ms, until, fetched)
 
 
 async def applied(positions: Positions, topic: str, partition: int, offset: int, poll_s: float = 0.05) -> None:
