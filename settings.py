@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -171,7 +171,7 @@ class Settings(BaseSettings):
     retention_days: float = Field(
         default=90.0,
         description="decisions, labelled decisions and dead letters older than this leave Elasticsearch (0 keeps "
-        "them for ever)",
+        "them for ever); labelled decisions stay at least fraud_label_wait_days",
     )
     retention_check_s: float = Field(default=3600.0, description="how often a stream's leader deletes what aged out")
     chat_idle_s: float = Field(
@@ -240,17 +240,6 @@ class Settings(BaseSettings):
     drift_max_categories: int = Field(default=50, description="keyword features with more values are ids, not compared")
     drift_sample_size: int = Field(default=500, description="documents per window sampled for adversarial validation")
     kibana_url: str = "http://127.0.0.1:5601"
-
-    @model_validator(mode="after")
-    def _labels_outlive_their_wait(self) -> "Settings":
-        """A labelled decision in Elasticsearch is the record that its label was learned; deleted before the
-        transaction's awaiting entry expires, a label sent again would be learned twice."""
-        if 0 < self.retention_days < self.fraud_label_wait_days:
-            raise ValueError(
-                f"retention_days ({self.retention_days:g}) must be 0 (keep) or at least fraud_label_wait_days "
-                f"({self.fraud_label_wait_days:g}): labelled decisions record which labels were learned"
-            )
-        return self
 
     @property
     def bootstrap_servers(self) -> str:

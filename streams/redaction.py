@@ -23,7 +23,9 @@ IBAN = "[IBAN]"
 # Letters with accents count as part of an address; lookarounds use ASCII word characters, since in Unicode
 # patterns ``\w`` also matches Chinese characters, which run straight into numbers with no space between.
 _LATIN = r"A-Za-z0-9\u00C0-\u024F"
-_EMAIL = re.compile(rf"[{_LATIN}._%+\-]{{1,64}}@[{_LATIN}\-]+(?:\.[{_LATIN}\-]+)*\.[A-Za-z]{{2,}}")
+# A match starts only where a run of address characters starts: tried from inside a long run with no "@" in it,
+# the pattern would scan to the run's end from every character of it: quadratic in the run's length
+_EMAIL = re.compile(rf"(?<![{_LATIN}._%+\-])[{_LATIN}._%+\-]+@[{_LATIN}\-]+(?:\.[{_LATIN}\-]+)*\.[A-Za-z]{{2,}}")
 _IBAN = re.compile(r"(?<![A-Za-z0-9_])[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,4})?(?![A-Za-z0-9_])", re.I)
 _CARD = re.compile(r"(?<![A-Za-z0-9_.\-+])\d(?:[ \-]?\d){12,18}(?![A-Za-z0-9_\-]|\.\d)")
 _PHONE = re.compile(r"(?<![A-Za-z0-9_.\-/+])(?<!\d:)(?:\+|00)?\(?\d[\d ().\-/]{6,}\d(?![A-Za-z0-9_:/]|\.\d|-\d)")

@@ -43,16 +43,22 @@ async def delete_matching(decision_log: DecisionLog, index: str, query: dict[str
         deleted += sum(1 for item in response.body["items"] if item["delete"].get("result") == "deleted")
 
 
-async def expire_stream(decision_log: DecisionLog, spec: StreamSpec, before: datetime) -> int:
+async def expire_stream(
+    decision_log: DecisionLog, spec: StreamSpec, before: datetime, labels_before: datetime | None = None
+) -> int:
     """Delete ``spec``'s decisions decided before ``before``, its labelled decisions (copies of decisions with their
     outcome and audit attributes; until stop 34 they stayed for ever) logged before it (those written before
-    ``logged_at`` existed: labelled before it), and its dead letters that failed before it."""
-    cutoff = before.isoformat()
+    ``logged_at`` existed: labelled before it; both before ``labels_before`` when given), and its dead letters
+    that failed before it."""
+    cutoff, label_cutoff = before.isoformat(), (labels_before or before).isoformat()
     decided = await delete_matching(decision_log, spec.index, {"range": {"decided_at": {"lt": cutoff}}})
     unlogged = {
-        "bool": {"must_not": {"exists": {"field": "logged_at"}}, "filter": {"range": {"labelled_at": {"lt": cutoff}}}}
+        "bool": {
+            "must_not": {"exists": {"field": "logged_at"}},
+            "filter": {"range": {"labelled_at": {"lt": label_cutoff}}},
+        }
     }
-    logged = {"bool": {"should": [{"range": {"logged_at": {"lt": cutoff}}}, unlogged], "minimum_should_match": 1}}
+    logged = {"bool": {"should": [{"range": {"logged_at": {"lt": label_cutoff}}}, unlogged], "minimum_should_match": 1}}
     labelled = await delete_matching(decision_log, label_index(spec.name), logged)
     topics = [*spec.inputs, *spec.internal]
     letters = {"bool": {"filter": [{"terms": {"source_topic": topics}}, {"range": {"failed_at": {"lt": cutoff}}}]}}
@@ -66,9 +72,13 @@ def install_retention_timer(app: faust.App, spec: StreamSpec, settings: Settings
 
     @app.timer(interval=settings.retention_check_s, on_leader=True, name=f"{spec.name}-retention")
     async def retention_tick() -> None:
-        before = datetime.now(UTC) - timedelta(days=settings.retention_days)
+        now = datetime.now(UTC)
+        before = now - timedelta(days=settings.retention_days)
+        # a labelled decision is also the record that its label was learned: it outlives the label's wait, or a
+        # label sent again while its transaction still waits would be learned twice
+        labels_before = now - timedelta(days=max(settings.retention_days, settings.fraud_label_wait_days))
         try:
-            deleted = await expire_stream(decision_log, spec, before)
+            deleted = await expire_stream(decision_log, spec, before, labels_before)
         except Exception:
             log.exception("retention for %s failed; next try in %.0fs", spec.name, settings.retention_check_s)
             return

@@ -41,9 +41,22 @@ class TrainingChoices:
 
     @classmethod
     def of(cls, meta: dict[str, Any]) -> "TrainingChoices":
-        """A version's choices from its ``meta.json``; one written before choices were kept reads as the defaults,
-        which its training and the worker's retraining then used."""
-        return cls(**meta.get("choices", {}))
+        """A version's choices from its ``meta.json``. One written before they were kept (stop 34) recorded its
+        threshold rule and GAN mode among its metrics, and read as the defaults otherwise (its cold share too);
+        a value of another type is a ``ValueError``, as any unreadable artifact is."""
+        if "choices" in meta:
+            given = meta["choices"]
+        else:
+            metrics = meta.get("metrics", {})
+            rule = metrics.get("combined", {}).get("threshold_rule", {})
+            mode = metrics.get("gan_augmentation", {}).get("mode")
+            given = {**rule, **({"gan": mode} if mode is not None else {})}
+        known = {name: given[name] for name in cls.__dataclass_fields__ if name in given}
+        choices = cls(**known)
+        numbers = (choices.target_precision, choices.cold_share, choices.target_alert_rate or 0.0)
+        if choices.gan not in ("auto", "on", "off") or not all(isinstance(n, int | float) for n in numbers):
+            raise ValueError(f"unreadable training choices {given!r}")
+        return choices
 
     def threshold_rule(self) -> dict[str, float]:
         if self.target_alert_rate is not None:

@@ -23,6 +23,7 @@ contributions. The registry swaps in newer artifacts while scoring continues.
 """
 
 import json
+import logging
 import pickle
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -43,6 +44,7 @@ from streamsense.models.fraud.registry import FraudModelRegistry
 from streamsense.schemas.payments import Transaction, TransactionLabel
 from streamsense.settings import get_settings
 
+log = logging.getLogger(__name__)
 COLD_START_VERSION = "online-only"
 
 
@@ -63,6 +65,20 @@ def checkpoint_files(pipeline: FraudFeaturePipeline, online: OnlineFraudModel) -
     """The feature pipeline's config and global state and the online model, as files of a version folder, which a
     worker that starts later takes up."""
     return {FEATURE_CHECKPOINT: json.dumps(pipeline.to_dict()).encode(), ONLINE_CHECKPOINT: pickle.dumps(online)}
+
+
+def _live_state(files: dict[str, bytes]) -> tuple[FraudFeaturePipeline, OnlineFraudModel] | None:
+    """The pipeline and online model of ``checkpoint_files``, or None (logged) when they cannot be read: a damaged
+    file, or one written by a release whose state this one reads otherwise, must not stop the worker."""
+    try:
+        pipeline = FraudFeaturePipeline.from_dict(json.loads(files[FEATURE_CHECKPOINT]))
+        online = pickle.loads(files[ONLINE_CHECKPOINT])
+        if not isinstance(online, OnlineFraudModel):
+            raise TypeError(f"{ONLINE_CHECKPOINT} holds a {type(online).__name__}")
+    except Exception:
+        log.exception("the worker's saved fraud state cannot be read; it starts from the model's checkpoints")
+        return None
+    return pipeline, online
 
 
 def new_account_state() -> dict[str, list]:
@@ -126,11 +142,10 @@ class FraudScorer:
         if (folder := newest_with(root, ONLINE_CHECKPOINT)) is not None:
             online = OnlineFraudModel.load(folder / ONLINE_CHECKPOINT)
         registry = FraudModelRegistry(root, check_every_s)
-        if live is not None:
-            kept = FraudFeaturePipeline.from_dict(json.loads(live[FEATURE_CHECKPOINT]))
+        if live is not None and (taken := _live_state(live)) is not None:
             current = registry.current()
-            if current is None or current.names == kept.names:
-                pipeline, online = kept, pickle.loads(live[ONLINE_CHECKPOINT])
+            if current is None or current.names == taken[0].names:
+                pipeline, online = taken
         return cls(pipeline, online, registry, cold_threshold, currency_rates=settings.fraud_currency_rates)
 
     def unusable(self, tx: Transaction) -> str | None:
@@ -244,7 +259,9 @@ class FraudScorer:
             return None
         from streamsense.models.fraud.training import retrain  # training pulls in torch (the GAN); scoring does not
 
-        pipeline, current = self.pipeline, self.registry.current()
+        current = self.registry.current()
+        # the copy in ``checkpoints``, not the live pipeline, which the event loop changes while this thread runs
+        pipeline = FraudFeaturePipeline.from_dict(json.loads(checkpoints[FEATURE_CHECKPOINT]))
         artifact = retrain(
             rows,
             self.registry.root,

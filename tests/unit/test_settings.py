@@ -1,6 +1,3 @@
-import pytest
-from pydantic import ValidationError
-
 from streamsense.settings import Settings
 
 
@@ -26,10 +23,3 @@ def test_fraud_currency_rates_come_from_json_in_the_environment(monkeypatch) -> 
     assert Settings().fraud_currency_rates == {"EUR": 1.0}
     monkeypatch.setenv("STREAMSENSE_FRAUD_CURRENCY_RATES", '{"EUR": 1, "USD": 0.86}')
     assert Settings().fraud_currency_rates == {"EUR": 1.0, "USD": 0.86}
-
-
-def test_retention_shorter_than_the_label_wait_is_refused_with_the_reason() -> None:
-    with pytest.raises(ValidationError, match="labelled decisions record which labels were learned"):
-        Settings(retention_days=30, fraud_label_wait_days=35)
-    assert Settings(retention_days=0, fraud_label_wait_days=35).retention_days == 0
-    assert Settings(retention_days=35, fraud_label_wait_days=35).retention_days == 35

@@ -1,8 +1,10 @@
 import json
+import pickle
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from streamsense.models.fraud.artifact import SAMPLE_FILE, FraudArtifact, TrainingChoices, load, save
 from streamsense.models.fraud.features import FraudFeaturePipeline
@@ -152,3 +154,35 @@ def test_a_restarted_worker_continues_from_its_live_state_unless_the_current_ver
     other = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0, live=kept)
     assert other.registry.current().version == 2
     assert other.online.n_learned == 0 and other.pipeline.global_state["n"] == 0
+
+
+def test_a_damaged_live_state_is_passed_over_for_the_models_checkpoints(
+    tmp_path: Path, tiny_artifact: FraudArtifact, tiny_xy
+) -> None:
+    warm = FraudScorer(FraudFeaturePipeline(), OnlineFraudModel(), None)
+    X, y = tiny_xy
+    _learned(warm, _rows(X[:50], y[:50], warm.pipeline.names))
+    save(tiny_artifact, tmp_path, warm.checkpoints())
+    good = warm.checkpoints()
+    for damaged in (
+        {**good, "online.pkl": good["online.pkl"][:20]},
+        {"online.pkl": good["online.pkl"]},
+        {**good, "online.pkl": pickle.dumps({"not": "a model"})},
+    ):
+        started = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0, live=damaged)
+        assert started.online.n_learned == 50, "the version's checkpoints"
+
+
+def test_a_version_from_before_choices_were_kept_reads_its_recorded_rule_and_gan_mode(
+    tmp_path: Path, tiny_artifact: FraudArtifact
+) -> None:
+    metrics = {"combined": {"threshold_rule": {"target_alert_rate": 0.01}}, "gan_augmentation": {"mode": "off"}}
+    folder = save(replace(tiny_artifact, metrics=metrics), tmp_path)
+    meta = json.loads((folder / "meta.json").read_text())
+    del meta["choices"]
+    (folder / "meta.json").write_text(json.dumps(meta))
+    assert load(folder).choices == TrainingChoices(target_alert_rate=0.01, gan="off")
+    meta["choices"] = {"gan": "sometimes"}
+    (folder / "meta.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="unreadable training choices"):
+        load(folder)

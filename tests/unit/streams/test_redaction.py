@@ -140,3 +140,7 @@ def test_a_chat_decision_already_encoded_for_kafka_is_redacted_too():
     source = {"event_id": "e2", "key": "c1", "text": "call me on +44 20 7946 0958", "label": "book_taxi"}
     chat = {"_index": "streamsense-decisions-chat", "_id": "e2", "_source": orjson.dumps(source)}
     assert redacted(chat)["_source"] == {**source, "text": "call me on [PHONE]"}
+
+
+def test_an_address_with_a_long_local_part_is_redacted_whole() -> None:
+    assert redact(f"write to {'a' * 100}@example.com now") == "write to [EMAIL] now"
