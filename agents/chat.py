@@ -221,20 +221,21 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
         try:
             ids = await asyncio.to_thread(topic_ids, settings, list(broadcast))
             kept = await asyncio.to_thread(load_snapshot, snapshot_path, model.version, ids)
-            taken_up = None if kept is None else IntentLedger.load(sorted(trained), kept.ledger)
-            if taken_up is not None and any(new_name_refusal(name, trained) for name in taken_up.added):
-                # an earlier release added it (names were compared with case until stop 34); a worker replaying
-                # the topics refuses it now, so this one must too, or the replicas would differ
-                log.info(
-                    "the snapshot %s holds an intent this release refuses; reading the topics whole", snapshot_path
-                )
-                kept = None
-            elif kept is not None and taken_up is not None:
-                pipeline.intent.restore(kept.learned)  # checks the snapshot before it changes the model
-                ledger = taken_up
-                followed.update(kept.positions)
-                applied_before = sum(kept.positions.values())
-                log.info("took up the snapshot %s: %d events already applied", snapshot_path, applied_before)
+            if kept is not None:
+                taken_up = IntentLedger.load(sorted(trained), kept.ledger)
+                if any(new_name_refusal(name, trained) for name in taken_up.added):
+                    # an earlier release added it (names were compared with case until stop 34); a worker replaying
+                    # the topics refuses it now, so this one must too, or the replicas would differ
+                    log.info(
+                        "the snapshot %s holds an intent this release refuses; reading the topics whole", snapshot_path
+                    )
+                    kept = None
+                else:
+                    pipeline.intent.restore(kept.learned)  # checks the snapshot before it changes the model
+                    ledger = taken_up
+                    followed.update(kept.positions)
+                    applied_before = sum(kept.positions.values())
+                    log.info("took up the snapshot %s: %d events already applied", snapshot_path, applied_before)
             last = kept or Snapshot(model.version, ids, {}, {}, {})
         except Exception:
             log.exception("no snapshot taken up or saved in this run: the worker reads the topics whole")

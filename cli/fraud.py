@@ -49,11 +49,10 @@ def _decisions_file() -> Path:
 
 
 def _choices(gan: str, target_precision: float, alert_rate: float | None, cold_share: float) -> TrainingChoices:
-    if gan not in ("auto", "on", "off"):
-        raise typer.BadParameter("gan must be auto, on or off")
-    if not 0.0 <= cold_share <= 1.0:
-        raise typer.BadParameter("cold-share must be between 0 and 1")
-    return TrainingChoices(target_precision, alert_rate, gan, cold_share)
+    try:
+        return TrainingChoices(target_precision, alert_rate, gan, cold_share)
+    except ValueError as error:
+        raise typer.BadParameter(str(error)) from None
 
 
 def _run(customers: int, terminals: int, seed: int, choices: TrainingChoices) -> ExperimentResult:

@@ -25,6 +25,7 @@ ONLINE_CHECKPOINT = "online.pkl"
 FEATURE_CHECKPOINT = "features.json"
 SAMPLE_FILE = "sample.npy"
 SAMPLE_ROWS = 2_000
+GAN_MODES = ("auto", "on", "off")
 _VERSION_DIR = re.compile(r"^v(\d{4,})$")
 
 
@@ -39,11 +40,20 @@ class TrainingChoices:
     gan: str = "auto"
     cold_share: float = 0.1
 
+    def __post_init__(self) -> None:
+        numbers = (self.target_precision, self.cold_share, self.target_alert_rate or 0.0)
+        if not all(isinstance(n, int | float) for n in numbers):
+            raise ValueError(f"training choices must be numbers where numbers are due: {self!r}")
+        if self.gan not in GAN_MODES:
+            raise ValueError("gan must be auto, on or off")
+        if not 0.0 <= self.cold_share <= 1.0:
+            raise ValueError("cold-share must be between 0 and 1")
+
     @classmethod
     def of(cls, meta: dict[str, Any]) -> "TrainingChoices":
         """A version's choices from its ``meta.json``. One written before they were kept (stop 34) recorded its
         threshold rule and GAN mode among its metrics, and read as the defaults otherwise (its cold share too);
-        a value of another type is a ``ValueError``, as any unreadable artifact is."""
+        a field of another kind or value is a ``ValueError``, as any unreadable artifact is."""
         if "choices" in meta:
             given = meta["choices"]
         else:
@@ -52,11 +62,10 @@ class TrainingChoices:
             mode = metrics.get("gan_augmentation", {}).get("mode")
             given = {**rule, **({"gan": mode} if mode is not None else {})}
         known = {name: given[name] for name in cls.__dataclass_fields__ if name in given}
-        choices = cls(**known)
-        numbers = (choices.target_precision, choices.cold_share, choices.target_alert_rate or 0.0)
-        if choices.gan not in ("auto", "on", "off") or not all(isinstance(n, int | float) for n in numbers):
-            raise ValueError(f"unreadable training choices {given!r}")
-        return choices
+        try:
+            return cls(**known)
+        except ValueError as error:
+            raise ValueError(f"unreadable training choices {given!r}: {error}") from None
 
     def threshold_rule(self) -> dict[str, float]:
         if self.target_alert_rate is not None:

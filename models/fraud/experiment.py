@@ -231,6 +231,7 @@ def threshold_by_validation_frauds(
     fits them on its latest labels: for each size k, windows of consecutive validation transactions holding k frauds
     each (starting at evenly spaced transactions), each fitted alone and read on every test transaction."""
     v_logit, v_margin, v_y = online_logit[val], xgb_margin[val], y[val]
+    t_logit, t_margin, t_y = online_logit[test], xgb_margin[test], y[test]
     frauds_before = np.concatenate([[0], np.cumsum(v_y)])
     out = {}
     for k in sizes:
@@ -241,7 +242,7 @@ def threshold_by_validation_frauds(
                 continue
             window = slice(start, end)
             blend, threshold = fit_decision(v_logit[window], v_margin[window], v_y[window], choices)
-            read.append(threshold_metrics(blend.score_many(online_logit[test], xgb_margin[test]), y[test], threshold))
+            read.append(threshold_metrics(blend.score_many(t_logit, t_margin), t_y, threshold))
         if read:
             precision = np.array([r["precision"] for r in read])
             alert_rate = np.array([r["alert_rate"] for r in read])

@@ -16,14 +16,19 @@ import numpy as np
 import xgboost as xgb
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from streamsense.models.fraud.artifact import SAMPLE_FILE, FraudArtifact, TrainingChoices, feature_sample, save
+from streamsense.models.fraud.artifact import (
+    GAN_MODES,
+    SAMPLE_FILE,
+    FraudArtifact,
+    TrainingChoices,
+    feature_sample,
+    save,
+)
 from streamsense.models.fraud.blend import Blend, fit_blend, threshold_for_alert_rate, threshold_for_precision
 from streamsense.models.fraud.features import COLD
 from streamsense.models.fraud.gan import TabularGAN
 from streamsense.models.fraud.metrics import threshold_metrics
 from streamsense.models.fraud.xgb_model import XGBParams, margin, train_booster
-
-GAN_MODES = ("auto", "on", "off")
 
 
 @dataclass
@@ -130,14 +135,14 @@ def retrain(
     ``choices.cold_share`` of the training rows, as the experiment's booster did, so that a retrained version still
     knows new cards. The version keeps ``extra_files`` and a sample of its training rows (``SAMPLE_FILE``).
     """
-    choices = choices or TrainingChoices()
+    choices, params = choices or TrainingChoices(), params or XGBParams()
     X, y, logit, _ = _rows_to_arrays(rows, names)
     cut = int(len(y) * (1 - validation_fraction))
     if y[:cut].sum() < min_frauds or y[cut:].sum() < min_frauds:
         return None
     X_fit, y_fit = X[:cut], y[:cut]
     if as_new is not None:
-        pick = np.random.default_rng((params or XGBParams()).seed).uniform(size=cut) < choices.cold_share
+        pick = np.random.default_rng(params.seed).uniform(size=cut) < choices.cold_share
         X_fit = np.vstack([X_fit, *(as_new(X_fit[pick], terminal_too) for terminal_too in COLD.values())])
         y_fit = np.concatenate([y_fit, *[y_fit[pick]] * len(COLD)])
     choice = fit_booster(X_fit, y_fit, X[cut:], y[cut:], names, params, choices.gan)
@@ -157,5 +162,5 @@ def retrain(
         "gan_augmentation": choice.report,
     }
     artifact = FraudArtifact(choice.booster, names, feature_config, blend, threshold, metrics, choices)
-    save(artifact, root, (extra_files or {}) | {SAMPLE_FILE: feature_sample(X[:cut], (params or XGBParams()).seed)})
+    save(artifact, root, (extra_files or {}) | {SAMPLE_FILE: feature_sample(X[:cut], params.seed)})
     return artifact

@@ -107,6 +107,14 @@ def _learned(scorer: FraudScorer, rows: list[dict]) -> None:
         scorer.learn_one(row["features"], row["is_fraud"])
 
 
+def _warm_checkpoints(tiny_xy, n: int) -> dict[str, bytes]:
+    """Checkpoints of a scorer that learned the first ``n`` rows."""
+    warm = FraudScorer(FraudFeaturePipeline(), OnlineFraudModel(), None)
+    X, y = tiny_xy
+    _learned(warm, _rows(X[:n], y[:n], warm.pipeline.names))
+    return warm.checkpoints()
+
+
 def test_a_worker_started_after_a_retraining_takes_up_the_state_the_retraining_kept(
     tmp_path: Path, tiny_artifact: FraudArtifact, tiny_xy
 ) -> None:
@@ -128,10 +136,7 @@ def test_a_worker_started_after_a_retraining_takes_up_the_state_the_retraining_k
 def test_a_worker_takes_up_the_newest_checkpoints_when_the_newest_version_has_none(
     tmp_path: Path, tiny_artifact: FraudArtifact, tiny_xy
 ) -> None:
-    warm = FraudScorer(FraudFeaturePipeline(), OnlineFraudModel(), None)
-    X, y = tiny_xy
-    _learned(warm, _rows(X[:300], y[:300], warm.pipeline.names))
-    save(tiny_artifact, tmp_path, warm.checkpoints())
+    save(tiny_artifact, tmp_path, _warm_checkpoints(tiny_xy, 300))
     save(tiny_artifact, tmp_path)  # as a worker's retraining wrote it before stop 34
     started = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0)
     assert started.registry.current().version == 2
@@ -159,11 +164,8 @@ def test_a_restarted_worker_continues_from_its_live_state_unless_the_current_ver
 def test_a_damaged_live_state_is_passed_over_for_the_models_checkpoints(
     tmp_path: Path, tiny_artifact: FraudArtifact, tiny_xy
 ) -> None:
-    warm = FraudScorer(FraudFeaturePipeline(), OnlineFraudModel(), None)
-    X, y = tiny_xy
-    _learned(warm, _rows(X[:50], y[:50], warm.pipeline.names))
-    save(tiny_artifact, tmp_path, warm.checkpoints())
-    good = warm.checkpoints()
+    good = _warm_checkpoints(tiny_xy, 50)
+    save(tiny_artifact, tmp_path, good)
     for damaged in (
         {**good, "online.pkl": good["online.pkl"][:20]},
         {"online.pkl": good["online.pkl"]},
