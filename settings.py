@@ -70,7 +70,7 @@ class Settings(BaseSettings):
     max_event_bytes: int = 64 * 1024
     max_event_ahead_s: float = Field(
         default=3600.0,
-        description="how far after the worker's clock an input event may be dated; later ones are dead-lettered",
+        description="how far after the broker wrote it an input event may be dated; later ones are dead-lettered",
     )
     worker_web_port: int = 6066
     table_store: Literal["rocksdb", "memory"] = Field(

@@ -17,7 +17,7 @@ from streamsense.models.sensors.monitor import SensorMonitor
 from streamsense.schemas.base import ModelRef
 from streamsense.schemas.sensors import SensorAlert, SensorReading
 from streamsense.streams.packed_table import PackedTable
-from streamsense.streams.processing import BatchProcessor, Item, Skip, route_table_access
+from streamsense.streams.processing import BatchProcessor, Item, Skip, route_table_access, written_at
 from streamsense.streams.topics import SENSOR_READINGS
 
 
@@ -44,8 +44,12 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
     def decide_many(items: list[Item]) -> list[SensorAlert | Skip]:
         now = time.time()
         reasons = [
-            model.unusable(r.values, r.operating_regime, r.event_time.timestamp() - now)
-            for r in (item.record for item in items)
+            model.unusable(
+                item.record.values,
+                item.record.operating_regime,
+                item.record.event_time.timestamp() - written_at(item.event, now),
+            )
+            for item in items
         ]
         usable = [item for item, reason in zip(items, reasons, strict=True) if reason is None]
         alerts = iter(decide_usable(usable))

@@ -8,7 +8,7 @@ from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, C
 
 from streamsense.settings import Settings
 from streamsense.streams.connections import ConnectionSetupError, kafka_config, kafka_failure
-from streamsense.streams.topics import BROADCAST_INPUTS, all_topics
+from streamsense.streams.topics import all_topics, config_for
 
 log = logging.getLogger(__name__)
 
@@ -57,15 +57,15 @@ def topic_ids(settings: Settings, topics: list[str], timeout_s: float = 30.0) ->
 def ensure_topics(
     settings: Settings, topics: list[str] | None = None, config: dict[str, str] | None = None, timeout_s: float = 30.0
 ) -> list[str]:
-    """Create missing topics (idempotent) with ``config``, by default each topic's own (``BROADCAST_INPUTS``, else
-    the broker's defaults); returns the names that were created.
+    """Create missing topics (idempotent) with ``config``, by default each topic's own (``config_for``); returns
+    the names that were created.
 
     An existing topic whose settings differ from its config is altered to match: a table changelog created without
     compaction (by an earlier release) deletes state older than the retention, which a restart would then miss.
     """
     admin, existing = connect_admin(settings, timeout_s)
     wanted = topics or all_topics()
-    configs = {t: config or BROADCAST_INPUTS.get(t, {}) for t in wanted}
+    configs = {t: config or config_for(t) for t in wanted}
     missing = [t for t in wanted if t not in existing]
     for entries in {tuple(c.items()) for c in configs.values() if c}:
         same = [t for t in wanted if t in existing and tuple(configs[t].items()) == entries]

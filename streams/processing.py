@@ -102,6 +102,14 @@ def route_table_access(event: EventT) -> None:
     faust.streams._current_event.set(weakref.ref(event))
 
 
+def written_at(event: EventT, default: float) -> float:
+    """When the broker appended the event's message (every consumed topic is broker-dated), else ``default``: a
+    time that a replay of the message reads again, where the reading worker's clock would have moved on."""
+    m = event.message
+    at = appended_at(m.timestamp, m.timestamp_type)
+    return default if at is None else at
+
+
 def owned_committed_offsets(app: faust.App, topic: str) -> dict[int, int | None]:
     """Per partition of ``topic`` that this worker owns, its committed offset (the next to consume; None before the
     first commit): an expiry pass may drop what only messages before it needed."""

@@ -65,16 +65,29 @@ STREAMS: dict[str, StreamSpec] = {
 }
 
 
+BROKER_DATED = {"message.timestamp.type": "LogAppendTime"}
+"""The config of every topic a worker consumes: the broker dates its messages, so that an event dated too far ahead
+is judged against the time it was written, by every worker whenever it reads it. A worker that replays a topic
+after a crash, or starts later, must refuse exactly what the live ones refused; against its own clock, it would
+admit an event the live worker refused an hour earlier."""
+
 BROADCAST_INPUTS: dict[str, dict[str, str]] = {
-    CHAT_INTENTS: {"cleanup.policy": "delete", "retention.ms": "-1", "message.timestamp.type": "LogAppendTime"},
-    CHAT_FEEDBACK: {"cleanup.policy": "delete", "retention.ms": "-1", "message.timestamp.type": "LogAppendTime"},
+    CHAT_INTENTS: {"cleanup.policy": "delete", "retention.ms": "-1", **BROKER_DATED},
+    CHAT_FEEDBACK: {"cleanup.policy": "delete", "retention.ms": "-1", **BROKER_DATED},
 }
 """Input topics that every worker of the stream reads whole at start, with the topic config that keeps what a
 restarted one must read again: every event, since each changed the model, and a restarted worker must replay them
 in the order the live ones met them (with only each intent's latest version, feedback written before it would
-find no intent at replay, where the live workers had learned it).
-The broker dates their messages, so that an event dated too far ahead is judged against the time it was written,
-by every worker whenever it reads it: a worker started later must refuse what the live ones refused."""
+find no intent at replay, where the live workers had learned it)."""
+
+
+def config_for(topic: str) -> dict[str, str]:
+    """The config ``ensure_topics`` gives ``topic``: broker-dated if a worker consumes it, kept for ever if every
+    worker reads it whole; the broker's defaults otherwise."""
+    if topic in BROADCAST_INPUTS:
+        return BROADCAST_INPUTS[topic]
+    consumed = {t for spec in STREAMS.values() for t in (*spec.inputs, *spec.internal)}
+    return dict(BROKER_DATED) if topic in consumed else {}
 
 
 def all_topics() -> list[str]:

@@ -63,11 +63,11 @@ class SensorModel:
         """Why the model cannot judge a reading, or None. A reading with none of its channels would be decided on
         the device's last values alone, and one from a regime it was not trained on on another regime's scales,
         which raised false anomalies; a missing channel is filled in, an extra one ignored. A reading dated
-        ``ahead_s`` after the worker's clock by more than the window's lateness would move the device's window
-        ahead, and its next readings would be dropped as late."""
+        ``ahead_s`` after it was received (written to the broker) by more than the window's lateness would move the
+        device's window ahead, and its next readings would be dropped as late."""
         if ahead_s > self.step_s * self.lateness:
             return (
-                f"the reading is dated {ahead_s:,.0f} s after this worker's clock; more than {self.lateness} steps of"
+                f"the reading is dated {ahead_s:,.0f} s after it was received; more than {self.lateness} steps of"
                 f" {self.step_s:g} s ahead, it would make the device's next readings too late to judge"
             )
         if not any(channel in values for channel in self.channels):

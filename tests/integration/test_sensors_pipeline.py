@@ -76,7 +76,7 @@ def test_failing_unit_is_warned_ahead_of_failure_and_healthy_unit_is_not_and_unu
     assert {letters[key]["dlq.error.kind"] for key in unusable} == {b"unusable"}
     assert b"humidity" in letters[f"{run}-no-channel"]["dlq.error.reason"]
     assert b"operating_regime 63" in letters[f"{run}-new-regime"]["dlq.error.reason"]
-    assert b"after this worker's clock" in letters[f"{run}-ahead"]["dlq.error.reason"]
+    assert b"s after it was received" in letters[f"{run}-ahead"]["dlq.error.reason"]
 
 
 def test_a_device_silent_for_longer_than_the_idle_time_leaves_the_table_and_its_changelog_and_starts_over_cold(

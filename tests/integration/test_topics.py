@@ -12,7 +12,17 @@ from streamsense.infra.local.launcher import LocalInfra
 from streamsense.settings import Settings
 from streamsense.streams.admin import ensure_topics
 from streamsense.streams.connections import kafka_config
-from streamsense.streams.topics import BROADCAST_INPUTS, CHAT_FEEDBACK, CHAT_INTENTS, CHAT_MESSAGES
+from streamsense.streams.topics import (
+    BROADCAST_INPUTS,
+    CHAT_DECISIONS,
+    CHAT_FEEDBACK,
+    CHAT_INTENTS,
+    CHAT_MESSAGES,
+    PAYMENTS_LABELS,
+    PAYMENTS_SCORING,
+    PAYMENTS_TRANSACTIONS,
+    SENSOR_READINGS,
+)
 from streamsense.streams.worker import build_worker, changelog_config
 
 pytestmark = pytest.mark.integration
@@ -61,7 +71,7 @@ def test_a_changelog_created_with_deletion_is_altered_to_compaction(infra: Local
     assert (config["cleanup.policy"], config["segment.ms"]) == ("compact", str(settings.changelog_segment_ms))
 
 
-def test_new_intents_and_feedback_are_kept_for_ever_and_dated_by_the_broker_and_the_other_inputs_keep_deletion(
+def test_every_topic_a_worker_reads_is_dated_by_the_broker_and_only_intents_and_feedback_are_kept_for_ever(
     infra: LocalInfra, settings: Settings
 ) -> None:
     ensure_topics(settings)
@@ -69,9 +79,11 @@ def test_new_intents_and_feedback_are_kept_for_ever_and_dated_by_the_broker_and_
         config = topic_config(settings, topic)
         kept = (config["cleanup.policy"], config["retention.ms"], config["message.timestamp.type"])
         assert kept == ("delete", "-1", "LogAppendTime")
-    messages = topic_config(settings, CHAT_MESSAGES)
-    assert messages["cleanup.policy"] == "delete" and messages["retention.ms"] != "-1"
-    assert messages["message.timestamp.type"] == "CreateTime"
+    for topic in (CHAT_MESSAGES, SENSOR_READINGS, PAYMENTS_TRANSACTIONS, PAYMENTS_LABELS, PAYMENTS_SCORING):
+        config = topic_config(settings, topic)
+        assert config["cleanup.policy"] == "delete" and config["retention.ms"] != "-1"
+        assert config["message.timestamp.type"] == "LogAppendTime"
+    assert topic_config(settings, CHAT_DECISIONS)["message.timestamp.type"] == "CreateTime"
 
 
 def test_the_broker_dates_the_messages_of_a_topic_every_worker_reads_whole(

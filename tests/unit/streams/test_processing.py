@@ -11,7 +11,16 @@ from streamsense.schemas.base import ModelRef
 from streamsense.schemas.payments import PaymentDecision, TransactionLabel
 from streamsense.settings import Settings
 from streamsense.streams.metrics import WorkerMetrics
-from streamsense.streams.processing import BatchProcessor, Decided, Item, Outcome, Record, Skip, consume
+from streamsense.streams.processing import (
+    BatchProcessor,
+    Decided,
+    Item,
+    Outcome,
+    Record,
+    Skip,
+    consume,
+    written_at,
+)
 from streamsense.streams.topics import STREAMS
 
 
@@ -286,3 +295,9 @@ def test_an_event_the_broker_dated_is_refused_when_it_was_written_too_far_ahead_
     asyncio.run(main())
     [delivered] = processor.delivered
     assert [(letter.source_offset, letter.kind) for letter in delivered.letters] == [(0, "invalid_field")]
+
+
+def test_an_event_is_dated_by_the_broker_where_it_dated_the_message_and_else_by_the_given_clock():
+    appended = FakeEvent(b"{}", FakeMessage("sensor.readings", 0, 0, b"a", 1_000.0, 1))
+    produced = FakeEvent(b"{}", FakeMessage("sensor.readings", 0, 1, b"a", 1_000.0, 0))
+    assert (written_at(appended, 5_000.0), written_at(produced, 5_000.0)) == (1_000.0, 5_000.0)
