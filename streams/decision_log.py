@@ -35,6 +35,9 @@ from streamsense.streams.topics import AWAITING_LABELS_INDEX, DECISION_INDEX_PRE
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+# a whole request answered so is waited out: an overloaded node (429, a circuit breaker), one restarting (503), a
+# proxy or load balancer in front of it (502, 504, 408); a 500 is left to raise, since a search can fail so for good
+OVERLOADED_STATUS = {408, 429, 502, 503, 504}
 # indices whose documents carry free text a person wrote, and the fields there that are never personal
 FREE_TEXT_INDICES = frozenset({STREAMS["chat"].index, DLQ_INDEX})
 STRUCTURAL_FIELDS = frozenset(
@@ -143,8 +146,9 @@ class DecisionLog:
         return rejected
 
     async def until_answered(self, call: Callable[[], Awaitable[T]], what: str) -> T:
-        """``call``'s answer, retried with capped exponential backoff while Elasticsearch is unreachable; a refused
-        credential or certificate raises ``ConnectionSetupError`` at once."""
+        """``call``'s answer, retried with capped exponential backoff while Elasticsearch is unreachable or
+        overloaded (``OVERLOADED_STATUS``); a refused credential or certificate raises ``ConnectionSetupError`` at
+        once."""
         delay = self.settings.es_retry_initial_s
         while True:
             try:
@@ -153,12 +157,15 @@ class DecisionLog:
                 fatal = elasticsearch_failure(error, self.settings)
                 if fatal:
                     raise ConnectionSetupError(fatal) from None
-                raise
+                if error.meta.status not in OVERLOADED_STATUS:
+                    raise
+                problem: object = f"HTTP {error.meta.status}"
             except (ESConnectionError, TransportError, OSError) as error:
-                self.metrics.es_errors.inc()
-                log.warning("elasticsearch unavailable (%s); retrying %s in %.1fs", error, what, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self.settings.es_retry_max_s)
+                problem = error
+            self.metrics.es_errors.inc()
+            log.warning("elasticsearch unavailable (%s); retrying %s in %.1fs", problem, what, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, self.settings.es_retry_max_s)
 
     async def close(self) -> None:
         await self.client.close()

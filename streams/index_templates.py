@@ -15,6 +15,9 @@ BOOLEAN = {"type": "boolean"}
 
 DECISION_MAPPINGS: dict = {
     "dynamic": "strict",
+    # else a new feature's first string that reads as a date ("2024-01-05", a terminal id) maps it as a date, before
+    # the string template applies, and every later document with another value there is refused
+    "date_detection": False,
     "dynamic_templates": [
         {"feature_numbers": {"path_match": "features.*", "match_mapping_type": "long", "mapping": DOUBLE}},
         {"feature_decimals": {"path_match": "features.*", "match_mapping_type": "double", "mapping": DOUBLE}},

@@ -1,6 +1,7 @@
 """The decision log on the real node: what it refuses comes back, the rest is indexed once per id."""
 
 import asyncio
+import uuid
 
 import orjson
 import pytest
@@ -39,3 +40,27 @@ def test_a_document_the_mapping_refuses_is_returned_and_the_others_are_indexed_o
     es.indices.refresh(index=index)
     assert es.count(index=index, query={"ids": {"values": ["log-good", "log-bad"]}})["count"] == 1
     assert es.get(index=index, id="log-good")["_source"]["score"] == 0.25
+
+
+def test_a_feature_whose_first_value_reads_as_a_date_stays_a_keyword_that_takes_other_values(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    index = f"{STREAMS['payments'].index}-dates-{uuid.uuid4().hex[:8]}"  # a new index, shaped by the template
+    actions = [
+        {"_op_type": "index", "_index": index, "_id": f"d{n}", "_source": {"event_id": f"d{n}", "features": {"t": t}}}
+        for n, t in enumerate(["2024-01-05", "T-17"])
+    ]
+
+    async def write() -> list:
+        log = DecisionLog(settings, WorkerMetrics())
+        try:
+            return await log.write(actions)
+        finally:
+            await log.close()
+
+    try:
+        assert asyncio.run(write()) == []
+        mapping = es.indices.get_mapping(index=index)[index]["mappings"]
+        assert mapping["properties"]["features"]["properties"]["t"]["type"] == "keyword"
+    finally:
+        es.indices.delete(index=index, ignore_unavailable=True)
