@@ -48,8 +48,10 @@ STRUCTURAL_FIELDS = frozenset(
 
 @dataclass(frozen=True)
 class Rejected:
-    """A document Elasticsearch refused for a reason retrying cannot fix (a mapping conflict, say)."""
+    """A document Elasticsearch refused for a reason retrying cannot fix (a mapping conflict, say). ``index`` with
+    ``doc_id`` names it: a transaction's decision and its awaiting-label entry share the id."""
 
+    index: str
     doc_id: str
     status: int
     reason: str
@@ -135,7 +137,12 @@ class DecisionLog:
                     reason = str(info.get("error"))[:500]
                     # a mapping error quotes the offending value, which may be personal data
                     rejected.append(
-                        Rejected(info["_id"], status, redact(reason) if self.settings.log_redact_pii else reason)
+                        Rejected(
+                            action["_index"],
+                            action["_id"],
+                            status,
+                            redact(reason) if self.settings.log_redact_pii else reason,
+                        )
                     )
             pending = retry
             if errors:

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import faust
 import faust.streams
+import orjson
 from faust.types import EventT
 from pydantic import BaseModel
 
@@ -465,19 +466,21 @@ class BatchProcessor:
         if actions:
             rejected = await self.log.write(actions)
             if rejected:
-                await self._dead_letter_rejected(rejected, decisions)
+                await self._dead_letter_rejected(rejected, actions)
         model = decisions[0].model.name if decisions else "none"
         self.metrics.latency.labels(model, "deliver").observe(time.perf_counter() - started)
 
-    async def _dead_letter_rejected(self, rejected: list[Rejected], decisions: list[Decision]) -> None:
-        """Dead-letter what Elasticsearch refused, and wait for the broker's acks: the batch is acked after this."""
-        by_id = {d.event_id: d for d in decisions}
+    async def _dead_letter_rejected(self, rejected: list[Rejected], actions: list[dict]) -> None:
+        """Dead-letter each document Elasticsearch refused (a decision, an awaiting-label entry, a labelled row) with
+        the index it was meant for, and wait for the broker's acks: the batch is acked after this."""
+        sources = {(a["_index"], a["_id"]): a["_source"] for a in actions}
         topic = self.dead_letter_topics[self.spec.decisions]
         pending = []
         for item in rejected:
-            log.error("elasticsearch rejected %s (%d): %s", item.doc_id, item.status, item.reason)
-            decision = by_id.get(item.doc_id)
-            value = encode(decision) if decision else item.doc_id.encode()
-            reason = [("dlq.error.reason", item.reason.encode())]
-            pending.append(await self._produce(topic, item.doc_id.encode(), value, reason))
+            log.error("elasticsearch rejected %s/%s (%d): %s", item.index, item.doc_id, item.status, item.reason)
+            source = sources[item.index, item.doc_id]
+            value = source if isinstance(source, bytes) else orjson.dumps(source)
+            headers = [("dlq.error.reason", item.reason.encode()), ("dlq.index", item.index.encode())]
+            pending.append(await self._produce(topic, item.doc_id.encode(), value, headers))
+            self.metrics.dead_letters.labels(dlq_topic(self.spec.decisions)).inc()
         await asyncio.gather(*pending)

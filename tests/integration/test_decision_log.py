@@ -35,7 +35,7 @@ def test_a_document_the_mapping_refuses_is_returned_and_the_others_are_indexed_o
 
     rejected = asyncio.run(write_twice())
 
-    assert [(r.doc_id, r.status) for r in rejected] == [("log-bad", 400)]
+    assert [(r.index, r.doc_id, r.status) for r in rejected] == [(index, "log-bad", 400)]
     assert "strict_dynamic_mapping_exception" in rejected[0].reason
     es.indices.refresh(index=index)
     assert es.count(index=index, query={"ids": {"values": ["log-good", "log-bad"]}})["count"] == 1

@@ -10,6 +10,7 @@ import pytest
 from streamsense.schemas.base import ModelRef
 from streamsense.schemas.payments import PaymentDecision, TransactionLabel
 from streamsense.settings import Settings
+from streamsense.streams.decision_log import Rejected
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.processing import (
     BatchProcessor,
@@ -301,3 +302,29 @@ def test_an_event_is_dated_by_the_broker_where_it_dated_the_message_and_else_by_
     appended = FakeEvent(b"{}", FakeMessage("sensor.readings", 0, 0, b"a", 1_000.0, 1))
     produced = FakeEvent(b"{}", FakeMessage("sensor.readings", 0, 1, b"a", 1_000.0, 0))
     assert (written_at(appended, 5_000.0), written_at(produced, 5_000.0)) == (1_000.0, 5_000.0)
+
+
+def test_a_document_elasticsearch_refused_is_dead_lettered_by_its_index_and_id_not_its_namesake_in_another_index():
+    """A transaction's decision and its awaiting-label entry share an id: the refused one is the one kept."""
+    sent: list[tuple[str, bytes | None, bytes, dict]] = []
+
+    class Producing(CapturingProcessor):
+        async def _produce(self, topic, key, value, headers=None) -> Awaitable[None]:
+            sent.append((topic.get_topic_name(), key, value, dict(headers or [])))
+            return asyncio.sleep(0)
+
+    processor = Producing()
+    actions = [
+        {"_op_type": "index", "_index": "streamsense-decisions-payments", "_id": "tx-1", "_source": b'{"d":1}'},
+        {"_op_type": "index", "_index": "streamsense-fraud-awaiting-labels", "_id": "tx-1", "_source": {"a": 2}},
+    ]
+    refused = Rejected("streamsense-fraud-awaiting-labels", "tx-1", 400, "mapper_parsing_exception")
+    asyncio.run(processor._dead_letter_rejected([refused], actions))
+    assert sent == [
+        (
+            "payments.decisions.dlq",
+            b"tx-1",
+            b'{"a":2}',
+            {"dlq.error.reason": b"mapper_parsing_exception", "dlq.index": b"streamsense-fraud-awaiting-labels"},
+        )
+    ]
