@@ -30,10 +30,10 @@ from torch import nn
 
 from streamsense.models.chat.calibration import fit_temperature
 from streamsense.models.chat.ewc import diagonal_fisher, proximal_step
-from streamsense.models.chat.featurize import hashes
+from streamsense.models.chat.featurize import WORD, hashes
 from streamsense.models.chat.typos import with_typos
 
-VERSION = "intent-6"
+VERSION = "intent-7"
 FALLBACK = "uncertain"
 
 
@@ -56,6 +56,7 @@ class IntentConfig:
     factor_weights: tuple[float, ...] = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0)
     prior_powers: tuple[float, ...] = (0.0, 0.15, 0.3, 0.45)
     gate_typo_rate: float = 0.15
+    function_word_shares: tuple[float, ...] = (0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
 
 
 @dataclass
@@ -65,6 +66,21 @@ class IntentPrediction:
     label: str
     intents: list[tuple[str, float]]
     reason: str | None = None
+
+
+def function_words(texts: Sequence[str], valid_texts: Sequence[str], shares: Sequence[float]) -> frozenset[str]:
+    """The words in more than a share of the training sentences, at the least share of ``shares`` for which no
+    validation sentence is made of such words alone (so none of them is gated); none if no share qualifies."""
+    counts: dict[str, int] = {}
+    for text in texts:
+        for word in set(WORD.findall(text.lower())):
+            counts[word] = counts.get(word, 0) + 1
+    valid_words = [set(WORD.findall(text.lower())) for text in valid_texts]
+    for share in sorted(shares):
+        common = frozenset(word for word, n in counts.items() if n > share * len(texts))
+        if not any(words and words <= common for words in valid_words):
+            return common
+    return frozenset()
 
 
 class IntentNet(nn.Module):
@@ -274,6 +290,7 @@ class IntentClassifier:
         self.temperature = 1.0
         self.min_similarity = -1.0
         self.min_coverage = 0.0
+        self.function_words: frozenset[str] = frozenset()
         self.seen: set[int] = set()
         self.added: dict[str, set[int]] = {}
         self.covered: set[int] = set()
@@ -341,6 +358,7 @@ class IntentClassifier:
         )
         self.tune_mix(valid_texts, valid_intents)
         self.calibrate(valid_texts, valid_intents)
+        self.function_words = function_words(texts, valid_texts, self.config.function_word_shares)
         self.consolidate(texts, intents)
         return self
 
@@ -393,6 +411,13 @@ class IntentClassifier:
     def _coverage(self, hashed: np.ndarray) -> float:
         return sum(map(self.covered.__contains__, hashed.tolist())) / len(hashed) if len(hashed) else 0.0
 
+    def content_free(self, text: str) -> bool:
+        """Whether every word of the message is one of the training sentences' commonest (``function_words``): "a",
+        "the", "can you" say nothing of an intent, yet their few n-grams, all seen and weighted as a whole sentence,
+        could be answered with confidence ("a" was Attraction-Inform at 0.987)."""
+        words = WORD.findall(text.lower())
+        return bool(words) and all(word in self.function_words for word in words)
+
     def calibrate(self, texts: Sequence[str], intents: Sequence[str], quantile: float = 0.01) -> None:
         """Temperature by NLL; gates at the ``quantile`` of in-scope validation similarity and coverage, read on
         the validation sentences with typos (``gate_typo_rate`` of their words), since people make them."""
@@ -420,11 +445,15 @@ class IntentClassifier:
         similarities = [value / self.config.scale for value in similarity_logits.max(dim=1).values.tolist()]
         values, indices = torch.softmax(mixed / self.temperature, dim=1).topk(min(top_k, len(self.labels)), dim=1)
         predictions = []
-        for row_values, row_indices, similarity, text_hashes in zip(
-            values.tolist(), indices.tolist(), similarities, hashed, strict=True
+        for row_values, row_indices, similarity, text_hashes, text in zip(
+            values.tolist(), indices.tolist(), similarities, hashed, texts, strict=True
         ):
             ranked = [(self.labels[i], round(v, 6)) for v, i in zip(row_values, row_indices, strict=True)]
-            if similarity < self.min_similarity or self._coverage(text_hashes) < self.min_coverage:
+            if (
+                similarity < self.min_similarity
+                or self._coverage(text_hashes) < self.min_coverage
+                or self.content_free(text)
+            ):
                 predictions.append(IntentPrediction(FALLBACK, ranked, "out_of_scope"))
             elif ranked[0][1] < threshold:
                 predictions.append(IntentPrediction(FALLBACK, ranked, "low_confidence"))
@@ -607,6 +636,7 @@ class IntentClassifier:
             "temperature": self.temperature,
             "min_similarity": self.min_similarity,
             "min_coverage": self.min_coverage,
+            "function_words": sorted(self.function_words),
             "metrics": self.metrics,
         }
         path.with_suffix(".json").write_text(json.dumps(sidecar, indent=2))
@@ -628,5 +658,6 @@ class IntentClassifier:
         model.temperature = sidecar["temperature"]
         model.min_similarity = sidecar["min_similarity"]
         model.min_coverage = sidecar["min_coverage"]
+        model.function_words = frozenset(sidecar["function_words"])
         model.metrics = sidecar["metrics"]
         return model

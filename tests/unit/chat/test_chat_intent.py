@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from streamsense.models.chat.featurize import hashes
-from streamsense.models.chat.intent import FALLBACK, IntentClassifier, LexicalHead
+from streamsense.models.chat.intent import FALLBACK, IntentClassifier, LexicalHead, function_words
 
 
 def test_predict_returns_top_k_sorted_calibrated_probabilities(tiny_intent_model: IntentClassifier) -> None:
@@ -224,3 +224,26 @@ def test_a_snapshot_of_a_model_of_another_shape_is_refused_and_leaves_the_model_
         model.restore(other.learned())
     assert model.labels == tiny_intent_model.labels
     assert torch.equal(model.probabilities(texts), tiny_intent_model.probabilities(texts))
+
+
+def test_function_words_are_the_commonest_training_words_at_the_least_share_that_gates_no_validation_sentence() -> None:
+    texts = ["i need a hotel", "i need a taxi", "a table for two", "thank you", "i want a train"]
+    # more than 0.3 of the sentences: "i" (3 of 5), "a" (4), "need" (2); no validation sentence is made of them
+    assert function_words(texts, ["a hotel please"], (0.3, 0.5)) == {"i", "a", "need"}
+    # "i need" would be gated at 0.3, so the share is 0.5, where "need" is no longer common
+    assert function_words(texts, ["a hotel please", "i need"], (0.3, 0.5)) == {"i", "a"}
+    assert function_words(texts, ["a"], (0.3, 0.5)) == frozenset()
+
+
+def test_a_message_made_of_function_words_alone_is_out_of_scope_and_one_word_more_is_answered(
+    tiny_intent_model: IntentClassifier, tmp_path: Path
+) -> None:
+    model = copy.deepcopy(tiny_intent_model)
+    model.function_words = frozenset({"a", "the", "i"})
+    assert [model.predict(t, threshold=0.0).reason for t in ("a", "I the A ?", "a hotel")] == [
+        "out_of_scope",
+        "out_of_scope",
+        None,
+    ]
+    model.save(tmp_path / "intent.pt")
+    assert IntentClassifier.load(tmp_path / "intent.pt").function_words == {"a", "the", "i"}
