@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import numpy as np
+import numpy.typing as npt
 import typer
 
 from streamsense.cli.groups import eval_app, report_app
@@ -81,6 +82,26 @@ def _read_columns(path: Path) -> dict[str, list[str]]:
     return {name: [row[name] for row in rows] for name in rows[0]}
 
 
+def _numbers(path: Path, column: str, cells: list[str]) -> npt.NDArray[np.float64]:
+    """A numeric column; an empty cell is a missing value (NaN), which the report counts apart."""
+    try:
+        return np.array([float(cell) if cell.strip() else np.nan for cell in cells], dtype=np.float64)
+    except ValueError:
+        bad = next(cell for cell in cells if cell.strip() and not _is_number(cell))
+        raise typer.BadParameter(
+            f"{path}: column {column!r} holds {bad!r}, not a number; leave a missing value empty, or name the column"
+            " in --categorical"
+        ) from None
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 @report_app.command("drift")
 def report_drift(
     reference: Annotated[
@@ -100,8 +121,8 @@ def report_drift(
     numeric = [c for c in ref_cols if c not in cat_names]
     report = build_report(
         model,
-        {c: np.asarray(ref_cols[c], dtype=np.float64) for c in numeric},
-        {c: np.asarray(cur_cols[c], dtype=np.float64) for c in numeric},
+        {c: _numbers(reference, c, ref_cols[c]) for c in numeric},
+        {c: _numbers(current, c, cur_cols[c]) for c in numeric},
         {c: dict(Counter(ref_cols[c])) for c in cat_names},
         {c: dict(Counter(cur_cols[c])) for c in cat_names},
     )

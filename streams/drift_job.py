@@ -22,7 +22,7 @@ from streamsense.models.drift.aggregates import (
     performance_drift,
 )
 from streamsense.models.drift.detectors import run_detectors
-from streamsense.models.drift.report import DriftReport, FeatureDrift
+from streamsense.models.drift.report import DriftReport, FeatureDrift, presence_drift
 from streamsense.models.drift.run import DriftRun, Window
 from streamsense.settings import Settings
 from streamsense.streams.connections import elasticsearch_options
@@ -80,19 +80,21 @@ def compare_model(
     if ref.n < settings.drift_min_docs:
         log.info("drift %s/%s: %d reference decisions, fewer than %d", stream, model, ref.n, settings.drift_min_docs)
         return None
-    cur = reader.counts(index, model, current, p, reference=ref)
+    cur = reader.counts(index, model, current, p)
     if cur.n < settings.drift_min_docs:
         log.info("drift %s/%s: %d current decisions, fewer than %d", stream, model, cur.n, settings.drift_min_docs)
         return None
     rows: list[FeatureDrift] = []
     for name in p.psi_edges:
         if sum(ref.psi[name]) and sum(cur.psi[name]):
-            rows += numeric_drift(
-                name, ref.psi[name], cur.psi[name], ref.ks[name], cur.ks[name], cur.ks_pvalues.get(name)
-            )
+            rows += numeric_drift(name, ref.psi[name], cur.psi[name], ref.ks[name], cur.ks[name])
     for name in p.categorical:
         if sum(ref.terms[name].values()) and sum(cur.terms[name].values()):
             rows.append(categorical_drift(name, ref.terms[name], cur.terms[name]))
+    for name in p.fields:
+        presence = presence_drift(name, (ref.present[name], ref.n), (cur.present[name], cur.n))
+        if presence is not None:
+            rows.append(presence)
     rows += numeric_drift("score", coarsen(ref.score, 2), coarsen(cur.score, 2), ref.score, cur.score)
     rows.append(categorical_drift("outcome", ref.outcome, cur.outcome))
     errors, split = reader.errors(label_index(stream), model, reference, current, settings.drift_sample_size * 20)
@@ -118,7 +120,6 @@ def compare_model(
         reference_performance=ref_perf,
         current_performance=cur_perf,
         adversarial_top_features=top,
-        ks_source="elasticsearch" if cur.ks_pvalues else "local",
         error_detectors=run_detectors(errors, split) if errors else {},
     )
 

@@ -12,14 +12,13 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from elasticsearch import BadRequestError, Elasticsearch
+from elasticsearch import Elasticsearch
 
 from streamsense.models.drift.aggregates import (
     KS_PERCENTS,
     PSI_PERCENTS,
     auc_from_class_histograms,
     inner_edges,
-    ks_fractions,
     ranges,
 )
 from streamsense.models.drift.run import PerformancePoint, ScoreHistogram, Window
@@ -78,6 +77,8 @@ class Plan:
     score_min: float
     score_width: float
     skipped: dict[str, str] = field(default_factory=dict)
+    fields: list[str] = field(default_factory=list)
+    """Every feature of the index, whose presence is counted in both windows (``presence_drift``)."""
 
 
 def plan(
@@ -99,7 +100,7 @@ def plan(
     ref = es.search(index=index, size=0, query=window_filter(reference, model), aggs=aggs)["aggregations"]
     both = {"bool": {"should": [window_filter(reference, model), window_filter(current, model)]}}
     score = es.search(index=index, size=0, query=both, aggs={"s": {"stats": {"field": "score"}}})["aggregations"]["s"]
-    result = Plan({}, {}, [], 0.0, 1.0 / SCORE_BINS)
+    result = Plan({}, {}, [], 0.0, 1.0 / SCORE_BINS, fields=[*numeric, *categorical])
     for i, name in enumerate(numeric):
         values = ref[f"p{i}"]["values"]
         psi_edges = inner_edges([values.get(f"{p:.1f}") for p in PSI_PERCENTS])
@@ -132,20 +133,22 @@ class WindowCounts:
     terms: dict[str, dict[str, int]]
     score: list[int]
     outcome: dict[str, int]
-    ks_pvalues: dict[str, float] = field(default_factory=dict)
+    present: dict[str, int] = field(default_factory=dict)
 
 
 class DecisionWindowReader:
-    """Runs the count requests; remembers whether the node has the ML ``bucket_count_ks_test`` aggregation."""
+    """Runs the count requests.
+
+    KS is computed from the bucket counts of both windows (``models.drift.aggregates``), not by Elasticsearch's ML
+    ``bucket_count_ks_test``: that aggregation is given the reference as proportions only, so its p-value cannot
+    weigh the reference window's size, and nodes without the ML module (such as the one the tests run) lack it, so
+    the statistic a user's node reported was not the one tested here."""
 
     def __init__(self, es: Elasticsearch) -> None:
         self.es = es
-        self.es_ks = True
 
-    def counts(
-        self, index: str, model: str, window: Window, p: Plan, reference: WindowCounts | None = None
-    ) -> WindowCounts:
-        """Bucket counts of ``window``; with ``reference`` counts, also Elasticsearch's KS test where available."""
+    def counts(self, index: str, model: str, window: Window, p: Plan) -> WindowCounts:
+        """Bucket counts of ``window``."""
         names = list(p.psi_edges)
         aggs: dict[str, Any] = {}
         for i, name in enumerate(names):
@@ -165,25 +168,11 @@ class DecisionWindowReader:
             }
         }
         aggs["outcome"] = {"terms": {"field": "label", "size": 100}}
-        if reference is not None and self.es_ks:
-            for i, name in enumerate(names):
-                if sum(reference.ks[name]):
-                    aggs[f"kstest{i}"] = {
-                        "bucket_count_ks_test": {
-                            "buckets_path": f"ks{i}>_count",
-                            "alternative": ["two_sided"],
-                            "fractions": ks_fractions(reference.ks[name]),
-                        }
-                    }
-        query = window_filter(window, model)
-        try:
-            result = self.es.search(index=index, size=0, query=query, aggs=aggs, track_total_hits=True)
-        except BadRequestError as error:
-            if not any(k.startswith("kstest") for k in aggs):
-                raise
-            log.info("bucket_count_ks_test unavailable on this node (%s); KS from bucket counts", error.message)
-            self.es_ks = False
-            return self.counts(index, model, window, p, reference)
+        for i, name in enumerate(p.fields):
+            aggs[f"has{i}"] = {"filter": {"exists": {"field": f"features.{name}"}}}
+        result = self.es.search(
+            index=index, size=0, query=window_filter(window, model), aggs=aggs, track_total_hits=True
+        )
         return self._parse(result, names, p)
 
     @staticmethod
@@ -200,9 +189,6 @@ class DecisionWindowReader:
         for bucket in aggs["score"]["buckets"]:
             slot = round((bucket["key"] - p.score_min) / p.score_width)
             score[min(max(slot, 0), SCORE_BINS - 1)] += int(bucket["doc_count"])
-        ks_pvalues = {
-            name: float(aggs[f"kstest{i}"]["two_sided"]) for i, name in enumerate(names) if f"kstest{i}" in aggs
-        }
         return WindowCounts(
             n=int(result["hits"]["total"]["value"]),
             psi={name: [int(b["doc_count"]) for b in aggs[f"psi{i}"]["buckets"]] for i, name in enumerate(names)},
@@ -210,7 +196,7 @@ class DecisionWindowReader:
             terms=terms,
             score=score,
             outcome={_key(b): int(b["doc_count"]) for b in aggs["outcome"]["buckets"]},
-            ks_pvalues=ks_pvalues,
+            present={name: int(aggs[f"has{i}"]["doc_count"]) for i, name in enumerate(p.fields)},
         )
 
     def sample(
@@ -270,8 +256,9 @@ class DecisionWindowReader:
             return None
         by_class: dict[str, list[int]] = {"true": [0] * SCORE_BINS, "false": [0] * SCORE_BINS}
         for bucket in result["aggregations"]["cls"]["buckets"]:
-            for j, b in enumerate(bucket["h"]["buckets"][:SCORE_BINS]):
-                by_class[_key(bucket)][j] = int(b["doc_count"])
+            for j, b in enumerate(bucket["h"]["buckets"]):
+                # a score of exactly 1.0 opens a bucket of its own past the last bin: it counts in the last
+                by_class[_key(bucket)][min(j, SCORE_BINS - 1)] += int(b["doc_count"])
         correct = {_key(b): int(b["doc_count"]) for b in result["aggregations"]["ok"]["buckets"]}
         judged = correct.get("true", 0) + correct.get("false", 0)
         return PerformancePoint(

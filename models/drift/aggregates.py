@@ -20,7 +20,14 @@ from streamsense.models.drift.adversarial import (
 )
 from streamsense.models.drift.jensen_shannon import JS_ALERT, JS_WARN, classify_js, js_distance
 from streamsense.models.drift.ks import KS_PVALUE_ALERT, KS_PVALUE_WARN, classify_ks, ks_from_counts
-from streamsense.models.drift.psi import PSI_ALERT, PSI_WARN, DriftLevel, classify_psi, psi_from_counts
+from streamsense.models.drift.psi import (
+    PSI_ALERT,
+    PSI_WARN,
+    DriftLevel,
+    classify_psi,
+    edges_from_quantiles,
+    psi_from_counts,
+)
 from streamsense.models.drift.report import FeatureDrift, crossed_threshold
 
 PSI_PERCENTS = [10.0 * i for i in range(1, 10)]
@@ -32,8 +39,9 @@ AUC_DROP_ALERT = 0.05
 
 
 def inner_edges(percentiles: Sequence[float | None]) -> list[float]:
-    """Distinct, increasing edges from an Elasticsearch ``percentiles`` result (None where the field had no values)."""
-    return sorted({float(p) for p in percentiles if p is not None and np.isfinite(p)})
+    """Increasing edges from an Elasticsearch ``percentiles`` result (None where the field had no values), a value
+    that several percentiles share in a bin of its own (``psi.edges_from_quantiles``)."""
+    return edges_from_quantiles([np.nan if p is None else p for p in percentiles]).tolist()
 
 
 def ranges(edges: Sequence[float]) -> list[dict[str, float]]:
@@ -65,15 +73,11 @@ def numeric_drift(
     psi_current: npt.ArrayLike,
     ks_reference: npt.ArrayLike,
     ks_current: npt.ArrayLike,
-    ks_pvalue: float | None = None,
 ) -> list[FeatureDrift]:
-    """PSI on the decile buckets and KS on the finer buckets of one numeric feature.
-
-    ``ks_pvalue``, when Elasticsearch's ``bucket_count_ks_test`` computed one, replaces the local p-value.
-    """
+    """PSI on the decile buckets and KS on the finer buckets of one numeric feature."""
     psi = psi_from_counts(psi_reference, psi_current)
     psi_level = classify_psi(psi)
-    pvalue = ks_from_counts(ks_reference, ks_current).pvalue if ks_pvalue is None else float(ks_pvalue)
+    pvalue = ks_from_counts(ks_reference, ks_current).pvalue
     ks_level = classify_ks(pvalue)
     return [
         FeatureDrift(
@@ -104,12 +108,6 @@ def categorical_drift(feature: str, reference: Mapping[str, float], current: Map
         level=level,
         threshold=crossed_threshold(level, JS_WARN, JS_ALERT),
     )
-
-
-def ks_fractions(reference_counts: npt.ArrayLike, eps: float = 1e-6) -> list[float]:
-    """Reference bucket proportions for ``bucket_count_ks_test``'s ``fractions`` (no zeros, summing to one)."""
-    ref = np.clip(np.asarray(reference_counts, dtype=np.float64), 0.0, None) + eps
-    return (ref / ref.sum()).tolist()
 
 
 def auc_from_class_histograms(positive: npt.ArrayLike, negative: npt.ArrayLike) -> float | None:

@@ -55,19 +55,28 @@ def psi_from_counts(reference: npt.ArrayLike, current: npt.ArrayLike, eps: float
     return float(np.sum((cur - ref) * np.log(cur / ref)))
 
 
-def quantile_edges(reference: npt.ArrayLike, n_bins: int = 10) -> npt.NDArray[np.float64]:
-    """Inner bin edges at the reference's quantiles, so each reference bin holds about the same mass.
+def edges_from_quantiles(quantiles: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """Increasing inner edges from quantiles of a reference; a value that several quantiles share (a flag, a count
+    that is mostly zero, a constant) gets a bin of its own, ``[v, next float after v)``.
 
-    Repeated quantiles (discrete or constant features) collapse to unique edges; values outside the
-    reference range fall into the first or last bin.
+    With left-closed bins, the edge ``v`` alone would put ``v`` and everything above it in one bin: a flag at 5% ones
+    in the reference and 60% in the current window, or a constant 0 against 1e6, read PSI 0.
     """
+    values = np.asarray(quantiles, dtype=np.float64)
+    values = values[np.isfinite(values)]
+    unique, counts = np.unique(values, return_counts=True)
+    return np.unique(np.concatenate([unique, np.nextafter(unique[counts > 1], np.inf)]))
+
+
+def quantile_edges(reference: npt.ArrayLike, n_bins: int = 10) -> npt.NDArray[np.float64]:
+    """Inner bin edges at the reference's quantiles, so each reference bin holds about the same mass
+    (``edges_from_quantiles``); values outside the reference range fall into the first or last bin."""
     if n_bins < 2:
         raise ValueError("n_bins must be at least 2")
     ref = np.asarray(reference, dtype=np.float64)
     if ref.size == 0:
         raise ValueError("reference sample is empty")
-    inner = np.quantile(ref, np.linspace(0.0, 1.0, n_bins + 1)[1:-1])
-    return np.unique(inner)
+    return edges_from_quantiles(np.quantile(ref, np.linspace(0.0, 1.0, n_bins + 1)[1:-1]))
 
 
 def bin_counts(sample: npt.ArrayLike, inner_edges: npt.ArrayLike) -> npt.NDArray[np.int64]:

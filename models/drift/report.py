@@ -60,6 +60,24 @@ def crossed_threshold(level: DriftLevel, warn: float, alert: float) -> float | N
     return {"ok": None, "warn": warn, "alert": alert}[level]
 
 
+def presence_drift(feature: str, reference: tuple[int, int], current: tuple[int, int]) -> FeatureDrift | None:
+    """Jensen–Shannon distance between the windows' shares of decisions that hold ``feature`` (each window given as
+    (holding it, decisions)): a feature that stops arriving, or starts, is drift the value statistics cannot see,
+    since they read only the values there are. None unless the feature is in some decision and missing from some."""
+    (ref_has, ref_n), (cur_has, cur_n) = reference, current
+    if min(ref_n, cur_n) <= 0 or ref_has + cur_has == 0 or (ref_has == ref_n and cur_has == cur_n):
+        return None
+    js = js_distance({"present": ref_has, "missing": ref_n - ref_has}, {"present": cur_has, "missing": cur_n - cur_has})
+    level = classify_js(js)
+    return FeatureDrift(
+        feature=feature,
+        statistic="missing_js",
+        value=js,
+        level=level,
+        threshold=crossed_threshold(level, JS_WARN, JS_ALERT),
+    )
+
+
 def _size(numeric: Mapping[str, npt.ArrayLike], categorical: Mapping[str, Mapping[str, float]]) -> int:
     """Rows in a window: the longest numeric sample, else the largest categorical total."""
     sizes = [len(np.asarray(v)) for v in numeric.values()] + [int(sum(d.values())) for d in categorical.values()]
@@ -73,7 +91,9 @@ def build_report(
     categorical_reference: Mapping[str, Mapping[str, float]] | None = None,
     categorical_current: Mapping[str, Mapping[str, float]] | None = None,
 ) -> DriftReport:
-    """PSI and KS for each numeric feature, Jensen–Shannon for each categorical one (given as count dicts)."""
+    """PSI and KS for each numeric feature, Jensen–Shannon for each categorical one (given as count dicts). A
+    numeric value that is not finite (NaN: a missing cell) is missing: PSI and KS read the others, and a change in
+    the share missing is a row of its own (``presence_drift``)."""
     if set(reference) != set(current):
         raise ValueError("reference and current must have the same numeric features")
     cat_ref = categorical_reference or {}
@@ -82,7 +102,14 @@ def build_report(
         raise ValueError("reference and current must have the same categorical features")
     features: list[FeatureDrift] = []
     for name in reference:
-        psi = psi_from_samples(reference[name], current[name])
+        ref, cur = np.asarray(reference[name], dtype=np.float64), np.asarray(current[name], dtype=np.float64)
+        ref_values, cur_values = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
+        presence = presence_drift(name, (ref_values.size, ref.size), (cur_values.size, cur.size))
+        if presence is not None:
+            features.append(presence)
+        if not (ref_values.size and cur_values.size):
+            continue
+        psi = psi_from_samples(ref_values, cur_values)
         psi_level = classify_psi(psi)
         features.append(
             FeatureDrift(
@@ -93,7 +120,7 @@ def build_report(
                 threshold=crossed_threshold(psi_level, PSI_WARN, PSI_ALERT),
             )
         )
-        ks = ks_from_samples(reference[name], current[name])
+        ks = ks_from_samples(ref_values, cur_values)
         ks_level = classify_ks(ks.pvalue)
         features.append(
             FeatureDrift(

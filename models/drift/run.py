@@ -6,7 +6,7 @@ are a hash of what identifies a row, so rerunning a job over the same windows ov
 """
 
 import hashlib
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -51,7 +51,6 @@ class DriftRun(BaseModel):
     reference_performance: PerformancePoint | None = None
     current_performance: PerformancePoint | None = None
     adversarial_top_features: list[str] = Field(default_factory=list)
-    ks_source: str = Field(default="local", description="'elasticsearch' when bucket_count_ks_test computed KS")
     error_detectors: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="ADWIN and the always-alarm baseline over the labelled error stream"
     )
@@ -66,9 +65,9 @@ class DriftRun(BaseModel):
     def row_id(self, feature: str, statistic: str) -> str:
         """Deterministic document id of one row of this run."""
         parts = [self.stream, self.model, feature, statistic]
-        parts += [
-            w.isoformat() for w in (self.reference.start, self.reference.end, self.current.start, self.current.end)
-        ]
+        # in UTC: the same instants given with another offset are the same run, which a rerun overwrites
+        windows = (self.reference.start, self.reference.end, self.current.start, self.current.end)
+        parts += [w.astimezone(UTC).isoformat() for w in windows]
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:24]
 
     def rows(self) -> list[tuple[str, dict[str, Any]]]:

@@ -4,17 +4,19 @@ from sklearn.metrics import roc_auc_score
 
 from streamsense.models.drift.adversarial import AdversarialResult
 from streamsense.models.drift.aggregates import (
+    KS_PERCENTS,
+    PSI_PERCENTS,
     adversarial_drift,
     auc_from_class_histograms,
     categorical_drift,
     coarsen,
     inner_edges,
-    ks_fractions,
     numeric_drift,
     performance_drift,
     ranges,
 )
 from streamsense.models.drift.psi import bin_counts, psi_from_samples, quantile_edges
+from streamsense.models.drift.report import presence_drift
 
 
 def test_ranges_are_left_closed_buckets_matching_bin_counts() -> None:
@@ -22,8 +24,25 @@ def test_ranges_are_left_closed_buckets_matching_bin_counts() -> None:
     assert ranges([]) == [{}]
 
 
-def test_inner_edges_drop_missing_and_repeated_percentiles() -> None:
-    assert inner_edges([None, 1.0, 1.0, 3.0, float("nan")]) == [1.0, 3.0]
+def test_inner_edges_drop_missing_percentiles_and_give_a_repeated_one_its_own_bucket() -> None:
+    assert inner_edges([None, 1.0, 1.0, 3.0, float("nan")]) == [1.0, float(np.nextafter(1.0, 2.0)), 3.0]
+    assert inner_edges([None, None]) == []
+
+
+def test_a_mostly_zero_count_that_becomes_often_nonzero_drifts_in_psi_and_ks_from_bucket_counts() -> None:
+    """99% zeros in the reference: its percentiles are all 0, and the edge 0 alone put every value in one bucket."""
+    ref = np.r_[np.zeros(990), np.arange(1, 11)]
+    cur = np.r_[np.zeros(600), np.arange(1, 401) % 7 + 1]
+    psi_edges = inner_edges(np.percentile(ref, PSI_PERCENTS).tolist())
+    ks_edges = inner_edges(np.percentile(ref, KS_PERCENTS).tolist())
+    psi, ks = numeric_drift(
+        "n",
+        bin_counts(ref, psi_edges),
+        bin_counts(cur, psi_edges),
+        bin_counts(ref, ks_edges),
+        bin_counts(cur, ks_edges),
+    )
+    assert (psi.level, ks.level) == ("alert", "alert")
 
 
 def test_counts_over_reference_deciles_give_the_raw_sample_psi() -> None:
@@ -36,11 +55,6 @@ def test_counts_over_reference_deciles_give_the_raw_sample_psi() -> None:
     assert rows[0].statistic == "psi" and rows[0].value == pytest.approx(psi_from_samples(ref, cur))
     assert rows[0].level == "alert" and rows[0].threshold == 0.25
     assert rows[1].statistic == "ks_pvalue" and rows[1].level == "alert"
-
-
-def test_an_elasticsearch_ks_pvalue_replaces_the_local_one() -> None:
-    rows = numeric_drift("x", [10, 10], [10, 10], [10, 10], [10, 10], ks_pvalue=0.001)
-    assert rows[1].value == 0.001 and rows[1].level == "alert"
 
 
 def test_categorical_drift_on_terms_with_an_other_bucket() -> None:
@@ -66,9 +80,19 @@ def test_performance_drift_levels_and_missing_windows() -> None:
     assert performance_drift("auc", None, 0.8) is None
 
 
-def test_coarsen_fractions_and_adversarial_row() -> None:
+def test_coarsen_and_adversarial_row() -> None:
     assert coarsen([1, 2, 3, 4, 5], 2) == [3, 7, 5]
-    fractions = ks_fractions([0, 5, 5])
-    assert sum(fractions) == pytest.approx(1.0) and min(fractions) > 0
     row = adversarial_drift(AdversarialResult(auc=0.75, fold_aucs=[0.75]))
     assert row.feature == "multivariate" and row.level == "alert" and row.threshold == 0.7
+
+
+def test_a_feature_that_stops_arriving_or_starts_is_drift_and_one_always_there_or_never_there_gets_no_row() -> None:
+    stopped = presence_drift("distance_km", (600, 600), (0, 600))
+    started = presence_drift("new_signal", (0, 600), (600, 600))
+    assert stopped is not None and started is not None
+    assert (stopped.statistic, stopped.level, stopped.value) == ("missing_js", "alert", 1.0)
+    assert started.level == "alert"
+    assert presence_drift("amount", (600, 600), (500, 500)) is None
+    assert presence_drift("other_models_feature", (0, 600), (0, 500)) is None
+    steady = presence_drift("optional", (300, 600), (252, 500))
+    assert steady is not None and steady.level == "ok"

@@ -41,3 +41,28 @@ def test_report_drift_reads_two_csv_windows(tmp_path: Path) -> None:
     levels = {(f["feature"], f["statistic"]): f["level"] for f in report["features"]}
     assert levels[("amount", "psi")] == "alert"
     assert levels[("country", "js_distance")] == "alert"
+
+
+def test_report_drift_reads_an_empty_cell_as_missing_and_refuses_a_word_in_a_numeric_column(tmp_path: Path) -> None:
+    ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    ref.write_text("amount,country\n" + "".join(f"{i % 50},US\n" for i in range(500)))
+    cur.write_text("amount,country\n" + "".join((",US\n" if i % 2 else f"{i % 50},US\n") for i in range(500)))
+    args = [
+        "report",
+        "drift",
+        "--reference",
+        str(ref),
+        "--current",
+        str(cur),
+        "--model",
+        "m",
+        "--categorical",
+        "country",
+    ]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    levels = {(f["feature"], f["statistic"]): f["level"] for f in json.loads(result.output)["features"]}
+    assert levels[("amount", "missing_js")] == "alert"
+    cur.write_text("amount,country\n1,US\nn/a,US\n")
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2 and "'n/a', not a number" in result.output

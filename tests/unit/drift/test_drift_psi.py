@@ -55,10 +55,17 @@ def test_quantile_edges_put_equal_reference_mass_in_each_bin() -> None:
     assert counts.min() >= 99 and counts.max() <= 101
 
 
-def test_constant_feature_collapses_edges_without_error() -> None:
+def test_a_constant_feature_keeps_its_value_in_a_bin_of_its_own_so_a_move_away_from_it_shows() -> None:
     edges = quantile_edges(np.ones(100), n_bins=10)
-    assert edges.size == 1
+    assert edges.tolist() == [1.0, float(np.nextafter(1.0, 2.0))]
     assert psi_from_samples(np.ones(100), np.ones(50)) == pytest.approx(0.0)
+    assert psi_from_samples(np.zeros(100), np.full(50, 1e6)) >= PSI_ALERT
+
+
+def test_a_flag_whose_share_of_ones_moves_drifts() -> None:
+    reference, current = np.r_[np.zeros(1900), np.ones(100)], np.r_[np.zeros(800), np.ones(1200)]
+    assert psi_from_samples(reference, current) >= PSI_ALERT
+    assert psi_from_samples(reference, reference[::-1]) == pytest.approx(0.0)
 
 
 def test_bins_are_left_closed_like_elasticsearch_buckets() -> None:

@@ -3,11 +3,8 @@
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from elastic_transport import ApiResponseMeta, HttpHeaders, NodeConfig
-from elasticsearch import BadRequestError
-
 from streamsense.models.drift.run import Window
-from streamsense.streams.drift_query import SCORE_BINS, DecisionWindowReader, Plan, WindowCounts
+from streamsense.streams.drift_query import DecisionWindowReader, Plan
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 WINDOW = Window(start=T0, end=T0 + timedelta(hours=1))
@@ -17,6 +14,7 @@ PLAN = Plan(
     categorical=["country"],
     score_min=0.0,
     score_width=0.05,
+    fields=["amount", "country"],
 )
 
 
@@ -27,51 +25,54 @@ def _answer(aggs: dict[str, Any]) -> dict[str, Any]:
         "t0": {"buckets": [{"key": "DE", "doc_count": 6}], "sum_other_doc_count": 4},
         "score": {"buckets": [{"key": 0.0, "doc_count": 4}, {"key": 0.95, "doc_count": 6}]},
         "outcome": {"buckets": [{"key": "legit", "doc_count": 10}]},
+        "has0": {"doc_count": 10},
+        "has1": {"doc_count": 6},
     }
-    if "kstest0" in aggs:
-        answer["kstest0"] = {"less": 0.5, "greater": 0.5, "two_sided": 0.004}
     return {"hits": {"total": {"value": 10}}, "aggregations": answer}
 
 
 class FakeES:
-    def __init__(self, has_ks_test: bool) -> None:
-        self.has_ks_test = has_ks_test
+    def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
 
     def search(self, **request: Any) -> dict[str, Any]:
         self.requests.append(request)
-        if "kstest0" in request["aggs"] and not self.has_ks_test:
-            meta = ApiResponseMeta(400, "1.1", HttpHeaders(), 0.0, NodeConfig("http", "localhost", 9200))
-            raise BadRequestError("unknown aggregation [bucket_count_ks_test]", meta, {})
         return _answer(request["aggs"])
 
 
-def _reference() -> WindowCounts:
-    return WindowCounts(
-        n=10, psi={"amount": [5, 5]}, ks={"amount": [2, 3, 5]}, terms={}, score=[0] * SCORE_BINS, outcome={}
-    )
-
-
 def test_counts_reads_ranges_terms_with_other_score_bins_and_outcomes() -> None:
-    reader = DecisionWindowReader(FakeES(has_ks_test=False))  # type: ignore[arg-type]
+    reader = DecisionWindowReader(FakeES())  # type: ignore[arg-type]
     counts = reader.counts("idx", "m", WINDOW, PLAN)
     assert counts.n == 10 and counts.psi["amount"] == [3, 7] and counts.ks["amount"] == [1, 2, 7]
     assert counts.terms["country"] == {"DE": 6, "__other__": 4}
     assert counts.score[0] == 4 and counts.score[19] == 6 and sum(counts.score) == 10
     assert counts.outcome == {"legit": 10}
+    assert counts.present == {"amount": 10, "country": 6}
+    assert reader.es.requests[0]["aggs"]["has1"] == {"filter": {"exists": {"field": "features.country"}}}
 
 
-def test_elasticsearch_ks_test_is_used_where_the_node_has_it() -> None:
-    es = FakeES(has_ks_test=True)
-    counts = DecisionWindowReader(es).counts("idx", "m", WINDOW, PLAN, reference=_reference())  # type: ignore[arg-type]
-    test = es.requests[0]["aggs"]["kstest0"]["bucket_count_ks_test"]
-    assert test["buckets_path"] == "ks0>_count" and len(test["fractions"]) == 3
-    assert counts.ks_pvalues == {"amount": 0.004}
+def test_performance_counts_a_score_of_exactly_one_in_the_last_bin() -> None:
+    """A score of 1.0 opens a 21st histogram bucket: the frauds scored most surely were left out of the AUC."""
+    top = [{"key": j / 20, "doc_count": 0} for j in range(20)] + [{"key": 1.0, "doc_count": 15}]
+    low = [{"key": j / 20, "doc_count": 180 if j == 0 else 0} for j in range(20)]
+    answer = {
+        "hits": {"total": {"value": 195}},
+        "aggregations": {
+            "cls": {
+                "buckets": [
+                    {"key": 1, "key_as_string": "true", "h": {"buckets": top}},
+                    {"key": 0, "key_as_string": "false", "h": {"buckets": low}},
+                ]
+            },
+            "ok": {"buckets": []},
+        },
+    }
 
+    class Labelled:
+        indices = type("Indices", (), {"exists": staticmethod(lambda index: True)})()
 
-def test_without_the_ml_aggregation_it_falls_back_once_and_remembers() -> None:
-    es = FakeES(has_ks_test=False)
-    reader = DecisionWindowReader(es)  # type: ignore[arg-type]
-    assert reader.counts("idx", "m", WINDOW, PLAN, reference=_reference()).ks_pvalues == {}
-    reader.counts("idx", "m", WINDOW, PLAN, reference=_reference())
-    assert [("kstest0" in r["aggs"]) for r in es.requests] == [True, False, False]
+        def search(self, **request: Any) -> dict[str, Any]:
+            return answer
+
+    point = DecisionWindowReader(Labelled()).performance("labels", "m", WINDOW)  # type: ignore[arg-type]
+    assert point is not None and (point.positives, point.auc) == (15, 1.0)

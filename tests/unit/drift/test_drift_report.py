@@ -50,3 +50,18 @@ def test_values_give_one_statistic_per_feature_for_gauges() -> None:
         ],
     )
     assert report.values() == {"x": 0.3, "y": 0.01}
+
+
+def test_a_missing_value_is_counted_apart_and_the_shift_of_the_others_still_alerts() -> None:
+    rng = np.random.default_rng(0)
+    reference, current = rng.normal(size=1000), rng.normal(loc=3.0, size=1000)
+    reference[5] = np.nan
+    report = build_report("m", {"x": reference}, {"x": current})
+    levels = {f.statistic: f.level for f in report.features}
+    assert levels == {"missing_js": "ok", "psi": "alert", "ks_pvalue": "alert"}
+    assert DriftReport.from_json(report.to_json()) == report
+
+
+def test_a_feature_missing_from_a_whole_window_is_an_alert_not_a_crash() -> None:
+    report = build_report("m", {"x": np.ones(100)}, {"x": np.full(100, np.nan)})
+    assert [(f.statistic, f.level) for f in report.features] == [("missing_js", "alert")]

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from streamsense.models.drift.report import DriftReport, FeatureDrift
 from streamsense.models.drift.run import DriftRun, PerformancePoint, ScoreHistogram, Window
@@ -49,6 +49,17 @@ def test_row_ids_are_deterministic_per_window_and_differ_across_windows() -> Non
     later = _run(current=Window(start=T0 + timedelta(hours=2), end=T0 + timedelta(hours=3)))
     assert [i for i, _ in first.rows()] == [i for i, _ in again.rows()]
     assert not {i for i, _ in first.rows()} & {i for i, _ in later.rows()}
+
+
+def test_the_same_windows_given_with_another_utc_offset_get_the_same_row_ids() -> None:
+    paris = timezone(timedelta(hours=2))
+    shifted = _run(
+        reference=Window(start=T0.astimezone(paris), end=(T0 + timedelta(hours=1)).astimezone(paris)),
+        current=Window(
+            start=(T0 + timedelta(hours=1)).astimezone(paris), end=(T0 + timedelta(hours=2)).astimezone(paris)
+        ),
+    )
+    assert [i for i, _ in shifted.rows()] == [i for i, _ in _run().rows()]
 
 
 def test_run_round_trips_through_json_as_on_the_topic() -> None:
