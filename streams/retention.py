@@ -40,7 +40,12 @@ async def delete_matching(decision_log: DecisionLog, index: str, query: dict[str
         response = await decision_log.until_answered(
             lambda body=body: client.bulk(operations=body, refresh=True), f"deleting {len(ids)} {index} docs"
         )
-        deleted += sum(1 for item in response.body["items"] if item["delete"].get("result") == "deleted")
+        results = [item["delete"] for item in response.body["items"]]
+        done = sum(1 for result in results if result.get("result") in ("deleted", "not_found"))
+        if not done:
+            # every delete refused (an overloaded or read-only node): searching again at once would only repeat it
+            raise RuntimeError(f"none of {len(ids)} old {index} docs could be deleted: {results[0].get('error')}")
+        deleted += sum(1 for result in results if result.get("result") == "deleted")
 
 
 async def expire_stream(

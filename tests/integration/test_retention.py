@@ -13,7 +13,7 @@ from streamsense.streams.dead_letters import DeadLetter
 from streamsense.streams.decision_log import DecisionLog, dead_letter_action, decision_action
 from streamsense.streams.drift_labels import label_action
 from streamsense.streams.metrics import WorkerMetrics
-from streamsense.streams.retention import expire_stream
+from streamsense.streams.retention import delete_matching, expire_stream
 from streamsense.streams.topics import DLQ_INDEX, PAYMENTS_TRANSACTIONS, SENSOR_READINGS, STREAMS, label_index
 
 pytestmark = pytest.mark.integration
@@ -94,3 +94,27 @@ def test_the_payments_leader_deletes_what_aged_out_on_its_timer(
     days = (datetime.now(UTC) - CUTOFF).days  # the cutoff falls in 2002: only documents this old go
     start_worker("payments", extra_env={"STREAMSENSE_RETENTION_DAYS": str(days), "STREAMSENSE_RETENTION_CHECK_S": "2"})
     wait_for(lambda: not es.exists(index=index, id=old.event_id), 120, "the leader to delete the aged decision")
+
+
+def test_a_retention_pass_whose_deletes_are_all_refused_fails_at_once_instead_of_searching_again_and_again(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    index = f"streamsense-retention-blocked-{uuid.uuid4().hex[:8]}"
+    es.index(index=index, id="old", document={"decided_at": LONG_AGO.isoformat()}, refresh=True)
+    es.indices.put_settings(index=index, settings={"index.blocks.write": True})
+
+    async def expire() -> None:
+        log = DecisionLog(settings, WorkerMetrics())
+        try:
+            await asyncio.wait_for(
+                delete_matching(log, index, {"range": {"decided_at": {"lt": CUTOFF.isoformat()}}}), 30
+            )
+        finally:
+            await log.close()
+
+    try:
+        with pytest.raises(RuntimeError, match=r"none of 1 old .* docs could be deleted"):
+            asyncio.run(expire())
+    finally:
+        es.indices.put_settings(index=index, settings={"index.blocks.write": False})
+        es.indices.delete(index=index)
