@@ -101,7 +101,7 @@ def compare_model(
     ref_perf = reader.performance(label_index(stream), model, reference)
     cur_perf = reader.performance(label_index(stream), model, current)
     for metric in ("auc", "accuracy"):
-        perf = performance_drift(metric, getattr(ref_perf, metric, None), getattr(cur_perf, metric, None))
+        perf = performance_drift(metric, ref_perf, cur_perf)
         if perf is not None:
             rows.append(perf)
     top: list[str] = []

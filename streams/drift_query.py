@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 NUMERIC_TYPES = {"double", "float", "long", "integer", "short", "half_float", "scaled_float"}
 CATEGORICAL_TYPES = {"keyword", "boolean"}
 OTHER = "__other__"
+AUC_PERCENTS = [float(p) for p in range(1, 100)]
+"""Score percentiles that bound the buckets a window's AUC is counted in (``performance``)."""
 SCORE_BINS = 20
 TIME_FIELD = "event_time"
 
@@ -233,32 +235,33 @@ class DecisionWindowReader:
         return parts[0] + parts[1], len(parts[0])
 
     def performance(self, index: str, model: str, window: Window) -> PerformancePoint | None:
-        """AUC and accuracy of the window's labelled decisions, from per-class score histograms; None without labels."""
+        """AUC and accuracy of the window's labelled decisions, from per-class score counts in the buckets between
+        the window's own score percentiles; None without labels.
+
+        Buckets of equal mass keep AUC close to exact whatever the scores' calibration: over the fixed-width bins
+        used before, a model whose scores crowd near 0 read a false AUC drop (a retraining that squares the scores
+        keeps their ranking; ``tests/unit/drift/test_drift_aggregates.py`` shows both)."""
         if not self.es.indices.exists(index=index):
             return None
-        histogram = {
-            "histogram": {
-                "field": "score",
-                "interval": 1.0 / SCORE_BINS,
-                "min_doc_count": 0,
-                "extended_bounds": {"min": 0.0, "max": 1.0 - 1.0 / SCORE_BINS},
-            }
-        }
-        aggs = {
-            "cls": {"terms": {"field": "positive", "size": 2}, "aggs": {"h": histogram}},
-            "ok": {"terms": {"field": "correct", "size": 2}},
-        }
-        result = self.es.search(
-            index=index, size=0, query=window_filter(window, model), aggs=aggs, track_total_hits=True
-        )
-        n = int(result["hits"]["total"]["value"])
+        query = window_filter(window, model)
+        percents = {"percentiles": {"field": "score", "percents": AUC_PERCENTS}}
+        found = self.es.search(index=index, size=0, query=query, aggs={"p": percents}, track_total_hits=True)
+        n = int(found["hits"]["total"]["value"])
         if n == 0:
             return None
-        by_class: dict[str, list[int]] = {"true": [0] * SCORE_BINS, "false": [0] * SCORE_BINS}
+        values = found["aggregations"]["p"]["values"]
+        buckets = ranges(inner_edges([values.get(f"{p:.1f}") for p in AUC_PERCENTS]))
+        aggs = {
+            "cls": {
+                "terms": {"field": "positive", "size": 2},
+                "aggs": {"r": {"range": {"field": "score", "ranges": buckets}}},
+            },
+            "ok": {"terms": {"field": "correct", "size": 2}},
+        }
+        result = self.es.search(index=index, size=0, query=query, aggs=aggs)
+        by_class = {"true": [0] * len(buckets), "false": [0] * len(buckets)}
         for bucket in result["aggregations"]["cls"]["buckets"]:
-            for j, b in enumerate(bucket["h"]["buckets"]):
-                # a score of exactly 1.0 opens a bucket of its own past the last bin: it counts in the last
-                by_class[_key(bucket)][min(j, SCORE_BINS - 1)] += int(b["doc_count"])
+            by_class[_key(bucket)] = [int(b["doc_count"]) for b in bucket["r"]["buckets"]]
         correct = {_key(b): int(b["doc_count"]) for b in result["aggregations"]["ok"]["buckets"]}
         judged = correct.get("true", 0) + correct.get("false", 0)
         return PerformancePoint(

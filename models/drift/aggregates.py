@@ -29,6 +29,7 @@ from streamsense.models.drift.psi import (
     psi_from_counts,
 )
 from streamsense.models.drift.report import FeatureDrift, crossed_threshold
+from streamsense.models.drift.run import PerformancePoint
 
 PSI_PERCENTS = [10.0 * i for i in range(1, 10)]
 """Deciles: PSI's ten bins of about equal reference mass."""
@@ -36,6 +37,8 @@ KS_PERCENTS = [2.0 * i for i in range(1, 50)]
 """Fifty bins for KS: the count-based statistic can only see CDF gaps at bucket edges, so more edges see more."""
 AUC_DROP_WARN = 0.02
 AUC_DROP_ALERT = 0.05
+DROP_Z = 2.33
+"""Standard errors a drop must exceed to count (one-sided 1%)."""
 
 
 def inner_edges(percentiles: Sequence[float | None]) -> list[float]:
@@ -127,15 +130,40 @@ def auc_from_class_histograms(positive: npt.ArrayLike, negative: npt.ArrayLike) 
     return float(np.sum(pos * (negatives_below + 0.5 * neg)) / (n_pos * n_neg))
 
 
-def performance_drift(metric: str, reference: float | None, current: float | None) -> FeatureDrift | None:
+def standard_error(point: PerformancePoint, metric: str) -> float | None:
+    """The standard error of a window's ``auc`` (Hanley and McNeil, 1982, from its positive and negative counts)
+    or ``accuracy`` (binomial); None where the window lacks the metric."""
+    value = getattr(point, metric)
+    if value is None:
+        return None
+    if metric == "accuracy":
+        return float(np.sqrt(value * (1 - value) / max(point.n, 1)))
+    positives, negatives = point.positives, point.n - point.positives
+    q1, q2 = value / (2 - value), 2 * value**2 / (1 + value)
+    variance = value * (1 - value) + (positives - 1) * (q1 - value**2) + (negatives - 1) * (q2 - value**2)
+    return float(np.sqrt(max(variance, 0.0) / max(positives * negatives, 1)))
+
+
+def performance_drift(
+    metric: str, reference: PerformancePoint | None, current: PerformancePoint | None
+) -> FeatureDrift | None:
     """Drop of a metric (``auc``, ``accuracy``) from the reference window to the current one (positive = worse).
 
-    None unless both windows have the metric; the warn/alert drops (0.02/0.05) are on the metric's own scale.
+    None unless both windows have the metric; the warn/alert drops (0.02/0.05) are on the metric's own scale, and
+    count only beyond ``DROP_Z`` standard errors of the difference: over a few labelled frauds a window's AUC moves
+    by more than the alert drop on noise alone.
     """
     if reference is None or current is None:
         return None
-    drop = reference - current
-    level: DriftLevel = "alert" if drop >= AUC_DROP_ALERT else "warn" if drop >= AUC_DROP_WARN else "ok"
+    ref_value, cur_value = getattr(reference, metric), getattr(current, metric)
+    ref_se, cur_se = standard_error(reference, metric), standard_error(current, metric)
+    if ref_value is None or cur_value is None or ref_se is None or cur_se is None:
+        return None
+    drop = ref_value - cur_value
+    significant = drop > DROP_Z * float(np.hypot(ref_se, cur_se))
+    level: DriftLevel = "ok"
+    if significant:
+        level = "alert" if drop >= AUC_DROP_ALERT else "warn" if drop >= AUC_DROP_WARN else "ok"
     return FeatureDrift(
         feature="performance",
         statistic=f"{metric}_drop",

@@ -17,6 +17,8 @@ from streamsense.models.drift.aggregates import (
 )
 from streamsense.models.drift.psi import bin_counts, psi_from_samples, quantile_edges
 from streamsense.models.drift.report import presence_drift
+from streamsense.models.drift.run import PerformancePoint
+from streamsense.streams.drift_query import AUC_PERCENTS
 
 
 def test_ranges_are_left_closed_buckets_matching_bin_counts() -> None:
@@ -73,11 +75,40 @@ def test_auc_from_class_histograms_equals_sklearn_on_binned_scores() -> None:
     assert auc_from_class_histograms(pos, np.zeros(20)) is None
 
 
+def _point(
+    auc: float | None, accuracy: float | None = None, n: int = 20_000, positives: int = 2_000
+) -> PerformancePoint:
+    return PerformancePoint(n=n, positives=positives, auc=auc, accuracy=accuracy)
+
+
 def test_performance_drift_levels_and_missing_windows() -> None:
-    assert performance_drift("auc", 0.9, 0.8).level == "alert"
-    assert performance_drift("accuracy", 0.9, 0.88).level == "warn"
-    assert performance_drift("auc", 0.8, 0.85).level == "ok"
-    assert performance_drift("auc", None, 0.8) is None
+    assert performance_drift("auc", _point(0.9), _point(0.8)).level == "alert"
+    assert performance_drift("accuracy", _point(None, 0.9), _point(None, 0.88)).level == "warn"
+    assert performance_drift("auc", _point(0.8), _point(0.85)).level == "ok"
+    assert performance_drift("auc", None, _point(0.8)) is None
+    assert performance_drift("auc", _point(None), _point(0.8)) is None
+
+
+def test_a_drop_within_the_noise_of_a_few_labelled_frauds_is_not_an_alert_and_a_real_one_over_many_is() -> None:
+    """Over ten frauds a window's AUC has a standard error of about 0.05, so a drop of 0.07 is within the noise."""
+    noisy = performance_drift("auc", _point(0.95, n=1_500, positives=10), _point(0.88, n=1_500, positives=10))
+    assert noisy is not None and noisy.value == pytest.approx(0.07) and noisy.level == "ok"
+    real = performance_drift("auc", _point(0.95, n=1_500, positives=300), _point(0.88, n=1_500, positives=300))
+    assert real is not None and real.level == "alert"
+
+
+def test_auc_over_percentile_buckets_stays_exact_when_scores_are_recalibrated_and_fixed_bins_do_not() -> None:
+    """A retraining that squares the scores keeps their ranking, so their AUC; 20 fixed-width bins read it lower."""
+    rng = np.random.default_rng(0)
+    negatives, positives = rng.beta(1, 30, 20_000), rng.beta(2, 4, 200)
+    exact = roc_auc_score(np.r_[np.zeros(20_000), np.ones(200)], np.r_[negatives, positives])
+    for scores_neg, scores_pos in ((negatives, positives), (negatives**2, positives**2)):
+        fixed = np.linspace(0.05, 0.95, 19)
+        edges = inner_edges(np.percentile(np.r_[scores_neg, scores_pos], AUC_PERCENTS).tolist())
+        by_percentile = auc_from_class_histograms(bin_counts(scores_pos, edges), bin_counts(scores_neg, edges))
+        by_fixed_bins = auc_from_class_histograms(bin_counts(scores_pos, fixed), bin_counts(scores_neg, fixed))
+        assert by_percentile == pytest.approx(exact, abs=0.005)
+    assert exact - by_fixed_bins > 0.1  # the squared scores, on the fixed bins
 
 
 def test_coarsen_and_adversarial_row() -> None:

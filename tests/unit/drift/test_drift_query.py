@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streamsense.models.drift.run import Window
-from streamsense.streams.drift_query import DecisionWindowReader, Plan
+from streamsense.streams.drift_query import AUC_PERCENTS, DecisionWindowReader, Plan
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 WINDOW = Window(start=T0, end=T0 + timedelta(hours=1))
@@ -51,28 +51,32 @@ def test_counts_reads_ranges_terms_with_other_score_bins_and_outcomes() -> None:
     assert reader.es.requests[0]["aggs"]["has1"] == {"filter": {"exists": {"field": "features.country"}}}
 
 
-def test_performance_counts_a_score_of_exactly_one_in_the_last_bin() -> None:
-    """A score of 1.0 opens a 21st histogram bucket: the frauds scored most surely were left out of the AUC."""
-    top = [{"key": j / 20, "doc_count": 0} for j in range(20)] + [{"key": 1.0, "doc_count": 15}]
-    low = [{"key": j / 20, "doc_count": 180 if j == 0 else 0} for j in range(20)]
-    answer = {
-        "hits": {"total": {"value": 195}},
+def test_performance_counts_each_class_between_the_windows_own_score_percentiles() -> None:
+    values = {f"{p:.1f}": p / 100 for p in AUC_PERCENTS}
+    percentiles = {"hits": {"total": {"value": 195}}, "aggregations": {"p": {"values": values}}}
+    positives = [{"doc_count": 15 if j == 99 else 0} for j in range(100)]
+    negatives = [{"doc_count": 180 if j == 0 else 0} for j in range(100)]
+    counts = {
         "aggregations": {
             "cls": {
                 "buckets": [
-                    {"key": 1, "key_as_string": "true", "h": {"buckets": top}},
-                    {"key": 0, "key_as_string": "false", "h": {"buckets": low}},
+                    {"key": 1, "key_as_string": "true", "r": {"buckets": positives}},
+                    {"key": 0, "key_as_string": "false", "r": {"buckets": negatives}},
                 ]
             },
-            "ok": {"buckets": []},
-        },
+            "ok": {"buckets": [{"key": 1, "key_as_string": "true", "doc_count": 190}]},
+        }
     }
+    asked: list[dict[str, Any]] = []
 
     class Labelled:
         indices = type("Indices", (), {"exists": staticmethod(lambda index: True)})()
 
         def search(self, **request: Any) -> dict[str, Any]:
-            return answer
+            asked.append(request["aggs"])
+            return percentiles if "p" in request["aggs"] else counts
 
     point = DecisionWindowReader(Labelled()).performance("labels", "m", WINDOW)  # type: ignore[arg-type]
-    assert point is not None and (point.positives, point.auc) == (15, 1.0)
+    assert point is not None and (point.n, point.positives, point.auc, point.accuracy) == (195, 15, 1.0, 1.0)
+    ranges = asked[1]["cls"]["aggs"]["r"]["range"]["ranges"]
+    assert len(ranges) == 100 and ranges[0] == {"to": 0.01} and ranges[-1] == {"from": 0.99}
