@@ -24,9 +24,9 @@ from streamsense.models.drift.psi import (
     PSI_ALERT,
     PSI_WARN,
     DriftLevel,
-    classify_psi,
     edges_from_quantiles,
     psi_from_counts,
+    psi_level,
 )
 from streamsense.models.drift.report import FeatureDrift, crossed_threshold
 from streamsense.models.drift.run import PerformancePoint
@@ -79,7 +79,7 @@ def numeric_drift(
 ) -> list[FeatureDrift]:
     """PSI on the decile buckets and KS on the finer buckets of one numeric feature."""
     psi = psi_from_counts(psi_reference, psi_current)
-    psi_level = classify_psi(psi)
+    level = psi_level(psi, psi_reference, psi_current)
     pvalue = ks_from_counts(ks_reference, ks_current).pvalue
     ks_level = classify_ks(pvalue)
     return [
@@ -87,8 +87,8 @@ def numeric_drift(
             feature=feature,
             statistic="psi",
             value=psi,
-            level=psi_level,
-            threshold=crossed_threshold(psi_level, PSI_WARN, PSI_ALERT),
+            level=level,
+            threshold=crossed_threshold(level, PSI_WARN, PSI_ALERT),
         ),
         FeatureDrift(
             feature=feature,

@@ -16,7 +16,14 @@ import numpy as np
 import numpy.typing as npt
 
 from streamsense.models.drift.ks import KS_PVALUE_ALERT, KS_PVALUE_WARN, classify_ks, ks_from_counts
-from streamsense.models.drift.psi import PSI_ALERT, PSI_WARN, bin_counts, classify_psi, psi_from_counts, quantile_edges
+from streamsense.models.drift.psi import (
+    PSI_ALERT,
+    PSI_WARN,
+    bin_counts,
+    psi_from_counts,
+    psi_level,
+    quantile_edges,
+)
 from streamsense.models.drift.report import DriftReport, FeatureDrift, crossed_threshold
 
 PROFILE_VERSION = 1
@@ -85,14 +92,14 @@ class ReferenceProfile:
             if cur_counts is None or sum(cur_counts) == 0:
                 continue
             psi = psi_from_counts(ref_counts, cur_counts)
-            psi_level = classify_psi(psi)
+            level = psi_level(psi, ref_counts, cur_counts)
             features.append(
                 FeatureDrift(
                     feature=name,
                     statistic="psi",
                     value=psi,
-                    level=psi_level,
-                    threshold=crossed_threshold(psi_level, PSI_WARN, PSI_ALERT),
+                    level=level,
+                    threshold=crossed_threshold(level, PSI_WARN, PSI_ALERT),
                 )
             )
             ks = ks_from_counts(ref_counts, cur_counts)

@@ -9,7 +9,15 @@ from pydantic import BaseModel, Field
 
 from streamsense.models.drift.jensen_shannon import JS_ALERT, JS_WARN, classify_js, js_distance
 from streamsense.models.drift.ks import KS_PVALUE_ALERT, KS_PVALUE_WARN, classify_ks, ks_from_samples
-from streamsense.models.drift.psi import PSI_ALERT, PSI_WARN, DriftLevel, classify_psi, psi_from_samples
+from streamsense.models.drift.psi import (
+    PSI_ALERT,
+    PSI_WARN,
+    DriftLevel,
+    bin_counts,
+    psi_from_counts,
+    psi_level,
+    quantile_edges,
+)
 
 _LEVEL_ORDER: dict[DriftLevel, int] = {"ok": 0, "warn": 1, "alert": 2}
 
@@ -109,15 +117,17 @@ def build_report(
             features.append(presence)
         if not (ref_values.size and cur_values.size):
             continue
-        psi = psi_from_samples(ref_values, cur_values)
-        psi_level = classify_psi(psi)
+        edges = quantile_edges(ref_values)
+        ref_counts, cur_counts = bin_counts(ref_values, edges), bin_counts(cur_values, edges)
+        psi = psi_from_counts(ref_counts, cur_counts)
+        level = psi_level(psi, ref_counts, cur_counts)
         features.append(
             FeatureDrift(
                 feature=name,
                 statistic="psi",
                 value=psi,
-                level=psi_level,
-                threshold=crossed_threshold(psi_level, PSI_WARN, PSI_ALERT),
+                level=level,
+                threshold=crossed_threshold(level, PSI_WARN, PSI_ALERT),
             )
         )
         ks = ks_from_samples(ref_values, cur_values)

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from streamsense.models.drift.ks import ks_from_counts, ks_from_samples
-from streamsense.models.drift.psi import DriftLevel, bin_counts, classify_psi, psi_from_counts
+from streamsense.models.drift.psi import DriftLevel, bin_counts, psi_from_counts, psi_level
 
 
 @dataclass(frozen=True)
@@ -39,11 +39,15 @@ def score_drift_from_counts(reference_counts: npt.ArrayLike, current_counts: npt
     """Score drift from two score histograms over the same bins."""
     psi = psi_from_counts(reference_counts, current_counts)
     ks = ks_from_counts(reference_counts, current_counts)
-    return ScoreDrift(psi=psi, ks_statistic=ks.statistic, ks_pvalue=ks.pvalue, level=classify_psi(psi))
+    level = psi_level(psi, reference_counts, current_counts)
+    return ScoreDrift(psi=psi, ks_statistic=ks.statistic, ks_pvalue=ks.pvalue, level=level)
 
 
 def score_drift(reference_scores: npt.ArrayLike, current_scores: npt.ArrayLike, n_bins: int = 10) -> ScoreDrift:
     """Score drift from raw scores: PSI on fixed bins, KS on the exact values."""
-    psi = psi_from_counts(score_histogram(reference_scores, n_bins), score_histogram(current_scores, n_bins))
+    reference_counts = score_histogram(reference_scores, n_bins)
+    current_counts = score_histogram(current_scores, n_bins)
+    psi = psi_from_counts(reference_counts, current_counts)
     ks = ks_from_samples(reference_scores, current_scores)
-    return ScoreDrift(psi=psi, ks_statistic=ks.statistic, ks_pvalue=ks.pvalue, level=classify_psi(psi))
+    level = psi_level(psi, reference_counts, current_counts)
+    return ScoreDrift(psi=psi, ks_statistic=ks.statistic, ks_pvalue=ks.pvalue, level=level)

@@ -9,6 +9,7 @@ from streamsense.models.drift.psi import (
     expected_psi_without_drift,
     psi_from_counts,
     psi_from_samples,
+    psi_level,
     quantile_edges,
 )
 
@@ -76,3 +77,20 @@ def test_expected_psi_without_drift_matches_simulated_noise_floor() -> None:
     rng = np.random.default_rng(5)
     simulated = np.mean([psi_from_samples(rng.normal(size=300), rng.normal(size=300)) for _ in range(200)])
     assert simulated == pytest.approx(expected_psi_without_drift(10, 300, 300), rel=0.15)
+
+
+def test_at_a_hundred_decisions_a_window_psi_noise_is_not_drift_and_a_one_sd_shift_still_alerts() -> None:
+    rng = np.random.default_rng(0)
+
+    def levels(shift: float) -> list[str]:
+        out = []
+        for _ in range(200):
+            reference, current = rng.normal(size=100), rng.normal(shift, size=100)
+            edges = quantile_edges(reference)
+            counts = bin_counts(reference, edges), bin_counts(current, edges)
+            out.append(psi_level(psi_from_counts(*counts), *counts))
+        return out
+
+    assert expected_psi_without_drift(10, 100, 100) > PSI_WARN  # the thresholds alone fire on noise here
+    assert sum(level != "ok" for level in levels(0.0)) / 200 <= 0.05
+    assert sum(level == "alert" for level in levels(1.0)) / 200 >= 0.95
