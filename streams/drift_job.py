@@ -22,7 +22,7 @@ from streamsense.models.drift.aggregates import (
     performance_drift,
 )
 from streamsense.models.drift.detectors import run_detectors
-from streamsense.models.drift.report import DriftReport, FeatureDrift, presence_drift
+from streamsense.models.drift.report import DriftReport, FeatureDrift, holm_adjusted, presence_drift
 from streamsense.models.drift.run import DriftRun, Window
 from streamsense.settings import Settings
 from streamsense.streams.connections import elasticsearch_options
@@ -109,7 +109,7 @@ def compare_model(
     if adversarial is not None:
         rows.append(adversarial_drift(adversarial))
         top = adversarial.top_features()
-    report = DriftReport(model=model, reference_size=ref.n, current_size=cur.n, features=rows)
+    report = DriftReport(model=model, reference_size=ref.n, current_size=cur.n, features=holm_adjusted(rows))
     return DriftRun(
         stream=stream,
         model=model,

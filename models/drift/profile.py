@@ -24,7 +24,7 @@ from streamsense.models.drift.psi import (
     psi_level,
     quantile_edges,
 )
-from streamsense.models.drift.report import DriftReport, FeatureDrift, crossed_threshold
+from streamsense.models.drift.report import DriftReport, FeatureDrift, crossed_threshold, holm_adjusted
 
 PROFILE_VERSION = 1
 
@@ -113,7 +113,9 @@ class ReferenceProfile:
                     threshold=crossed_threshold(ks_level, KS_PVALUE_WARN, KS_PVALUE_ALERT),
                 )
             )
-        return DriftReport(model=self.model, reference_size=self.n, current_size=window.n, features=features)
+        return DriftReport(
+            model=self.model, reference_size=self.n, current_size=window.n, features=holm_adjusted(features)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
