@@ -121,6 +121,7 @@ class DecisionLog:
         pending = [redacted(a) for a in actions] if self.settings.log_redact_pii else list(actions)
         rejected: list[Rejected] = []
         delay = self.settings.es_retry_initial_s
+        why = ""
         while pending:
             retry: list[dict] = []
             items = await self.bulks.bulk(bulk_body(pending), len(pending))
@@ -131,8 +132,9 @@ class DecisionLog:
                 if 200 <= status < 300:
                     continue
                 errors = True
-                if status in RETRYABLE_STATUS:
+                if status in RETRYABLE_STATUS or _blocked(info):
                     retry.append(action)
+                    why = f"{status} {_error_type(info)}"
                 else:
                     reason = str(info.get("error"))[:500]
                     # a mapping error quotes the offending value, which may be personal data
@@ -148,6 +150,7 @@ class DecisionLog:
             if errors:
                 self.metrics.es_errors.inc()
             if pending:
+                log.warning("elasticsearch refused %d docs for now (%s); retrying in %.1fs", len(pending), why, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.settings.es_retry_max_s)
         return rejected
@@ -176,6 +179,18 @@ class DecisionLog:
 
     async def close(self) -> None:
         await self.client.close()
+
+
+def _blocked(info: dict) -> bool:
+    """Whether a document was refused because its index is blocked for writes (``index.blocks.write`` set for
+    maintenance, 403; a full disk's ``read_only_allow_delete``): the block is lifted, so the write waits for it
+    rather than dead-lettering every decision meanwhile."""
+    return _error_type(info) == "cluster_block_exception"
+
+
+def _error_type(info: dict) -> str | None:
+    error = info.get("error")
+    return error.get("type") if isinstance(error, dict) else None
 
 
 def install_templates(settings: Settings, wait_s: float = 120.0) -> None:

@@ -64,3 +64,30 @@ def test_a_feature_whose_first_value_reads_as_a_date_stays_a_keyword_that_takes_
         assert mapping["properties"]["features"]["properties"]["t"]["type"] == "keyword"
     finally:
         es.indices.delete(index=index, ignore_unavailable=True)
+
+
+def test_a_write_to_an_index_blocked_for_maintenance_waits_for_the_block_to_lift_instead_of_dead_lettering(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    index = f"{STREAMS['payments'].index}-blocked-{uuid.uuid4().hex[:8]}"
+    es.indices.create(index=index)
+    es.indices.put_settings(index=index, settings={"index.blocks.write": True})
+    action = {"_op_type": "index", "_index": index, "_id": "b1", "_source": {"event_id": "b1"}}
+
+    async def write_then_lift() -> list:
+        log = DecisionLog(settings.model_copy(update={"es_retry_initial_s": 0.2}), WorkerMetrics())
+        try:
+            writing = asyncio.create_task(log.write([action]))
+            await asyncio.sleep(2)
+            assert not writing.done(), "the write must wait while the index is blocked"
+            es.indices.put_settings(index=index, settings={"index.blocks.write": False})
+            return await asyncio.wait_for(writing, 30)
+        finally:
+            await log.close()
+
+    try:
+        assert asyncio.run(write_then_lift()) == []
+        assert es.get(index=index, id="b1")["found"]
+    finally:
+        es.indices.put_settings(index=index, settings={"index.blocks.write": False})
+        es.indices.delete(index=index)
