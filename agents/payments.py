@@ -365,7 +365,13 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             expired = await table.expire((key, entry["p"]) async for key, entry in stale)
             processor.metrics.expired.labels(table.table.name).inc(expired)
         if TP(PAYMENTS_TRANSACTIONS, 0) in actives:  # one worker expires what waits in Elasticsearch
-            await awaiting.expire(now - wait_s)
+            try:
+                await awaiting.expire(now - wait_s)
+            except Exception:  # a refused pass (an overloaded or blocked node) waits for the next tick, as retention
+                log.exception(
+                    "expiring the transactions awaiting labels in elasticsearch failed; next try in %.0fs",
+                    settings.fraud_expiry_check_s,
+                )
 
     @app.timer(interval=settings.fraud_snapshot_s)
     async def save_live() -> None:

@@ -85,6 +85,7 @@ DRIFT_MAPPINGS: dict = {
         "value": DOUBLE,
         "level": KEYWORD,
         "threshold": DOUBLE,
+        "pvalue": DOUBLE,
         "crossed": BOOLEAN,
         "created_at": DATE,
         "reference_from": DATE,

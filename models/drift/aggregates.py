@@ -18,17 +18,10 @@ from streamsense.models.drift.adversarial import (
     AdversarialResult,
     classify_adversarial_auc,
 )
-from streamsense.models.drift.jensen_shannon import JS_ALERT, JS_WARN, classify_js, js_distance
-from streamsense.models.drift.ks import KS_PVALUE_ALERT, KS_PVALUE_WARN, classify_ks, ks_from_counts
-from streamsense.models.drift.psi import (
-    PSI_ALERT,
-    PSI_WARN,
-    DriftLevel,
-    edges_from_quantiles,
-    psi_from_counts,
-    psi_level,
-)
-from streamsense.models.drift.report import FeatureDrift, crossed_threshold
+from streamsense.models.drift.jensen_shannon import js_distance, js_pvalue
+from streamsense.models.drift.ks import ks_from_counts
+from streamsense.models.drift.psi import DriftLevel, edges_from_quantiles, psi_from_counts, psi_pvalue
+from streamsense.models.drift.report import FeatureDrift, crossed_threshold, gated_row
 from streamsense.models.drift.run import PerformancePoint
 
 PSI_PERCENTS = [10.0 * i for i in range(1, 10)]
@@ -79,38 +72,16 @@ def numeric_drift(
 ) -> list[FeatureDrift]:
     """PSI on the decile buckets and KS on the finer buckets of one numeric feature."""
     psi = psi_from_counts(psi_reference, psi_current)
-    level = psi_level(psi, psi_reference, psi_current)
     pvalue = ks_from_counts(ks_reference, ks_current).pvalue
-    ks_level = classify_ks(pvalue)
     return [
-        FeatureDrift(
-            feature=feature,
-            statistic="psi",
-            value=psi,
-            level=level,
-            threshold=crossed_threshold(level, PSI_WARN, PSI_ALERT),
-        ),
-        FeatureDrift(
-            feature=feature,
-            statistic="ks_pvalue",
-            value=pvalue,
-            level=ks_level,
-            threshold=crossed_threshold(ks_level, KS_PVALUE_WARN, KS_PVALUE_ALERT),
-        ),
+        gated_row(feature, "psi", psi, psi_pvalue(psi_reference, psi_current)),
+        gated_row(feature, "ks_pvalue", pvalue, pvalue),
     ]
 
 
 def categorical_drift(feature: str, reference: Mapping[str, float], current: Mapping[str, float]) -> FeatureDrift:
     """Jensen–Shannon distance between two ``terms`` results (an ``__other__`` key may hold the long tail)."""
-    js = js_distance(reference, current)
-    level = classify_js(js)
-    return FeatureDrift(
-        feature=feature,
-        statistic="js_distance",
-        value=js,
-        level=level,
-        threshold=crossed_threshold(level, JS_WARN, JS_ALERT),
-    )
+    return gated_row(feature, "js_distance", js_distance(reference, current), js_pvalue(reference, current))
 
 
 def auc_from_class_histograms(positive: npt.ArrayLike, negative: npt.ArrayLike) -> float | None:

@@ -8,7 +8,15 @@ import numpy as np
 
 from streamsense.models.drift.adversarial import ADVERSARIAL_AUC_ALERT, AdversarialValidator
 from streamsense.models.drift.ks import KS_PVALUE_ALERT, ks_from_counts, ks_from_samples
-from streamsense.models.drift.psi import PSI_ALERT, PSI_WARN, bin_counts, expected_psi_without_drift, psi_from_samples
+from streamsense.models.drift.psi import (
+    PSI_ALERT,
+    PSI_WARN,
+    bin_counts,
+    expected_psi_without_drift,
+    psi_from_counts,
+    psi_level,
+    quantile_edges,
+)
 
 # Fixed buckets like an Elasticsearch histogram aggregation with interval 0.25 over [-5, 5].
 HISTOGRAM_EDGES = np.arange(-4.75, 5.0, 0.25)
@@ -17,15 +25,19 @@ HISTOGRAM_EDGES = np.arange(-4.75, 5.0, 0.25)
 def statistic_calibration(
     sizes: list[int], shifts: list[float], trials: int, seed: int = 0
 ) -> list[dict[str, float | int]]:
-    """Per (window size, shift in standard deviations): mean PSI and the rate each threshold fires."""
+    """Per (window size, shift in standard deviations): mean PSI, the rate each threshold fires on the value alone,
+    and the rate of the levels a report gives (``psi_level``: the thresholds where the counts differ beyond chance)."""
     rows: list[dict[str, float | int]] = []
     for n in sizes:
         for shift in shifts:
             rng = np.random.default_rng([seed, n, round(shift * 1000)])
-            psi, ks_p, ks_counts_p = [], [], []
+            psi, levels, ks_p, ks_counts_p = [], [], [], []
             for _ in range(trials):
                 ref, cur = rng.normal(size=n), rng.normal(loc=shift, size=n)
-                psi.append(psi_from_samples(ref, cur))
+                edges = quantile_edges(ref)
+                ref_counts, cur_counts = bin_counts(ref, edges), bin_counts(cur, edges)
+                psi.append(psi_from_counts(ref_counts, cur_counts))
+                levels.append(psi_level(psi[-1], ref_counts, cur_counts))
                 ks_p.append(ks_from_samples(ref, cur).pvalue)
                 counts = ks_from_counts(bin_counts(ref, HISTOGRAM_EDGES), bin_counts(cur, HISTOGRAM_EDGES))
                 ks_counts_p.append(counts.pvalue)
@@ -39,6 +51,8 @@ def statistic_calibration(
                     "psi_noise_floor": expected_psi_without_drift(10, n, n),
                     "psi_warn_rate": float(np.mean(psi_arr >= PSI_WARN)),
                     "psi_alert_rate": float(np.mean(psi_arr >= PSI_ALERT)),
+                    "psi_level_warn_rate": float(np.mean([level != "ok" for level in levels])),
+                    "psi_level_alert_rate": float(np.mean([level == "alert" for level in levels])),
                     "ks_alert_rate": float(np.mean(np.array(ks_p) < KS_PVALUE_ALERT)),
                     "ks_counts_alert_rate": float(np.mean(np.array(ks_counts_p) < KS_PVALUE_ALERT)),
                 }

@@ -7,6 +7,7 @@ makes one threshold meaningful across features with different numbers of categor
 from collections.abc import Mapping
 
 import numpy as np
+from scipy import stats
 
 from streamsense.models.drift.psi import DriftLevel
 
@@ -41,3 +42,15 @@ def js_distance(reference: Mapping[str, float], current: Mapping[str, float]) ->
 def _kl_base2(p: np.ndarray, q: np.ndarray) -> float:
     mask = p > 0
     return float(np.sum(p[mask] * np.log2(p[mask] / q[mask])))
+
+
+def js_pvalue(reference: Mapping[str, float], current: Mapping[str, float]) -> float:
+    """Chi-square test that two ``{category: count}`` samples share one distribution (its p-value; 1.0 with one
+    category): a distance between small samples of one distribution is noise, as PSI's is."""
+    categories = [c for c in sorted(set(reference) | set(current)) if reference.get(c, 0) + current.get(c, 0) > 0]
+    if len(categories) < 2 or not sum(reference.values()) or not sum(current.values()):
+        return 1.0
+    table = np.array(
+        [[float(reference.get(c, 0.0)) for c in categories], [float(current.get(c, 0.0)) for c in categories]]
+    )
+    return float(stats.chi2_contingency(table)[1])

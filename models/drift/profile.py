@@ -15,16 +15,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from streamsense.models.drift.ks import KS_PVALUE_ALERT, KS_PVALUE_WARN, classify_ks, ks_from_counts
-from streamsense.models.drift.psi import (
-    PSI_ALERT,
-    PSI_WARN,
-    bin_counts,
-    psi_from_counts,
-    psi_level,
-    quantile_edges,
-)
-from streamsense.models.drift.report import DriftReport, FeatureDrift, crossed_threshold, holm_adjusted
+from streamsense.models.drift.ks import ks_from_counts
+from streamsense.models.drift.psi import bin_counts, psi_from_counts, psi_pvalue, quantile_edges
+from streamsense.models.drift.report import DriftReport, FeatureDrift, gated_row, holm_adjusted
 
 PROFILE_VERSION = 1
 
@@ -92,27 +85,9 @@ class ReferenceProfile:
             if cur_counts is None or sum(cur_counts) == 0:
                 continue
             psi = psi_from_counts(ref_counts, cur_counts)
-            level = psi_level(psi, ref_counts, cur_counts)
-            features.append(
-                FeatureDrift(
-                    feature=name,
-                    statistic="psi",
-                    value=psi,
-                    level=level,
-                    threshold=crossed_threshold(level, PSI_WARN, PSI_ALERT),
-                )
-            )
-            ks = ks_from_counts(ref_counts, cur_counts)
-            ks_level = classify_ks(ks.pvalue)
-            features.append(
-                FeatureDrift(
-                    feature=name,
-                    statistic="ks_pvalue",
-                    value=ks.pvalue,
-                    level=ks_level,
-                    threshold=crossed_threshold(ks_level, KS_PVALUE_WARN, KS_PVALUE_ALERT),
-                )
-            )
+            pvalue = ks_from_counts(ref_counts, cur_counts).pvalue
+            features.append(gated_row(name, "psi", psi, psi_pvalue(ref_counts, cur_counts)))
+            features.append(gated_row(name, "ks_pvalue", pvalue, pvalue))
         return DriftReport(
             model=self.model, reference_size=self.n, current_size=window.n, features=holm_adjusted(features)
         )

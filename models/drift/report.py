@@ -1,21 +1,23 @@
 """``DriftReport``: one model's drift, per feature and statistic, as JSON for logs, topics and dashboards."""
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, Field
 
-from streamsense.models.drift.jensen_shannon import JS_ALERT, JS_WARN, classify_js, js_distance
+from streamsense.models.drift.jensen_shannon import JS_ALERT, JS_WARN, classify_js, js_distance, js_pvalue
 from streamsense.models.drift.ks import KS_PVALUE_ALERT, KS_PVALUE_WARN, classify_ks, ks_from_samples
 from streamsense.models.drift.psi import (
     PSI_ALERT,
+    PSI_PVALUE,
     PSI_WARN,
     DriftLevel,
     bin_counts,
+    classify_psi,
     psi_from_counts,
-    psi_level,
+    psi_pvalue,
     quantile_edges,
 )
 
@@ -23,13 +25,44 @@ _LEVEL_ORDER: dict[DriftLevel, int] = {"ok": 0, "warn": 1, "alert": 2}
 
 
 class FeatureDrift(BaseModel):
-    """One statistic on one feature; ``threshold`` is the one crossed (None when the level is ok)."""
+    """One statistic on one feature; ``threshold`` is the one crossed (None when the level is ok). ``pvalue``, for
+    the tested statistics (``TESTED``), is the chance of a value as far from the reference between two samples of
+    one distribution, adjusted for the report's other rows of that statistic (``holm_adjusted``)."""
 
     feature: str
     statistic: str
     value: float
     level: DriftLevel
     threshold: float | None = None
+    pvalue: float | None = None
+
+
+TESTED: dict[str, tuple[Callable[[float], DriftLevel], float, float]] = {
+    "psi": (classify_psi, PSI_WARN, PSI_ALERT),
+    "js_distance": (classify_js, JS_WARN, JS_ALERT),
+    "missing_js": (classify_js, JS_WARN, JS_ALERT),
+    "ks_pvalue": (classify_ks, KS_PVALUE_WARN, KS_PVALUE_ALERT),
+}
+"""Statistics with a test of "no drift": each one's level (from its value; KS's from its p-value) counts only where
+the p-value is under ``PSI_PVALUE`` (KS's own thresholds are p-values)."""
+
+
+def gated_row(feature: str, statistic: str, value: float, pvalue: float) -> FeatureDrift:
+    """A row of a ``TESTED`` statistic, its level gated by ``pvalue``."""
+    classify, warn, alert = TESTED[statistic]
+    if statistic == "ks_pvalue":
+        value = pvalue
+        level = classify(pvalue)
+    else:
+        level = classify(value) if pvalue < PSI_PVALUE else "ok"
+    return FeatureDrift(
+        feature=feature,
+        statistic=statistic,
+        value=value,
+        level=level,
+        threshold=crossed_threshold(level, warn, alert),
+        pvalue=pvalue,
+    )
 
 
 class DriftReport(BaseModel):
@@ -75,29 +108,25 @@ def presence_drift(feature: str, reference: tuple[int, int], current: tuple[int,
     (ref_has, ref_n), (cur_has, cur_n) = reference, current
     if min(ref_n, cur_n) <= 0 or ref_has + cur_has == 0 or (ref_has == ref_n and cur_has == cur_n):
         return None
-    js = js_distance({"present": ref_has, "missing": ref_n - ref_has}, {"present": cur_has, "missing": cur_n - cur_has})
-    level = classify_js(js)
-    return FeatureDrift(
-        feature=feature,
-        statistic="missing_js",
-        value=js,
-        level=level,
-        threshold=crossed_threshold(level, JS_WARN, JS_ALERT),
-    )
+    ref = {"present": ref_has, "missing": ref_n - ref_has}
+    cur = {"present": cur_has, "missing": cur_n - cur_has}
+    return gated_row(feature, "missing_js", js_distance(ref, cur), js_pvalue(ref, cur))
 
 
 def holm_adjusted(features: list[FeatureDrift]) -> list[FeatureDrift]:
-    """``features`` with each ``ks_pvalue`` row's p-value Holm-adjusted for the number of KS rows, and its level read
-    from that. A run tests each feature: at 5% a test, with no drift at all, one of 33 features would warn in four
-    runs of five (1 - 0.95^33); the adjustment keeps the chance of any false level at the thresholds' own 5% and 1%."""
-    tests = sorted((f.value, i) for i, f in enumerate(features) if f.statistic == "ks_pvalue")
+    """``features`` with the p-values of each ``TESTED`` statistic Holm-adjusted for the report's number of rows of
+    that statistic, and their levels read again. A run tests every feature: at 5% a test, with no drift at all, one
+    of 33 features would warn in four runs of five (1 - 0.95^33); the adjustment keeps the chance of any false level
+    of a statistic near its test's own."""
     out = list(features)
-    running = 0.0
-    for rank, (pvalue, i) in enumerate(tests):
-        running = max(running, min(1.0, (len(tests) - rank) * pvalue))
-        level = classify_ks(running)
-        threshold = crossed_threshold(level, KS_PVALUE_WARN, KS_PVALUE_ALERT)
-        out[i] = features[i].model_copy(update={"value": running, "level": level, "threshold": threshold})
+    for statistic in TESTED:
+        tests = sorted(
+            (f.pvalue, i) for i, f in enumerate(features) if f.statistic == statistic and f.pvalue is not None
+        )
+        running = 0.0
+        for rank, (pvalue, i) in enumerate(tests):
+            running = max(running, min(1.0, (len(tests) - rank) * pvalue))
+            out[i] = gated_row(features[i].feature, statistic, features[i].value, running)
     return out
 
 
@@ -135,39 +164,12 @@ def build_report(
         edges = quantile_edges(ref_values)
         ref_counts, cur_counts = bin_counts(ref_values, edges), bin_counts(cur_values, edges)
         psi = psi_from_counts(ref_counts, cur_counts)
-        level = psi_level(psi, ref_counts, cur_counts)
-        features.append(
-            FeatureDrift(
-                feature=name,
-                statistic="psi",
-                value=psi,
-                level=level,
-                threshold=crossed_threshold(level, PSI_WARN, PSI_ALERT),
-            )
-        )
+        features.append(gated_row(name, "psi", psi, psi_pvalue(ref_counts, cur_counts)))
         ks = ks_from_samples(ref_values, cur_values)
-        ks_level = classify_ks(ks.pvalue)
-        features.append(
-            FeatureDrift(
-                feature=name,
-                statistic="ks_pvalue",
-                value=ks.pvalue,
-                level=ks_level,
-                threshold=crossed_threshold(ks_level, KS_PVALUE_WARN, KS_PVALUE_ALERT),
-            )
-        )
+        features.append(gated_row(name, "ks_pvalue", ks.pvalue, ks.pvalue))
     for name in cat_ref:
         js = js_distance(cat_ref[name], cat_cur[name])
-        js_level = classify_js(js)
-        features.append(
-            FeatureDrift(
-                feature=name,
-                statistic="js_distance",
-                value=js,
-                level=js_level,
-                threshold=crossed_threshold(js_level, JS_WARN, JS_ALERT),
-            )
-        )
+        features.append(gated_row(name, "js_distance", js, js_pvalue(cat_ref[name], cat_cur[name])))
     return DriftReport(
         model=model,
         reference_size=_size(reference, cat_ref),

@@ -92,6 +92,7 @@ class DriftRun(BaseModel):
                 "value": f.value,
                 "level": f.level,
                 "threshold": f.threshold,
+                "pvalue": f.pvalue,
                 "crossed": f.level != "ok",
             }
             if f.feature == "score" and f.statistic == "psi" and self.score_histogram is not None:

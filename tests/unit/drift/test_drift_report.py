@@ -1,7 +1,14 @@
 import numpy as np
 import pytest
 
-from streamsense.models.drift.report import DriftReport, FeatureDrift, build_report, holm_adjusted
+from streamsense.models.drift.report import (
+    DriftReport,
+    FeatureDrift,
+    build_report,
+    gated_row,
+    holm_adjusted,
+    presence_drift,
+)
 
 
 def test_report_flags_only_the_shifted_feature() -> None:
@@ -68,22 +75,46 @@ def test_a_feature_missing_from_a_whole_window_is_an_alert_not_a_crash() -> None
     assert [(f.statistic, f.level) for f in report.features] == [("missing_js", "alert")]
 
 
-def test_ks_levels_are_holm_adjusted_over_the_reports_tests_so_many_stable_features_do_not_warn_by_chance() -> None:
-    rows = [FeatureDrift(feature=f"f{i}", statistic="ks_pvalue", value=0.03, level="warn") for i in range(33)]
-    rows += [FeatureDrift(feature="amount", statistic="ks_pvalue", value=1e-9, level="alert")]
-    rows += [FeatureDrift(feature="amount", statistic="psi", value=0.3, level="alert", threshold=0.25)]
+def test_levels_are_holm_adjusted_per_statistic_so_many_stable_features_do_not_warn_by_chance() -> None:
+    rows = [gated_row(f"f{i}", "ks_pvalue", 0.03, 0.03) for i in range(33)]
+    rows += [gated_row("amount", "ks_pvalue", 1e-9, 1e-9), gated_row("amount", "psi", 0.3, 1e-12)]
+    rows += [gated_row(f"f{i}", "psi", 0.3, 0.004) for i in range(3)]  # 0.004 alone counts; one of four tests, not
+    rows += [FeatureDrift(feature="multivariate", statistic="adversarial_auc", value=0.8, level="alert")]
     adjusted = {(f.feature, f.statistic): f for f in holm_adjusted(rows)}
+    assert [f.level for f in rows[:1] + rows[35:38]] == ["warn", "alert", "alert", "alert"]
     assert adjusted["f0", "ks_pvalue"].level == "ok" and adjusted["f0", "ks_pvalue"].value == pytest.approx(33 * 0.03)
     assert adjusted["amount", "ks_pvalue"].level == "alert"
     assert adjusted["amount", "ks_pvalue"].value == pytest.approx(34e-9)
-    assert adjusted["amount", "psi"] == rows[-1]
+    assert adjusted["amount", "psi"].level == "alert" and adjusted["amount", "psi"].value == 0.3
+    assert adjusted["f0", "psi"].level == "ok" and adjusted["f0", "psi"].pvalue == pytest.approx(0.012)
+    assert adjusted["multivariate", "adversarial_auc"] == rows[-1]
 
 
-def test_with_no_drift_in_33_features_a_report_rarely_warns() -> None:
+def test_a_small_move_in_the_share_of_decisions_holding_a_feature_is_noise_and_a_large_one_is_drift() -> None:
+    assert presence_drift("x", (100, 100), (97, 100)).level == "ok"  # type: ignore[union-attr]
+    assert presence_drift("x", (1000, 1000), (700, 1000)).level == "alert"  # type: ignore[union-attr]
+
+
+def test_a_categorical_distance_between_small_samples_of_one_distribution_is_noise() -> None:
+    rng = np.random.default_rng(0)
+    levels = []
+    for _ in range(100):
+        reference, current = rng.choice(list("abcde"), 60), rng.choice(list("abcde"), 60)
+        counts = [
+            {c: int(n) for c, n in zip(*np.unique(s, return_counts=True), strict=True)} for s in (reference, current)
+        ]
+        levels.append(build_report("m", {}, {}, {"c": counts[0]}, {"c": counts[1]}).level)
+    assert sum(level != "ok" for level in levels) <= 3
+
+
+def test_with_no_drift_in_33_features_a_report_seldom_warns_and_a_shifted_feature_still_alerts() -> None:
+    """Holm-adjusted per statistic, a no-drift report warns about as often as one test at the warn level (5%)."""
     rng = np.random.default_rng(1)
-    warned = 0
-    for _ in range(40):
-        sample = {f"f{i}": rng.normal(size=500) for i in range(33)}
-        report = build_report("m", sample, {f"f{i}": rng.normal(size=500) for i in range(33)})
-        warned += report.level != "ok"
-    assert warned <= 4
+    levels = []
+    for _ in range(100):
+        reference = {f"f{i}": rng.normal(size=200) for i in range(33)}
+        current = {f"f{i}": rng.normal(size=200) for i in range(33)}
+        levels.append(build_report("m", reference, current).level)
+        current["f0"] = rng.normal(1.0, size=200)
+        assert "f0" in build_report("m", reference, current).drifted()
+    assert sum(level != "ok" for level in levels) <= 12
