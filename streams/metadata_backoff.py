@@ -1,9 +1,9 @@
 """Spaced retries of a Kafka client's failed metadata updates.
 
 aiokafka's producer sender and consumer fetcher ask for a metadata update as soon as the previous one failed, with
-no pause. While the broker was down for about 16 s in the broker-restart integration test, a payments worker
-tried about 4,000 updates a second and logged 125,000 error lines (13 MB), taking CPU from the broker that was
-starting again on the same 2 cores. Here consecutive failures wait longer each time, doubling from the client's
+no pause: with the broker stopped under load, a payments worker tried thousands of updates a second and logged
+about a megabyte a second (``python bench/broker_outage.py``, figures in the README), taking CPU from the broker
+that was starting again on the same 2 cores. Here consecutive failures wait longer each time, doubling from the client's
 ``retry_backoff_ms`` up to a cap, as Kafka's own clients do for reconnects (``reconnect.backoff.max.ms``); a success
 resets the wait, so a broker that is back is found within the cap.
 """

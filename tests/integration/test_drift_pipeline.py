@@ -1,9 +1,9 @@
 """Proof of the drift job on the real Elasticsearch node and Kafka broker.
 
 Payments traffic from the project's generator is scored by the real fraud scorer (features, online model
-learning from the delayed labels, as the agent does) and logged through the DecisionLog. From day 11 on,
-every amount is multiplied by 1.6 before scoring: a known shift. The job must flag amount and the
-features computed from it, and leave the features that do not depend on amounts alone.
+learning from the delayed labels, as the agent does; ``datasets/drift_proof.py``) and logged through the
+DecisionLog. From day 11 on, every amount is multiplied by 1.6 before scoring: a known shift. The job must flag
+amount and the features computed from it, and leave the features that do not depend on amounts alone.
 """
 
 import asyncio
@@ -12,7 +12,6 @@ import re
 import shutil
 import subprocess
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,27 +19,16 @@ from elasticsearch import Elasticsearch
 from typer.testing import CliRunner
 
 from streamsense.cli.main import app
-from streamsense.cli.produce import payments_traffic
-from streamsense.datasets.fraud_simulator import START
-from streamsense.models.drift.run import DriftRun, Window
-from streamsense.models.fraud.features import FeatureConfig, FraudFeaturePipeline
-from streamsense.models.fraud.online import OnlineFraudModel
-from streamsense.models.fraud.scorer import FraudScorer, new_account_state, new_terminal_state
-from streamsense.schemas.base import ModelRef, Reason
-from streamsense.schemas.payments import PaymentDecision, Transaction
+from streamsense.datasets.drift_proof import CURRENT, MODEL, REFERENCE, decisions_and_labels
+from streamsense.models.drift.run import DriftRun
 from streamsense.settings import Settings
-from streamsense.streams.decision_log import DecisionLog, decision_action
+from streamsense.streams.decision_log import DecisionLog
 from streamsense.streams.drift_job import publish, run_drift
-from streamsense.streams.drift_labels import label_action
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.topics import DRIFT_INDEX, DRIFT_REPORTS, STREAMS, label_index
 
 pytestmark = pytest.mark.integration
 
-MODEL = "drift-proof-fraud"
-SHIFT_DAY, AMOUNT_FACTOR = 11, 1.6
-REFERENCE = Window(start=START + timedelta(days=8), end=START + timedelta(days=SHIFT_DAY))
-CURRENT = Window(start=START + timedelta(days=SHIFT_DAY), end=START + timedelta(days=14))
 SHIFTED = {"amount", "amount_log", "amount_sqrt", "amount_to_account_mean_7d"}
 """Amount itself and what moves with it one to one: PSI alert expected."""
 AMOUNT_DERIVED = re.compile(r"amount")
@@ -64,48 +52,6 @@ STABLE = {
 pipeline's encodings move as labels accumulate, and the job rightly flags that too.)"""
 
 
-def _decisions_and_labels(seed: int) -> tuple[list[dict], list[dict]]:
-    """Score 14 simulated days as the payments agent would; bulk actions for days 8–13 and their labels."""
-    scorer = FraudScorer(FraudFeaturePipeline(FeatureConfig(windows=(1, 7))), OnlineFraudModel())
-    accounts: dict[str, dict] = {}
-    terminals: dict[str, dict] = {}
-    scored: dict[str, tuple[dict, str, PaymentDecision]] = {}
-    decisions, labels = [], []
-    for _, _, event in payments_traffic(seed, 300, 600, 14):
-        if isinstance(event, Transaction):
-            tx = event
-            if tx.event_time >= CURRENT.start:
-                tx = tx.model_copy(update={"amount": round(tx.amount * AMOUNT_FACTOR, 2)})
-            account = accounts.setdefault(tx.account_id, new_account_state())
-            terminal = terminals.setdefault(tx.terminal_id, new_terminal_state())
-            score = scorer.score_many([tx], [account], [terminal])[0]
-            decision = PaymentDecision(
-                event_id=tx.event_id,
-                event_time=tx.event_time,
-                decided_at=tx.event_time,
-                key=tx.account_id,
-                model=ModelRef(name=MODEL, version=score.model_version),
-                score=score.score,
-                label="fraud" if score.is_fraud else "legit",
-                threshold=score.threshold,
-                reasons=[Reason(feature=f, value=v, contribution=c) for f, v, c in score.reasons],
-                features={"amount": tx.amount, "terminal_id": tx.terminal_id, **score.features},
-                latency_ms=0.1,
-            )
-            scored[tx.event_id] = (score.features, tx.terminal_id, decision)
-            if tx.event_time >= REFERENCE.start:
-                decisions.append(decision_action(decision))
-        elif event.transaction_id in scored:
-            features, terminal_id, decision = scored.pop(event.transaction_id)
-            scorer.update_label_state(event, accounts[event.account_id])
-            scorer.update_label_state(event, terminals[terminal_id])
-            scorer.learn_one(features, event.is_fraud)
-            if decision.event_time >= REFERENCE.start:
-                actual = "fraud" if event.is_fraud else "legit"
-                labels.append(label_action(decision, actual, event.event_time, positive=event.is_fraud))
-    return decisions, labels
-
-
 def _levels(run: DriftRun, statistic: str) -> dict[str, str]:
     return {f.feature: f.level for f in run.report.features if f.statistic == statistic}
 
@@ -113,7 +59,7 @@ def _levels(run: DriftRun, statistic: str) -> dict[str, str]:
 def test_drift_job_flags_the_shifted_features_not_the_stable_ones(
     settings: Settings, es: Elasticsearch, read_topic: Callable, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    decisions, labels = _decisions_and_labels(seed=3)
+    decisions, labels = decisions_and_labels(seed=3)
 
     async def write_all() -> list:
         log = DecisionLog(settings, WorkerMetrics())
