@@ -129,8 +129,19 @@ def elasticsearch_options(settings: Settings) -> dict[str, object]:
     return options
 
 
+def write_blocked(error: Exception) -> bool:
+    """Whether Elasticsearch refused a request because writes are blocked (``cluster.blocks.read_only``, an index's
+    write block, a full disk), which it answers 403 or 429 like a refused credential: the block is lifted, so the
+    request waits for it."""
+    body = getattr(error, "body", None)
+    cause = body.get("error") if isinstance(body, dict) else None
+    return isinstance(cause, dict) and cause.get("type") == "cluster_block_exception"
+
+
 def elasticsearch_failure(error: Exception, settings: Settings) -> str | None:
     """One line for an Elasticsearch error that retrying cannot fix (credential, certificate), else None."""
+    if write_blocked(error):
+        return None
     where = f"elasticsearch at {safe_url(settings.elasticsearch_url)}"
     if isinstance(error, AuthenticationException | AuthorizationException):
         how = "API key" if settings.es_api_key else "basic auth" if settings.es_username else "no credential"

@@ -25,7 +25,13 @@ from streamsense.schemas.base import Decision
 from streamsense.settings import Settings
 from streamsense.streams.bulk_coalescer import BulkCoalescer
 from streamsense.streams.codec import encode
-from streamsense.streams.connections import ConnectionSetupError, elasticsearch_failure, elasticsearch_options, safe_url
+from streamsense.streams.connections import (
+    ConnectionSetupError,
+    elasticsearch_failure,
+    elasticsearch_options,
+    safe_url,
+    write_blocked,
+)
 from streamsense.streams.dead_letters import DeadLetter
 from streamsense.streams.index_templates import TEMPLATES
 from streamsense.streams.metrics import WorkerMetrics
@@ -167,7 +173,7 @@ class DecisionLog:
                 fatal = elasticsearch_failure(error, self.settings)
                 if fatal:
                     raise ConnectionSetupError(fatal) from None
-                if error.meta.status not in OVERLOADED_STATUS:
+                if error.meta.status not in OVERLOADED_STATUS and not write_blocked(error):
                     raise
                 problem: object = f"HTTP {error.meta.status}"
             except (ESConnectionError, TransportError, OSError) as error:

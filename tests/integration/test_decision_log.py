@@ -91,3 +91,27 @@ def test_a_write_to_an_index_blocked_for_maintenance_waits_for_the_block_to_lift
     finally:
         es.indices.put_settings(index=index, settings={"index.blocks.write": False})
         es.indices.delete(index=index)
+
+
+def test_a_write_while_the_whole_cluster_is_read_only_waits_for_the_block_to_lift_instead_of_failing_as_a_credential(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    action = {"_op_type": "index", "_index": STREAMS["payments"].index, "_id": "ro1", "_source": {"event_id": "ro1"}}
+
+    async def write_then_lift() -> list:
+        log = DecisionLog(settings.model_copy(update={"es_retry_initial_s": 0.2}), WorkerMetrics())
+        try:
+            writing = asyncio.create_task(log.write([action]))
+            await asyncio.sleep(2)
+            assert not writing.done(), "the write must wait while the cluster is read-only"
+            es.cluster.put_settings(persistent={"cluster.blocks.read_only": None})
+            return await asyncio.wait_for(writing, 30)
+        finally:
+            await log.close()
+
+    es.cluster.put_settings(persistent={"cluster.blocks.read_only": True})
+    try:
+        assert asyncio.run(write_then_lift()) == []
+        assert es.get(index=STREAMS["payments"].index, id="ro1")["found"]
+    finally:
+        es.cluster.put_settings(persistent={"cluster.blocks.read_only": None})
