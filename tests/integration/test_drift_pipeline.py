@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 
 from streamsense.cli.main import app
 from streamsense.datasets.drift_proof import CURRENT, MODEL, REFERENCE, decisions_and_labels
+from streamsense.models.drift.report import TESTED
 from streamsense.models.drift.run import DriftRun
 from streamsense.settings import Settings
 from streamsense.streams.decision_log import DecisionLog
@@ -82,6 +83,8 @@ def test_drift_job_flags_the_shifted_features_not_the_stable_ones(
     assert {f: ks[f] for f in STABLE if ks[f] == "alert"} == {}, ks
     assert "terminal_id" not in psi and "terminal_id" not in _levels(run, "js_distance")  # an id, not compared
     assert _levels(run, "adversarial_auc")["multivariate"] == "alert"
+    tested = [f for f in run.report.features if f.statistic in TESTED]
+    assert tested and all(f.pvalue is not None for f in tested), "every tested row is gated by its adjusted p-value"
     assert run.reference_performance is not None and run.reference_performance.n > 0
     assert run.report.reference_size == sum(
         1 for d in decisions if json.loads(d["_source"])["event_time"] < CURRENT.start.isoformat()
@@ -99,6 +102,7 @@ def test_drift_job_flags_the_shifted_features_not_the_stable_ones(
     )["hits"]["hits"]
     assert {"amount"} <= {h["_source"]["feature"] for h in crossed}
     assert all(h["_source"]["threshold"] is not None for h in crossed)
+    assert all(h["_source"]["pvalue"] is not None for h in crossed if h["_source"]["statistic"] in TESTED)
     messages = [m for m in reader.poll(5.0) if m.key() == f"payments:{MODEL}".encode()]
     assert messages and DriftRun.model_validate_json(messages[-1].value()).crossed == run.crossed
 
