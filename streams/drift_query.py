@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 NUMERIC_TYPES = {"double", "float", "long", "integer", "short", "half_float", "scaled_float"}
 CATEGORICAL_TYPES = {"keyword", "boolean"}
 OTHER = "__other__"
+MAX_RESULT_WINDOW = 10_000
+"""Elasticsearch's default ``index.max_result_window``: a search asking for more hits is refused."""
 AUC_PERCENTS = [float(p) for p in range(1, 100)]
 """Score percentiles that bound the buckets a window's AUC is counted in (``performance``)."""
 SCORE_BINS = 20
@@ -213,20 +215,23 @@ class DecisionWindowReader:
             }
         }
         source = [f"features.{n}" for n in names]
-        hits = self.es.search(index=index, size=size, query=query, source=source)["hits"]["hits"]
+        hits = self.es.search(index=index, size=min(size, MAX_RESULT_WINDOW), query=query, source=source)["hits"][
+            "hits"
+        ]
         rows = [[_number(h["_source"].get("features", {}).get(n)) for n in names] for h in hits]
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(names))
 
     def errors(self, index: str, model: str, reference: Window, current: Window, limit: int) -> tuple[list[float], int]:
         """The labelled error stream (1 = wrong) in label-arrival order over both windows, at most ``limit`` per
-        window, and where the current window starts in it: what an online drift detector would have seen."""
+        window (and Elasticsearch's ``MAX_RESULT_WINDOW``, past which it refuses a search), and where the current
+        window starts in it: what an online drift detector would have seen."""
         if not self.es.indices.exists(index=index):
             return [], 0
         parts = []
         for window in (reference, current):
             hits = self.es.search(
                 index=index,
-                size=limit,
+                size=min(limit, MAX_RESULT_WINDOW),
                 query=window_filter(window, model),
                 sort=[{"labelled_at": "asc"}],
                 source=["correct"],

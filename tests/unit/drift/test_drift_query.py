@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from streamsense.models.drift.run import Window
-from streamsense.streams.drift_query import AUC_PERCENTS, DecisionWindowReader, Plan
+from streamsense.streams.drift_query import AUC_PERCENTS, MAX_RESULT_WINDOW, DecisionWindowReader, Plan
 
 T0 = datetime(2026, 4, 1, tzinfo=UTC)
 WINDOW = Window(start=T0, end=T0 + timedelta(hours=1))
@@ -80,3 +80,18 @@ def test_performance_counts_each_class_between_the_windows_own_score_percentiles
     assert point is not None and (point.n, point.positives, point.auc, point.accuracy) == (195, 15, 1.0, 1.0)
     ranges = asked[1]["cls"]["aggs"]["r"]["range"]["ranges"]
     assert len(ranges) == 100 and ranges[0] == {"to": 0.01} and ranges[-1] == {"from": 0.99}
+
+
+def test_no_search_asks_for_more_hits_than_elasticsearch_serves() -> None:
+    class NoHits(FakeES):
+        indices = type("Indices", (), {"exists": staticmethod(lambda index: True)})()
+
+        def search(self, **request: Any) -> dict[str, Any]:
+            self.requests.append(request)
+            return {"hits": {"hits": []}}
+
+    es = NoHits()
+    reader = DecisionWindowReader(es)  # type: ignore[arg-type]
+    reader.errors("labels", "m", WINDOW, WINDOW, limit=20_000)
+    reader.sample("idx", "m", WINDOW, ["amount"], size=20_000)
+    assert [r["size"] for r in es.requests] == [MAX_RESULT_WINDOW] * 3
