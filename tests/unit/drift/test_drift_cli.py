@@ -18,22 +18,17 @@ def test_eval_drift_detectors_prints_adwin_and_baseline_per_scenario() -> None:
     assert scenarios["stationary"]["always_alarm"]["mean_false_alarms"] == 1000.0
 
 
+def _report_args(reference: Path, current: Path) -> list[str]:
+    """``report drift`` of two CSV files whose ``country`` column is categorical."""
+    files = ["--reference", str(reference), "--current", str(current)]
+    return ["report", "drift", *files, "--model", "m", "--categorical", "country"]
+
+
 def test_report_drift_reads_two_csv_windows(tmp_path: Path) -> None:
     ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
     ref.write_text("amount,country\n" + "".join(f"{i % 50},{'US' if i % 2 else 'DE'}\n" for i in range(500)))
     cur.write_text("amount,country\n" + "".join(f"{i % 50 + 40},US\n" for i in range(500)))
-    args = [
-        "report",
-        "drift",
-        "--reference",
-        str(ref),
-        "--current",
-        str(cur),
-        "--model",
-        "m",
-        "--categorical",
-        "country",
-    ]
+    args = _report_args(ref, cur)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     report = json.loads(result.output)
@@ -47,18 +42,7 @@ def test_report_drift_reads_an_empty_cell_as_missing_and_refuses_a_word_in_a_num
     ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
     ref.write_text("amount,country\n" + "".join(f"{i % 50},US\n" for i in range(500)))
     cur.write_text("amount,country\n" + "".join((",US\n" if i % 2 else f"{i % 50},US\n") for i in range(500)))
-    args = [
-        "report",
-        "drift",
-        "--reference",
-        str(ref),
-        "--current",
-        str(cur),
-        "--model",
-        "m",
-        "--categorical",
-        "country",
-    ]
+    args = _report_args(ref, cur)
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     levels = {(f["feature"], f["statistic"]): f["level"] for f in json.loads(result.output)["features"]}
