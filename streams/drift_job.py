@@ -158,6 +158,14 @@ def publish(settings: Settings, runs: list[DriftRun], es: Elasticsearch | None =
     try:
         template = TEMPLATES["streamsense-drift"]
         client.indices.put_index_template(name="streamsense-drift", **template)
+        # a drift index an earlier release created lacks the fields added since (``pvalue``): its strict mapping would
+        # refuse every row, and a template shapes only new indices
+        client.indices.put_mapping(
+            index=",".join(template["index_patterns"]),
+            allow_no_indices=True,
+            ignore_unavailable=True,
+            **template["template"]["mappings"],
+        )
         actions = [
             {"_op_type": "index", "_index": DRIFT_INDEX, "_id": doc_id, "_source": doc}
             for run in runs

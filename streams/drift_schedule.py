@@ -21,15 +21,18 @@ log = logging.getLogger(__name__)
 def run_once(stream: str, settings: Settings, metrics: WorkerMetrics | None = None) -> int:
     """Compare the last ``drift_window_s`` of ``stream`` with the window before it and publish; returns rows indexed.
 
-    With ``metrics``, each feature's PSI also goes to the ``streamsense_drift_psi`` gauge that the alert rules watch.
+    With ``metrics``, each feature's PSI also goes to the ``streamsense_drift_psi`` gauge that the alert rules watch,
+    where its level counts (0 where the windows' counts do not differ beyond chance: the gauge would otherwise page on
+    the noise of small windows that the report's levels leave out).
     """
     reference, current = trailing_windows(settings.drift_window_s)
     runs = run_drift(settings, stream, reference, current)
     for run in runs:
         log.info("drift %s/%s: level %s, crossed %s", run.stream, run.model, run.report.level, run.crossed)
         if metrics is not None:
-            for feature, value in run.report.values("psi").items():
-                metrics.drift_psi.labels(run.model, feature).set(value)
+            for row in run.report.features:
+                if row.statistic == "psi":
+                    metrics.drift_psi.labels(run.model, row.feature).set(row.value if row.level != "ok" else 0.0)
     return publish(settings, runs)
 
 

@@ -86,7 +86,10 @@ class WorkerMetrics:
             registry=self.registry,
         )
         self.drift_psi = Gauge(
-            DRIFT_PSI, "PSI of each feature in the last drift run, per model", labels(DRIFT_PSI), registry=self.registry
+            DRIFT_PSI,
+            "PSI of each feature in the last drift run, per model, where its level counts (else 0)",
+            labels(DRIFT_PSI),
+            registry=self.registry,
         )
 
     def set_lag(self, lags: dict[tuple[str, int], int]) -> None:

@@ -26,7 +26,8 @@ def statistic_calibration(
     sizes: list[int], shifts: list[float], trials: int, seed: int = 0
 ) -> list[dict[str, float | int]]:
     """Per (window size, shift in standard deviations): mean PSI, the rate each threshold fires on the value alone,
-    and the rate of the levels a report gives (``psi_level``: the thresholds where the counts differ beyond chance)."""
+    and the rate of the levels a one-feature report gives (``psi_level``: the thresholds where the counts differ beyond
+    chance; a report over many features also Holm-adjusts)."""
     rows: list[dict[str, float | int]] = []
     for n in sizes:
         for shift in shifts:
