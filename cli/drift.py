@@ -84,22 +84,16 @@ def _read_columns(path: Path) -> dict[str, list[str]]:
 
 def _numbers(path: Path, column: str, cells: list[str]) -> npt.NDArray[np.float64]:
     """A numeric column; an empty cell is a missing value (NaN), which the report counts apart."""
-    try:
-        return np.array([float(cell) if cell.strip() else np.nan for cell in cells], dtype=np.float64)
-    except ValueError:
-        bad = next(cell for cell in cells if cell.strip() and not _is_number(cell))
-        raise typer.BadParameter(
-            f"{path}: column {column!r} holds {bad!r}, not a number; leave a missing value empty, or name the column"
-            " in --categorical"
-        ) from None
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    values = []
+    for cell in cells:
+        try:
+            values.append(float(cell) if cell.strip() else np.nan)
+        except ValueError:
+            raise typer.BadParameter(
+                f"{path}: column {column!r} holds {cell!r}, not a number; leave a missing value empty, or name the"
+                " column in --categorical"
+            ) from None
+    return np.array(values, dtype=np.float64)
 
 
 @report_app.command("drift")

@@ -129,18 +129,22 @@ def elasticsearch_options(settings: Settings) -> dict[str, object]:
     return options
 
 
-def write_blocked(error: Exception) -> bool:
-    """Whether Elasticsearch refused a request because writes are blocked (``cluster.blocks.read_only``, an index's
-    write block, a full disk), which it answers 403 or 429 like a refused credential: the block is lifted, so the
-    request waits for it."""
-    body = getattr(error, "body", None)
+def error_type(body: object) -> str | None:
+    """The ``error.type`` of an Elasticsearch answer: a refused request's body, or one bulk item's result."""
     cause = body.get("error") if isinstance(body, dict) else None
-    return isinstance(cause, dict) and cause.get("type") == "cluster_block_exception"
+    return cause.get("type") if isinstance(cause, dict) else None
+
+
+def write_blocked(body: object) -> bool:
+    """Whether Elasticsearch refused a request or a document because writes are blocked
+    (``cluster.blocks.read_only``, an index's write block, a full disk), which it answers 403 or 429 like a refused
+    credential: the block is lifted, so the write waits for it rather than failing or dead-lettering meanwhile."""
+    return error_type(body) == "cluster_block_exception"
 
 
 def elasticsearch_failure(error: Exception, settings: Settings) -> str | None:
     """One line for an Elasticsearch error that retrying cannot fix (credential, certificate), else None."""
-    if write_blocked(error):
+    if write_blocked(getattr(error, "body", None)):
         return None
     where = f"elasticsearch at {safe_url(settings.elasticsearch_url)}"
     if isinstance(error, AuthenticationException | AuthorizationException):

@@ -29,6 +29,7 @@ from streamsense.streams.connections import (
     ConnectionSetupError,
     elasticsearch_failure,
     elasticsearch_options,
+    error_type,
     safe_url,
     write_blocked,
 )
@@ -78,6 +79,11 @@ def dead_letter_action(letter: DeadLetter) -> dict:
     return {"_op_type": "index", "_index": DLQ_INDEX, "_id": letter.doc_id, "_source": letter.log_document()}
 
 
+def source_bytes(source: bytes | dict) -> bytes:
+    """A document's JSON: an already encoded source (a decision's Kafka value) as it is."""
+    return source if isinstance(source, bytes) else orjson.dumps(source)
+
+
 def bulk_body(actions: Iterable[dict]) -> bytes:
     """The NDJSON body of a bulk request that indexes ``actions``; a ``_source`` already encoded (a decision's
     Kafka value) goes in as it is.
@@ -89,8 +95,7 @@ def bulk_body(actions: Iterable[dict]) -> bytes:
     for action in actions:
         lines += orjson.dumps({action["_op_type"]: {"_index": action["_index"], "_id": action["_id"]}})
         lines += b"\n"
-        source = action["_source"]
-        lines += source if isinstance(source, bytes) else orjson.dumps(source)
+        lines += source_bytes(action["_source"])
         lines += b"\n"
     return bytes(lines)
 
@@ -138,9 +143,9 @@ class DecisionLog:
                 if 200 <= status < 300:
                     continue
                 errors = True
-                if status in RETRYABLE_STATUS or _blocked(info):
+                if status in RETRYABLE_STATUS or write_blocked(info):
                     retry.append(action)
-                    why = f"{status} {_error_type(info)}"
+                    why = f"{status} {error_type(info)}"
                 else:
                     reason = str(info.get("error"))[:500]
                     # a mapping error quotes the offending value, which may be personal data
@@ -173,7 +178,7 @@ class DecisionLog:
                 fatal = elasticsearch_failure(error, self.settings)
                 if fatal:
                     raise ConnectionSetupError(fatal) from None
-                if error.meta.status not in OVERLOADED_STATUS and not write_blocked(error):
+                if error.meta.status not in OVERLOADED_STATUS and not write_blocked(error.body):
                     raise
                 problem: object = f"HTTP {error.meta.status}"
             except (ESConnectionError, TransportError, OSError) as error:
@@ -187,16 +192,18 @@ class DecisionLog:
         await self.client.close()
 
 
-def _blocked(info: dict) -> bool:
-    """Whether a document was refused because its index is blocked for writes (``index.blocks.write`` set for
-    maintenance, 403; a full disk's ``read_only_allow_delete``): the block is lifted, so the write waits for it
-    rather than dead-lettering every decision meanwhile."""
-    return _error_type(info) == "cluster_block_exception"
-
-
-def _error_type(info: dict) -> str | None:
-    error = info.get("error")
-    return error.get("type") if isinstance(error, dict) else None
+def apply_template(client: Elasticsearch, name: str) -> None:
+    """Install the index template ``name`` and bring the existing indices it covers up to its mapping: indices made
+    by an earlier release get the fields added since (a template only shapes new indices, and a strict mapping would
+    refuse every document naming a new field)."""
+    body = TEMPLATES[name]
+    client.indices.put_index_template(name=name, **body)
+    client.indices.put_mapping(
+        index=",".join(body["index_patterns"]),
+        allow_no_indices=True,
+        ignore_unavailable=True,
+        **body["template"]["mappings"],
+    )
 
 
 def install_templates(settings: Settings, wait_s: float = 120.0) -> None:
@@ -209,16 +216,8 @@ def install_templates(settings: Settings, wait_s: float = 120.0) -> None:
     with Elasticsearch(**elasticsearch_options(settings), request_timeout=10, max_retries=0) as client:
         while True:
             try:
-                for name, body in TEMPLATES.items():
-                    client.indices.put_index_template(name=name, **body)
-                    # indices made by an earlier release get the fields added since (a template only shapes
-                    # new indices, and a strict mapping would refuse every document naming a new field)
-                    client.indices.put_mapping(
-                        index=",".join(body["index_patterns"]),
-                        allow_no_indices=True,
-                        ignore_unavailable=True,
-                        **body["template"]["mappings"],
-                    )
+                for name in TEMPLATES:
+                    apply_template(client, name)
                 for index in [*(spec.index for spec in STREAMS.values()), DLQ_INDEX, AWAITING_LABELS_INDEX]:
                     if not client.indices.exists(index=index):
                         client.options(ignore_status=400).indices.create(index=index)

@@ -26,6 +26,7 @@ from streamsense.models.drift.report import DriftReport, FeatureDrift, holm_adju
 from streamsense.models.drift.run import DriftRun, Window
 from streamsense.settings import Settings
 from streamsense.streams.connections import elasticsearch_options
+from streamsense.streams.decision_log import apply_template
 from streamsense.streams.drift_query import (
     DecisionWindowReader,
     feature_fields,
@@ -33,7 +34,6 @@ from streamsense.streams.drift_query import (
     plan,
     score_histogram,
 )
-from streamsense.streams.index_templates import TEMPLATES
 from streamsense.streams.producer import EventProducer
 from streamsense.streams.topics import DRIFT_INDEX, DRIFT_REPORTS, STREAMS, label_index
 
@@ -156,16 +156,7 @@ def publish(settings: Settings, runs: list[DriftRun], es: Elasticsearch | None =
     own = es is None
     client = es or Elasticsearch(**elasticsearch_options(settings), request_timeout=60)
     try:
-        template = TEMPLATES["streamsense-drift"]
-        client.indices.put_index_template(name="streamsense-drift", **template)
-        # a drift index an earlier release created lacks the fields added since (``pvalue``): its strict mapping would
-        # refuse every row, and a template shapes only new indices
-        client.indices.put_mapping(
-            index=",".join(template["index_patterns"]),
-            allow_no_indices=True,
-            ignore_unavailable=True,
-            **template["template"]["mappings"],
-        )
+        apply_template(client, "streamsense-drift")
         actions = [
             {"_op_type": "index", "_index": DRIFT_INDEX, "_id": doc_id, "_source": doc}
             for run in runs

@@ -215,9 +215,8 @@ class DecisionWindowReader:
             }
         }
         source = [f"features.{n}" for n in names]
-        hits = self.es.search(index=index, size=min(size, MAX_RESULT_WINDOW), query=query, source=source)["hits"][
-            "hits"
-        ]
+        found = self.es.search(index=index, size=min(size, MAX_RESULT_WINDOW), query=query, source=source)
+        hits = found["hits"]["hits"]
         rows = [[_number(h["_source"].get("features", {}).get(n)) for n in names] for h in hits]
         return np.asarray(rows, dtype=np.float64).reshape(len(rows), len(names))
 

@@ -17,7 +17,6 @@ from typing import Any, NamedTuple
 
 import faust
 import faust.streams
-import orjson
 from faust.types import EventT
 from pydantic import BaseModel
 
@@ -26,7 +25,7 @@ from streamsense.settings import Settings
 from streamsense.streams.codec import DecodeError, ModelT, appended_at, decode, encode
 from streamsense.streams.connections import ConnectionSetupError
 from streamsense.streams.dead_letters import DeadLetter, dead_letter
-from streamsense.streams.decision_log import DecisionLog, Rejected, dead_letter_action, decision_action
+from streamsense.streams.decision_log import DecisionLog, Rejected, dead_letter_action, decision_action, source_bytes
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.packed_table import PackedTable
 from streamsense.streams.topics import StreamSpec, dlq_topic
@@ -478,8 +477,7 @@ class BatchProcessor:
         pending = []
         for item in rejected:
             log.error("elasticsearch rejected %s/%s (%d): %s", item.index, item.doc_id, item.status, item.reason)
-            source = sources[item.index, item.doc_id]
-            value = source if isinstance(source, bytes) else orjson.dumps(source)
+            value = source_bytes(sources[item.index, item.doc_id])
             headers = [("dlq.error.reason", item.reason.encode()), ("dlq.index", item.index.encode())]
             pending.append(await self._produce(topic, item.doc_id.encode(), value, headers))
             self.metrics.dead_letters.labels(dlq_topic(self.spec.decisions)).inc()

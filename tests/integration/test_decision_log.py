@@ -2,6 +2,7 @@
 
 import asyncio
 import uuid
+from collections.abc import Callable
 
 import orjson
 import pytest
@@ -66,6 +67,24 @@ def test_a_feature_whose_first_value_reads_as_a_date_stays_a_keyword_that_takes_
         es.indices.delete(index=index, ignore_unavailable=True)
 
 
+def _write_waiting_for(settings: Settings, action: dict, lift: Callable[[], object], blocked: str) -> list:
+    """Write ``action`` while writes are blocked; after 2 s the write must still wait, then ``lift`` the block and
+    return what the write refused."""
+
+    async def write_then_lift() -> list:
+        log = DecisionLog(settings.model_copy(update={"es_retry_initial_s": 0.2}), WorkerMetrics())
+        try:
+            writing = asyncio.create_task(log.write([action]))
+            await asyncio.sleep(2)
+            assert not writing.done(), f"the write must wait while {blocked}"
+            lift()
+            return await asyncio.wait_for(writing, 30)
+        finally:
+            await log.close()
+
+    return asyncio.run(write_then_lift())
+
+
 def test_a_write_to_an_index_blocked_for_maintenance_waits_for_the_block_to_lift_instead_of_dead_lettering(
     settings: Settings, es: Elasticsearch
 ) -> None:
@@ -74,22 +93,14 @@ def test_a_write_to_an_index_blocked_for_maintenance_waits_for_the_block_to_lift
     es.indices.put_settings(index=index, settings={"index.blocks.write": True})
     action = {"_op_type": "index", "_index": index, "_id": "b1", "_source": {"event_id": "b1"}}
 
-    async def write_then_lift() -> list:
-        log = DecisionLog(settings.model_copy(update={"es_retry_initial_s": 0.2}), WorkerMetrics())
-        try:
-            writing = asyncio.create_task(log.write([action]))
-            await asyncio.sleep(2)
-            assert not writing.done(), "the write must wait while the index is blocked"
-            es.indices.put_settings(index=index, settings={"index.blocks.write": False})
-            return await asyncio.wait_for(writing, 30)
-        finally:
-            await log.close()
+    def lift() -> object:
+        return es.indices.put_settings(index=index, settings={"index.blocks.write": False})
 
     try:
-        assert asyncio.run(write_then_lift()) == []
+        assert _write_waiting_for(settings, action, lift, "the index is blocked") == []
         assert es.get(index=index, id="b1")["found"]
     finally:
-        es.indices.put_settings(index=index, settings={"index.blocks.write": False})
+        lift()
         es.indices.delete(index=index)
 
 
@@ -98,20 +109,12 @@ def test_a_write_while_the_whole_cluster_is_read_only_waits_for_the_block_to_lif
 ) -> None:
     action = {"_op_type": "index", "_index": STREAMS["payments"].index, "_id": "ro1", "_source": {"event_id": "ro1"}}
 
-    async def write_then_lift() -> list:
-        log = DecisionLog(settings.model_copy(update={"es_retry_initial_s": 0.2}), WorkerMetrics())
-        try:
-            writing = asyncio.create_task(log.write([action]))
-            await asyncio.sleep(2)
-            assert not writing.done(), "the write must wait while the cluster is read-only"
-            es.cluster.put_settings(persistent={"cluster.blocks.read_only": None})
-            return await asyncio.wait_for(writing, 30)
-        finally:
-            await log.close()
+    def lift() -> object:
+        return es.cluster.put_settings(persistent={"cluster.blocks.read_only": None})
 
     es.cluster.put_settings(persistent={"cluster.blocks.read_only": True})
     try:
-        assert asyncio.run(write_then_lift()) == []
+        assert _write_waiting_for(settings, action, lift, "the cluster is read-only") == []
         assert es.get(index=STREAMS["payments"].index, id="ro1")["found"]
     finally:
-        es.cluster.put_settings(persistent={"cluster.blocks.read_only": None})
+        lift()
