@@ -17,6 +17,7 @@ class DeadLetter:
     source_topic: str
     source_partition: int
     source_offset: int
+    source_timestamp_ms: int | None
     key: bytes | None
     value: bytes | None
     kind: str
@@ -29,11 +30,14 @@ class DeadLetter:
 
     @property
     def doc_id(self) -> str:
-        """Deterministic: a replayed bad message does not count twice in the log."""
-        return f"{self.source_topic}:{self.source_partition}:{self.source_offset}"
+        """Deterministic: a replayed bad message does not count twice in the log. The message's own timestamp is
+        part of it, so that a message at the same offset after the topic or the cluster was recreated does not
+        overwrite an earlier one's record."""
+        at = "" if self.source_timestamp_ms is None else f":{self.source_timestamp_ms}"
+        return f"{self.source_topic}:{self.source_partition}:{self.source_offset}{at}"
 
     def headers(self) -> list[tuple[str, bytes]]:
-        return [
+        headers = [
             ("dlq.source.topic", self.source_topic.encode()),
             ("dlq.source.partition", str(self.source_partition).encode()),
             ("dlq.source.offset", str(self.source_offset).encode()),
@@ -41,6 +45,9 @@ class DeadLetter:
             ("dlq.error.reason", self.reason.encode()),
             ("dlq.failed_at", self.failed_at.isoformat().encode()),
         ]
+        if self.source_timestamp_ms is not None:
+            headers.append(("dlq.source.timestamp_ms", str(self.source_timestamp_ms).encode()))
+        return headers
 
     @property
     def event_id(self) -> str | None:
@@ -63,6 +70,7 @@ class DeadLetter:
             "source_topic": self.source_topic,
             "source_partition": self.source_partition,
             "source_offset": self.source_offset,
+            "source_timestamp_ms": self.source_timestamp_ms,
             "kind": self.kind,
             "reason": self.reason,
             "failed_at": self.failed_at.isoformat(),
@@ -72,6 +80,15 @@ class DeadLetter:
 
 
 def dead_letter(
-    topic: str, partition: int, offset: int, key: bytes | None, value: bytes | None, kind: str, reason: str
+    topic: str,
+    partition: int,
+    offset: int,
+    timestamp: float | None,
+    key: bytes | None,
+    value: bytes | None,
+    kind: str,
+    reason: str,
 ) -> DeadLetter:
-    return DeadLetter(topic, partition, offset, key, value, kind, reason, datetime.now(UTC))
+    """``timestamp`` is the message's, in seconds, as the consumer reads it (None where a message has none)."""
+    at = None if timestamp is None else round(timestamp * 1000)
+    return DeadLetter(topic, partition, offset, at, key, value, kind, reason, datetime.now(UTC))

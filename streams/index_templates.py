@@ -67,6 +67,7 @@ DLQ_MAPPINGS: dict = {
         "source_topic": KEYWORD,
         "source_partition": {"type": "integer"},
         "source_offset": {"type": "long"},
+        "source_timestamp_ms": {"type": "long"},
         "kind": KEYWORD,
         "reason": {"type": "text", "fields": {"raw": KEYWORD}},
         "failed_at": DATE,

@@ -416,7 +416,7 @@ class BatchProcessor:
     def _letter(self, event: EventT, kind: str, reason: str) -> DeadLetter:
         m = event.message
         self.metrics.dead_letters.labels(dlq_topic(m.topic)).inc()
-        return dead_letter(m.topic, m.partition, m.offset, m.key, event.value, kind, reason)
+        return dead_letter(m.topic, m.partition, m.offset, m.timestamp, m.key, event.value, kind, reason)
 
     async def send(
         self,

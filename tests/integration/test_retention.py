@@ -28,7 +28,7 @@ def test_a_streams_decisions_labelled_decisions_and_dead_letters_older_than_the_
     now = datetime.now(UTC)
 
     def letter(topic: str, offset: int, failed_at: datetime) -> DeadLetter:
-        return DeadLetter(topic, 0, offset, run.encode(), b"{", "malformed_json", "bad", failed_at)
+        return DeadLetter(topic, 0, offset, None, run.encode(), b"{", "malformed_json", "bad", failed_at)
 
     old_letter, other_stream, new_letter = (
         letter(PAYMENTS_TRANSACTIONS, 10_000_001, LONG_AGO),

@@ -4,7 +4,7 @@ from streamsense.streams.topics import all_topics
 
 
 def test_dead_letter_keeps_original_bytes_and_says_where_and_why():
-    letter = dead_letter("payments.transactions", 3, 42, b"C1", b"\xffbroken", "malformed_json", "bad json")
+    letter = dead_letter("payments.transactions", 3, 42, 1.5, b"C1", b"\xffbroken", "malformed_json", "bad json")
     assert letter.topic == "payments.transactions.dlq"
     assert letter.value == b"\xffbroken"
     headers = dict(letter.headers())
@@ -14,14 +14,22 @@ def test_dead_letter_keeps_original_bytes_and_says_where_and_why():
     assert headers["dlq.error.reason"] == b"bad json"
 
 
-def test_dead_letter_log_id_is_deterministic_per_source_offset():
-    a = dead_letter("chat.messages", 1, 7, None, b"x", "empty", "r")
-    b = dead_letter("chat.messages", 1, 7, None, b"x", "empty", "r")
-    assert dead_letter_action(a)["_id"] == dead_letter_action(b)["_id"] == "chat.messages:1:7"
+def test_dead_letter_log_id_is_deterministic_per_source_message():
+    a = dead_letter("chat.messages", 1, 7, 1.5, None, b"x", "empty", "r")
+    b = dead_letter("chat.messages", 1, 7, 1.5, None, b"x", "empty", "r")
+    assert dead_letter_action(a)["_id"] == dead_letter_action(b)["_id"] == "chat.messages:1:7:1500"
+
+
+def test_a_message_at_the_same_offset_of_a_recreated_topic_gets_its_own_dead_letter_log_id():
+    """Offsets start again at 0 when a topic or the cluster is recreated; the log must keep the earlier letters."""
+    before = dead_letter("chat.messages", 1, 7, 1_700_000_000.0, None, b"x", "empty", "r")
+    after = dead_letter("chat.messages", 1, 7, 1_800_000_000.0, None, b"x", "empty", "r")
+    assert before.doc_id != after.doc_id
+    assert dict(after.headers())["dlq.source.timestamp_ms"] == b"1800000000000"
 
 
 def test_dead_letter_log_document_previews_invalid_utf8_safely():
-    doc = dead_letter("chat.messages", 0, 0, None, b"\xff" * 1000, "malformed_json", "r").log_document()
+    doc = dead_letter("chat.messages", 0, 0, 1.5, None, b"\xff" * 1000, "malformed_json", "r").log_document()
     assert doc["size_bytes"] == 1000
     assert len(doc["preview"]) == 200
 
@@ -34,7 +42,7 @@ def test_every_input_topic_has_a_dead_letter_topic():
 
 def test_dead_letter_log_names_the_event_id_and_key_apart_from_the_redactable_preview():
     letter = dead_letter(
-        "payments.transactions", 0, 5, b"acct-1", b'{"event_id": "4180570843", "amount": "x"}', "k", "r"
+        "payments.transactions", 0, 5, 1.5, b"acct-1", b'{"event_id": "4180570843", "amount": "x"}', "k", "r"
     )
     logged = redacted(dead_letter_action(letter))["_source"]
     assert (logged["event_id"], logged["key"]) == ("4180570843", "acct-1")
@@ -43,5 +51,6 @@ def test_dead_letter_log_names_the_event_id_and_key_apart_from_the_redactable_pr
 
 def test_dead_letter_log_has_no_event_id_when_the_message_names_none():
     for value in (b'{"event_id": ', b"[1, 2]", b'{"amount": 3}', b'{"event_id": {"nested": 1}}', None):
-        assert dead_letter("chat.messages", 0, 0, None, value, "k", "r").log_document()["event_id"] is None
-    assert dead_letter("chat.messages", 0, 0, None, b'{"event_id": 17}', "k", "r").log_document()["event_id"] == "17"
+        assert dead_letter("chat.messages", 0, 0, 1.5, None, value, "k", "r").log_document()["event_id"] is None
+    named = dead_letter("chat.messages", 0, 0, 1.5, None, b'{"event_id": 17}', "k", "r")
+    assert named.log_document()["event_id"] == "17"

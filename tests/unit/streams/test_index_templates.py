@@ -17,5 +17,5 @@ def test_mappings_are_strict_so_a_typo_fails_loudly():
 
 
 def test_dead_letter_document_matches_its_mapping():
-    doc = dead_letter("t", 0, 0, None, b"x", "k", "r").log_document()
+    doc = dead_letter("t", 0, 0, 1.5, None, b"x", "k", "r").log_document()
     assert set(doc) == set(DLQ_MAPPINGS["properties"])
