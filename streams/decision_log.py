@@ -45,6 +45,13 @@ RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 # a whole request answered so is waited out: an overloaded node (429, a circuit breaker), one restarting (503), a
 # proxy or load balancer in front of it (502, 504, 408); a 500 is left to raise, since a search can fail so for good
 OVERLOADED_STATUS = {408, 429, 502, 503, 504}
+
+
+def passing(error: ApiError) -> bool:
+    """Whether Elasticsearch refused a request for now (overloaded, writes blocked): waiting helps."""
+    return error.meta.status in OVERLOADED_STATUS or write_blocked(error.body)
+
+
 # indices whose documents carry free text a person wrote, and the fields there that are never personal
 FREE_TEXT_INDICES = frozenset({STREAMS["chat"].index, DLQ_INDEX})
 STRUCTURAL_FIELDS = frozenset(
@@ -178,7 +185,7 @@ class DecisionLog:
                 fatal = elasticsearch_failure(error, self.settings)
                 if fatal:
                     raise ConnectionSetupError(fatal) from None
-                if error.meta.status not in OVERLOADED_STATUS and not write_blocked(error.body):
+                if not passing(error):
                     raise
                 problem: object = f"HTTP {error.meta.status}"
             except (ESConnectionError, TransportError, OSError) as error:
@@ -226,10 +233,15 @@ def install_templates(settings: Settings, wait_s: float = 120.0) -> None:
                 fatal = elasticsearch_failure(error, settings)
                 if fatal:
                     raise ConnectionSetupError(fatal) from None
-                if isinstance(error, ApiError):
+                if isinstance(error, ApiError) and not passing(error):
                     raise
                 if time.monotonic() > deadline:
-                    raise ConnectionSetupError(
-                        f"elasticsearch at {safe_url(settings.elasticsearch_url)} did not answer: {error}"
-                    ) from None
+                    where = f"elasticsearch at {safe_url(settings.elasticsearch_url)}"
+                    if isinstance(error, ApiError) and write_blocked(error.body):
+                        raise ConnectionSetupError(
+                            f"{where} blocks writes ({error}); lift the block "
+                            "(cluster.blocks.read_only, index.blocks.write, or free disk below the flood stage)"
+                        ) from None
+                    raise ConnectionSetupError(f"{where} did not answer: {error}") from None
+                log.warning("elasticsearch not ready for the index templates (%s); retrying", error)
                 time.sleep(1.0)

@@ -1,6 +1,8 @@
 """The decision log on the real node: what it refuses comes back, the rest is indexed once per id."""
 
 import asyncio
+import threading
+import time
 import uuid
 from collections.abc import Callable
 
@@ -9,7 +11,8 @@ import pytest
 from elasticsearch import Elasticsearch
 
 from streamsense.settings import Settings
-from streamsense.streams.decision_log import DecisionLog
+from streamsense.streams.connections import ConnectionSetupError
+from streamsense.streams.decision_log import DecisionLog, install_templates
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.topics import STREAMS
 
@@ -116,5 +119,27 @@ def test_a_write_while_the_whole_cluster_is_read_only_waits_for_the_block_to_lif
     try:
         assert _write_waiting_for(settings, action, lift, "the cluster is read-only") == []
         assert es.get(index=STREAMS["payments"].index, id="ro1")["found"]
+    finally:
+        lift()
+
+
+def test_a_worker_starting_while_the_cluster_is_read_only_waits_for_the_block_and_names_it_if_it_stays(
+    settings: Settings, es: Elasticsearch
+) -> None:
+    """A read-only cluster answers 403 like a refused credential; the start waits, then says what blocks it."""
+
+    def lift() -> object:
+        return es.cluster.put_settings(persistent={"cluster.blocks.read_only": None})
+
+    es.cluster.put_settings(persistent={"cluster.blocks.read_only": True})
+    try:
+        with pytest.raises(ConnectionSetupError, match=r"blocks writes .*cluster\.blocks\.read_only"):
+            install_templates(settings, wait_s=2)
+        lifting = threading.Timer(2, lift)
+        lifting.start()
+        started = time.monotonic()
+        install_templates(settings, wait_s=30)
+        assert time.monotonic() - started >= 1.5, "the templates must wait for the block to lift"
+        lifting.join()
     finally:
         lift()
