@@ -7,6 +7,7 @@ them itself: it searches a chunk of ids and deletes them in one bulk request, un
 leader runs it, once per ``retention_check_s``; a failed run is logged and tried again at the next tick.
 """
 
+import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +28,7 @@ async def delete_matching(decision_log: DecisionLog, index: str, query: dict[str
     await decision_log.until_answered(
         lambda: client.indices.refresh(index=index, ignore_unavailable=True), f"refreshing {index}"
     )
-    deleted = 0
+    deleted, delay = 0, decision_log.settings.es_retry_initial_s
     while True:
         found = await decision_log.until_answered(
             lambda: client.search(index=index, query=query, size=chunk, source=False, ignore_unavailable=True),
@@ -46,6 +47,12 @@ async def delete_matching(decision_log: DecisionLog, index: str, query: dict[str
             # every delete refused (an overloaded or read-only node): searching again at once would only repeat it
             raise RuntimeError(f"none of {len(ids)} old {index} docs could be deleted: {results[0].get('error')}")
         deleted += sum(1 for result in results if result.get("result") == "deleted")
+        if done < len(ids):
+            # some refused (a node shedding load): the next pass would find them again at once
+            refused = len(ids) - done
+            log.warning("%d of %d old %s docs refused; searching again in %.1fs", refused, len(ids), index, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, decision_log.settings.es_retry_max_s)
 
 
 async def expire_stream(
