@@ -7,9 +7,8 @@ makes one threshold meaningful across features with different numbers of categor
 from collections.abc import Mapping
 
 import numpy as np
-from scipy import stats
 
-from streamsense.models.drift.psi import DriftLevel
+from streamsense.models.drift.psi import DriftLevel, psi_pvalue
 
 JS_WARN = 0.1
 JS_ALERT = 0.2
@@ -45,12 +44,9 @@ def _kl_base2(p: np.ndarray, q: np.ndarray) -> float:
 
 
 def js_pvalue(reference: Mapping[str, float], current: Mapping[str, float]) -> float:
-    """Chi-square test that two ``{category: count}`` samples share one distribution (its p-value; 1.0 with one
-    category): a distance between small samples of one distribution is noise, as PSI's is."""
-    categories = [c for c in sorted(set(reference) | set(current)) if reference.get(c, 0) + current.get(c, 0) > 0]
-    if len(categories) < 2 or not sum(reference.values()) or not sum(current.values()):
+    """The chi-square test of homogeneity on the category counts, as ``psi_pvalue`` on bins (1.0 with one category
+    or an empty side): a distance between small samples of one distribution is noise, as PSI's is."""
+    if not sum(reference.values()) or not sum(current.values()):
         return 1.0
-    table = np.array(
-        [[float(reference.get(c, 0.0)) for c in categories], [float(current.get(c, 0.0)) for c in categories]]
-    )
-    return float(stats.chi2_contingency(table)[1])
+    categories = sorted(set(reference) | set(current))
+    return psi_pvalue([reference.get(c, 0.0) for c in categories], [current.get(c, 0.0) for c in categories])

@@ -34,7 +34,8 @@ PSI_PVALUE = 0.01
 
 def psi_pvalue(reference_counts: npt.ArrayLike, current_counts: npt.ArrayLike) -> float:
     """How likely bin counts as different as these are between two samples of one distribution: the chi-square test
-    of homogeneity on the bins that hold a value. PSI measures how far; this says whether it is beyond chance. (PSI
+    of homogeneity on the bins that hold a value, without Yates' correction, which would make a two-bin feature (a
+    flag) harder to flag than one of many bins. PSI measures how far; this says whether it is beyond chance. (PSI
     itself is a poor test statistic in small windows: an empty bin, floored at ``PSI_EPS``, alone adds about 0.7.)"""
     ref, cur = np.asarray(reference_counts, dtype=np.float64), np.asarray(current_counts, dtype=np.float64)
     if ref.sum() <= 0 or cur.sum() <= 0:

@@ -1,6 +1,7 @@
 import pytest
 
-from streamsense.models.drift.jensen_shannon import classify_js, js_distance
+from streamsense.models.drift.jensen_shannon import classify_js, js_distance, js_pvalue
+from streamsense.models.drift.psi import psi_pvalue
 
 
 def test_identical_distributions_have_zero_distance() -> None:
@@ -26,3 +27,16 @@ def test_classify_js_levels() -> None:
 def test_empty_distribution_is_rejected() -> None:
     with pytest.raises(ValueError):
         js_distance({}, {"a": 1})
+
+
+def test_a_flag_read_as_two_categories_is_tested_as_the_same_counts_in_two_bins() -> None:
+    """One test for both: a flag's drift must not be harder to see as a category than as a number."""
+    reference, current = {"yes": 40, "no": 60}, {"yes": 58, "no": 42}
+    assert js_pvalue(reference, current) == pytest.approx(psi_pvalue([40, 60], [58, 42]))
+    assert js_pvalue(reference, current) < 0.05
+
+
+def test_js_pvalue_is_one_where_nothing_can_differ() -> None:
+    assert js_pvalue({"a": 5}, {"a": 9}) == 1.0
+    assert js_pvalue({}, {"a": 9}) == 1.0
+    assert js_pvalue({"a": 5, "b": 0}, {"a": 9, "c": 0}) == 1.0

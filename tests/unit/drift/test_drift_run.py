@@ -12,7 +12,7 @@ T0 = datetime(2026, 4, 1, tzinfo=UTC)
 
 def _run(**overrides: object) -> DriftRun:
     features = [
-        FeatureDrift(feature="amount", statistic="psi", value=0.3, level="alert", threshold=0.25),
+        FeatureDrift(feature="amount", statistic="psi", value=0.3, level="alert", threshold=0.25, pvalue=1e-6),
         FeatureDrift(feature="hour", statistic="psi", value=0.12, level="warn", threshold=0.1),
         FeatureDrift(feature="score", statistic="psi", value=0.01, level="ok"),
         FeatureDrift(feature="multivariate", statistic="adversarial_auc", value=0.8, level="alert", threshold=0.7),
@@ -42,6 +42,12 @@ def test_rows_fit_the_strict_drift_mapping_and_carry_plot_data() -> None:
     score = next(d for d in rows.values() if d["feature"] == "score")
     assert score["score_histogram"]["current"] == [1, 3]
     assert next(d for d in rows.values() if d["statistic"] == "adversarial_auc")["top_features"] == ["amount"]
+
+
+def test_rows_carry_each_statistics_pvalue_so_a_dashboard_can_tell_a_tested_level_from_an_untested_one() -> None:
+    pvalues = {(d["feature"], d["statistic"]): d["pvalue"] for _, d in _run().rows() if d["statistic"] == "psi"}
+    assert pvalues[("amount", "psi")] == 1e-6
+    assert pvalues[("hour", "psi")] is None
 
 
 def test_row_ids_are_deterministic_per_window_and_differ_across_windows() -> None:
