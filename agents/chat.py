@@ -79,9 +79,11 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             conversation = message.conversation_id
             if conversation not in entries:
                 route_table_access(item.event)
-                entries[conversation] = conversation_entry(
-                    states.get(conversation), message.event_time.timestamp(), settings.chat_idle_s
-                )
+                entries[conversation] = states.get(conversation)
+            # every message, not only a batch's first of its conversation: one days after the last starts anew
+            entries[conversation] = conversation_entry(
+                entries[conversation], message.event_time.timestamp(), settings.chat_idle_s
+            )
             # a message seen again (at-least-once delivery) is decided from the state before it and changes nothing
             applied, before = state_before(entries[conversation], message.event_id)
             result = pipeline.process(
@@ -174,14 +176,17 @@ def install(app: faust.App, processor: BatchProcessor) -> ChatPipeline:
             raise Skip(reason)
 
     def add_new_intent(new: NewIntent, appended: float | None) -> None:
+        respelled = ledger.spelled(new.intent)
         if ledger.add(new, appended):
+            if respelled not in (None, new.intent):
+                pipeline.intent.remove_intent(respelled)
             pipeline.intent.add_intent(new.intent, new.examples)
             log.info("intent %s added from %d examples", new.intent, len(new.examples))
 
     def remove_intent(name: str, appended: float | None) -> None:
-        if ledger.remove(name, appended):
-            pipeline.intent.remove_intent(name)
-            log.info("intent %s removed", name)
+        if removed := ledger.remove(name, appended):
+            pipeline.intent.remove_intent(removed)
+            log.info("intent %s removed", removed)
 
     @app.agent(processor.raw_topic(CHAT_MESSAGES), name="chat-decide")
     async def decide_messages(stream: faust.StreamT) -> None:

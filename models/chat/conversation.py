@@ -25,9 +25,12 @@ Entry = dict[str, Any]
 
 def conversation_entry(stored: Entry | None, event_time: float, idle_s: float) -> Entry:
     """The entry to decide a message at ``event_time`` (epoch seconds) from: the stored one, or a new dialogue's
-    when there is none or the conversation was silent for more than ``idle_s``."""
-    if stored is None or event_time - stored["time"] > idle_s:
+    when there is none or the conversation was silent for more than ``idle_s``. A new dialogue keeps the last
+    one's turns that may still come again: forgotten, such a turn delivered again was applied to the new one."""
+    if stored is None:
         return {"state": None, "recent": [], "time": event_time}
+    if event_time - stored["time"] > idle_s:
+        return {"state": None, "recent": stored["recent"], "time": event_time}
     return stored
 
 

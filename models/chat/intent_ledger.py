@@ -28,8 +28,9 @@ def new_name_refusal(name: str, trained: Collection[str]) -> str | None:
 
 
 def removal_refusal(name: str, trained: Collection[str]) -> str | None:
-    """Why no worker removes the intent ``name``, or None: only intents added at run time can be removed."""
-    if not name or name in trained or name == FALLBACK:
+    """Why no worker removes the intent ``name``, or None: only intents added at run time can be removed (a trained
+    one written in other case is still a trained one)."""
+    if not name or name.casefold() in {other.casefold() for other in (*trained, FALLBACK)}:
         return f"{name!r} is not an intent added at run time: only those can be removed"
     return None
 
@@ -54,26 +55,41 @@ class IntentLedger:
     refused: Counter[str] = field(default_factory=Counter)
     history: dict[str, list[tuple[float, bool]]] = field(default_factory=dict)
 
+    def spelled(self, name: str) -> str | None:
+        """The added intent called ``name`` in any case: names are compared without case, as trained ones are, so
+        that ``hotel-pets`` after ``Hotel-Pets`` does not split one intent's examples and decisions in two."""
+        folded = name.casefold()
+        return next((added for added in self.added if added.casefold() == folded), None)
+
     def add(self, new: NewIntent, appended: float | None = None) -> bool:
-        """Whether the workers add (or update) the intent; ``appended`` is when the broker wrote the event."""
+        """Whether the workers add (or update) the intent; ``appended`` is when the broker wrote the event. An added
+        intent's name in other case replaces it (``spelled`` tells which, for the model to drop)."""
         if new_name_refusal(new.intent, self.trained):
             self.refused["intent with a trained name"] += 1
             return False
         at = new.event_time.timestamp() if appended is None else appended
+        if (other := self.spelled(new.intent)) not in (None, new.intent):
+            self._drop(other, at)
         self.added[new.intent] = AddedIntent(len(new.examples), datetime.fromtimestamp(at, UTC).isoformat())
         self.removed.discard(new.intent)
         self.history.setdefault(new.intent, []).append((at, True))
         return True
 
-    def remove(self, name: str, appended: float | None = None) -> bool:
-        """Whether the workers remove the intent ``name`` (one added at run time)."""
-        if name not in self.added:
-            return False
+    def remove(self, name: str, appended: float | None = None) -> str | None:
+        """The added intent the workers remove for a tombstone keyed ``name`` (in any case), or None."""
+        added = self.spelled(name)
+        if added is None:
+            if not removal_refusal(name, self.trained):  # a trained name's tombstone is dead-lettered and counted there
+                self.refused["removal of an intent not added"] += 1
+            return None
+        self._drop(added, appended)
+        return added
+
+    def _drop(self, name: str, appended: float | None) -> None:
         del self.added[name]
         self.removed.add(name)
         if appended is not None:
             self.history[name].append((appended, False))
-        return True
 
     def learn(self, feedback: ChatFeedback, appended: float | None = None) -> bool:
         """Whether the workers learn ``feedback``: its intent is known when it comes."""

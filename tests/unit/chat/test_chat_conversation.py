@@ -53,8 +53,21 @@ def test_a_message_after_the_idle_time_starts_a_new_dialogue_and_one_within_it_g
     assert entry["time"] == T0 + 1 and entry["p"] == 3
 
     assert conversation_entry(entry, T0 + 1 + IDLE_S, IDLE_S) is entry
-    assert conversation_entry(entry, T0 + 2 + IDLE_S, IDLE_S) == {"state": None, "recent": [], "time": T0 + 2 + IDLE_S}
+    anew = conversation_entry(entry, T0 + 2 + IDLE_S, IDLE_S)
+    assert (anew["state"], anew["time"]) == (None, T0 + 2 + IDLE_S)
     assert conversation_entry(entry, T0 - 50, IDLE_S) is entry, "a late message still belongs to the conversation"
+
+
+def test_a_turn_of_the_last_dialogue_delivered_again_after_a_new_one_began_changes_nothing() -> None:
+    """Forgotten when the new dialogue began, the old turn came again and was applied on top of the new one."""
+    entry = _apply(conversation_entry(None, T0, IDLE_S), "m0", offset=0)
+    later = T0 + 3 * IDLE_S
+    entry = conversation_entry(entry, later, IDLE_S)
+    entry = after_turn(entry, "m1", 1, None, _turn(1), None, later, partition=3)
+
+    again = conversation_entry(entry, T0, IDLE_S)
+    assert state_before(again, "m0") == (True, None)
+    assert state_before(again, "m1") == (True, None) and again["state"] == _turn(1)
 
 
 def test_an_entry_is_idle_once_its_partition_moved_past_the_idle_time_and_its_messages_are_committed() -> None:

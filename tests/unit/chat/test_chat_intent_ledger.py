@@ -68,3 +68,25 @@ def test_a_trained_intent_or_the_fallback_written_in_other_case_cannot_be_added(
     for name in ("hotel-inform", "HOTEL-INFORM", "Uncertain"):
         assert "trained intent" in (new_name_refusal(name, trained) or "")
     assert "'Hotel-Inform'" in (new_name_refusal("hotel-inform", trained) or "")
+
+
+def test_an_added_intent_sent_again_in_other_case_replaces_it_and_a_removal_in_any_case_removes_it() -> None:
+    """Kept apart, Hotel-Pets and hotel-pets split every message of the intent into two halves under 0.5."""
+    ledger = IntentLedger(["Hotel-Inform"])
+    ledger.add(_new("Hotel-Pets"), appended=100.0)
+    assert ledger.spelled("hotel-pets") == "Hotel-Pets"
+    ledger.add(_new("hotel-pets", EXAMPLES * 2), appended=200.0)
+    assert list(ledger.added) == ["hotel-pets"] and ledger.added["hotel-pets"].examples == 10
+    assert not ledger.known_at("Hotel-Pets", 250.0) and ledger.known_at("hotel-pets", 250.0)
+    assert ledger.remove("HOTEL-PETS", appended=300.0) == "hotel-pets"
+    assert ledger.added == {}
+
+
+def test_a_removal_of_an_intent_never_added_is_counted_as_refused_and_one_of_a_trained_name_is_left_to_the_dlq() -> (
+    None
+):
+    ledger = IntentLedger(["Hotel-Inform"])
+    assert ledger.remove("Never-Added") is None
+    assert ledger.remove("hotel-inform") is None
+    assert ledger.report()["refused"] == {"removal of an intent not added": 1}
+    assert "only those can be removed" in (removal_refusal("HOTEL-INFORM", ["Hotel-Inform"]) or "")
