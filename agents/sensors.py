@@ -14,6 +14,7 @@ import torch
 from streamsense.cli.sensors import artifact_path
 from streamsense.models.sensors.artifact import load
 from streamsense.models.sensors.monitor import SensorMonitor
+from streamsense.models.sensors.replays import judge
 from streamsense.schemas.base import ModelRef
 from streamsense.schemas.sensors import SensorAlert, SensorReading
 from streamsense.streams.packed_table import PackedTable
@@ -55,10 +56,9 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
         alerts = iter(decide_usable(usable))
         return [next(alerts) if reason is None else Skip(reason) for reason in reasons]
 
-    def decide_usable(items: list[Item]) -> list[SensorAlert]:
+    def decide_usable(items: list[Item]) -> list[SensorAlert | Skip]:
         if not items:
             return []
-        readings = [item.record for item in items]
         last_event = {item.record.device_id: item.event for item in items}
         known = {}
         for device, event in last_event.items():
@@ -67,12 +67,17 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
         for item in items:
             partition, event_time = item.event.message.partition, item.record.event_time.timestamp()
             newest[partition] = max(newest.get(partition, event_time), event_time)
-        states, verdicts = monitor.process_many({d: s for d, s in known.items() if s}, readings)
+        positions = [
+            (m.partition, m.offset, app.consumer.committed_offset(m.tp)) for m in (item.event.message for item in items)
+        ]
+        states, verdicts = judge(monitor, known, [item.record for item in items], positions)
         decided_at = datetime.now(UTC)
         # every alert is built before any state is written: a batch that raises is decided again one reading at a
         # time (streams/processing.py), and a device's state written by the failed pass would be stepped twice
         alerts = [
-            SensorAlert(
+            Skip(verdict.unusable)
+            if verdict.unusable
+            else SensorAlert(
                 **verdict.alert_fields(),
                 event_id=item.record.event_id,
                 event_time=item.record.event_time,
@@ -83,10 +88,11 @@ def install(app: faust.App, processor: BatchProcessor) -> SensorMonitor:
             )
             for item, verdict in zip(items, verdicts, strict=True)
         ]
-        for device, state in states.items():
-            source = last_event[device].message
-            route_table_access(last_event[device])
-            windows.set(device, {**state, "p": source.partition, "o": source.offset})
+        # a device whose readings were all replays is written again too, for a changelog that lost the write when
+        # the worker died
+        for device, event in last_event.items():
+            route_table_access(event)
+            windows.set(device, states[device])
         return alerts
 
     @app.agent(processor.raw_topic(SENSOR_READINGS), name="sensors-score")

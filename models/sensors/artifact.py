@@ -62,7 +62,8 @@ class SensorModel:
     def unusable(self, values: Mapping[str, float], regime: int | None, ahead_s: float = 0.0) -> str | None:
         """Why the model cannot judge a reading, or None. A reading with none of its channels would be decided on
         the device's last values alone, and one from a regime it was not trained on on another regime's scales,
-        which raised false anomalies; a missing channel is filled in, an extra one ignored. A reading dated
+        which raised false anomalies (as did one naming no regime, judged on regime 0's until stop 36); a missing
+        channel is filled in, an extra one ignored. A reading dated
         ``ahead_s`` after it was received (written to the broker) by more than the window's lateness would move the
         device's window ahead, and its next readings would be dropped as late."""
         if ahead_s > self.step_s * self.lateness:
@@ -73,6 +74,11 @@ class SensorModel:
         if not any(channel in values for channel in self.channels):
             known = ", ".join(self.channels)
             return f"the reading has none of the channels the model knows ({known}): {_names(sorted(values))}"
+        if regime is None and self.n_regimes > 1:
+            return (
+                f"the reading names no operating_regime; the model was trained on {self.n_regimes} (0 to"
+                f" {self.n_regimes - 1}), each on its own scales, and judging it on one of them raises false warnings"
+            )
         if regime is not None and not 0 <= regime < self.n_regimes:
             return f"operating_regime {regime} is not one the model was trained on (0 to {self.n_regimes - 1})"
         r = self.regime_index(regime)
@@ -85,7 +91,8 @@ class SensorModel:
         return None
 
     def regime_index(self, regime: int | None) -> int:
-        """Unknown or out-of-range regimes fall back to the nearest known one."""
+        """The regime's row in the scales; None is the only regime of a model trained on one (``unusable`` refuses
+        it where there are more)."""
         return min(max(regime or 0, 0), self.n_regimes - 1)
 
     def normalise(self, values: np.ndarray, regimes: np.ndarray) -> np.ndarray:

@@ -4,7 +4,11 @@ A device's state is a JSON-able dict (window rows, threshold and warning latch),
 ``device_id``. ``process_many`` batches one LSTM call across all readings of a batch, which is what makes it fast.
 
 A device silent for longer than ``idle_s`` (event time) starts over, cold, as a new one: by then its window holds
-nothing but the forward fill of its last reading, and its threshold and warning latch describe a past run. ``silent``
+nothing but the forward fill of its last reading, and its threshold and warning latch describe a past run. A reading a
+whole window after the device's last, or a whole window before it (its clock stepped back), starts the window and the
+warning latch over, and the device is judged cold until its window fills again: until stop 36 the first was judged
+on a window of forward-filled values (false warnings on healthy units after 30 minutes of silence, and a repaired
+unit kept its latched warning), and the second dropped as late until the device's clock caught up. ``silent``
 tells the worker which states no reading can need any more, so that a fleet whose device ids change does not grow the
 table for ever.
 """
@@ -40,6 +44,8 @@ class SensorVerdict:
     minutes_to_failure: float | None
     scorer: Literal["lstm", "hst", "dropped"]
     reasons: list[tuple[str, float, float]] = field(default_factory=list)
+    unusable: str | None = None
+    """Why the reading cannot be judged (the agent dead-letters it); its device's state is left as it was."""
 
     def alert_fields(self) -> dict[str, Any]:
         """The ``SensorAlert`` fields this verdict decides; the agent adds ids, times, key, model and latency.
@@ -98,6 +104,7 @@ class SensorMonitor:
         keeper = self.keeper
         out: dict[str, DeviceState] = {}
         placed: list[tuple[str, int, bool, bool, float]] = []
+        refused: dict[int, str] = {}
         flat: list[list[float]] = []
         regimes: list[list[int]] = []
         for reading in readings:
@@ -105,8 +112,20 @@ class SensorMonitor:
             state = out.get(key) or states.get(key) or {}
             regime = model.regime_index(reading.operating_regime)
             epoch_s = reading.event_time.timestamp()
+            # before a restart, which would give the channel a new grace: a probe that is gone stays gone
+            stale = keeper.stale(state["w"], epoch_s, reading.values) if state.get("w") else {}
+            if stale:
+                refused[len(placed)] = self._stale_reason(stale)
+                out[key] = state
+                placed.append((key, 0, False, False, epoch_s))
+                rows, regs = keeper.window(state["w"])
+                flat.append(rows)
+                regimes.append(regs)
+                continue
             if state and self.silent(state, epoch_s):
                 state = {}
+            elif state and self.keeper.outside(state["w"], epoch_s):
+                state = {k: v for k, v in state.items() if k not in ("w", "warn")}
             window, placement = keeper.insert(state.get("w"), epoch_s, reading.values, regime, self._fill[regime])
             out[key] = {**state, "w": window}
             behind = placement.behind if placement.accepted else 0
@@ -127,6 +146,9 @@ class SensorMonitor:
         j = 0
         for i, (key, behind, accepted, warm, epoch_s) in enumerate(placed):
             state = out[key]
+            if i in refused:
+                verdicts.append(SensorVerdict("normal", 0.0, 0.0, None, None, "dropped", unusable=refused[i]))
+                continue
             if not accepted:
                 latched: Label = "failure_warning" if state.get("warn", {}).get("on") else "normal"
                 verdicts.append(SensorVerdict(latched, 0.0, 0.0, None, None, "dropped", [("late_slots", behind, 0.0)]))
@@ -141,6 +163,13 @@ class SensorMonitor:
                 verdict = self._judge_cold(z[i, -1], latest[i])
             verdicts.append(verdict)
         return out, verdicts
+
+    def _stale_reason(self, stale: Mapping[str, float]) -> str:
+        gone = ", ".join(f"{channel} for {seconds:,.0f} s" for channel, seconds in stale.items())
+        return (
+            f"the device has not sent {gone}: its last values stand in for at most {self.model.lateness} steps of"
+            f" {self.model.step_s:g} s, and a flat line where a channel should move reads as a failure"
+        )
 
     def _run_net(
         self, z: np.ndarray, warm_idx: list[int]

@@ -4,6 +4,11 @@ Readings are placed in slots ``floor(event_time / step)``. A reading for a newer
 fills the slots it skipped; a second reading for the newest slot replaces it; a late reading (at most ``lateness``
 slots behind the newest) fills its slot and the forward-filled slots after it; an older one is dropped. The dict
 never holds more than ``size`` rows, so a Faust table entry stays bounded whatever the device sends.
+
+A channel a reading lacks keeps its previous value, but only for ``lateness`` slots: ``stale`` names the channels a
+reading lacks that the device has not sent for longer (counted from its first reading for one it never sent). Until
+stop 36 a channel that stopped arriving (a broken probe) was filled with its last value for good, and the flat line
+made healthy units read as failing and hid a failing unit's trend, with the stale value quoted as measured.
 """
 
 from collections.abc import Mapping, Sequence
@@ -34,6 +39,25 @@ class WindowKeeper:
     def slot_of(self, epoch_s: float) -> int:
         return int(epoch_s // self.step_s)
 
+    def outside(self, state: WindowState, epoch_s: float) -> bool:
+        """Whether a reading at ``epoch_s`` shares no slot with the window's ``seq_len`` newest: it would be judged on
+        forward-filled rows alone, or is older than all of them (not a late reading: the device's clock moved)."""
+        return abs(self.slot_of(epoch_s) - state["slot"]) >= self.seq_len
+
+    def stale(self, state: WindowState, epoch_s: float, values: Mapping[str, float]) -> dict[str, float]:
+        """The channels ``values`` lacks that the device last sent more than ``lateness`` slots before ``epoch_s``,
+        with the seconds since."""
+        slot = self.slot_of(epoch_s)
+        seen = state.get("seen") or [state["slot"]] * len(self.channels)
+        return {
+            c: (slot - last) * self.step_s
+            for c, last in zip(self.channels, seen, strict=True)
+            if c not in values and slot - last > self.lateness
+        }
+
+    def _seen(self, seen: list[int], slot: int, values: Mapping[str, float]) -> list[int]:
+        return [max(last, slot) if c in values else last for c, last in zip(self.channels, seen, strict=True)]
+
     def ends_at(self, state: WindowState) -> float:
         """The end (epoch seconds) of the window's newest slot: no reading it holds is later."""
         return (state["slot"] + 1) * self.step_s
@@ -60,8 +84,10 @@ class WindowKeeper:
                 "obs": [0] * (self.size - 1) + [1],
                 "reg": [regime] * self.size,
                 "n": 1,
+                "seen": [slot] * width,
             }, Placement(True, 0)
         newest = state["slot"]
+        seen = self._seen(state.get("seen") or [newest] * width, slot, values)
         vals: list[float] = state["vals"]
         if slot > newest:
             gap = min(slot - newest, self.size)
@@ -71,9 +97,8 @@ class WindowKeeper:
             new_vals = vals[drop:] + last * (gap - 1) + row
             new_obs = state["obs"][gap:] + [0] * (gap - 1) + [1]
             new_reg = state["reg"][gap:] + [state["reg"][-1]] * (gap - 1) + [regime]
-            return {"slot": slot, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}, Placement(
-                True, 0
-            )
+            advanced = {"slot": slot, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}
+            return {**advanced, "seen": seen}, Placement(True, 0)
         behind = newest - slot
         if behind > self.lateness:
             return state, Placement(False, behind)
@@ -88,9 +113,8 @@ class WindowKeeper:
             new_reg[j] = regime
             j += 1
         new_obs[idx] = 1
-        return {"slot": newest, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}, Placement(
-            True, behind
-        )
+        filled = {"slot": newest, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}
+        return {**filled, "seen": seen}, Placement(True, behind)
 
     def window(self, state: WindowState, behind: int = 0) -> tuple[list[float], list[int]]:
         """The ``seq_len`` rows (flat) and regimes that end at the slot ``behind`` slots before the newest."""

@@ -1,5 +1,6 @@
 """SensorModel save/load round trip: same configuration, same verdicts."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +36,7 @@ def test_load_refuses_an_unknown_format(tiny_model: SensorModel, tmp_path: Path)
 def test_a_reading_without_a_known_channel_or_from_an_untrained_regime_is_unusable(tiny_model: SensorModel) -> None:
     first = tiny_model.channels[0]
     last_regime = tiny_model.n_regimes - 1
-    assert tiny_model.unusable({first: 1.0}, None) is None
+    assert tiny_model.unusable({first: 1.0}, 0) is None
     assert tiny_model.unusable({first: 1.0, "humidity": 2.0}, last_regime) is None
     no_channel = tiny_model.unusable({"humidity": 2.0}, 0)
     assert no_channel is not None and "humidity" in no_channel and first in no_channel
@@ -43,14 +44,26 @@ def test_a_reading_without_a_known_channel_or_from_an_untrained_regime_is_unusab
     assert new_regime is not None and f"operating_regime {last_regime + 1}" in new_regime
 
 
+def test_a_reading_naming_no_regime_is_unusable_for_a_model_of_several_and_judged_by_a_model_of_one(
+    tiny_model: SensorModel,
+) -> None:
+    """Left out, the regime was taken as 0: a healthy fleet in regimes 1 and 2 read as failing."""
+    first = tiny_model.channels[0]
+    assert tiny_model.n_regimes > 1
+    missing = tiny_model.unusable({first: 1.0}, None)
+    assert missing is not None and "names no operating_regime" in missing
+    one_regime = replace(tiny_model, regime_mean=tiny_model.regime_mean[:1], regime_std=tiny_model.regime_std[:1])
+    assert one_regime.unusable({first: float(tiny_model.regime_mean[0, 0])}, None) is None
+
+
 def test_a_reading_dated_further_ahead_of_the_clock_than_the_window_can_wait_is_unusable(
     tiny_model: SensorModel,
 ) -> None:
     first = tiny_model.channels[0]
     tolerance = tiny_model.step_s * tiny_model.lateness
-    assert tiny_model.unusable({first: 1.0}, None, ahead_s=tolerance) is None
-    assert tiny_model.unusable({first: 1.0}, None, ahead_s=-86_400.0) is None
-    ahead = tiny_model.unusable({first: 1.0}, None, ahead_s=tolerance + 1)
+    assert tiny_model.unusable({first: 1.0}, 0, ahead_s=tolerance) is None
+    assert tiny_model.unusable({first: 1.0}, 0, ahead_s=-86_400.0) is None
+    ahead = tiny_model.unusable({first: 1.0}, 0, ahead_s=tolerance + 1)
     assert ahead is not None and "after it was received" in ahead
 
 

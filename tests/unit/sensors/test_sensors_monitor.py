@@ -1,7 +1,7 @@
 """SensorMonitor: warm-up through HalfSpaceTrees, JSON state round trip, batched equals sequential, late readings."""
 
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -79,10 +79,30 @@ def test_too_late_reading_is_dropped_without_changing_the_state(
     state = None
     for reading in own:
         state, _ = monitor.process(state, reading)
-    stale = own[0].model_copy(update={"event_id": "stale"})
+    behind = tiny_model.lateness + 1
+    assert behind < tiny_model.seq_len
+    stale = own[-1 - behind].model_copy(update={"event_id": "stale"})
     new_state, verdict = monitor.process(state, stale)
     assert verdict.scorer == "dropped"
     assert new_state["w"] == state["w"]
+
+
+def test_a_reading_a_whole_window_before_the_newest_starts_the_window_over_as_a_clock_stepped_back(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    """Dropped as late, every reading of a device whose clock went back hours went unjudged until it caught up."""
+    monitor = SensorMonitor(tiny_model)
+    own = [r for r in readings if r.device_id == readings[0].device_id][: tiny_model.seq_len + 4]
+    state = None
+    for reading in own:
+        state, _ = monitor.process(state, reading)
+    back = [r.model_copy(update={"event_time": r.event_time - timedelta(hours=3)}) for r in own[-3:]]
+    scorers = []
+    for reading in back:
+        state, verdict = monitor.process(state, reading)
+        scorers.append(verdict.scorer)
+    assert scorers == ["hst"] * 3
+    assert state["w"]["n"] == 3
 
 
 def test_late_reading_within_lateness_is_scored(tiny_model: SensorModel, readings: list[SensorReading]) -> None:
@@ -108,14 +128,33 @@ def test_device_silent_for_longer_than_the_idle_time_starts_over_cold(
     for reading in own:
         state, verdict = monitor.process(state, reading)
     assert verdict.scorer == "lstm"
-    within = own[-1].model_copy(update={"event_id": "within", "event_time": own[-1].event_time + timedelta(minutes=50)})
-    _, verdict = monitor.process(state, within)
-    assert verdict.scorer == "lstm", "a gap under the idle time keeps the window (forward filled)"
     back = own[-1].model_copy(update={"event_id": "back", "event_time": own[-1].event_time + timedelta(minutes=62)})
     restarted, verdict = monitor.process(state, back)
     assert verdict.scorer == "hst"
     assert restarted["w"]["n"] == 1
     assert "thr" not in restarted and "warn" not in restarted
+
+
+def test_a_reading_a_whole_window_after_the_last_starts_the_window_and_the_warning_over_but_keeps_the_threshold(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    """Judged on forward-filled rows, a healthy unit back from half an hour of silence was warned of failure."""
+    monitor = SensorMonitor(tiny_model, idle_s=86_400.0)
+    own = [r for r in readings if r.device_id == readings[0].device_id][: tiny_model.seq_len + 1]
+    state = None
+    for reading in own:
+        state, verdict = monitor.process(state, reading)
+    assert verdict.scorer == "lstm" and "warn" in state
+
+    def after(minutes: float) -> SensorReading:
+        return own[-1].model_copy(update={"event_time": own[-1].event_time + timedelta(minutes=minutes)})
+
+    _, verdict = monitor.process(state, after(tiny_model.seq_len - 1))
+    assert verdict.scorer == "lstm", "a gap shorter than the window keeps it (forward filled)"
+    restarted, verdict = monitor.process(state, after(tiny_model.seq_len))
+    assert verdict.scorer == "hst"
+    assert restarted["w"]["n"] == 1 and "warn" not in restarted
+    assert restarted["thr"] == state["thr"]
 
 
 def test_silent_tells_whether_a_reading_at_a_time_would_start_the_device_over(
@@ -152,3 +191,52 @@ def test_verdict_fields_build_a_valid_sensor_alert(tiny_model: SensorModel, read
             **verdict.alert_fields(),
         )
         assert alert.label == verdict.label
+
+
+def _on_the_grid(model: SensorModel, readings: list[SensorReading]) -> list[SensorReading]:
+    """The first device's readings one step apart, mid-slot: one slot each, whatever the simulator's jitter."""
+    own = [r for r in readings if r.device_id == readings[0].device_id]
+    start = (own[0].event_time.timestamp() // model.step_s + 0.5) * model.step_s
+    return [
+        r.model_copy(update={"event_time": datetime.fromtimestamp(start + n * model.step_s, UTC)})
+        for n, r in enumerate(own)
+    ]
+
+
+def test_a_channel_that_stops_arriving_stands_in_for_a_few_steps_then_its_readings_are_unusable_until_it_returns(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    """Filled with its last value for good, a broken probe's flat line read as a failure on healthy units."""
+    monitor = SensorMonitor(tiny_model)
+    own = _on_the_grid(tiny_model, readings)
+    state = None
+    for reading in own[: tiny_model.seq_len]:
+        state, _ = monitor.process(state, reading)
+    gone = "vibration"
+    without = [r.model_copy(update={"values": {c: v for c, v in r.values.items() if c != gone}}) for r in own]
+    judged = []
+    for reading in without[tiny_model.seq_len : tiny_model.seq_len + tiny_model.lateness + 2]:
+        before = state
+        state, verdict = monitor.process(state, reading)
+        judged.append(verdict.unusable)
+        if verdict.unusable:
+            assert state == before, "an unusable reading changes nothing"
+    assert judged[: tiny_model.lateness] == [None] * tiny_model.lateness
+    assert all(reason and f"not sent {gone} for" in reason for reason in judged[tiny_model.lateness :])
+    back = own[tiny_model.seq_len + tiny_model.lateness + 2]
+    _, verdict = monitor.process(state, back)
+    assert verdict.unusable is None
+
+
+def test_a_channel_a_device_never_sends_is_unusable_after_the_same_grace(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    monitor = SensorMonitor(tiny_model)
+    own = _on_the_grid(tiny_model, readings)
+    partial = [r.model_copy(update={"values": {"temperature": r.values["temperature"]}}) for r in own]
+    state, verdicts = None, []
+    for reading in partial[: tiny_model.lateness + 2]:
+        state, verdict = monitor.process(state, reading)
+        verdicts.append(verdict.unusable)
+    assert verdicts[: tiny_model.lateness + 1] == [None] * (tiny_model.lateness + 1)
+    assert verdicts[-1] is not None and "pressure" in verdicts[-1]
