@@ -13,8 +13,7 @@ from tqdm import tqdm
 from streamsense.schemas.chat import ChatFeedback, ChatMessage, NewIntent
 from streamsense.settings import get_settings
 from streamsense.streams.admin import ensure_topics
-from streamsense.streams.codec import encode
-from streamsense.streams.producer import EventProducer, paced
+from streamsense.streams.producer import EventProducer, EventTooLarge, encoded_within, paced
 from streamsense.streams.topics import (
     CHAT_FEEDBACK,
     CHAT_INTENTS,
@@ -179,7 +178,12 @@ def _valid(what: str, build: Callable[[], BaseModel]) -> BaseModel:
 def _send_one(topic: str, key: str, event: BaseModel | None) -> None:
     """One event, or with ``None`` a tombstone (the key with no value: its removal)."""
     settings = get_settings()
+    try:
+        value = None if event is None else encoded_within(event, settings.max_event_bytes)
+    except EventTooLarge as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(2) from None
     ensure_topics(settings)
     producer = EventProducer(settings)
-    producer.send_raw(topic, key.encode(), None if event is None else encode(event))
+    producer.send_raw(topic, key.encode(), value)
     producer.flush()

@@ -11,6 +11,21 @@ from streamsense.streams.codec import encode
 from streamsense.streams.connections import kafka_config
 
 
+class EventTooLarge(ValueError):
+    """An event over the size every worker refuses."""
+
+
+def encoded_within(event: BaseModel, max_bytes: int) -> bytes:
+    """The event encoded, or ``EventTooLarge`` where it is over ``max_bytes``."""
+    value = encode(event)
+    if len(value) > max_bytes:
+        raise EventTooLarge(
+            f"the event is {len(value):,} bytes and workers refuse events over {max_bytes:,}"
+            " (STREAMSENSE_MAX_EVENT_BYTES): send less in it"
+        )
+    return value
+
+
 class EventProducer:
     """Reliable producer: idempotent, acks from all replicas, the Java-compatible murmur2 partitioner.
 
@@ -30,6 +45,7 @@ class EventProducer:
             }
         )
         self.errors: list[str] = []
+        self.max_event_bytes = settings.max_event_bytes
 
     def _on_delivery(self, error: object, _message: object) -> None:
         if error is not None:
@@ -45,7 +61,9 @@ class EventProducer:
         self.producer.poll(0)
 
     def send(self, topic: str, key: str, event: BaseModel) -> None:
-        self.send_raw(topic, key.encode(), encode(event))
+        """Raises ``EventTooLarge`` for an event the workers would refuse for its size (a valid one: the schemas
+        bound each field, not the whole), so that the sender hears it rather than the dead-letter topic."""
+        self.send_raw(topic, key.encode(), encoded_within(event, self.max_event_bytes))
 
     def flush(self, timeout_s: float = 30.0) -> None:
         remaining = self.producer.flush(timeout_s)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from streamsense.models.chat.dst import DialogueStateTracker, empty_state
-from streamsense.models.chat.intent import IntentClassifier, IntentPrediction
+from streamsense.models.chat.intent import FALLBACK, IntentClassifier, IntentPrediction
 from streamsense.models.chat.intent_context import predict_in_context
 from streamsense.models.chat.knowledge import KnowledgeRetriever
 from streamsense.models.chat.training import DST, INTENT, KNOWLEDGE, chat_dir, tracker_input
@@ -77,8 +77,10 @@ class ChatPipeline:
         tracked = tracker_input(alone, self.tracker, text)
         in_context = predict_in_context(prediction, self.tracker.context_odds(state), threshold, top_k)
         new_state = self.tracker.update(state, text, tracked)
-        if not isinstance(tracked, str) and in_context.intents:
-            new_state["active_intent"] = in_context.intents[0][0]
+        # the decision's own intent, as in its label: an uncertain message leaves the active one as it was
+        if not isinstance(tracked, str):
+            confident = in_context.label != FALLBACK
+            new_state["active_intent"] = in_context.label if confident else state.get("active_intent")
         t2 = time.perf_counter()
         hits = self.knowledge.retrieve(text, new_state, in_context.intents, k=k)
         t3 = time.perf_counter()

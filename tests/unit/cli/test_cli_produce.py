@@ -22,3 +22,12 @@ def test_removing_an_intent_with_examples_exits_2_before_any_broker_is_asked() -
     result = CliRunner().invoke(app, ["produce", "intent", "Hotel-Pets", "--remove", "--example", "can my dog stay ?"])
     assert result.exit_code == 2
     assert "--remove takes no examples" in result.output
+
+
+def test_a_new_intent_too_large_for_the_workers_exits_2_with_the_limit_before_any_broker_is_asked(tmp_path) -> None:
+    """Valid by the schema (50 examples of up to 4,000 characters), it was sent, and every worker dead-lettered it."""
+    examples = tmp_path / "examples.txt"
+    examples.write_text("\n".join(f"can my dog number {n} stay with me {'please ' * 400}" for n in range(30)))
+    result = CliRunner().invoke(app, ["produce", "intent", "Hotel-Pets", "--examples-file", str(examples)])
+    assert result.exit_code == 2
+    assert "workers refuse events over 65,536" in result.output and "STREAMSENSE_MAX_EVENT_BYTES" in result.output
