@@ -16,7 +16,8 @@ table for ever.
 import gc
 import itertools
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -30,6 +31,7 @@ from streamsense.models.sensors.window import WindowKeeper
 from streamsense.schemas.sensors import SensorReading
 
 Label = Literal["normal", "anomaly", "failure_warning"]
+Scorer = Literal["lstm", "hst", "dropped"]
 DeviceState = dict[str, Any]
 
 
@@ -42,7 +44,7 @@ class SensorVerdict:
     threshold: float
     failure_probability: float | None
     minutes_to_failure: float | None
-    scorer: Literal["lstm", "hst", "dropped"]
+    scorer: Scorer
     reasons: list[tuple[str, float, float]] = field(default_factory=list)
     unusable: str | None = None
     """Why the reading cannot be judged (the agent dead-letters it); its device's state is left as it was."""
@@ -59,6 +61,19 @@ class SensorVerdict:
             "reasons": [{"feature": f, "value": v, "contribution": c} for f, v, c in self.reasons],
             "features": {"scorer": self.scorer, "threshold": self.threshold},
         }
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic garbage collector off for a batch's small allocations (lists, no cycles), whose collections would
+    walk every device state the worker holds."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class SensorMonitor:
@@ -89,13 +104,8 @@ class SensorMonitor:
         The cyclic garbage collector is paused for the batch: a batch allocates many small lists (no cycles), and
         each collection would otherwise walk every device state the worker holds, which halves throughput.
         """
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with gc_paused():
             return self._process_many(states, readings)
-        finally:
-            if was_enabled:
-                gc.enable()
 
     def _process_many(
         self, states: Mapping[str, DeviceState], readings: Sequence[SensorReading]

@@ -247,3 +247,13 @@ def test_a_message_made_of_function_words_alone_is_out_of_scope_and_one_word_mor
     ]
     model.save(tmp_path / "intent.pt")
     assert IntentClassifier.load(tmp_path / "intent.pt").function_words == {"a", "the", "i"}
+
+
+def test_an_intent_added_from_chinese_examples_covers_a_new_phrasing_of_it(tiny_intent_model: IntentClassifier) -> None:
+    """Read as one word per sentence, a new phrasing shared too few n-grams with the examples and fell back."""
+    model = copy.deepcopy(tiny_intent_model)
+    model.add_intent("weather-zh", ["明天天气怎么样", "今天会下雨吗", "明天会不会下雨", "天气预报", "外面是晴天吗"])
+    query = "后天会下雨吗"
+    assert model.coverage(query) >= 0.8
+    assert model.predict(query, threshold=0.0).intents[0][0] == "weather-zh"
+    assert model.predict("你好，我想订一家便宜的酒店", threshold=0.0).reason == "out_of_scope"

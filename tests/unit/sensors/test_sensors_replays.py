@@ -14,7 +14,7 @@ WARNED = SensorVerdict("failure_warning", 2.5, 3.0, 0.7, 41.0, "lstm", [("vibrat
 
 
 def test_a_reading_at_or_before_the_last_applied_offset_of_its_partition_is_a_replay() -> None:
-    state = remembered({}, 3, 40, WARNED, None)
+    state = remembered({}, 3, [(40, WARNED)], None)
     assert replayed(state, 3, 40) and replayed(state, 3, 12)
     assert not replayed(state, 3, 41)
     assert not replayed(state, 4, 12), "another partition's offsets say nothing of this one's"
@@ -23,7 +23,7 @@ def test_a_reading_at_or_before_the_last_applied_offset_of_its_partition_is_a_re
 
 def test_a_replay_gets_its_first_verdict_back_after_the_state_went_through_the_changelog() -> None:
     state = remembered(
-        remembered({}, 0, 7, WARNED, None), 0, 8, SensorVerdict("normal", 0.1, 3.0, None, None, "hst"), 7
+        remembered({}, 0, [(7, WARNED)], None), 0, [(8, SensorVerdict("normal", 0.1, 3.0, None, None, "hst"))], 7
     )
     stored = json.loads(json.dumps(state))
     assert recalled(stored, 7) == WARNED
@@ -34,15 +34,15 @@ def test_a_replay_gets_its_first_verdict_back_after_the_state_went_through_the_c
 def test_verdicts_of_committed_readings_are_let_go_and_at_most_the_recent_ones_kept() -> None:
     state: dict = {}
     for offset in range(10):
-        state = remembered(state, 0, offset, WARNED, 6)
+        state = remembered(state, 0, [(offset, WARNED)], 6)
     assert [offset for offset, _ in state["recent"]] == [6, 7, 8, 9]
     for offset in range(10, 10 + 2 * RECENT_READINGS):
-        state = remembered(state, 0, offset, WARNED, None)
+        state = remembered(state, 0, [(offset, WARNED)], None)
     assert len(state["recent"]) == RECENT_READINGS and state["o"] == 9 + 2 * RECENT_READINGS
 
 
 def test_a_device_moved_to_another_partition_keeps_no_verdict_of_the_old_one() -> None:
-    state = remembered(remembered({}, 0, 7, WARNED, None), 5, 2, WARNED, None)
+    state = remembered(remembered({}, 0, [(7, WARNED)], None), 5, [(2, WARNED)], None)
     assert [offset for offset, _ in state["recent"]] == [2] and state["p"] == 5
 
 
@@ -75,7 +75,8 @@ def test_a_batch_delivered_again_is_decided_as_the_first_time_and_leaves_every_d
     first = _judged_in_batches(monitor, stored, readings, 0, 5)
     before = dict(stored)
     again = _judged_in_batches(monitor, stored, readings[-12:], len(readings) - 12, 5)
-    assert again == first[-12:]
+    assert [(v.label, v.scorer, v.unusable) for v in again] == [(v.label, v.scorer, v.unusable) for v in first[-12:]]
+    assert [v.score for v in again] == pytest.approx([v.score for v in first[-12:]], rel=1e-5)
     assert {d: json.loads(s)["w"] for d, s in stored.items()} == {d: json.loads(s)["w"] for d, s in before.items()}
     assert {d: json.loads(s).get("warn") for d, s in stored.items()} == {
         d: json.loads(s).get("warn") for d, s in before.items()
