@@ -1,5 +1,5 @@
 """``python -m streamsense`` runs the CLI."""
 
-from streamsense.cli.main import app
+from streamsense.cli.main import main
 
-app()
+main()

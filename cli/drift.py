@@ -112,6 +112,8 @@ def report_drift(
     if set(ref_cols) != set(cur_cols):
         raise typer.BadParameter("the two CSV files must have the same columns")
     cat_names = {c.strip() for c in categorical.split(",") if c.strip()}
+    if unknown := sorted(cat_names - set(ref_cols)):
+        raise typer.BadParameter(f"--categorical names no column of the files: {', '.join(unknown)}")
     numeric = [c for c in ref_cols if c not in cat_names]
     report = build_report(
         model,
@@ -131,13 +133,16 @@ def parse_duration(text: str) -> timedelta:
     return timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
 
 
-def _time(text: str | None, now: datetime) -> datetime | None:
+def parse_time(text: str | None, now: datetime) -> datetime | None:
     """An ISO 8601 time (UTC when it has no offset), or ``now-<duration>``, or ``now``."""
     if text is None:
         return None
     if text.startswith("now"):
         return now - (parse_duration(text[4:]) if text[3:4] == "-" else timedelta(0))
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time (2026-04-01T12:00) or now-<duration>") from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
@@ -149,8 +154,10 @@ def _windows(
     current_to: str | None,
 ) -> tuple[Window, Window]:
     now = datetime.now(UTC)
-    bounds = [_time(t, now) for t in (reference_from, reference_to, current_from, current_to)]
+    bounds = [parse_time(t, now) for t in (reference_from, reference_to, current_from, current_to)]
     if all(b is not None for b in bounds):
+        if bounds[0] >= bounds[1] or bounds[2] >= bounds[3]:
+            raise typer.BadParameter("each window must start before it ends")
         return Window(start=bounds[0], end=bounds[1]), Window(start=bounds[2], end=bounds[3])
     if any(b is not None for b in bounds):
         raise typer.BadParameter("give all four of --reference-from/--reference-to/--current-from/--current-to")
@@ -172,7 +179,9 @@ def drift_run(
     current_to: str = typer.Option(None),
     publish_results: bool = typer.Option(True, "--publish/--no-publish", help="send to drift.reports and the index"),
 ) -> None:
-    """Compare a reference and a current window of decisions per model and feature; print one JSON line per model."""
+    """Compare a reference and a current window of decisions per model and feature; print one JSON line per model.
+    Windows are in event time (the decisions' ``event_time``): the simulators date their traffic in 2026-01 (sensors)
+    and from 2026-04-01 (payments, chat), so for `demo` or `produce` traffic give the four bounds."""
     from streamsense.streams.drift_job import publish, run_drift
 
     settings = get_settings()
@@ -208,7 +217,7 @@ def drift_report(
 
     settings = get_settings()
     now = datetime.now(UTC)
-    start = _time(since if not _DURATION.match(since) else f"now-{since}", now)
+    start = parse_time(since if not _DURATION.match(since) else f"now-{since}", now)
     filters: list[dict] = [{"range": {"current_to": {"gte": start.isoformat()}}}]
     if stream:
         filters.append({"term": {"stream": stream}})
@@ -219,5 +228,7 @@ def drift_report(
                 index=DRIFT_INDEX, size=10_000, query={"bool": {"filter": filters}}, sort=[{"current_to": "asc"}]
             )["hits"]["hits"]
             docs = [h["_source"] for h in hits]
+    if not out.parent.is_dir():
+        raise typer.BadParameter(f"no folder {out.parent} to write {out.name} in")
     out.write_text(render_html(docs))
     typer.echo(f"wrote {out} ({len(docs)} drift rows)")

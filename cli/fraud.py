@@ -1,6 +1,6 @@
 """Fraud commands: ``train fraud``, ``eval fraud``, ``report fraud`` (global importance), ``report fairness``."""
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,6 +9,7 @@ import orjson
 import torch
 import typer
 
+from streamsense.cli.drift import parse_time
 from streamsense.cli.groups import eval_app, report_app, train_app
 from streamsense.models.fraud.artifact import (
     SAMPLE_FILE,
@@ -156,7 +157,9 @@ def report_fairness(
     source: Annotated[
         str, typer.Option(help="eval: the last `eval fraud` test decisions; elasticsearch: labelled live decisions")
     ] = "eval",
-    since: Annotated[str | None, typer.Option(help="elasticsearch only: labels since this ISO time")] = None,
+    since: Annotated[
+        str | None, typer.Option(help="elasticsearch only: labels since this ISO time or now-<duration> (now-7d)")
+    ] = None,
 ) -> None:
     """Per-group alert rate, TPR, FPR, precision and parity gaps, by age band and by gender."""
     attributes = ("age_band", "gender")
@@ -173,7 +176,7 @@ def report_fairness(
         from streamsense.streams.fairness_query import fairness_counts
         from streamsense.streams.topics import label_index
 
-        start = datetime.fromisoformat(since) if since else None
+        start = parse_time(since, datetime.now(UTC))
         with Elasticsearch(**elasticsearch_options(get_settings()), request_timeout=30) as es:
             counts = {attr: fairness_counts(es, label_index("payments"), attr, start) for attr in attributes}
         _print({attr: fairness_from_counts(c) for attr, c in counts.items()})

@@ -60,10 +60,15 @@ def kibana_import(
     try:
         answer = import_saved_objects(target, bundle(), space)
     except urllib.error.HTTPError as error:
-        typer.echo(f"kibana refused the import: HTTP {error.code} {error.read().decode(errors='replace')[:500]}")
+        body = error.read().decode(errors="replace")[:500]
+        typer.echo(f"error: kibana refused the import: HTTP {error.code} {body}", err=True)
         raise typer.Exit(1) from error
     except urllib.error.URLError as error:
-        typer.echo(f"kibana at {target} did not answer: {error.reason}")
+        typer.echo(
+            f"error: kibana at {target} did not answer: {error.reason} (the local infra runs no Kibana; "
+            "`docker compose up` does, or give --url)",
+            err=True,
+        )
         raise typer.Exit(1) from error
     typer.echo(json.dumps(answer))
     if not answer.get("success", False):

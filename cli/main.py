@@ -1,15 +1,20 @@
 """Assembles the ``streamsense`` command from its groups."""
 
 import importlib
+import sys
 
 import typer
+from elasticsearch import ConnectionError as ESConnectionError
 
+from streamsense.cli.consume import consume
 from streamsense.cli.demo import demo_app
 from streamsense.cli.groups import data_app, eval_app, report_app, train_app
 from streamsense.cli.infra import infra_app
 from streamsense.cli.produce import produce_app
 from streamsense.cli.schemas import schemas_app
 from streamsense.cli.worker import worker_app
+from streamsense.settings import get_settings
+from streamsense.streams.connections import ConnectionSetupError, safe_url
 
 app = typer.Typer(
     help="StreamSense: real-time ML decisions on Kafka streams (chat, sensors, payments).",
@@ -20,6 +25,7 @@ app.add_typer(demo_app, name="demo")
 app.add_typer(infra_app, name="infra")
 app.add_typer(worker_app, name="worker")
 app.add_typer(produce_app, name="produce")
+app.command("consume")(consume)
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(eval_app, name="eval")
 app.add_typer(train_app, name="train")
@@ -30,3 +36,17 @@ app.add_typer(data_app, name="data")
 COMMAND_MODULES: tuple[str, ...] = ("drift", "sensors", "fraud", "chat", "kibana")
 for _module in COMMAND_MODULES:
     importlib.import_module(f"streamsense.cli.{_module}")
+
+
+def main() -> None:
+    """The ``streamsense`` command: a broker or node that cannot be reached is one line and exit status 2, as for
+    ``worker run``, not a traceback."""
+    try:
+        app()
+    except ConnectionSetupError as error:
+        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
+        sys.exit(2)
+    except ESConnectionError as error:
+        where = safe_url(get_settings().elasticsearch_url)
+        typer.secho(f"error: elasticsearch at {where} did not answer: {error.message}", fg=typer.colors.RED, err=True)
+        sys.exit(2)

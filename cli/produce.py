@@ -6,10 +6,12 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import orjson
 import typer
 from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
+from streamsense.models.chat.intent_ledger import new_name_refusal, removal_refusal
 from streamsense.schemas.chat import ChatFeedback, ChatMessage, NewIntent
 from streamsense.settings import get_settings
 from streamsense.streams.admin import ensure_topics
@@ -26,37 +28,59 @@ from streamsense.streams.topics import (
 produce_app = typer.Typer(help="Publish realistic events to Kafka (rate-limited, with a progress bar).")
 
 
-def _publish(events: list[tuple[str, str, object]] | object, count: int, rate: float | None) -> None:
+RATE = {"min": 0.0}
+"""Rates are events per second, 0 for as fast as possible: a negative one is refused."""
+
+
+def _seed(seed: int | None) -> int:
+    """The seed given, else a fresh one (said, so that the run can be repeated): the same seed sends the same event
+    ids again, which overwrite their decisions in Elasticsearch instead of adding to them."""
+    if seed is None:
+        seed = uuid.uuid4().int % 1_000_000
+        typer.echo(f"seed {seed}")
+    return seed
+
+
+def _publish(events: Iterator[tuple[str, str, BaseModel]], count: int, rate: float | None) -> None:
     settings = get_settings()
     ensure_topics(settings)
     producer = EventProducer(settings)
+    sent = 0
     for topic, key, event in tqdm(paced(itertools.islice(events, count), rate), total=count, unit="ev"):
         producer.send(topic, key, event)
+        sent += 1
     producer.flush()
-    typer.echo(f"published {count} events to {settings.bootstrap_servers}")
+    short = f" (the simulation held no more; simulate more days or units for {count})" if sent < count else ""
+    typer.echo(f"published {sent} events to {settings.bootstrap_servers}{short}")
 
 
 @produce_app.command()
 def payments(
-    rate: float = typer.Option(500.0, help="events per second (0 = as fast as possible)"),
-    count: int = typer.Option(1000, help="how many events (transactions and their delayed labels)"),
-    seed: int = typer.Option(0, help="simulator seed"),
+    rate: float = typer.Option(500.0, help="events per second (0 = as fast as possible)", **RATE),
+    count: int = typer.Option(
+        1000,
+        help="how many events: transactions, and their labels a week of simulated time later (with the defaults the"
+        " first label comes after about 7,000 transactions, so a smaller count sends none)",
+    ),
+    seed: int = typer.Option(None, help="simulator seed (default: a fresh one, printed)"),
     days: int = typer.Option(30, help="simulated days of payments to draw from"),
 ) -> None:
-    """Transactions from the fraud simulator, with their labels interleaved at their (delayed) arrival time."""
-    _publish(payments_traffic(seed, 2_000, 4_000, days), count, rate or None)
+    """Transactions from the fraud simulator, with their labels interleaved at their (delayed) arrival time. Events
+    are dated in simulated time (from 2026-04-01), which drift windows and Kibana read."""
+    _publish(payments_traffic(_seed(seed), 2_000, 4_000, days), count, rate or None)
 
 
 @produce_app.command()
 def sensors(
-    rate: float = typer.Option(2000.0, help="readings per second (0 = as fast as possible)"),
+    rate: float = typer.Option(2000.0, help="readings per second (0 = as fast as possible)", **RATE),
     count: int = typer.Option(10_000, help="how many readings"),
     units: int = typer.Option(20, help="simulated units (devices); some run to failure, some stay healthy"),
-    seed: int = typer.Option(0, help="simulator seed"),
+    seed: int = typer.Option(None, help="simulator seed (default: a fresh one, printed)"),
     days: float = typer.Option(3.0, help="simulated days per unit (one reading per unit per minute)"),
 ) -> None:
-    """Readings from the run-to-failure simulator (C-MAPSS style), in event-time order across units."""
-    _publish(sensor_traffic(seed, units, days), count, rate or None)
+    """Readings from the run-to-failure simulator (C-MAPSS style), in event-time order across units, dated in
+    simulated time (from 2026-01-01)."""
+    _publish(sensor_traffic(_seed(seed), units, days), count, rate or None)
 
 
 def payments_traffic(seed: int, customers: int, terminals: int, days: int) -> Iterator[tuple[str, str, BaseModel]]:
@@ -106,26 +130,34 @@ def chat_traffic(count: int, seed: int) -> Iterator[tuple[str, str, ChatMessage]
 
 @produce_app.command()
 def chat(
-    rate: float = typer.Option(50.0, help="messages per second (0 = as fast as possible)"),
+    rate: float = typer.Option(50.0, help="messages per second (0 = as fast as possible)", **RATE),
     count: int = typer.Option(500, help="how many messages"),
-    seed: int = typer.Option(0, help="dialogue generator seed"),
+    seed: int = typer.Option(None, help="dialogue generator seed (default: a fresh one, printed)"),
 ) -> None:
-    """Conversations from the MultiWOZ dialogue generator (needs `streamsense data multiwoz` once)."""
-    _publish(chat_traffic(count, seed), count, rate or None)
+    """Conversations from the MultiWOZ dialogue generator (needs `streamsense data multiwoz` once), dated in
+    simulated time (from 2026-04-01)."""
+    _publish(chat_traffic(count, _seed(seed)), count, rate or None)
 
 
 @produce_app.command()
 def intent(
     name: str = typer.Argument(help="the new intent's name, e.g. Restaurant-Allergy"),
     example: list[str] = typer.Option([], help="an example message (repeat the option)"),
-    examples_file: Path | None = typer.Option(None, help="a file of example messages, one per line"),
+    examples_file: Path | None = typer.Option(
+        None, help="a file of example messages, one per line", exists=True, dir_okay=False
+    ),
     remove: bool = typer.Option(False, "--remove", help="remove the intent added under NAME (no examples)"),
 ) -> None:
     """Add an intent to the running chat workers from 5 to 50 examples (no retraining); sending the same name again
-    replaces its examples, and ``--remove`` removes it (a tombstone: the name with no value)."""
+    replaces its examples, and --remove removes it (a tombstone: the name with no value). A trained intent's name
+    is refused here, as every worker would refuse it."""
+    trained = _trained_intents()
     if remove:
         if example or examples_file is not None:
             typer.echo("error: --remove takes no examples", err=True)
+            raise typer.Exit(2)
+        if reason := removal_refusal(name, trained):
+            typer.echo(f"error: {reason}", err=True)
             raise typer.Exit(2)
         _send_one(CHAT_INTENTS, name, None)
         typer.echo(f"sent the removal of intent {name} to {CHAT_INTENTS}")
@@ -133,6 +165,12 @@ def intent(
     examples = list(example)
     if examples_file is not None:
         examples += [line.strip() for line in examples_file.read_text().splitlines() if line.strip()]
+    if not examples:
+        typer.echo("error: give 5 to 50 examples with --example (repeated) or --examples-file, or --remove", err=True)
+        raise typer.Exit(2)
+    if reason := new_name_refusal(name, trained):
+        typer.echo(f"error: {reason}", err=True)
+        raise typer.Exit(2)
     event = _valid(
         "new intent",
         lambda: NewIntent(
@@ -141,6 +179,14 @@ def intent(
     )
     _send_one(CHAT_INTENTS, name, event)
     typer.echo(f"sent intent {name} with {len(examples)} examples to {CHAT_INTENTS}")
+
+
+def _trained_intents() -> list[str]:
+    """The trained chat intents, where the chat models are trained here (the workers check against the same)."""
+    from streamsense.models.chat.training import INTENT, chat_dir
+
+    sidecar = (chat_dir(get_settings().artifact_dir) / INTENT).with_suffix(".json")
+    return orjson.loads(sidecar.read_bytes())["labels"] if sidecar.exists() else []
 
 
 @produce_app.command()

@@ -79,8 +79,8 @@ class IntentLedger:
         """The added intent the workers remove for a tombstone keyed ``name`` (in any case), or None."""
         added = self.spelled(name)
         if added is None:
-            if not removal_refusal(name, self.trained):  # a trained name's tombstone is dead-lettered and counted there
-                self.refused["removal of an intent not added"] += 1
+            trained = removal_refusal(name, self.trained) is not None
+            self.refused["removal of a trained intent" if trained else "removal of an intent not added"] += 1
             return None
         self._drop(added, appended)
         return added

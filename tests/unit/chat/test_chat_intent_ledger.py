@@ -30,7 +30,11 @@ def test_the_ledger_folds_intents_and_feedback_by_the_rules_the_workers_apply() 
         "trained": {"Hotel-Inform": {"feedback_learned": 1}, "general-thank": {"feedback_learned": 0}},
         "added": {"Hotel-Pets": {"examples": 10, "since": WHEN.isoformat(), "feedback_learned": 1}},
         "removed": ["Taxi-Pets"],
-        "refused": {"feedback for an unknown intent": 1, "intent with a trained name": 1},
+        "refused": {
+            "feedback for an unknown intent": 1,
+            "intent with a trained name": 1,
+            "removal of a trained intent": 1,
+        },
     }
 
 
@@ -82,11 +86,9 @@ def test_an_added_intent_sent_again_in_other_case_replaces_it_and_a_removal_in_a
     assert ledger.added == {}
 
 
-def test_a_removal_of_an_intent_never_added_is_counted_as_refused_and_one_of_a_trained_name_is_left_to_the_dlq() -> (
-    None
-):
+def test_a_removal_of_an_intent_never_added_or_of_a_trained_one_is_counted_as_refused() -> None:
     ledger = IntentLedger(["Hotel-Inform"])
     assert ledger.remove("Never-Added") is None
     assert ledger.remove("hotel-inform") is None
-    assert ledger.report()["refused"] == {"removal of an intent not added": 1}
+    assert ledger.report()["refused"] == {"removal of an intent not added": 1, "removal of a trained intent": 1}
     assert "only those can be removed" in (removal_refusal("HOTEL-INFORM", ["Hotel-Inform"]) or "")

@@ -1,6 +1,7 @@
 from typer.testing import CliRunner
 
 from streamsense.cli.main import app
+from streamsense.settings import get_settings
 
 
 def test_feedback_with_an_empty_text_or_an_overlong_intent_exits_2_with_the_reason_before_any_broker_is_asked() -> None:
@@ -31,3 +32,24 @@ def test_a_new_intent_too_large_for_the_workers_exits_2_with_the_limit_before_an
     result = CliRunner().invoke(app, ["produce", "intent", "Hotel-Pets", "--examples-file", str(examples)])
     assert result.exit_code == 2
     assert "workers refuse events over 65,536" in result.output and "STREAMSENSE_MAX_EVENT_BYTES" in result.output
+
+
+def test_adding_or_removing_a_trained_intent_exits_2_with_the_reason_every_worker_would_give(
+    tmp_path, monkeypatch
+) -> None:
+    """Sent, each was dead-lettered by every worker while the CLI said "sent"."""
+    chat = tmp_path / "artifacts" / "chat"
+    chat.mkdir(parents=True)
+    (chat / "intent.json").write_text('{"labels": ["Hotel-Inform", "Hotel-Request"]}')
+    monkeypatch.setenv("STREAMSENSE_CACHE_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        examples = [arg for n in range(5) for arg in ("--example", f"a hotel in the north please {n}")]
+        added = CliRunner().invoke(app, ["produce", "intent", "hotel-inform", *examples])
+        removed = CliRunner().invoke(app, ["produce", "intent", "Hotel-Request", "--remove"])
+        empty = CliRunner().invoke(app, ["produce", "intent", "Hotel-Pets"])
+    finally:
+        get_settings.cache_clear()
+    assert added.exit_code == 2 and "trained intent" in added.output
+    assert removed.exit_code == 2 and "only those can be removed" in removed.output
+    assert empty.exit_code == 2 and "--examples-file" in empty.output
