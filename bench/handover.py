@@ -47,7 +47,6 @@ from streamsense.streams.app import worker_datadir
 from streamsense.streams.connections import elasticsearch_options
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer, paced
-from streamsense.streams.readiness import answers_ready
 from streamsense.streams.topics import STREAMS
 from streamsense.streams.worker import worker_environment
 
@@ -79,15 +78,6 @@ class Sender(threading.Thread):
         self.producer.flush(120)
 
 
-def wait_ready(group: Workers, timeout_s: float = 300) -> float:
-    start = time.monotonic()
-    while not all(answers_ready(port) for _, port in group.ports):
-        if time.monotonic() - start > timeout_s or any(p.poll() is not None for _, p in group.procs):
-            raise RuntimeError("the workers did not become ready")
-        time.sleep(1)
-    return time.monotonic() - start
-
-
 def longest_pause(decided: list[float], start: float, end: float) -> float:
     """The longest time from ``start`` to ``end`` in which no decision was logged (``decided`` sorted)."""
     inside = [t for t in decided if start <= t < end]
@@ -103,7 +93,7 @@ def handover(
     run = f"handover-{uuid.uuid4().hex[:8]}"
     group = Workers(settings, [args.stream], 2, logs / run, run, env, args.loglevel)
     try:
-        ready_s = wait_ready(group)
+        ready_s = group.wait_ready()
         sender = Sender(settings, args.stream, args.rate, seed, args.customers)
         cpu_start = group.cpu_s()
         sender.start()

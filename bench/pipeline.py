@@ -70,6 +70,7 @@ from streamsense.streams.connections import elasticsearch_options, kafka_config
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.metric_names import TABLE_MEMORY_BYTES
 from streamsense.streams.producer import EventProducer, paced
+from streamsense.streams.readiness import answers_ready
 from streamsense.streams.topics import (
     AWAITING_LABELS_INDEX,
     CHAT_MESSAGES,
@@ -199,6 +200,16 @@ class Workers:
             if proc.poll() is None:
                 out.setdefault(stream, []).append(round(psutil.Process(proc.pid).memory_info().rss / 2**20, 1))
         return out
+
+    def wait_ready(self, timeout_s: float = 300) -> float:
+        """Seconds until every worker answers ``/ready`` at once: all have joined the group and recovered their
+        tables, so that no rebalance falls in a measurement."""
+        start = time.monotonic()
+        while not all(answers_ready(port) for _, port in self.ports):
+            if time.monotonic() - start > timeout_s or any(p.poll() is not None for _, p in self.procs):
+                raise RuntimeError("the workers did not become ready")
+            time.sleep(1)
+        return time.monotonic() - start
 
     def cpu_s(self) -> float:
         """CPU seconds (user + system) the running workers have used so far."""
@@ -350,6 +361,8 @@ def scenario(
     try:
         started = time.monotonic()
         warm_up(producer, es, streams, seed)
+        # the first decisions can come before a second worker has joined: its rebalance would fall in the run
+        group.wait_ready()
         ready_s = time.monotonic() - started
         split = events // len(streams)
         name = f"{'+'.join(streams)}-{workers}"
