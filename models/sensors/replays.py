@@ -62,40 +62,31 @@ def judge(
     """``monitor.process_many`` for a batch that may hold replays: the state to store for every device of the
     batch (one whose readings were all replays: as it was), and one verdict per reading."""
     with gc_paused():
-        return _judge(monitor, known, readings, positions)
-
-
-def _judge(
-    monitor: SensorMonitor,
-    known: Mapping[str, DeviceState | None],
-    readings: Sequence[SensorReading],
-    positions: Sequence[Position],
-) -> tuple[dict[str, DeviceState], list[SensorVerdict]]:
-    verdicts: dict[int, SensorVerdict] = {}
-    fresh = []
-    for i, (reading, (partition, offset, _)) in enumerate(zip(readings, positions, strict=True)):
-        state = known.get(reading.device_id)
-        if not replayed(state, partition, offset):
-            fresh.append(i)
-            continue
-        verdict = recalled(state, offset)
-        if verdict is None:  # older than the verdicts kept: judged again, and the state left as it is
-            verdict = monitor.process_many({reading.device_id: state}, [reading])[1][0]
-        verdicts[i] = verdict
-    states, judged = (
-        monitor.process_many({d: s for d, s in known.items() if s}, [readings[i] for i in fresh]) if fresh else ({}, [])
-    )
-    applied: dict[str, list[int]] = {}
-    for i, verdict in zip(fresh, judged, strict=True):
-        verdicts[i] = verdict
-        applied.setdefault(readings[i].device_id, []).append(i)
-    out = {device: state or {} for device, state in known.items()}
-    for device, indices in applied.items():
-        book = out[device]
-        partition, _, committed = positions[indices[-1]]
-        book = remembered(book, partition, [(positions[i][1], verdicts[i]) for i in indices], committed)
-        out[device] = {**states[device], "p": book["p"], "o": book["o"], "recent": book["recent"]}
-    return out, [verdicts[i] for i in range(len(readings))]
+        verdicts: dict[int, SensorVerdict] = {}
+        fresh = []
+        for i, (reading, (partition, offset, _)) in enumerate(zip(readings, positions, strict=True)):
+            state = known.get(reading.device_id)
+            if not replayed(state, partition, offset):
+                fresh.append(i)
+                continue
+            verdict = recalled(state, offset)
+            if verdict is None:  # older than the verdicts kept: judged again, and the state left as it is
+                verdict = monitor.process_many({reading.device_id: state}, [reading])[1][0]
+            verdicts[i] = verdict
+        states, judged = ({}, [])
+        if fresh:
+            states, judged = monitor.process_many({d: s for d, s in known.items() if s}, [readings[i] for i in fresh])
+        applied: dict[str, list[int]] = {}
+        for i, verdict in zip(fresh, judged, strict=True):
+            verdicts[i] = verdict
+            applied.setdefault(readings[i].device_id, []).append(i)
+        out = {device: state or {} for device, state in known.items()}
+        for device, indices in applied.items():
+            book = out[device]
+            partition, _, committed = positions[indices[-1]]
+            book = remembered(book, partition, [(positions[i][1], verdicts[i]) for i in indices], committed)
+            out[device] = {**states[device], "p": book["p"], "o": book["o"], "recent": book["recent"]}
+        return out, [verdicts[i] for i in range(len(readings))]
 
 
 LABELS, SCORERS = get_args(Label), get_args(Scorer)
