@@ -76,6 +76,20 @@ def test_sensor_reading_needs_at_least_one_value():
         SensorReading.model_validate(
             {"event_id": "r1", "event_time": "2026-04-08T00:00:00Z", "device_id": "d", "values": {}}
         )
+    with pytest.raises(ValidationError, match="no channel holds a value"):
+        SensorReading.model_validate_json(
+            '{"event_id": "r1", "event_time": "2026-04-08T00:00:00Z", "device_id": "d", "values": {"temp": null}}'
+        )
+
+
+def test_a_null_channel_is_a_channel_the_reading_lacks_and_a_bool_or_a_string_is_not_a_number():
+    """One null refused the whole reading, while a channel left out is filled in; true and "12.5" were numbers."""
+    head = '{"event_id": "r1", "event_time": "2026-04-08T00:00:00Z", "device_id": "d", "values": '
+    reading = SensorReading.model_validate_json(head + '{"temp": 21.5, "vibration": null, "speed": 3}}')
+    assert reading.values == {"temp": 21.5, "speed": 3.0}
+    for value in ("true", '"12.5"'):
+        with pytest.raises(ValidationError, match="valid number"):
+            SensorReading.model_validate_json(head + '{"temp": ' + value + "}}")
 
 
 def _payment_decision(score: float, label: str) -> PaymentDecision:
