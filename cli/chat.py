@@ -145,17 +145,18 @@ def report_intents() -> None:
     import asyncio
 
     from streamsense.models.chat.intent_ledger import IntentLedger
-    from streamsense.models.chat.training import INTENT, chat_dir
+    from streamsense.models.chat.training import chat_dir, trained_intents
     from streamsense.schemas.chat import ChatFeedback, NewIntent
     from streamsense.streams.follower import decoding, read_whole
     from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS
 
     settings = get_settings()
-    sidecar = (chat_dir(settings.artifact_dir) / INTENT).with_suffix(".json")
-    if not sidecar.exists():
-        typer.echo(f"error: no trained chat models in {sidecar.parent}: run `streamsense train chat` first", err=True)
+    trained = trained_intents(settings.artifact_dir)
+    if trained is None:
+        where = chat_dir(settings.artifact_dir)
+        typer.echo(f"error: no trained chat models in {where}: run `streamsense train chat` first", err=True)
         raise typer.Exit(2)
-    ledger = IntentLedger(json.loads(sidecar.read_text())["labels"])
+    ledger = IntentLedger(trained)
     appliers = {
         CHAT_INTENTS: decoding(NewIntent, settings, ledger.add, ledger.remove),
         CHAT_FEEDBACK: decoding(ChatFeedback, settings, ledger.learn),

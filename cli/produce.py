@@ -6,7 +6,6 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import orjson
 import typer
 from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
@@ -151,7 +150,10 @@ def intent(
     """Add an intent to the running chat workers from 5 to 50 examples (no retraining); sending the same name again
     replaces its examples, and --remove removes it (a tombstone: the name with no value). A trained intent's name
     is refused here, as every worker would refuse it."""
-    trained = _trained_intents()
+    from streamsense.models.chat.training import trained_intents
+
+    # the workers check against the same; where the chat models are not trained here, they alone judge the name
+    trained = trained_intents(get_settings().artifact_dir) or []
     if remove:
         if example or examples_file is not None:
             typer.echo("error: --remove takes no examples", err=True)
@@ -179,14 +181,6 @@ def intent(
     )
     _send_one(CHAT_INTENTS, name, event)
     typer.echo(f"sent intent {name} with {len(examples)} examples to {CHAT_INTENTS}")
-
-
-def _trained_intents() -> list[str]:
-    """The trained chat intents, where the chat models are trained here (the workers check against the same)."""
-    from streamsense.models.chat.training import INTENT, chat_dir
-
-    sidecar = (chat_dir(get_settings().artifact_dir) / INTENT).with_suffix(".json")
-    return orjson.loads(sidecar.read_bytes())["labels"] if sidecar.exists() else []
 
 
 @produce_app.command()

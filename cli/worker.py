@@ -5,7 +5,6 @@ import socket
 import typer
 
 from streamsense.settings import get_settings
-from streamsense.streams.connections import ConnectionSetupError
 from streamsense.streams.topics import STREAMS
 from streamsense.streams.worker import run_worker
 
@@ -44,8 +43,4 @@ def run(
             err=True,
         )
         raise typer.Exit(2)
-    try:
-        run_worker(stream, settings, web_port, loglevel)
-    except ConnectionSetupError as error:
-        typer.secho(f"error: {error}", fg=typer.colors.RED, err=True)
-        raise typer.Exit(2) from None
+    run_worker(stream, settings, web_port, loglevel)  # a ConnectionSetupError is one line in ``cli.main.main``

@@ -45,13 +45,6 @@ RETRYABLE_STATUS = {429, 500, 502, 503, 504}
 # a whole request answered so is waited out: an overloaded node (429, a circuit breaker), one restarting (503), a
 # proxy or load balancer in front of it (502, 504, 408); a 500 is left to raise, since a search can fail so for good
 OVERLOADED_STATUS = {408, 429, 502, 503, 504}
-
-
-def passing(error: ApiError) -> bool:
-    """Whether Elasticsearch refused a request for now (overloaded, writes blocked): waiting helps."""
-    return error.meta.status in OVERLOADED_STATUS or write_blocked(error.body)
-
-
 # indices whose documents carry free text a person wrote, and the fields there that are never personal
 FREE_TEXT_INDICES = frozenset({STREAMS["chat"].index, DLQ_INDEX})
 STRUCTURAL_FIELDS = frozenset(
@@ -80,6 +73,11 @@ def decision_action(decision: Decision, encoded: bytes | None = None) -> dict:
         "_id": decision.event_id,
         "_source": encode(decision) if encoded is None else encoded,
     }
+
+
+def passing(error: ApiError) -> bool:
+    """Whether Elasticsearch refused a request for now (overloaded, writes blocked): waiting helps."""
+    return error.meta.status in OVERLOADED_STATUS or write_blocked(error.body)
 
 
 def dead_letter_action(letter: DeadLetter) -> dict:

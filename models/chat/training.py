@@ -30,6 +30,12 @@ def chat_dir(artifact_dir: Path) -> Path:
     return artifact_dir / "chat"
 
 
+def trained_intents(artifact_dir: Path) -> list[str] | None:
+    """The trained intent model's intents, read from its sidecar without loading the model; None when untrained."""
+    sidecar = (chat_dir(artifact_dir) / INTENT).with_suffix(".json")
+    return json.loads(sidecar.read_text())["labels"] if sidecar.exists() else None
+
+
 def artifacts_current(artifact_dir: Path, seed: int) -> bool:
     """True when every chat artifact is cached in the version this code reads (an older one must be retrained) and
     was trained with ``seed``."""
