@@ -27,6 +27,10 @@ class Event(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     SCHEMA_VERSION: ClassVar[int] = 1
+    KEY_FIELD: ClassVar[str | None] = None
+    """The field whose value must be the message key: the per-key state (an account's features, a device's window,
+    a conversation's dialogue) lives on the partition the key picks, so an event keyed otherwise would split it.
+    None where every worker reads the whole topic and the key places nothing."""
 
     event_id: Identifier
     event_time: UtcDatetime

@@ -10,6 +10,7 @@ from streamsense.schemas.base import Decision, Event, Identifier
 class ChatMessage(Event):
     """A user's message in a conversation; keyed by ``conversation_id`` on ``chat.messages``."""
 
+    KEY_FIELD = "conversation_id"
     conversation_id: Identifier
     user_id: Identifier | None = None
     text: str = Field(min_length=1, max_length=4000)
@@ -58,12 +59,14 @@ class ChatFeedback(Event):
 
 
 class NewIntent(Event):
-    """An intent added at run time from 5 to 50 examples; keyed by ``intent`` on ``chat.intents``.
+    """An intent added at run time from 5 to 50 examples; keyed by ``intent`` on ``chat.intents``, the name its
+    removal (a tombstone) gives as key.
 
     Every chat worker reads the whole topic when it starts and follows it, so every replica knows the intent, and a
     restarted one learns it again; the topic is kept whole, so that a worker replays each intent's versions, and its
     removal (a tombstone: the name with no value), in the order live workers met them.
     """
 
+    KEY_FIELD = "intent"
     intent: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")
     examples: list[Annotated[str, Field(min_length=1, max_length=4000)]] = Field(min_length=5, max_length=50)

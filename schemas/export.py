@@ -23,11 +23,15 @@ EXPORTED: tuple[type[BaseModel], ...] = (
 
 
 def export_json_schemas(directory: Path) -> list[Path]:
-    """Write ``<Model>.json`` for every event and decision model; returns the files written."""
+    """Write ``<Model>.json`` for every event and decision model; returns the files written. An event's schema
+    names the field its message key must equal as ``x-kafka-key`` (workers dead-letter an event keyed otherwise)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for model in EXPORTED:
         path = directory / f"{model.__name__}.json"
-        path.write_text(json.dumps(model.model_json_schema(), indent=2, sort_keys=True) + "\n")
+        schema = model.model_json_schema()
+        if key := getattr(model, "KEY_FIELD", None):
+            schema["x-kafka-key"] = key
+        path.write_text(json.dumps(schema, indent=2, sort_keys=True) + "\n")
         written.append(path)
     return written

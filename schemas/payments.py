@@ -13,6 +13,7 @@ class Transaction(Event):
     ``age_band`` and ``gender`` are audit-only attributes for the fairness report; they are never model features.
     """
 
+    KEY_FIELD = "account_id"
     account_id: Identifier
     terminal_id: Identifier
     amount: float = Field(ge=0, le=1_000_000_000)
@@ -26,8 +27,10 @@ class Transaction(Event):
 
 
 class TransactionLabel(Event):
-    """A confirmed outcome (chargeback, fraud or genuine) of an earlier transaction; keyed by ``account_id``."""
+    """A confirmed outcome (chargeback, fraud or genuine) of an earlier transaction; keyed by ``account_id``, as its
+    transaction, whose partition holds what the label is learned from."""
 
+    KEY_FIELD = "account_id"
     transaction_id: Identifier
     account_id: Identifier
     is_fraud: bool

@@ -13,6 +13,7 @@ Measured = Annotated[float, Field(strict=True)]
 class SensorReading(Event):
     """One reading of several channels from one device; keyed by ``device_id`` on ``sensor.readings``."""
 
+    KEY_FIELD = "device_id"
     device_id: Identifier
     values: dict[str, Measured | None] = Field(
         min_length=1,

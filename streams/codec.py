@@ -5,7 +5,7 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from streamsense.schemas.base import Event
+from streamsense.schemas.base import MAX_ID_LENGTH, Event
 
 ModelT = TypeVar("ModelT", bound=BaseModel)
 MAX_REASON_CHARS = 500
@@ -75,6 +75,26 @@ def decode(
                 f"event_time: {record.event_time.isoformat()} is {ahead:,.0f} s after {clock}, more than"
                 f" the {max_ahead_s:,.0f} s allowed (STREAMSENSE_MAX_EVENT_AHEAD_S)",
             )
+    return record
+
+
+def key_mismatch(record: BaseModel, key: bytes | None) -> str | None:
+    """Why ``key`` is not the message key ``record`` must have (``Event.KEY_FIELD``), or None where it is."""
+    field = getattr(record, "KEY_FIELD", None)
+    if field is None:
+        return None
+    expected: str = getattr(record, field)
+    if key == expected.encode():
+        return None
+    given = "no key" if key is None else f"the key {key_text(key)[:MAX_ID_LENGTH]!r}"
+    return f"the message has {given}, not its {field} {expected!r}: events on this topic are keyed by their {field}"
+
+
+def check_key(record: ModelT, key: bytes | None) -> ModelT:
+    """``record``, or ``DecodeError`` where its message key is not its own: a worker owns a key's state only on the
+    partition the key picks."""
+    if reason := key_mismatch(record, key):
+        raise DecodeError("wrong_key", reason)
     return record
 
 

@@ -1,5 +1,7 @@
-"""Dead-letter routing: an undecodable event keeps its original bytes; the why and where travel in headers."""
+"""Dead-letter routing: an undecodable event keeps its original bytes and headers; the why and where travel in
+headers of their own."""
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -8,6 +10,10 @@ import orjson
 from streamsense.streams.topics import dlq_topic
 
 PREVIEW_CHARS = 200
+OWN_HEADERS = "dlq."
+"""The prefix of the headers a dead letter adds: a message's own headers of that name (a dead letter sent back
+to its topic and refused again) give way to the new ones."""
+Headers = tuple[tuple[str, bytes | None], ...]
 
 
 @dataclass(frozen=True)
@@ -23,6 +29,7 @@ class DeadLetter:
     kind: str
     reason: str
     failed_at: datetime
+    source_headers: Headers = ()
 
     @property
     def topic(self) -> str:
@@ -36,8 +43,11 @@ class DeadLetter:
         at = "" if self.source_timestamp_ms is None else f":{self.source_timestamp_ms}"
         return f"{self.source_topic}:{self.source_partition}:{self.source_offset}{at}"
 
-    def headers(self) -> list[tuple[str, bytes]]:
-        headers = [
+    def headers(self) -> list[tuple[str, bytes | None]]:
+        """The message's own headers (a trace id, a producer's tag), so that a replay sends it as it came, then
+        the dead letter's."""
+        headers = [(name, value) for name, value in self.source_headers if not name.startswith(OWN_HEADERS)]
+        headers += [
             ("dlq.source.topic", self.source_topic.encode()),
             ("dlq.source.partition", str(self.source_partition).encode()),
             ("dlq.source.offset", str(self.source_offset).encode()),
@@ -88,7 +98,11 @@ def dead_letter(
     value: bytes | None,
     kind: str,
     reason: str,
+    headers: Mapping[str, bytes | None] | Iterable[tuple[str, bytes | None]] | None = None,
 ) -> DeadLetter:
-    """``timestamp`` is the message's, in seconds, as the consumer reads it (None where a message has none)."""
+    """``timestamp`` is the message's, in seconds, as the consumer reads it (None where a message has none);
+    ``headers`` are its own, as a mapping or as pairs (Faust gives either)."""
     at = None if timestamp is None else round(timestamp * 1000)
-    return DeadLetter(topic, partition, offset, at, key, value, kind, reason, datetime.now(UTC))
+    pairs = (headers or {}).items() if isinstance(headers, Mapping | None) else headers
+    own = tuple((str(name), value) for name, value in pairs)
+    return DeadLetter(topic, partition, offset, at, key, value, kind, reason, datetime.now(UTC), own)

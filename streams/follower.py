@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
 from streamsense.settings import Settings
 from streamsense.streams.admin import partition_count
-from streamsense.streams.codec import DecodeError, ModelT, appended_at, decode, key_text
+from streamsense.streams.codec import DecodeError, ModelT, appended_at, check_key, decode, key_text
 from streamsense.streams.connections import aiokafka_options
 
 log = logging.getLogger(__name__)
@@ -52,6 +52,7 @@ def decoding(
             return
         try:
             event = decode(value, schema, settings.max_event_bytes, settings.max_event_ahead_s, appended)
+            check_key(event, key)
         except DecodeError:
             return
         apply(event, appended)

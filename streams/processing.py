@@ -22,7 +22,7 @@ from pydantic import BaseModel
 
 from streamsense.schemas.base import Decision
 from streamsense.settings import Settings
-from streamsense.streams.codec import DecodeError, ModelT, appended_at, decode, encode
+from streamsense.streams.codec import DecodeError, ModelT, appended_at, check_key, decode, encode
 from streamsense.streams.connections import ConnectionSetupError
 from streamsense.streams.dead_letters import DeadLetter, dead_letter
 from streamsense.streams.decision_log import DecisionLog, Rejected, dead_letter_action, decision_action, source_bytes
@@ -374,7 +374,8 @@ class BatchProcessor:
     def _decode(self, event: EventT, schema: type[ModelT]) -> ModelT:
         settings, m = self.settings, event.message
         now = appended_at(m.timestamp, m.timestamp_type)
-        return decode(event.value, schema, settings.max_event_bytes, settings.max_event_ahead_s, now)
+        record = decode(event.value, schema, settings.max_event_bytes, settings.max_event_ahead_s, now)
+        return check_key(record, m.key)
 
     def _failed(self, event: EventT, error: Exception) -> Skip:
         m = event.message
@@ -416,7 +417,7 @@ class BatchProcessor:
     def _letter(self, event: EventT, kind: str, reason: str) -> DeadLetter:
         m = event.message
         self.metrics.dead_letters.labels(dlq_topic(m.topic)).inc()
-        return dead_letter(m.topic, m.partition, m.offset, m.timestamp, m.key, event.value, kind, reason)
+        return dead_letter(m.topic, m.partition, m.offset, m.timestamp, m.key, event.value, kind, reason, m.headers)
 
     async def send(
         self,

@@ -7,7 +7,7 @@ from confluent_kafka import Producer
 from pydantic import BaseModel
 
 from streamsense.settings import Settings
-from streamsense.streams.codec import encode
+from streamsense.streams.codec import encode, key_mismatch
 from streamsense.streams.connections import kafka_config
 
 
@@ -62,7 +62,10 @@ class EventProducer:
 
     def send(self, topic: str, key: str, event: BaseModel) -> None:
         """Raises ``EventTooLarge`` for an event the workers would refuse for its size (a valid one: the schemas
-        bound each field, not the whole), so that the sender hears it rather than the dead-letter topic."""
+        bound each field, not the whole), and ``ValueError`` for one keyed otherwise than by its own key
+        (``Event.KEY_FIELD``), so that the sender hears it rather than the dead-letter topic."""
+        if reason := key_mismatch(event, key.encode()):
+            raise ValueError(reason)
         self.send_raw(topic, key.encode(), encoded_within(event, self.max_event_bytes))
 
     def flush(self, timeout_s: float = 30.0) -> None:

@@ -134,31 +134,40 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
     good = orjson.loads(valid[0].model_dump_json())
     missing = {k: v for k, v in good.items() if k != "amount"}
     wrong_type = {**good, "amount": "a lot"}
-    bad = {
-        f"{run}-malformed": b'{"event_id": "oops", ',
-        f"{run}-missing": orjson.dumps(missing),
-        f"{run}-wrongtype": orjson.dumps(wrong_type),
-        f"{run}-oversized": orjson.dumps({**good, "padding": "x" * (settings.max_event_bytes + 10)}),
-        f"{run}-yen": orjson.dumps({**good, "event_id": f"{run}-yen", "currency": "JPY"}),
-        f"{run}-ahead": orjson.dumps({**good, "event_id": f"{run}-ahead", "event_time": "2036-04-01T00:00:00Z"}),
+    account = good["account_id"].encode()
+    bad = {  # case: (message key, value), each case named in a header of its own
+        f"{run}-malformed": (account, b'{"event_id": "oops", '),
+        f"{run}-missing": (f"{run}-missing".encode(), orjson.dumps(missing)),
+        f"{run}-wrongtype": (account, orjson.dumps(wrong_type)),
+        f"{run}-oversized": (account, orjson.dumps({**good, "padding": "x" * (settings.max_event_bytes + 10)})),
+        f"{run}-yen": (account, orjson.dumps({**good, "event_id": f"{run}-yen", "currency": "JPY"})),
+        f"{run}-ahead": (
+            account,
+            orjson.dumps({**good, "event_id": f"{run}-ahead", "event_time": "2036-04-01T00:00:00Z"}),
+        ),
+        f"{run}-wrongkey": (f"{run}-tx".encode(), orjson.dumps({**good, "event_id": f"{run}-wrongkey"})),
     }
     worker = start_worker("payments")
     for tx in valid[:3]:
         producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
-    for key, raw in bad.items():
-        producer.send_raw(PAYMENTS_TRANSACTIONS, key.encode(), raw)
+    for case, (key, raw) in bad.items():
+        producer.send_raw(PAYMENTS_TRANSACTIONS, key, raw, [("case", case.encode())])
     for tx in valid[3:]:
         producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
     producer.flush()
 
     dead = read_topic(dlq_topic(PAYMENTS_TRANSACTIONS))
+    letters: dict = {}
 
-    def ours() -> dict:
-        return {m.key().decode(): m for m in dead.poll(1.0) if m.key() and m.key().decode() in bad}
+    def all_ours() -> bool:
+        for m in dead.poll(1.0):
+            case = dict(m.headers() or []).get("case", b"").decode()
+            if case in bad:
+                letters[case] = m
+        return len(letters) == len(bad)
 
-    wait_for(lambda: len(ours()) == len(bad), 240, "all six dead letters")
-    letters = ours()
-    kinds = {key: dict(m.headers())["dlq.error.kind"].decode() for key, m in letters.items()}
+    wait_for(all_ours, 240, "all seven dead letters")
+    kinds = {case: dict(m.headers())["dlq.error.kind"].decode() for case, m in letters.items()}
     assert kinds == {
         f"{run}-malformed": "malformed_json",
         f"{run}-missing": "missing_field",
@@ -166,15 +175,17 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
         f"{run}-oversized": "oversized",
         f"{run}-yen": "unusable",
         f"{run}-ahead": "invalid_field",
+        f"{run}-wrongkey": "wrong_key",
     }
-    for key, message in letters.items():
+    for case, message in letters.items():
         headers = dict(message.headers())
-        assert message.value() == bad[key], "the original bytes are kept"
+        assert (message.key(), message.value()) == bad[case], "the original key and bytes are kept"
         assert headers["dlq.error.reason"]
         assert int(headers["dlq.source.offset"]) >= 0
     assert b"amount" in dict(letters[f"{run}-missing"].headers())["dlq.error.reason"]
     assert b"currency JPY has no rate" in dict(letters[f"{run}-yen"].headers())["dlq.error.reason"]
     assert b"STREAMSENSE_MAX_EVENT_AHEAD_S" in dict(letters[f"{run}-ahead"].headers())["dlq.error.reason"]
+    assert b"not its account_id" in dict(letters[f"{run}-wrongkey"].headers())["dlq.error.reason"]
     wait_for(lambda: len(count_by_id(INDEX, [t.event_id for t in valid])) == 6, 60, "the valid decisions")
     es.indices.refresh(index="streamsense-dlq")
     logged = es.count(index="streamsense-dlq", query={"terms": {"kind": ["oversized", "malformed_json"]}})["count"]

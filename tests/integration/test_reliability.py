@@ -17,7 +17,7 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from streamsense.schemas.payments import Transaction
-from streamsense.streams.codec import DecodeError, decode
+from streamsense.streams.codec import DecodeError, check_key, decode
 from streamsense.streams.topics import PAYMENTS_DECISIONS, PAYMENTS_TRANSACTIONS, dlq_topic
 
 pytestmark = pytest.mark.integration
@@ -109,9 +109,18 @@ MUTATIONS: dict[str, Callable[[dict, st.DataObject], bytes]] = {
 }
 
 
-def fuzzed_events(run: str, n: int) -> list[tuple[bytes, bytes]]:
-    """``n`` (key, raw value) pairs: valid transactions and hypothesis-drawn mutations of them."""
-    collected: list[tuple[bytes, bytes]] = []
+KEYS: dict[str, Callable[[dict, st.DataObject], bytes | None]] = {
+    "own": lambda tx, data: tx["account_id"].encode(),
+    "none": lambda tx, data: None,
+    "another_account": lambda tx, data: f"{tx['account_id']}0".encode(),
+    "random_bytes": lambda tx, data: data.draw(st.binary(max_size=40)),
+}
+"""The message key: most events are keyed by their account, as producers must; the others are dead-lettered."""
+
+
+def fuzzed_events(run: str, n: int) -> list[tuple[bytes | None, bytes]]:
+    """``n`` (key, raw value) pairs: valid transactions and hypothesis-drawn mutations of them and of their keys."""
+    collected: list[tuple[bytes | None, bytes]] = []
 
     @hypothesis_settings(
         max_examples=n // 100,
@@ -125,7 +134,8 @@ def fuzzed_events(run: str, n: int) -> list[tuple[bytes, bytes]]:
         for _ in range(100):
             tx = orjson.loads(_tx(run, len(collected)).model_dump_json())
             kind = data.draw(st.sampled_from(sorted(MUTATIONS)))
-            collected.append((f"{run}-fz-{len(collected)}".encode(), MUTATIONS[kind](tx, data)))
+            key = data.draw(st.sampled_from(["own"] * 7 + sorted(set(KEYS) - {"own"})))
+            collected.append((KEYS[key](tx, data), MUTATIONS[kind](tx, data)))
 
     draw()
     return collected
@@ -136,29 +146,32 @@ def test_ten_thousand_fuzzed_events_crash_nothing_and_each_is_decided_or_dead_le
 ):
     run = uuid.uuid4().hex[:10]
     events = fuzzed_events(run, FUZZ_EVENTS)
+    tags = [f"{run}:{n}".encode() for n in range(len(events))]
     valid: dict[str, bytes] = {}
-    for key, raw in events:
+    for tag, (key, raw) in zip(tags, events, strict=True):
         with contextlib.suppress(DecodeError):
-            tx = decode(raw, Transaction, settings.max_event_bytes, settings.max_event_ahead_s)
+            tx = check_key(decode(raw, Transaction, settings.max_event_bytes, settings.max_event_ahead_s), key)
             if tx.currency in settings.fraud_currency_rates:  # else unusable: dead-lettered as well
-                valid[tx.event_id] = key
-    invalid = {key for key, _ in events} - set(valid.values())
+                valid[tx.event_id] = tag
+    invalid = set(tags) - set(valid.values())
     assert len(valid) > 500 and len(invalid) > 5_000, "the fuzzer must exercise both paths"
     worker = start_worker("payments")
-    for key, raw in events:
-        producer.send_raw(PAYMENTS_TRANSACTIONS, key, raw)
+    for tag, (key, raw) in zip(tags, events, strict=True):
+        producer.send_raw(PAYMENTS_TRANSACTIONS, key, raw, [("fuzz", tag)])
     producer.flush(120)
     dead = read_topic(dlq_topic(PAYMENTS_TRANSACTIONS))
     lettered: dict[bytes, dict] = {}
 
     def all_dead_lettered() -> bool:
         for message in dead.poll(2.0):
-            if message.key() in invalid:
-                lettered[message.key()] = dict(message.headers())
+            headers = dict(message.headers() or [])
+            if headers.get("fuzz") in invalid:  # the message's own headers travel with its dead letter
+                lettered[headers["fuzz"]] = headers
         return set(lettered) >= invalid
 
     wait_for(all_dead_lettered, 300, "every invalid event on the dead-letter topic")
     assert all(headers["dlq.error.reason"] and headers["dlq.error.kind"] for headers in lettered.values())
+    assert any(headers["dlq.error.kind"] == b"wrong_key" for headers in lettered.values())
     wait_for(lambda: len(count_by_id(INDEX, list(valid))) == len(valid), 300, "every valid event decided")
     assert worker.alive(), worker.log()
 

@@ -118,6 +118,10 @@ def test_export_writes_one_json_schema_per_model(tmp_path):
     schema = json.loads((tmp_path / "Transaction.json").read_text())
     assert {"event_id", "event_time", "schema_version", "account_id"} <= set(schema["properties"])
     assert schema["additionalProperties"] is False
+    keys = {p.stem: json.loads(p.read_text()).get("x-kafka-key") for p in written}
+    assert keys["Transaction"] == keys["TransactionLabel"] == "account_id"
+    assert (keys["SensorReading"], keys["ChatMessage"], keys["NewIntent"]) == ("device_id", "conversation_id", "intent")
+    assert keys["ChatFeedback"] is None, "every worker reads the whole feedback topic: its key places nothing"
 
 
 @pytest.mark.parametrize("event_time", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:30:00-01:00"])

@@ -3,8 +3,9 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from streamsense.schemas.chat import ChatFeedback, ChatMessage, NewIntent
 from streamsense.schemas.payments import Transaction
-from streamsense.streams.codec import LOG_APPEND_TIME, DecodeError, appended_at, decode, encode
+from streamsense.streams.codec import LOG_APPEND_TIME, DecodeError, appended_at, check_key, decode, encode
 
 VALID = b'{"event_id":"tx-1","event_time":"2026-04-01T00:00:00Z","account_id":"C1","terminal_id":"T1","amount":5}'
 
@@ -78,3 +79,26 @@ def test_an_event_the_broker_dated_is_judged_against_its_append_time_whenever_it
         decode(ahead, Transaction, 1024, max_ahead_s=3600, now=appended)
     assert decode(on_time, Transaction, 1024, max_ahead_s=3600, now=appended).account_id == "C1"
     assert appended_at(written.timestamp(), 0) is None  # dated by its producer, whose clock may be the wrong one
+
+
+def test_an_event_keyed_otherwise_than_by_its_key_field_or_not_at_all_is_refused_as_wrong_key() -> None:
+    tx = decode(VALID, Transaction, 1024)
+    assert check_key(tx, b"C1") is tx
+    for key, given in ((b"tx-1", "the key 'tx-1'"), (None, "no key"), (b"c1", "the key 'c1'"), (b"\xff", "'\ufffd'")):
+        with pytest.raises(DecodeError) as refused:
+            check_key(tx, key)
+        assert refused.value.kind == "wrong_key"
+        assert given in refused.value.reason and "account_id 'C1'" in refused.value.reason
+
+
+def test_each_topic_is_keyed_by_the_field_its_state_is_kept_by_and_feedback_by_anything() -> None:
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+    message = ChatMessage(event_id="m", event_time=now, conversation_id="conv-1", text="hi")
+    added = NewIntent(event_id="n", event_time=now, intent="Hotel-Pets", examples=["dogs ?"] * 5)
+    feedback = ChatFeedback(event_id="f", event_time=now, conversation_id="conv-1", text="hi", intent="greet")
+    assert check_key(message, b"conv-1") is message
+    assert check_key(added, b"Hotel-Pets") is added
+    assert check_key(feedback, b"anything") is feedback
+    for event, key in ((message, b"user-7"), (added, b"hotel-pets")):
+        with pytest.raises(DecodeError, match="wrong_key"):
+            check_key(event, key)

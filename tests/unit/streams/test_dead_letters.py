@@ -14,6 +14,15 @@ def test_dead_letter_keeps_original_bytes_and_says_where_and_why():
     assert headers["dlq.error.reason"] == b"bad json"
 
 
+def test_dead_letter_keeps_the_messages_own_headers_given_as_pairs_or_as_a_mapping_before_its_own():
+    pairs = dead_letter("chat.messages", 0, 1, 1.5, b"c", b"{", "k", "r", [("trace", b"1"), ("dlq.error.kind", b"x")])
+    mapping = dead_letter("chat.messages", 0, 1, 1.5, b"c", b"{", "k", "r", {"trace": b"1"})
+    for letter in (pairs, mapping):
+        headers = letter.headers()
+        assert headers[0] == ("trace", b"1")
+        assert [value for name, value in headers if name == "dlq.error.kind"] == [b"k"]
+
+
 def test_dead_letter_log_id_is_deterministic_per_source_message():
     a = dead_letter("chat.messages", 1, 7, 1.5, None, b"x", "empty", "r")
     b = dead_letter("chat.messages", 1, 7, 1.5, None, b"x", "empty", "r")

@@ -1,10 +1,13 @@
 import asyncio
 from collections import namedtuple
+from datetime import UTC, datetime
 
 import pytest
 from aiokafka import TopicPartition
 
-from streamsense.streams.follower import Positions, _follow, applied
+from streamsense.schemas.chat import NewIntent
+from streamsense.settings import Settings
+from streamsense.streams.follower import Positions, _follow, applied, decoding
 
 
 def test_applied_waits_until_the_follower_has_passed_the_message() -> None:
@@ -85,3 +88,12 @@ def test_a_live_follower_applies_in_the_brokers_order_when_a_partitions_older_me
         asyncio.run(_follow(consumer, appliers, positions, poll_ms=10))
     assert applied_values == ["i0", "i1", "f0"]
     assert positions == {TopicPartition("chat.intents", 0): 2, TopicPartition("chat.feedback", 0): 1}
+
+
+def test_a_follower_passes_over_an_intent_keyed_otherwise_than_by_its_name_as_its_consumer_group_refuses_it() -> None:
+    added: list[str] = []
+    apply = decoding(NewIntent, Settings(), lambda intent, appended: added.append(intent.intent))
+    for n, key in enumerate((b"Hotel-Pets", b"Taxi-Pets", None)):
+        intent = NewIntent(event_id=f"n-{n}", event_time=datetime.now(UTC), intent="Hotel-Pets", examples=["x"] * 5)
+        apply(key, intent.model_dump_json().encode(), None)
+    assert added == ["Hotel-Pets"]

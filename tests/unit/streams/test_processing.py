@@ -199,9 +199,10 @@ class FakeMessage(NamedTuple):
     topic: str
     partition: int
     offset: int
-    key: bytes
+    key: bytes | None
     timestamp: float | None = None
     timestamp_type: int = 0
+    headers: list[tuple[str, bytes]] | None = None
 
 
 @dataclass
@@ -286,8 +287,8 @@ def test_an_event_the_broker_dated_is_refused_when_it_was_written_too_far_ahead_
     label = TransactionLabel(event_id="l", event_time=now, transaction_id="tx", account_id="acct", is_fraud=False)
     written_s = now.timestamp() - 7200  # appended two hours before the event's date, read now
     events = [
-        FakeEvent(label.model_dump_json().encode(), FakeMessage("payments.labels", 0, 0, b"a", written_s, 1)),
-        FakeEvent(label.model_dump_json().encode(), FakeMessage("payments.labels", 0, 1, b"a", written_s, 0)),
+        FakeEvent(label.model_dump_json().encode(), FakeMessage("payments.labels", 0, 0, b"acct", written_s, 1)),
+        FakeEvent(label.model_dump_json().encode(), FakeMessage("payments.labels", 0, 1, b"acct", written_s, 0)),
     ]
 
     async def main() -> None:
@@ -296,6 +297,31 @@ def test_an_event_the_broker_dated_is_refused_when_it_was_written_too_far_ahead_
     asyncio.run(main())
     [delivered] = processor.delivered
     assert [(letter.source_offset, letter.kind) for letter in delivered.letters] == [(0, "invalid_field")]
+
+
+def test_an_event_keyed_otherwise_is_dead_lettered_as_wrong_key_with_its_own_headers_and_the_rest_decided():
+    processor = CapturingProcessor()
+    good, other, unkeyed = label_event(0), label_event(1), label_event(2)
+    trace = [("traceparent", b"00-abc-01"), ("dlq.error.kind", b"stale")]
+    other.message = other.message._replace(key=b"acct-9", headers=trace)
+    unkeyed.message = unkeyed.message._replace(key=None)
+    decided: list[str] = []
+
+    def decide(label: TransactionLabel, received: float) -> None:
+        decided.append(label.event_id)
+
+    async def main() -> None:
+        await (await processor.process([good, other, unkeyed], TransactionLabel, decide))
+
+    asyncio.run(main())
+    [delivered] = processor.delivered
+    assert decided == ["label-0"]
+    assert [(letter.source_offset, letter.kind) for letter in delivered.letters] == [(1, "wrong_key"), (2, "wrong_key")]
+    headers = delivered.letters[0].headers()
+    assert headers[0] == ("traceparent", b"00-abc-01"), "the message's own headers come first, as they came"
+    assert dict(headers)["dlq.error.kind"] == b"wrong_key", "a header of the dead letter's own name gives way"
+    assert "the key 'acct-9', not its account_id 'acct'" in delivered.letters[0].reason
+    assert "no key" in delivered.letters[1].reason
 
 
 def test_an_event_is_dated_by_the_broker_where_it_dated_the_message_and_else_by_the_given_clock():
