@@ -48,7 +48,9 @@ class Settings(BaseSettings):
 
     # clients
     kafka_bootstrap: str | None = None
-    es_url: str | None = Field(default=None, description="https://... for a node behind TLS")
+    es_url: str | None = Field(
+        default=None, repr=False, description="https://... for a node behind TLS (a user:password in it is a secret)"
+    )
 
     # security (streams/connections.py turns these into client configs; secrets stay SecretStr until then)
     kafka_security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"

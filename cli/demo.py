@@ -17,7 +17,7 @@ from streamsense.cli.produce import chat_traffic, payments_traffic, sensor_traff
 from streamsense.infra.local.launcher import InfraError, LocalInfra
 from streamsense.settings import Settings, get_settings
 from streamsense.streams.admin import ensure_topics
-from streamsense.streams.connections import elasticsearch_options
+from streamsense.streams.connections import elasticsearch_options, safe_url
 from streamsense.streams.decision_log import install_templates
 from streamsense.streams.producer import EventProducer
 from streamsense.streams.readiness import answers_ready
@@ -165,6 +165,6 @@ def demo(
             infra.down()
         else:
             typer.echo(
-                f"kafka {settings.bootstrap_servers} and elasticsearch {settings.elasticsearch_url} keep running; "
-                "`streamsense infra down` stops them"
+                f"kafka {settings.bootstrap_servers} and elasticsearch {safe_url(settings.elasticsearch_url)} keep"
+                " running; `streamsense infra down` stops them"
             )

@@ -4,6 +4,7 @@ import typer
 
 from streamsense.infra.local.launcher import InfraError, LocalInfra
 from streamsense.settings import get_settings
+from streamsense.streams.connections import safe_url
 
 infra_app = typer.Typer(help="Run a local Kafka broker (KRaft) and Elasticsearch node from Maven Central jars.")
 
@@ -21,7 +22,7 @@ def up() -> None:
         LocalInfra(settings).up()
     except InfraError as error:
         _fail(error)
-    typer.echo(f"kafka {settings.bootstrap_servers} and elasticsearch {settings.elasticsearch_url} are up")
+    typer.echo(f"kafka {settings.bootstrap_servers} and elasticsearch {safe_url(settings.elasticsearch_url)} are up")
 
 
 @infra_app.command()

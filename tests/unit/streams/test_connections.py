@@ -113,6 +113,8 @@ def test_authentication_failure_is_one_line_naming_user_and_mechanism_not_passwo
 def test_urls_lose_their_credentials_in_messages():
     assert safe_url(f"https://elastic:{SECRET}@es:9243/x") == "https://es:9243/x"
     assert safe_url("http://es:9200") == "http://es:9200"
+    assert safe_url(f"https://elastic:{SECRET}@[::1]:9200/") == "https://[::1]:9200/"
+    assert SECRET not in repr(Settings(es_url=f"https://elastic:{SECRET}@es:9243"))
 
 
 def test_a_child_process_gets_the_same_security_settings(tmp_path, monkeypatch):
