@@ -13,7 +13,8 @@ State is explicit so the streaming worker can keep it in tables:
 Order of calls per transaction: ``transform_one`` (features from state *before* the event), then ``learn_one`` (adds
 the event). A label only enters state through ``learn_label`` when it arrives, so a label can never change the
 features of its own, earlier-scored event. Windows are calendar-day buckets (UTC): the 1-day window is today so far,
-the 7-day window today and the six days before, and so on.
+the 7-day window today and the six days before, and so on. A transaction that comes late (dated before its key's
+newest day) sees the buckets up to its own day only; the all-time target-encoding counts hold what has arrived.
 """
 
 import bisect
@@ -98,23 +99,30 @@ def _sketch_quantiles(hist: list[int], n_bins: int) -> list[float]:
     return edges
 
 
+def _until(days: list[int], today: int) -> int:
+    """The end of the buckets up to ``today``: an event that comes late must not see the days after its own."""
+    return len(days) if not days or days[-1] <= today else bisect.bisect_right(days, today)
+
+
 def _window_sums(state: dict[str, list], today: int, windows: tuple[int, ...]) -> list[tuple[float, ...]]:
     """Per window (count, sum, max, night) over the transaction buckets; slices keep the work in C."""
     days, cnt, total, peak, night = state["d"], state["c"], state["s"], state["m"], state["n"]
+    j = _until(days, today)
     out = []
     for w in windows:
         i = bisect.bisect_right(days, today - w)
-        out.append((sum(cnt[i:]), sum(total[i:]), max(peak[i:], default=0.0), sum(night[i:])))
+        out.append((sum(cnt[i:j]), sum(total[i:j]), max(peak[i:j], default=0.0), sum(night[i:j])))
     return out
 
 
 def _label_sums(state: dict[str, list], today: int, windows: tuple[int, ...]) -> list[tuple[float, float]]:
     """Per window (labels, frauds) over the label-arrival buckets."""
     days, n, f = state["ld"], state["ln"], state["lf"]
+    j = _until(days, today)
     out = []
     for w in windows:
         i = bisect.bisect_right(days, today - w)
-        out.append((sum(n[i:]), sum(f[i:])))
+        out.append((sum(n[i:j]), sum(f[i:j])))
     return out
 
 
@@ -258,7 +266,7 @@ class FraudFeaturePipeline:
         out.append(1.0 if hour < NIGHT_END_HOUR else 0.0)
         out.append(1.0 if (today + 3) % 7 >= 5 else 0.0)
         out.append(math.hypot(coords[0] - coords[2], coords[1] - coords[3]) if coords else -1.0)
-        global_30 = sum(g["c"][bisect.bisect_right(g["d"], today - cfg.windows[-1]) :])
+        global_30 = sum(g["c"][bisect.bisect_right(g["d"], today - cfg.windows[-1]) : _until(g["d"], today)])
         te_prior = g["te"][1] / g["te"][0] if g["te"][0] else 0.0
         for summary in (account, terminal):
             for w in range(n_windows):

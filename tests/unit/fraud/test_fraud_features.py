@@ -157,3 +157,18 @@ def test_a_late_transaction_lands_in_its_own_day_and_one_older_than_every_window
     before = json.dumps(acct)
     pipe.learn_key(T0 - 40 * DAY_S, 99.0, acct)
     assert json.dumps(acct) == before
+
+
+def test_a_late_transaction_sees_only_the_days_up_to_its_own_not_the_transactions_and_labels_after_it() -> None:
+    pipe = FraudFeaturePipeline()
+    acct, term = new_key_state(), new_key_state()
+    pipe.learn_one(T0, 40.0, acct, term)
+    for minute in range(5):
+        pipe.learn_one(T0 + 20 * DAY_S + 60 * minute, 100.0, acct, term)
+    pipe.learn_label_key(T0 + 21 * DAY_S, True, acct)
+    late = _features(pipe, T0 + 2 * DAY_S, 100.0, acct, term)
+    assert (late["account_count_1d"], late["account_count_7d"], late["account_count_30d"]) == (0, 1, 1)
+    assert late["account_mean_amount_30d"] == 40.0 and late["account_fraud_rate_30d"] == 0.0
+    assert late["account_id_freq"] == 1.0, "the global count is bounded at its day too"
+    newest = _features(pipe, T0 + 21 * DAY_S, 100.0, acct, term)
+    assert (newest["account_count_30d"], newest["account_fraud_rate_1d"]) == (6, 1.0)
