@@ -1,6 +1,7 @@
 """Dead-letter routing: an undecodable event keeps its original bytes and headers; the why and where travel in
 headers of their own."""
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,6 +15,25 @@ OWN_HEADERS = "dlq."
 """The prefix of the headers a dead letter adds: a message's own headers of that name (a dead letter sent back
 to its topic and refused again) give way to the new ones."""
 Headers = tuple[tuple[str, bytes | None], ...]
+# A well-formed JSON string escape: a surrogate pair, another \u escape (not half of a pair), a one-letter escape
+_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u(?![dD][89a-fA-F])[0-9a-fA-F]{4}|\\[\"\\/bfnrt]"
+)
+# What a preview cut short may end in that redaction would no longer recognise: the first groups of a number
+# ("+44 20 7946") or an IBAN, the first characters of an address ("jane.do"), or both. Chinese, Japanese and Korean
+# text (from U+3000 on) is kept: it runs straight into numbers and addresses, with no space between.
+_PARTIAL = re.compile(r"(?:[+(]*\d[\d ().\-/]*+)?(?:[^\W\u3000-\U0010ffff]|[.!#$%&'*+/=?^`{|}~@\-])*+\Z")
+
+
+def _preview(value: bytes) -> str:
+    """The first PREVIEW_CHARS characters of ``value`` with JSON string escapes decoded, so that redaction reads
+    the text as it was written, not a "\\n" or "\\u5361" run into a number; malformed escapes are kept as they are.
+    Where the value goes on past the preview, a number or an address cut in two is dropped: redaction would miss its
+    first part. 12 bytes (an escaped surrogate pair) are read per character, for one more than the preview holds,
+    which tells whether the value goes on."""
+    head = value[: 12 * (PREVIEW_CHARS + 1)].decode("utf-8", errors="replace")
+    text = _ESCAPE.sub(lambda escape: orjson.loads(f'"{escape.group()}"'), head)
+    return text if len(text) <= PREVIEW_CHARS else _PARTIAL.sub("", text[:PREVIEW_CHARS])
 
 
 @dataclass(frozen=True)
@@ -72,7 +92,6 @@ class DeadLetter:
 
     def log_document(self) -> dict:
         """What the decision log keeps of it: enough to find and replay the message, not the whole payload."""
-        preview = (self.value or b"")[:PREVIEW_CHARS].decode("utf-8", errors="replace")
         key = None if self.key is None else self.key[:PREVIEW_CHARS].decode("utf-8", errors="replace")
         return {
             "event_id": self.event_id,
@@ -85,7 +104,7 @@ class DeadLetter:
             "reason": self.reason,
             "failed_at": self.failed_at.isoformat(),
             "size_bytes": len(self.value or b""),
-            "preview": preview,
+            "preview": _preview(self.value or b""),
         }
 
 

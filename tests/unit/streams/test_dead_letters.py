@@ -1,3 +1,8 @@
+import json
+
+import orjson
+import pytest
+
 from streamsense.streams.dead_letters import dead_letter
 from streamsense.streams.decision_log import dead_letter_action, redacted
 from streamsense.streams.topics import all_topics
@@ -63,3 +68,36 @@ def test_dead_letter_log_has_no_event_id_when_the_message_names_none():
         assert dead_letter("chat.messages", 0, 0, 1.5, None, value, "k", "r").log_document()["event_id"] is None
     named = dead_letter("chat.messages", 0, 0, 1.5, None, b'{"event_id": 17}', "k", "r")
     assert named.log_document()["event_id"] == "17"
+
+
+def _logged_preview(value: bytes) -> str:
+    letter = dead_letter("chat.messages", 0, 7, 1.5, b"conv-1", value, "invalid_field", "r")
+    return redacted(dead_letter_action(letter))["_source"]["preview"]
+
+
+def test_a_dead_letter_preview_is_redacted_as_the_text_its_json_escapes_stand_for():
+    values = {
+        orjson.dumps({"text": "Hi,\n07700 900123"}): '{"text":"Hi,\n[PHONE]"}',
+        orjson.dumps({"text": "phone:\t+44 20 7946 0958"}): '{"text":"phone:\t[PHONE]"}',
+        json.dumps({"text": "我的电话是13812345678"}).encode(): '{"text": "我的电话是[PHONE]"}',
+        json.dumps({"text": "卡号4111111111111111"}).encode(): '{"text": "卡号[CARD]"}',
+        json.dumps({"text": 'he said "07700 900123" \\ 😀'}).encode(): '{"text": "he said "[PHONE]" \\ 😀"}',
+    }
+    for value, preview in values.items():
+        assert _logged_preview(value) == preview
+    malformed = rb'"\ud83d alone, \x and \u12"'
+    assert _logged_preview(malformed) == malformed.decode(), "malformed escapes are kept as they are"
+
+
+@pytest.mark.parametrize(
+    ("head", "pii", "placeholder"),
+    [
+        (" my card is ", "4111 1111 1111 1111", "[CARD]"),
+        (" mail ", "jane.doe@example.org", "[EMAIL]"),
+        (" call ", "+44 20 7946 0958", "[PHONE]"),
+    ],
+)
+def test_a_dead_letter_preview_cut_short_keeps_no_part_of_a_number_or_an_address(head, pii, placeholder):
+    cut_8_characters_into_it = orjson.dumps({"text": "x" * (200 - len('{"text":"') - len(head) - 8) + head + pii})
+    assert _logged_preview(cut_8_characters_into_it).endswith("x" + head)
+    assert _logged_preview(orjson.dumps({"text": head + pii})) == f'{{"text":"{head}{placeholder}"}}'

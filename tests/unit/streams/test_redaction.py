@@ -99,6 +99,9 @@ def test_personal_data_is_found_next_to_chinese_text_labels_and_punctuation(text
         "see http://example.com:8080/path/123456789",
         "amount 1234567890123.45 eur",
         "the ab12 cdef ghij klmn code",
+        "train TR1234 on 2026-04-12, or on 12/04/2026",
+        "£12.50 for pi to 3.14159",
+        "postcode cb21ab or CB2 1AB, reference 7GAYSBJH or 00000045",
     ],
 )
 def test_ordinary_text_and_numbers_are_kept(text):
@@ -144,3 +147,88 @@ def test_a_chat_decision_already_encoded_for_kafka_is_redacted_too():
 
 def test_an_address_with_a_long_local_part_is_redacted_whole() -> None:
     assert redact(f"write to {'a' * 100}@example.com now") == "write to [EMAIL] now"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("card 4111 1111 1111 1111 12/27", "card [CARD] 12/27"),
+        ("4111111111111111 123", "[CARD] 123"),
+        ("card 5500 0055 5555 5559 03/28 cvv 737", "card [CARD] 03/28 cvv 737"),
+        ("07700 900123 / 07700 900456", "[PHONE] / [PHONE]"),
+        ("07700 900123 07700 900456", "[PHONE] [PHONE]"),
+    ],
+)
+def test_a_card_followed_by_its_expiry_or_cvv_and_phones_side_by_side_are_each_redacted_alone(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("+44-20-7946-0958", "[PHONE]"),
+        ("+49-30-1234-5678", "[PHONE]"),
+        ("+81-3-1234-5678", "[PHONE]"),
+        ("+33-6-1234-5678", "[PHONE]"),
+        ("on 12/04/2026 07700 900123 is best", "on 12/04/2026 [PHONE] is best"),
+        ("call 07700 900123 2026-04-12 works", "call [PHONE] 2026-04-12 works"),
+        ("+1 555 123 4567x89", "[PHONE]"),
+    ],
+)
+def test_phone_numbers_written_with_dashes_or_next_to_a_date_are_redacted_and_the_date_kept(text, expected):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Tel.07700 900123", "Tel.[PHONE]"),
+        ("Mob.07700900123", "Mob.[PHONE]"),
+        ("ph.555-123-4567", "ph.[PHONE]"),
+        ("card no.4111111111111111", "card no.[CARD]"),
+        ("card no.4111 1111 1111 1111", "card no.[CARD]"),
+        ("pi is 3.14159265358979", "pi is 3.14159265358979"),
+    ],
+)
+def test_a_number_right_after_an_abbreviation_with_a_full_stop_is_redacted_whole_but_not_after_a_decimal_point(
+    text, expected
+):
+    assert redact(text) == expected
+
+
+@pytest.mark.parametrize(
+    "number", ["4111.1111.1111.1111", "4111  1111  1111  1111", "4111 - 1111 - 1111 - 1111", "4111 1111 1111 1111-"]
+)
+def test_cards_written_with_dots_double_spaces_spaced_dashes_or_a_dash_after_are_redacted(number):
+    assert redact(f"card {number} ok") == f"card [CARD]{'-' if number.endswith('-') else ''} ok"
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "john.o'brien@example.ie",
+        "jane!x@example.com",
+        "bob&alice@example.com",
+        "a=b/c#d~e@example.com",
+        "иван@example.com",
+        "δημήτρης@example.gr",
+        "张伟@example.cn",
+        "ivan@пример.рф",
+        "jane@example.xn--p1ai",
+    ],
+)
+def test_an_address_with_any_local_part_character_or_in_any_script_is_redacted_whole(address):
+    assert redact(f"mail {address} now") == "mail [EMAIL] now"
+    assert redact(f"the key '{address}' is wrong") == "the key '[EMAIL]' is wrong", "the quotes are kept"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("ES91 2100 0418 4502 0005 1332 please", "[IBAN] please"),
+        ("ES9121000418450200051332 please", "[IBAN] please"),
+        ("iban BE68539007547034 thanks", "iban [IBAN] thanks"),
+    ],
+)
+def test_an_iban_followed_by_a_word_is_redacted_and_the_word_kept(text, expected):
+    assert redact(text) == expected
