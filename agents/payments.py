@@ -105,6 +105,7 @@ async def _decide_labels(
 def _scored_entry(tx: Transaction, score: FraudScore, message: Message) -> dict:
     return {
         "account": tx.account_id,
+        "id": _identity(tx),
         "features": score.features,
         "score": score.score,
         "threshold": score.threshold,
@@ -119,6 +120,29 @@ def _scored_entry(tx: Transaction, score: FraudScore, message: Message) -> dict:
         "p": message.partition,
         "o": message.offset,
     }
+
+
+def _identity(tx: Transaction) -> list:
+    """What tells a transaction delivered again from another one given the same id."""
+    return [tx.account_id, tx.terminal_id, tx.amount, tx.currency, tx.event_time.timestamp()]
+
+
+def _reused(tx: Transaction, entry: dict) -> Skip | None:
+    """The refusal of a transaction whose id an earlier, different one holds (a decision is found, logged and
+    labelled by its id, so this one would get the other's), or None for the same one again. Entries of earlier
+    releases keep no identity and are taken as the same."""
+    held = entry.get("id")
+    if held is None or held == _identity(tx):
+        return None
+    return Skip(
+        f"event_id {tx.event_id} is another transaction's (account {held[0]}, terminal {held[1]}, amount {held[2]}"
+        f" {held[3]}): each transaction needs an id of its own",
+        kind="reused_event_id",
+    )
+
+
+def _outcome(is_fraud: bool) -> str:
+    return "fraud" if is_fraud else "genuine"
 
 
 def _decision(tx: Transaction, entry: dict, received: float) -> PaymentDecision:
@@ -199,6 +223,9 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                 continue
             route_table_access(item.event)
             entry = summarised.get(tx.event_id)
+            if entry is not None and (refused := _reused(tx, entry)) is not None:
+                outcomes.append(refused)
+                continue
             if entry is not None and entry["labelled"]:
                 outcomes.append(None)  # decided long ago and labelled since: nothing left to do
                 continue
@@ -209,6 +236,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                 entry = {
                     "account": tx.account_id,
                     "terminal": tx.terminal_id,
+                    "id": _identity(tx),
                     "summary": summary,
                     "labelled": False,
                     "at": time.time(),
@@ -253,6 +281,9 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         for item, request in zip(items, requests, strict=True):
             tx = request.transaction
             entry = entries[tx.event_id]
+            if (refused := _reused(tx, entry)) is not None:
+                outcomes.append(refused)
+                continue
             if "score" not in entry:
                 outcomes.append(None)  # decided long ago and labelled since: nothing left to do
                 continue
@@ -274,6 +305,12 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             return Skip(f"no scored transaction {label.transaction_id} awaits a label")
         if entry["account"] != label.account_id:
             return Skip(f"transaction {label.transaction_id} belongs to another account than {label.account_id}")
+        if entry["labelled"] and entry.get("fraud", label.is_fraud) != label.is_fraud:
+            return Skip(
+                f"transaction {label.transaction_id} was labelled {_outcome(entry['fraud'])} already; a label is"
+                f" learned once, so this {_outcome(label.is_fraud)} label is not",
+                kind="contradicting_label",
+            )
         if not entry["labelled"]:
             state = accounts.get(label.account_id) or new_account_state()
             scorer.update_label_state(label, state)
@@ -283,6 +320,8 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                 "terminal": entry["terminal"],
                 "summary": [],
                 "labelled": True,
+                "fraud": label.is_fraud,
+                "id": entry.get("id"),
                 "at": time.time(),
                 "p": item.event.message.partition,
                 "o": entry.get("o", -1),
@@ -313,6 +352,8 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         message = item.event.message
         marker = {
             "labelled": True,
+            "fraud": label.is_fraud,
+            "id": entry.get("id"),
             "at": time.time(),
             "p": message.partition,
             "o": entry.get("o", -1),

@@ -20,6 +20,12 @@ def awaiting_action(transaction_id: str, entry: dict[str, Any]) -> dict:
     return {"_op_type": "index", "_index": AWAITING_LABELS_INDEX, "_id": transaction_id, "_source": entry}
 
 
+def _learned(label: dict[str, Any]) -> dict[str, bool]:
+    """``fraud``, the label a transaction's labelled decision holds, where it is found and holds one."""
+    positive = label.get("_source", {}).get("positive") if label.get("found") else None
+    return {} if positive is None else {"fraud": positive}
+
+
 class AwaitingLabels:
     """Reads entries back by transaction id and deletes those that waited too long."""
 
@@ -29,20 +35,20 @@ class AwaitingLabels:
 
     async def fetch(self, transaction_ids: list[str]) -> dict[str, dict[str, Any]]:
         """The stored entries of ``transaction_ids`` (those found), each with ``labelled``: whether the transaction's
-        labelled decision is in the label index already (a label sent twice, the second long after the first).
-        Waits while Elasticsearch is unreachable."""
+        labelled decision is in the label index already (a label sent twice, the second long after the first), and
+        then ``fraud``, the label it was learned with. Waits while Elasticsearch is unreachable."""
         if not transaction_ids:
             return {}
         ids = list(dict.fromkeys(transaction_ids))
         docs = [{"_index": AWAITING_LABELS_INDEX, "_id": i} for i in ids]
-        docs += [{"_index": self.labels_index, "_id": i, "_source": False} for i in ids]
+        docs += [{"_index": self.labels_index, "_id": i, "_source": ["positive"]} for i in ids]
         response = await self.log.until_answered(
             lambda: self.log.client.mget(docs=docs, realtime=True), f"reading {len(ids)} awaiting labels"
         )
         found = response.body["docs"]
         entries, labelled = found[: len(ids)], found[len(ids) :]
         return {
-            entry["_id"]: {**entry["_source"], "labelled": bool(label.get("found"))}
+            entry["_id"]: {**entry["_source"], "labelled": bool(label.get("found")), **_learned(label)}
             for entry, label in zip(entries, labelled, strict=True)
             if entry.get("found")
         }

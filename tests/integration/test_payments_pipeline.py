@@ -200,6 +200,60 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
     assert worker.alive()
 
 
+def test_a_reused_event_id_and_a_contradicting_label_are_dead_lettered_and_the_first_decision_and_label_stand(
+    start_worker, producer, read_topic, es, wait_for, decide_payment
+):
+    run = run_id()
+    worker = start_worker("payments")
+    first = make_tx(run, 1)
+    decide_payment(first, 240, "the first decision")
+    decided = es.get(index=INDEX, id=first.event_id)["_source"]
+    other_terminal = first.model_copy(update={"terminal_id": f"{run}-term-x"})  # refused where accounts are kept
+    other_amount = first.model_copy(update={"amount": 4_999.0})  # refused where terminals are kept
+    for tx in (other_terminal, other_amount):
+        producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+    arrived = first.event_time + timedelta(days=1)
+    for n, is_fraud in enumerate((True, False, True)):
+        label = TransactionLabel(
+            event_id=f"{run}-label-{n}",
+            event_time=arrived,
+            transaction_id=first.event_id,
+            account_id=first.account_id,
+            is_fraud=is_fraud,
+        )
+        producer.send(PAYMENTS_LABELS, label.account_id, label)
+    producer.flush()
+    tx_letters, label_letters = read_topic(dlq_topic(PAYMENTS_TRANSACTIONS)), read_topic(dlq_topic(PAYMENTS_LABELS))
+
+    def ours(reader) -> dict[bytes, dict]:
+        found = {}
+        for m in reader.poll(1.0):
+            if f'"event_id":"{run}'.encode() in (m.value() or b""):  # the other tests' letters hold other ids
+                found[m.value()] = dict(m.headers())
+        return found
+
+    wait_for(lambda: len(ours(tx_letters)) == 2, 120, "both reused ids on the dead-letter topic")
+    wait_for(lambda: len(ours(label_letters)) >= 1, 120, "the contradicting label on its dead-letter topic")
+    reused = ours(tx_letters)
+    assert set(reused) == {other_terminal.model_dump_json().encode(), other_amount.model_dump_json().encode()}
+    assert {h["dlq.error.kind"] for h in reused.values()} == {b"reused_event_id"}
+    assert all(b"is another transaction's" in h["dlq.error.reason"] for h in reused.values())
+    time.sleep(3)  # the third label, a repeat of the first, is learned once: silently
+    [(value, headers)] = ours(label_letters).items()
+    assert orjson.loads(value)["event_id"] == f"{run}-label-1"
+    assert headers["dlq.error.kind"] == b"contradicting_label"
+    assert b"was labelled fraud already" in headers["dlq.error.reason"]
+    assert worker.alive()
+    kept = es.get(index=INDEX, id=first.event_id)["_source"]
+    assert (kept["score"], kept["features"]["amount"], kept["features"]["terminal_id"]) == (
+        decided["score"],
+        first.amount,
+        first.terminal_id,
+    )
+    wait_for(lambda: es.exists(index=label_index("payments"), id=first.event_id), 60, "the labelled decision")
+    assert es.get(index=label_index("payments"), id=first.event_id)["_source"]["actual"] == "fraud"
+
+
 def test_a_minute_long_elasticsearch_outage_under_load_applies_back_pressure_bounds_memory_and_loses_nothing(
     start_worker, producer, infra, count_by_id, wait_for, decide_payment
 ):
