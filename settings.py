@@ -6,7 +6,7 @@ Defaults work on a developer machine: a local broker and node started by ``strea
 import os
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -195,10 +195,13 @@ class Settings(BaseSettings):
         " and the table forgets devices that silent",
     )
     sensor_expiry_check_s: float = Field(default=60.0, description="how often sensor workers drop silent devices")
-    fraud_currency_rates: dict[str, float] = Field(
+    fraud_currency_rates: dict[
+        Annotated[str, Field(pattern=r"^[A-Z]{3}$")], Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    ] = Field(
         default={"EUR": 1.0},
         description='euros per unit of each currency the fraud model takes, as JSON (\'{"EUR": 1, "USD": 0.86}\'):'
-        " the model learned euro amounts, so a transaction in a currency without a rate is dead-lettered",
+        " the model learned euro amounts, so a transaction in a currency without a rate is dead-lettered; codes"
+        " as transactions write them (three capitals), rates positive",
     )
     fraud_model_check_s: float = Field(default=30.0, description="how often workers look for a newer fraud model")
     fraud_label_wait_days: float = Field(
