@@ -18,6 +18,7 @@ import numpy as np
 import xgboost as xgb
 
 from streamsense.models.fraud.blend import Blend
+from streamsense.models.fraud.features import NO_DISTANCE
 from streamsense.models.fraud.xgb_model import CompiledTrees, load_booster, save_booster
 
 ARTIFACT_FORMAT = 1
@@ -25,6 +26,8 @@ ONLINE_CHECKPOINT = "online.pkl"
 FEATURE_CHECKPOINT = "features.json"
 SAMPLE_FILE = "sample.npy"
 SAMPLE_ROWS = 2_000
+DISTANCE_GRID = 16
+"""How many training distances a transaction without coordinates is scored at, its margins averaged."""
 GAN_MODES = ("auto", "on", "off")
 _VERSION_DIR = re.compile(r"^v(\d{4,})$")
 
@@ -73,6 +76,17 @@ class TrainingChoices:
         return {"target_precision": self.target_precision}
 
 
+def distance_grid(X: np.ndarray, names: list[str]) -> np.ndarray:
+    """The distances of training rows ``X`` at evenly spaced quantiles (empty where they hold none)."""
+    if "distance" not in names:
+        return np.zeros(0)
+    column = X[:, names.index("distance")]
+    known = column[column != NO_DISTANCE]
+    if not len(known):
+        return np.zeros(0)
+    return np.quantile(known, (np.arange(DISTANCE_GRID) + 0.5) / DISTANCE_GRID)
+
+
 @dataclass
 class FraudArtifact:
     """A trained XGBoost model with everything needed to turn its margin into a calibrated decision."""
@@ -87,10 +101,29 @@ class FraudArtifact:
     version: int = 0
     created_at: float = 0.0
     compiled: CompiledTrees | None = None
+    distances: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    """``distance_grid`` of the training rows (of their sample, ``SAMPLE_FILE``, once saved)."""
 
     def __post_init__(self) -> None:
         if self.compiled is None:
             self.compiled = CompiledTrees(self.booster)
+
+    def margin_and_contribs(self, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The booster's margins and contributions (``CompiledTrees.margin_and_contribs``). A row without
+        coordinates gets the mean of its margins and contributions at ``distances``: its expected score over the
+        distances the model learned from. Walked as it is, the booster would read the sentinel as distance 0, the
+        riskiest (ten times the score of a typical distance in the simulator), and a missing value as far away."""
+        margins, contribs = self.compiled.margin_and_contribs(X)
+        column = self.names.index("distance") if len(self.distances) else -1
+        missing = np.flatnonzero(np.asarray(X)[:, column] == NO_DISTANCE) if column >= 0 else np.zeros(0, int)
+        if len(missing):
+            k = len(self.distances)
+            filled = np.repeat(np.asarray(X, dtype=np.float64)[missing], k, axis=0)
+            filled[:, column] = np.tile(self.distances, len(missing))
+            m, c = self.compiled.margin_and_contribs(filled)
+            margins[missing] = m.reshape(len(missing), k).mean(axis=1)
+            contribs[missing] = c.reshape(len(missing), k, -1).mean(axis=1)
+        return margins, contribs
 
     @property
     def version_name(self) -> str:
@@ -168,6 +201,7 @@ def load(path: Path) -> FraudArtifact:
     meta = read_meta(path)
     if meta.get("format") != ARTIFACT_FORMAT:
         raise ValueError(f"{path}: unsupported artifact format {meta.get('format')}")
+    sample = path / SAMPLE_FILE
     return FraudArtifact(
         booster=load_booster(path / "model.ubj"),
         names=meta["names"],
@@ -178,6 +212,7 @@ def load(path: Path) -> FraudArtifact:
         choices=TrainingChoices.of(meta),
         version=int(meta["version"]),
         created_at=float(meta["created_at"]),
+        distances=distance_grid(np.load(sample), meta["names"]) if sample.is_file() else np.zeros(0),
     )
 
 

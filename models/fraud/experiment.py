@@ -30,7 +30,7 @@ from streamsense.datasets.fraud_simulator import (
     SimulatorConfig,
     simulate,
 )
-from streamsense.models.fraud.artifact import FraudArtifact, TrainingChoices
+from streamsense.models.fraud.artifact import FraudArtifact, TrainingChoices, distance_grid
 from streamsense.models.fraud.blend import Blend, expected_calibration_error
 from streamsense.models.fraud.features import COLD, FeatureConfig, FraudFeaturePipeline
 from streamsense.models.fraud.metrics import ranking_metrics, threshold_metrics
@@ -167,6 +167,7 @@ def run(config: ExperimentConfig | None = None) -> ExperimentResult:
         metrics={k: report[k] for k in ("online", "xgboost", "combined", "gan_augmentation", "data")}
         | {"recipe": RECIPE},
         choices=cfg.choices,
+        distances=distance_grid(replayed.X, replayed.names),
     )
     return ExperimentResult(artifact, replayed, report, _test_rows(sim, test, combined, threshold))
 

@@ -36,6 +36,8 @@ _LABEL_COLUMNS = ("ld", "ln", "lf")
 _BINNING = re.compile(r"^binning\(n=(\d+)\)$")
 COLD = {"new_account": False, "new_account_and_terminal": True}
 """Kinds of cold copy (``FraudFeaturePipeline.as_new``), each with whether the terminal is new too."""
+NO_DISTANCE = -1.0
+"""The distance of a transaction that names no coordinates (the schema makes them optional)."""
 NUMERIC_OPS = ("log", "sqrt", "binning(n=K)")
 CATEGORICAL_OPS = ("target_encoding", "frequency_encoding")
 
@@ -265,7 +267,7 @@ class FraudFeaturePipeline:
                 out.append(float(bisect.bisect_right(g["edges"].get(op, ()), amount)))
         out.append(1.0 if hour < NIGHT_END_HOUR else 0.0)
         out.append(1.0 if (today + 3) % 7 >= 5 else 0.0)
-        out.append(math.hypot(coords[0] - coords[2], coords[1] - coords[3]) if coords else -1.0)
+        out.append(math.hypot(coords[0] - coords[2], coords[1] - coords[3]) if coords else NO_DISTANCE)
         global_30 = sum(g["c"][bisect.bisect_right(g["d"], today - cfg.windows[-1]) : _until(g["d"], today)])
         te_prior = g["te"][1] / g["te"][0] if g["te"][0] else 0.0
         for summary in (account, terminal):

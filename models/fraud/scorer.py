@@ -202,7 +202,7 @@ class FraudScorer:
         artifact = self._artifact()
         if artifact is None:
             return self._finish(row, None, 0.0, None)
-        margins, contribs = artifact.compiled.margin_and_contribs(np.asarray([row]))
+        margins, contribs = artifact.margin_and_contribs(np.asarray([row]))
         return self._finish(row, artifact, float(margins[0]), contribs[0])
 
     def score_many(
@@ -239,7 +239,7 @@ class FraudScorer:
             return []
         if artifact is None:
             return [self._finish(row, None, 0.0, None) for row in rows]
-        margins, contribs = artifact.compiled.margin_and_contribs(np.asarray(rows))
+        margins, contribs = artifact.margin_and_contribs(np.asarray(rows))
         return [self._finish(row, artifact, float(m), c) for row, m, c in zip(rows, margins, contribs, strict=True)]
 
     def checkpoints(self) -> dict[str, bytes]:

@@ -21,6 +21,7 @@ from streamsense.models.fraud.artifact import (
     SAMPLE_FILE,
     FraudArtifact,
     TrainingChoices,
+    distance_grid,
     feature_sample,
     save,
 )
@@ -161,6 +162,15 @@ def retrain(
         "train_cold_copies": len(y_fit) - cut,
         "gan_augmentation": choice.report,
     }
-    artifact = FraudArtifact(choice.booster, names, feature_config, blend, threshold, metrics, choices)
+    artifact = FraudArtifact(
+        choice.booster,
+        names,
+        feature_config,
+        blend,
+        threshold,
+        metrics,
+        choices,
+        distances=distance_grid(X[:cut], names),
+    )
     save(artifact, root, (extra_files or {}) | {SAMPLE_FILE: feature_sample(X[:cut], params.seed)})
     return artifact

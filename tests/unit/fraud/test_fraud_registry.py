@@ -1,6 +1,9 @@
 from pathlib import Path
 
-from streamsense.models.fraud.artifact import list_versions, load, save
+import numpy as np
+
+from streamsense.models.fraud.artifact import DISTANCE_GRID, SAMPLE_FILE, feature_sample, list_versions, load, save
+from streamsense.models.fraud.features import NO_DISTANCE
 from streamsense.models.fraud.registry import FraudModelRegistry
 
 
@@ -46,3 +49,23 @@ def test_registry_ignores_unfinished_and_broken_versions(tmp_path: Path, tiny_ar
     assert list_versions(tmp_path) == [1, 3]
     registry = FraudModelRegistry(tmp_path, check_every_s=0.0)
     assert registry.current().version == 1
+
+
+def test_a_row_without_coordinates_gets_its_mean_over_the_training_distances_once_a_sample_is_saved(
+    tmp_path: Path, tiny_artifact, tiny_xy
+) -> None:
+    X = tiny_xy[0]
+    column = tiny_artifact.names.index("distance")
+    loaded = load(save(tiny_artifact, tmp_path / "sampled", {SAMPLE_FILE: feature_sample(X, seed=0)}))
+    unsampled = load(save(tiny_artifact, tmp_path / "unsampled"))
+    assert len(loaded.distances) == DISTANCE_GRID and len(unsampled.distances) == 0
+    rows = X[:3].copy()
+    rows[1, column] = NO_DISTANCE
+    margins, contribs = loaded.margin_and_contribs(rows)
+    at_each = np.repeat(rows[1:2], DISTANCE_GRID, axis=0)
+    at_each[:, column] = loaded.distances
+    assert np.isclose(margins[1], loaded.compiled.margin_and_contribs(at_each)[0].mean())
+    assert np.allclose(contribs.sum(axis=1) + loaded.compiled.bias, margins)
+    walked = loaded.compiled.margin_and_contribs(rows)[0]
+    assert (margins[[0, 2]] == walked[[0, 2]]).all(), "rows with a distance are walked as they are"
+    assert (unsampled.margin_and_contribs(rows)[0] == walked).all(), "a version without a sample walks the sentinel"
