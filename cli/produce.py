@@ -190,7 +190,11 @@ def feedback(
     conversation: str = typer.Option("feedback", help="the conversation the message came from (the event's key)"),
 ) -> None:
     """Teach every running chat worker a message's right intent (online, with EWC); workers started later learn it
-    too, since the feedback topic is kept."""
+    too, since the feedback topic is kept. An intent no worker holds (neither trained nor added on chat.intents, in
+    this case) is refused here, as every worker would refuse the feedback."""
+    if reason := _unknown_intent(intent):
+        typer.echo(f"error: {reason}", err=True)
+        raise typer.Exit(2)
     event = _valid(
         "feedback",
         lambda: ChatFeedback(
@@ -203,6 +207,29 @@ def feedback(
     )
     _send_one(CHAT_FEEDBACK, conversation, event)
     typer.echo(f"sent feedback {intent} to {CHAT_FEEDBACK}")
+
+
+def _unknown_intent(name: str) -> str | None:
+    """Why no worker would learn feedback for ``name``, from the trained intents and chat.intents read whole as a
+    starting worker reads it; None where it would, or where the chat models are not trained here."""
+    import asyncio
+
+    from streamsense.models.chat.intent_ledger import IntentLedger
+    from streamsense.models.chat.training import trained_intents
+    from streamsense.streams.follower import decoding, read_whole
+
+    settings = get_settings()
+    trained = trained_intents(settings.artifact_dir)
+    if trained is None:
+        return None
+    ledger = IntentLedger(trained)
+    ensure_topics(settings)
+    asyncio.run(read_whole(settings, {CHAT_INTENTS: decoding(NewIntent, settings, ledger.add, ledger.remove)}))
+    if name in ledger.trained or name in ledger.added:
+        return None
+    spelled = ledger.spelled(name) or next((t for t in trained if t.casefold() == name.casefold()), None)
+    hint = f" (did you mean {spelled}?)" if spelled else "; add it with `streamsense produce intent` first"
+    return f"no worker holds intent {name}, trained or added, so every worker would refuse this feedback{hint}"
 
 
 def _valid(what: str, build: Callable[[], BaseModel]) -> BaseModel:

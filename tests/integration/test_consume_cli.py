@@ -1,16 +1,19 @@
-"""``streamsense consume`` on the real broker: a topic's messages as JSON lines, a dead letter's reason with them."""
+"""The command line on the real broker: ``consume`` prints a topic's messages as JSON lines, a dead letter's reason
+with them; ``produce feedback`` names only intents the workers hold."""
 
 import uuid
+from datetime import UTC, datetime
 
 import orjson
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from streamsense.cli.main import app
 from streamsense.infra.local.launcher import LocalInfra
+from streamsense.schemas.chat import NewIntent
 from streamsense.settings import Settings, get_settings
 from streamsense.streams.producer import EventProducer
-from streamsense.streams.topics import dlq_topic
+from streamsense.streams.topics import CHAT_INTENTS, dlq_topic
 
 pytestmark = pytest.mark.integration
 
@@ -41,3 +44,28 @@ def test_consume_prints_the_messages_of_a_topic_as_json_lines_with_their_headers
         ({"event_id": "ok"}, {}),
     ]
     assert missing.exit_code == 2 and "no topic" in missing.output
+
+
+def test_feedback_for_an_intent_no_worker_holds_exits_2_and_for_an_added_one_is_sent(
+    infra: LocalInfra, settings: Settings, producer: EventProducer
+) -> None:
+    """Until stop 37 both were "sent", and every worker refused the first."""
+    name = f"Hotel-Pets-{uuid.uuid4().hex[:8]}"
+    examples = [f"can I bring my dog {n}" for n in range(5)]
+    producer.send(
+        CHAT_INTENTS, name, NewIntent(event_id=name, event_time=datetime.now(UTC), intent=name, examples=examples)
+    )
+    producer.flush()
+    env = {"STREAMSENSE_KAFKA_BOOTSTRAP": settings.bootstrap_servers}
+
+    def feedback(intent: str) -> Result:
+        get_settings.cache_clear()
+        try:
+            return CliRunner().invoke(app, ["produce", "feedback", "are dogs allowed ?", intent], env=env)
+        finally:
+            get_settings.cache_clear()
+
+    added, misspelled, unknown = feedback(name), feedback(name.lower()), feedback(f"Taxi-Pets-{name}")
+    assert added.exit_code == 0 and f"sent feedback {name}" in added.output
+    assert misspelled.exit_code == 2 and f"did you mean {name}?" in misspelled.output
+    assert unknown.exit_code == 2 and "add it with `streamsense produce intent` first" in unknown.output
