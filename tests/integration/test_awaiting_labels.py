@@ -17,7 +17,7 @@ from streamsense.streams.topics import STREAMS, label_index
 pytestmark = pytest.mark.integration
 
 
-def test_an_entry_logged_beside_its_decision_is_read_back_at_once_with_whether_it_was_labelled_and_expires_by_age(
+def test_an_entry_logged_beside_its_decision_is_read_back_at_once_with_its_label_if_labelled_and_expires_by_age(
     settings: Settings, es: Elasticsearch, payment_decision
 ) -> None:
     run = uuid.uuid4().hex[:10]
@@ -47,7 +47,7 @@ def test_an_entry_logged_beside_its_decision_is_read_back_at_once_with_whether_i
 
     assert rejected == []
     assert found == {
-        old: {"at": 1_000.0, "features": {"amount": 99.0}, "labelled": True},
+        old: {"at": 1_000.0, "features": {"amount": 99.0}, "labelled": True, "fraud": False},
         new: {"at": 2_000.0, "features": {"amount": 12.5}, "labelled": False},
     }
     assert expired >= 1
