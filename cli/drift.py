@@ -2,7 +2,6 @@
 
 import csv
 import json
-import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,6 +13,7 @@ import typer
 
 from streamsense.cli.groups import eval_app, report_app
 from streamsense.cli.main import app
+from streamsense.cli.times import DURATION, parse_duration, parse_time
 from streamsense.models.drift.calibration import adversarial_calibration, statistic_calibration
 from streamsense.models.drift.detector_evaluation import compare_detectors
 from streamsense.models.drift.detectors import AdwinDetector, AlwaysAlarmDetector
@@ -27,8 +27,8 @@ from streamsense.streams.topics import STREAMS
 # ``cli.main`` imports this module after creating ``app`` (COMMAND_MODULES), so the group registers itself here.
 drift_app = typer.Typer(help="Drift of the decision log in Elasticsearch: run the job, render the report.")
 app.add_typer(drift_app, name="drift")
-_DURATION = re.compile(r"^(\d+(?:\.\d+)?)([smhd])$")
-_UNIT_S = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+REPORT_ROWS = 10_000
+"""The most drift rows one report reads: the newest, when the period holds more."""
 
 
 def _parse_floats(text: str) -> list[float]:
@@ -75,7 +75,7 @@ def eval_drift_thresholds(
 
 
 def _read_columns(path: Path) -> dict[str, list[str]]:
-    with path.open(newline="") as handle:
+    with path.open(newline="", encoding="utf-8-sig") as handle:  # a spreadsheet's byte-order mark is not a column
         rows = list(csv.DictReader(handle))
     if not rows:
         raise typer.BadParameter(f"{path} has no data rows")
@@ -125,27 +125,6 @@ def report_drift(
     typer.echo(report.model_dump_json(indent=2))
 
 
-def parse_duration(text: str) -> timedelta:
-    """``90s``, ``15m``, ``1h``, ``7d`` as a timedelta."""
-    match = _DURATION.match(text.strip())
-    if not match:
-        raise typer.BadParameter(f"{text!r} is not a duration like 30m, 1h or 7d")
-    return timedelta(seconds=float(match.group(1)) * _UNIT_S[match.group(2)])
-
-
-def parse_time(text: str | None, now: datetime) -> datetime | None:
-    """An ISO 8601 time (UTC when it has no offset), or ``now-<duration>``, or ``now``."""
-    if text is None:
-        return None
-    if text.startswith("now"):
-        return now - (parse_duration(text[4:]) if text[3:4] == "-" else timedelta(0))
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(f"{text!r} is not an ISO 8601 time (2026-04-01T12:00) or now-<duration>") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
 def _windows(
     window: str | None,
     reference_from: str | None,
@@ -162,6 +141,8 @@ def _windows(
     if any(b is not None for b in bounds):
         raise typer.BadParameter("give all four of --reference-from/--reference-to/--current-from/--current-to")
     length = parse_duration(window) if window else timedelta(seconds=get_settings().drift_window_s)
+    if length <= timedelta(0):
+        raise typer.BadParameter(f"the window must be longer than 0, not {window!r}")
     end = now
     return Window(start=end - 2 * length, end=end - length), Window(start=end - length, end=end)
 
@@ -217,18 +198,23 @@ def drift_report(
 
     settings = get_settings()
     now = datetime.now(UTC)
-    start = parse_time(since if not _DURATION.match(since) else f"now-{since}", now)
+    start = parse_time(since if not DURATION.match(since) else f"now-{since}", now)
     filters: list[dict] = [{"range": {"current_to": {"gte": start.isoformat()}}}]
     if stream:
         filters.append({"term": {"stream": stream}})
     with Elasticsearch(**elasticsearch_options(settings), request_timeout=30) as es:
-        docs = []
+        docs, total = [], 0
         if es.indices.exists(index=DRIFT_INDEX):
-            hits = es.search(
-                index=DRIFT_INDEX, size=10_000, query={"bool": {"filter": filters}}, sort=[{"current_to": "asc"}]
-            )["hits"]["hits"]
-            docs = [h["_source"] for h in hits]
+            found = es.search(
+                index=DRIFT_INDEX,
+                size=REPORT_ROWS,
+                query={"bool": {"filter": filters}},
+                sort=[{"current_to": "desc"}],
+                track_total_hits=True,
+            )["hits"]
+            docs, total = [h["_source"] for h in reversed(found["hits"])], found["total"]["value"]
     if not out.parent.is_dir():
         raise typer.BadParameter(f"no folder {out.parent} to write {out.name} in")
     out.write_text(render_html(docs))
-    typer.echo(f"wrote {out} ({len(docs)} drift rows)")
+    newest = f", the newest of {total:,}: give a shorter --since for all" if total > len(docs) else ""
+    typer.echo(f"wrote {out} ({len(docs):,} drift rows{newest})")

@@ -9,8 +9,8 @@ import orjson
 import torch
 import typer
 
-from streamsense.cli.drift import parse_time
 from streamsense.cli.groups import eval_app, report_app, train_app
+from streamsense.cli.times import parse_time
 from streamsense.models.fraud.artifact import (
     SAMPLE_FILE,
     TrainingChoices,

@@ -192,9 +192,6 @@ def feedback(
     """Teach every running chat worker a message's right intent (online, with EWC); workers started later learn it
     too, since the feedback topic is kept. An intent no worker holds (neither trained nor added on chat.intents, in
     this case) is refused here, as every worker would refuse the feedback."""
-    if reason := _unknown_intent(intent):
-        typer.echo(f"error: {reason}", err=True)
-        raise typer.Exit(2)
     event = _valid(
         "feedback",
         lambda: ChatFeedback(
@@ -205,6 +202,9 @@ def feedback(
             intent=intent,
         ),
     )
+    if reason := _unknown_intent(intent):
+        typer.echo(f"error: {reason}", err=True)
+        raise typer.Exit(2)
     _send_one(CHAT_FEEDBACK, conversation, event)
     typer.echo(f"sent feedback {intent} to {CHAT_FEEDBACK}")
 

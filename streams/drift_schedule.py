@@ -27,12 +27,14 @@ def run_once(stream: str, settings: Settings, metrics: WorkerMetrics | None = No
     """
     reference, current = trailing_windows(settings.drift_window_s)
     runs = run_drift(settings, stream, reference, current)
+    psi: dict[tuple[str, str], float] = {}
     for run in runs:
         log.info("drift %s/%s: level %s, crossed %s", run.stream, run.model, run.report.level, run.crossed)
-        if metrics is not None:
-            for row in run.report.features:
-                if row.statistic == "psi":
-                    metrics.drift_psi.labels(run.model, row.feature).set(row.value if row.level != "ok" else 0.0)
+        for row in run.report.features:
+            if row.statistic == "psi":
+                psi[run.model, row.feature] = row.value if row.level != "ok" else 0.0
+    if metrics is not None:
+        metrics.set_drift_psi(psi)
     return publish(settings, runs)
 
 

@@ -58,6 +58,7 @@ class WorkerMetrics:
             CONSUMER_LAG, "Messages not yet committed, per partition", labels(CONSUMER_LAG), registry=self.registry
         )
         self._lag_series: set[tuple[str, int]] = set()
+        self._psi_series: set[tuple[str, str]] = set()
         self.es_errors = Counter(
             ES_BULK_ERRORS_TOTAL, "Failed or rejected Elasticsearch bulk attempts", registry=self.registry
         )
@@ -100,6 +101,15 @@ class WorkerMetrics:
         for (topic, partition), lag in lags.items():
             self.lag.labels(topic, str(partition)).set(lag)
         self._lag_series = set(lags)
+
+    def set_drift_psi(self, values: dict[tuple[str, str], float]) -> None:
+        """The PSI of each (model, feature) of the last drift run; a pair the run did not read (a model with too few
+        decisions, a feature gone) loses its series, which would otherwise keep an alert firing on an old value."""
+        for model, feature in self._psi_series - values.keys():
+            self.drift_psi.remove(model, feature)
+        for (model, feature), value in values.items():
+            self.drift_psi.labels(model, feature).set(value)
+        self._psi_series = set(values)
 
     def expose(self) -> bytes:
         return generate_latest(self.registry)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 import numpy.typing as npt
+from scipy import stats
 
 from streamsense.models.drift.adversarial import (
     ADVERSARIAL_AUC_ALERT,
@@ -31,7 +32,9 @@ KS_PERCENTS = [2.0 * i for i in range(1, 50)]
 AUC_DROP_WARN = 0.02
 AUC_DROP_ALERT = 0.05
 DROP_Z = 2.33
-"""Standard errors a drop must exceed to count (one-sided 1%)."""
+"""Standard errors a drop of AUC must exceed to count (one-sided 1%)."""
+DROP_P = 0.01
+"""The one-sided p-value under which a drop of accuracy counts (Fisher's exact test)."""
 
 
 def inner_edges(percentiles: Sequence[float | None]) -> list[float]:
@@ -101,18 +104,26 @@ def auc_from_class_histograms(positive: npt.ArrayLike, negative: npt.ArrayLike) 
     return float(np.sum(pos * (negatives_below + 0.5 * neg)) / (n_pos * n_neg))
 
 
-def standard_error(point: PerformancePoint, metric: str) -> float | None:
-    """The standard error of a window's ``auc`` (Hanley and McNeil, 1982, from its positive and negative counts)
-    or ``accuracy`` (binomial); None where the window lacks the metric."""
-    value = getattr(point, metric)
-    if value is None:
-        return None
-    if metric == "accuracy":
-        return float(np.sqrt(value * (1 - value) / max(point.n, 1)))
+def standard_error(point: PerformancePoint) -> float | None:
+    """The standard error of a window's ``auc`` (Hanley and McNeil, 1982, from its positive and negative counts);
+    None where the window lacks it. The AUC is read at least 1/(2 * the smaller class count) from 0 and 1 here: at 1
+    (and at 0) the formula gives 0, and two labelled frauds ranked right would make any later drop significant."""
     positives, negatives = point.positives, point.n - point.positives
+    if point.auc is None or min(positives, negatives) < 1:
+        return None
+    edge = 0.5 / min(positives, negatives)
+    value = min(max(point.auc, edge), 1 - edge)
     q1, q2 = value / (2 - value), 2 * value**2 / (1 + value)
     variance = value * (1 - value) + (positives - 1) * (q1 - value**2) + (negatives - 1) * (q2 - value**2)
     return float(np.sqrt(max(variance, 0.0) / max(positives * negatives, 1)))
+
+
+def _accuracy_drop_p(reference: PerformancePoint, current: PerformancePoint) -> float:
+    """One-sided p-value of the current window's accuracy being lower by chance (Fisher's exact test on the right
+    and wrong counts): exact at any size, where the binomial standard error is 0 at an accuracy of 0 or 1, and one
+    wrong label in a window of one read as a significant drop."""
+    table = [[round(w.accuracy * w.n), w.n - round(w.accuracy * w.n)] for w in (reference, current)]
+    return float(stats.fisher_exact(table, alternative="greater").pvalue)
 
 
 def performance_drift(
@@ -121,17 +132,23 @@ def performance_drift(
     """Drop of a metric (``auc``, ``accuracy``) from the reference window to the current one (positive = worse).
 
     None unless both windows have the metric; the warn/alert drops (0.02/0.05) are on the metric's own scale, and
-    count only beyond ``DROP_Z`` standard errors of the difference: over a few labelled frauds a window's AUC moves
-    by more than the alert drop on noise alone.
+    count only where chance is unlikely to explain them: for AUC beyond ``DROP_Z`` standard errors of the difference
+    (over a few labelled frauds a window's AUC moves by more than the alert drop on noise alone), for accuracy at a
+    one-sided p-value under ``DROP_P``.
     """
     if reference is None or current is None:
         return None
     ref_value, cur_value = getattr(reference, metric), getattr(current, metric)
-    ref_se, cur_se = standard_error(reference, metric), standard_error(current, metric)
-    if ref_value is None or cur_value is None or ref_se is None or cur_se is None:
+    if ref_value is None or cur_value is None:
         return None
     drop = ref_value - cur_value
-    significant = drop > DROP_Z * float(np.hypot(ref_se, cur_se))
+    if metric == "accuracy":
+        significant = drop > 0 and _accuracy_drop_p(reference, current) < DROP_P
+    else:
+        ref_se, cur_se = standard_error(reference), standard_error(current)
+        if ref_se is None or cur_se is None:
+            return None
+        significant = drop > DROP_Z * float(np.hypot(ref_se, cur_se))
     level: DriftLevel = "ok"
     if significant:
         level = "alert" if drop >= AUC_DROP_ALERT else "warn" if drop >= AUC_DROP_WARN else "ok"

@@ -127,3 +127,15 @@ def test_a_feature_that_stops_arriving_or_starts_is_drift_and_one_always_there_o
     assert presence_drift("other_models_feature", (0, 600), (0, 500)) is None
     steady = presence_drift("optional", (300, 600), (252, 500))
     assert steady is not None and steady.level == "ok"
+
+
+def test_a_drop_read_from_one_to_three_labels_is_not_an_alert_where_chance_explains_it() -> None:
+    """The standard errors were 0 at an accuracy or AUC of 0 or 1, so one wrong label was a significant drop."""
+    one_wrong = performance_drift("accuracy", _point(None, 0.9, n=1_000), _point(None, 0.0, n=1))
+    assert one_wrong is not None and one_wrong.value == pytest.approx(0.9) and one_wrong.level == "ok"
+    three_right = performance_drift("accuracy", _point(None, 1.0, n=3), _point(None, 0.95, n=1_000))
+    assert three_right is not None and three_right.level == "ok"
+    two_ranked_right = performance_drift("auc", _point(1.0, n=2, positives=1), _point(0.9, n=10_000, positives=100))
+    assert two_ranked_right is not None and two_ranked_right.level == "ok"
+    many_wrong = performance_drift("accuracy", _point(None, 0.9, n=1_000), _point(None, 0.2, n=20))
+    assert many_wrong is not None and many_wrong.level == "alert"

@@ -1,9 +1,13 @@
 import json
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+import typer
 from typer.testing import CliRunner
 
 from streamsense.cli.main import app
+from streamsense.cli.times import parse_time
 
 runner = CliRunner()
 
@@ -50,3 +54,25 @@ def test_report_drift_reads_an_empty_cell_as_missing_and_refuses_a_word_in_a_num
     cur.write_text("amount,country\n1,US\nn/a,US\n")
     result = runner.invoke(app, args)
     assert result.exit_code == 2 and "'n/a', not a number" in result.output
+
+
+def test_a_csv_written_with_a_byte_order_mark_reads_as_one_without(tmp_path: Path) -> None:
+    """Spreadsheets write one; the first column was named '\\ufeffamount' and the two files' columns differed."""
+    ref, cur = tmp_path / "ref.csv", tmp_path / "cur.csv"
+    ref.write_text("\ufeffamount,country\n" + "".join(f"{i % 50},DE\n" for i in range(200)), encoding="utf-8")
+    cur.write_text("amount,country\n" + "".join(f"{i % 50},DE\n" for i in range(200)))
+    result = runner.invoke(app, _report_args(ref, cur))
+    assert result.exit_code == 0, result.output
+    assert {f["feature"] for f in json.loads(result.output)["features"]} >= {"amount", "country"}
+
+
+def test_times_other_than_now_or_now_minus_a_duration_and_empty_windows_are_usage_errors() -> None:
+    """ "now+1d" and "nowish" were read as now, a huge duration raised OverflowError, and a window of 0s compared two
+    empty windows."""
+    now = datetime(2026, 4, 1, tzinfo=UTC)
+    assert (parse_time("now", now), parse_time("now-7d", now)) == (now, now - timedelta(days=7))
+    for text in ("now+1d", "nowish", "now-99999999999d", "now-7x"):
+        with pytest.raises(typer.BadParameter):
+            parse_time(text, now)
+    result = runner.invoke(app, ["drift", "run", "--window", "0s"])
+    assert result.exit_code == 2 and "longer than 0" in result.output

@@ -4,7 +4,8 @@ import faust
 import pytest
 import typer
 
-from streamsense.cli.drift import _windows, parse_duration
+from streamsense.cli.drift import _windows
+from streamsense.cli.times import parse_duration
 from streamsense.settings import Settings, get_settings
 from streamsense.streams.drift_job import trailing_windows
 from streamsense.streams.drift_schedule import install_drift_timer
