@@ -145,6 +145,14 @@ def _outcome(is_fraud: bool) -> str:
     return "fraud" if is_fraud else "genuine"
 
 
+def _labelled(entry: dict, received: float, labelled_at: datetime) -> Record:
+    """The decision with its true outcome (``entry["fraud"]``), for performance drift and the fairness report."""
+    tx = Transaction.model_validate(entry["transaction"])
+    audit = {k: v for k, v in (("age_band", tx.age_band), ("gender", tx.gender)) if v is not None}
+    actual = "fraud" if entry["fraud"] else "legit"
+    return Record(label_action(_decision(tx, entry, received), actual, labelled_at, entry["fraud"], audit))
+
+
 def _decision(tx: Transaction, entry: dict, received: float) -> PaymentDecision:
     return PaymentDecision(
         event_id=tx.event_id,
@@ -226,7 +234,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             if entry is not None and (refused := _reused(tx, entry)) is not None:
                 outcomes.append(refused)
                 continue
-            if entry is not None and entry["labelled"]:
+            if entry is not None and entry["labelled"] and not entry["summary"]:
                 outcomes.append(None)  # decided long ago and labelled since: nothing left to do
                 continue
             if tx.account_id not in states:
@@ -318,7 +326,9 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             marker = {
                 "account": entry["account"],
                 "terminal": entry["terminal"],
-                "summary": [],
+                # kept while the entry is: the transaction may come again (a crash before its decision was logged,
+                # while Elasticsearch was down, say), and its decision must be made again, not dropped as labelled
+                "summary": entry.get("summary", []),
                 "labelled": True,
                 "fraud": label.is_fraud,
                 "id": entry.get("id"),
@@ -336,7 +346,10 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         if entry is None:
             return Skip(f"no scored transaction {label.transaction_id} awaits a label on terminal {handed.terminal_id}")
         if entry["labelled"]:
-            return None  # a replayed label: learned already
+            # a label learned already: where the table still holds its decision (the label came again after a crash,
+            # which may have come before the labelled decision was logged), that is logged again, else nothing
+            labelled_at = entry.get("labelled_at")
+            return None if labelled_at is None else _labelled(entry, item.received, datetime.fromisoformat(labelled_at))
         state = terminals.get(handed.terminal_id) or new_terminal_state()
         scorer.update_label_state(label, state)
         scorer.learn_one(entry["features"], label.is_fraud)
@@ -350,9 +363,14 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         )
         terminals[handed.terminal_id] = state
         message = item.event.message
+        # An entry read from the table keeps its decision, which a replay of the transaction makes again; one read
+        # back from Elasticsearch was decided and logged long ago, and its marker needs no more.
+        kept = entry if entry.get("o", -1) != -1 else {}
         marker = {
+            **kept,
             "labelled": True,
             "fraud": label.is_fraud,
+            "labelled_at": label.event_time.isoformat(),
             "id": entry.get("id"),
             "at": time.time(),
             "p": message.partition,
@@ -360,13 +378,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             "lo": message.offset,
         }
         scored.set(label.transaction_id, marker)
-        tx = Transaction.model_validate(entry["transaction"])
-        audit = {k: v for k, v in (("age_band", tx.age_band), ("gender", tx.gender)) if v is not None}
-        actual = "fraud" if label.is_fraud else "legit"
-        # the decision with its true outcome, for performance drift and the fairness report
-        return Record(
-            label_action(_decision(tx, entry, item.received), actual, label.event_time, label.is_fraud, audit)
-        )
+        return _labelled({**entry, "fraud": label.is_fraud}, item.received, label.event_time)
 
     async def route_labels_many(items: list[Item]) -> list[Outcome]:
         return await _decide_labels(summarised, awaiting, items, lambda label: label.transaction_id, route_label)

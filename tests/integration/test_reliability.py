@@ -16,9 +16,16 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from streamsense.schemas.payments import Transaction
+from streamsense.schemas.payments import Transaction, TransactionLabel
 from streamsense.streams.codec import DecodeError, check_key, decode
-from streamsense.streams.topics import PAYMENTS_DECISIONS, PAYMENTS_TRANSACTIONS, dlq_topic
+from streamsense.streams.topics import (
+    PAYMENTS_DECISIONS,
+    PAYMENTS_LABELS,
+    PAYMENTS_TRANSACTIONS,
+    STREAMS,
+    dlq_topic,
+    label_index,
+)
 
 pytestmark = pytest.mark.integration
 INDEX = "streamsense-decisions-payments"
@@ -62,6 +69,20 @@ async def _broken_write(self, actions):
 
 
 decision_log.DecisionLog.write = _broken_write
+'''
+
+HANGING_DECISION_LOG = '''
+"""Injected through PYTHONPATH: no write to the decision log ever completes, as while Elasticsearch is down."""
+import asyncio
+
+from streamsense.streams import decision_log
+
+
+async def _hang(self, actions):
+    await asyncio.Event().wait()
+
+
+decision_log.DecisionLog.write = _hang
 '''
 
 
@@ -316,3 +337,43 @@ def test_a_worker_whose_agent_keeps_crashing_exits_for_a_fresh_process(
     log = worker.log_path.read_text(errors="replace")
     assert worker.proc.returncode == 1, log[-3000:]
     assert "injected: the decision log is broken" in log and "Max restarts exceeded" in log, log[-3000:]
+
+
+def test_a_transaction_labelled_while_its_decision_waited_for_the_log_is_decided_again_after_a_crash(
+    start_worker, producer, read_topic, es, count_by_id, wait_for, tmp_path
+):
+    """Until stop 37 its replay found the label's marker and dropped it as decided long ago: the decision never
+    reached the log or the topic, and the labelled decision never reached the label index."""
+    (tmp_path / "sitecustomize.py").write_text(HANGING_DECISION_LOG)
+    path = os.pathsep.join(filter(None, [str(tmp_path), os.environ.get("PYTHONPATH")]))
+    stuck = start_worker("payments", extra_env={"PYTHONPATH": path})
+    wait_for(stuck.ready, 240, "the worker to be ready")
+    run = uuid.uuid4().hex[:10]
+    tx = _tx(run, 1)
+    label = TransactionLabel(
+        event_id=f"{run}-label",
+        event_time=tx.event_time + timedelta(hours=1),
+        transaction_id=tx.event_id,
+        account_id=tx.account_id,
+        is_fraud=True,
+    )
+    scored = read_topic(f"{STREAMS['payments'].app_id}-payments-scored-changelog")
+
+    def on_changelog(*fragments: bytes) -> bool:
+        ours = (m.value() or b"" for m in scored.poll(1.0) if m.key() and tx.event_id.encode() in m.key())
+        return any(all(f in value for f in fragments) for value in ours)
+
+    producer.send(PAYMENTS_TRANSACTIONS, tx.account_id, tx)
+    producer.flush()
+    wait_for(lambda: on_changelog(b'"score"'), 120, "the transaction scored, its decision waiting for the log")
+    producer.send(PAYMENTS_LABELS, label.account_id, label)
+    producer.flush()
+    wait_for(lambda: on_changelog(b'"labelled":true'), 120, "the label learned, its write waiting for the log")
+    stuck.kill()
+    assert count_by_id(INDEX, [tx.event_id]) == {}, "nothing was logged before the crash"
+    worker = start_worker("payments")
+    wait_for(lambda: count_by_id(INDEX, [tx.event_id]) == {tx.event_id: 1}, 240, "the decision after the restart")
+    labelled = label_index("payments")
+    wait_for(lambda: es.exists(index=labelled, id=tx.event_id), 60, "the labelled decision after the restart")
+    assert es.get(index=labelled, id=tx.event_id)["_source"]["actual"] == "fraud"
+    assert worker.alive(), worker.log()
