@@ -288,6 +288,19 @@ class DialogueStateTracker:
         self.log_priors = {c: math.log((priors[c] + 1) / total) for c in self.turn_classes}
         return self
 
+    def transitions_from(self, context: str | None) -> dict[str, float]:
+        """Log transitions from ``context`` (a domain; None is the start) to each turn class. A class that no
+        training dialogue holds (hospital and police) takes the least likely transition to a domain they do hold,
+        as in ``context_odds``: smoothed alone, "I need a hospital" as a first turn (Hospital-Inform at 0.99) ranked
+        that domain seventh of eight, and the state named no domain."""
+        transitions = self.log_transitions.get(context or START, self.log_transitions.get(START, {}))
+        held = [v for c, v in transitions.items() if c in self.dialogue_classes and c != GENERAL]
+        if not held:
+            return transitions
+        least = min(held)
+        unheld = {c for c in transitions if c not in self.dialogue_classes and c != GENERAL}
+        return {c: max(v, least) if c in unheld else v for c, v in transitions.items()}
+
     def context_odds(self, state: dict) -> dict[str, float]:
         """How much likelier each turn class is for the conversation's next turn than for a turn of unknown
         context: the transitions from the beam's domains (weighted by their hypotheses' scores) over the prior.
@@ -344,7 +357,7 @@ class DialogueStateTracker:
         }
         options = []
         for hypothesis in hypotheses:
-            transitions = self.log_transitions.get(hypothesis["domain"] or START, self.log_transitions.get(START, {}))
+            transitions = self.transitions_from(hypothesis["domain"])
             for current, emission in emissions.items():
                 domain = hypothesis["domain"] if current == GENERAL else current
                 options.append((hypothesis["score"] + emission + transitions.get(current, 0.0), domain, hypothesis))

@@ -71,6 +71,14 @@ def build_graph(databases: dict[str, list[dict]], faq: list[dict]) -> nx.MultiDi
     return graph
 
 
+PLACES = ("hotel", "restaurant", "attraction")
+
+
+def _folded(node: str) -> str:
+    """A node id without case, spaces or hyphens: how two spellings of one value compare."""
+    return re.sub(r"[\s\-]", "", node.lower())
+
+
 class KnowledgeRetriever:
     """``retrieve(text, state, intents, k)`` -> top-k FAQ/entity nodes with scores."""
 
@@ -86,6 +94,7 @@ class KnowledgeRetriever:
         self.graph = graph
         self.node_ids = node_ids
         self.index = {n: i for i, n in enumerate(node_ids)}
+        self.spelled = {_folded(n): n for n in node_ids}
         self.embeddings = F.normalize(torch.from_numpy(embeddings), dim=1).numpy()
         self.graph_weight = graph_weight
         self.document_weight = document_weight
@@ -130,8 +139,11 @@ class KnowledgeRetriever:
         for slot, value in state.get("slots", {}).items():
             domain, name = slot.split("-", 1)
             attribute = {"price": "pricerange"}.get(name, name)
-            nodes += [f"{domain}:{value}", f"value:{attribute}={value}"]
-        return [n for n in nodes if n in self.index]
+            # a taxi's ends are places: the hotel, restaurant or attraction of that name
+            places = PLACES if domain == "taxi" else (domain,)
+            nodes += [f"{place}:{value}" for place in places] + [f"value:{attribute}={value}"]
+        # the tracker writes the ontology's spelling ("guest house"), the graph the database's ("guesthouse")
+        return [self.spelled[_folded(n)] for n in nodes if _folded(n) in self.spelled]
 
     def score_parts(
         self, text: str, state: dict | None = None, intents: Sequence[tuple[str, float]] | None = None

@@ -215,3 +215,16 @@ def test_a_message_repeating_a_value_is_read_up_to_its_first_values_only(tracker
     longer = tracker.update(empty_state(), text + " north" * 200, "Hotel-Inform")
     assert longer == tracker.update(empty_state(), text, "Hotel-Inform")
     assert longer["slots"]
+
+
+def test_a_domain_no_training_dialogue_holds_is_reached_from_the_start_as_the_least_likely_held_one(
+    tracker: DialogueStateTracker,
+) -> None:
+    """Hospital and police: with smoothed counts alone, "I need a hospital" at 0.99 tracked no domain at all."""
+    counts = {"Hotel-Inform": 40, "Train-Inform": 40, "Restaurant-Inform": 40, "Hospital-Inform": 5}
+    tracker.fit_context([["Hotel-Inform", "Train-Inform"], ["Restaurant-Inform"], ["Train-Inform"]], counts)
+    start = tracker.transitions_from(None)
+    held = [start[c] for c in ("hotel", "train", "restaurant")]
+    assert start["hospital"] == min(held) > tracker.log_transitions["start"]["hospital"]
+    state = tracker.update(empty_state(), "I need a hospital .", [("Hospital-Inform", 0.99), ("general-greet", 0.01)])
+    assert state["domain"] == "hospital"

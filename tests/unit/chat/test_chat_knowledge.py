@@ -145,3 +145,12 @@ def test_fresh_questions_name_known_entries_and_repeat_none_of_their_paraphrases
         entry = faq[faq_id]
         seen = {q.lower().rstrip("?. ") for q in [entry["question"], *entry["paraphrases"], *entry["held_out"]]}
         assert not seen & {q.lower().rstrip("?. ") for q in questions}, faq_id
+
+
+def test_tracked_values_reach_the_graph_in_its_own_spelling_and_a_taxis_ends_reach_their_places(
+    retriever: KnowledgeRetriever,
+) -> None:
+    """The tracker writes "guest house" where the database writes "guesthouse": the value was dropped from the
+    context, and a taxi to a hotel named no node."""
+    state = {"domain": "hotel", "slots": {"hotel-type": "guest house", "taxi-destination": "acorn guest house"}}
+    assert retriever.context_nodes(state, None) == ["domain:hotel", "value:type=guesthouse", "hotel:acorn guest house"]
