@@ -28,3 +28,36 @@ def test_twelve_hour_one_digit_and_named_times_become_hh_mm(text: str, expected:
 )
 def test_other_numbers_and_words_are_left_alone(text: str) -> None:
     assert clock_times(text) == text
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("at 7.30 please", "at 07:30 please"),
+        ("I want to leave at 10.15", "I want to leave at 10:15"),
+        ("I want to leave after 6", "I want to leave after 06:00"),
+        ("I need to arrive before 8 .", "I need to arrive before 08:00 ."),
+        ("it should arrive by 20.45", "it should arrive by 20:45"),
+        ("leave at 9 o'clock", "leave at 09:00"),
+    ],
+)
+def test_an_hour_after_a_word_that_introduces_a_time_is_a_time_not_a_count(text: str, expected: str) -> None:
+    """ "at 7.30" turned a table for two into one for seven, and "after 6" a train for six people."""
+    assert clock_times(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "at 9",
+        "it 's at 14 king 's street",
+        "around 6 different people",
+        "tickets at 14.50 each",
+        "around 12.50 pounds",
+        "by 2 people",
+        "for 3 nights from 4",
+        "by 06;15",
+    ],
+)
+def test_a_number_after_such_a_word_that_may_be_something_else_is_left_alone(text: str) -> None:
+    assert clock_times(text) == text
