@@ -365,12 +365,11 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         message = item.event.message
         # An entry read from the table keeps its decision, which a replay of the transaction makes again; one read
         # back from Elasticsearch was decided and logged long ago, and its marker needs no more.
-        kept = entry if entry.get("o", -1) != -1 else {}
+        kept = {**entry, "labelled_at": label.event_time.isoformat()} if entry.get("o", -1) != -1 else {}
         marker = {
             **kept,
             "labelled": True,
             "fraud": label.is_fraud,
-            "labelled_at": label.event_time.isoformat(),
             "id": entry.get("id"),
             "at": time.time(),
             "p": message.partition,
