@@ -36,6 +36,19 @@ GENERAL = "general"
 START = "start"
 FLOOR = 1e-3
 WORD = re.compile(r"\d\d:\d\d|[^\W_]+")
+CORRECTION = re.compile(
+    r"\b(?:actually|instead|rather|sorry|change|changed|switch|correction|make (?:it|that)|not)\b", re.I
+)
+"""Words with which a user changes a constraint: in such a turn a new value overwrites a filled slot at no cost
+(``change_penalty`` is for the turns that restate nothing). Without it, "actually, make it the south" after "a hotel
+in the north" filled the attraction's area and kept the hotel's north."""
+NEGATED = re.compile(
+    r"(?<!there )(?<!there is )(?<!there are )(?<!there's )"
+    r"\bnot\s+(?:(?:in|on|at|for|from|to)\s+)?(?:(?:the|a|an)\s+)?$",
+    re.I,
+)
+"""What a value that the user rules out follows ("not in the centre", "4 people not 3"): it fills no slot. "Is there
+not a guesthouse ?" and "if there is not a 4 star hotel" ask for it."""
 MAX_VALUES = 16
 """Values a turn's slots are filled from, its first ones: no MultiWOZ template names more than 6, and each costs a
 slot-model pass per domain of the beam, so a 4,000-character message repeating a value could take 60 ms."""
@@ -241,18 +254,23 @@ class DialogueStateTracker:
         return np.array(rows) if rows else np.zeros((0, len(self.classes)))
 
     def pick(
-        self, candidates: Sequence[Candidate], log_probs: np.ndarray, filled: dict[str, str] | None = None
+        self,
+        candidates: Sequence[Candidate],
+        log_probs: np.ndarray,
+        filled: dict[str, str] | None = None,
+        change_penalty: float | None = None,
     ) -> list[str]:
         """Greedy joint assignment on log-probabilities. A slot already ``filled`` with another value costs
-        ``change_penalty``: users seldom restate a constraint with a new value, so a time after "leave at 16:45"
-        goes to the arrival slot rather than overwriting the departure."""
+        ``change_penalty`` (the tracker's unless given): users seldom restate a constraint with a new value, so a
+        time after "leave at 16:45" goes to the arrival slot rather than overwriting the departure."""
         filled = filled or {}
+        penalty = self.change_penalty if change_penalty is None else change_penalty
         pairs = []
         for i, candidate in enumerate(candidates):
             for j in np.flatnonzero(np.isfinite(log_probs[i])):
                 label = self.classes[j]
                 changed = filled.get(label, candidate.value) != candidate.value
-                pairs.append((float(log_probs[i, j]) - self.change_penalty * changed, i, label))
+                pairs.append((float(log_probs[i, j]) - penalty * changed, i, label))
         labels: list[str | None] = [None] * len(candidates)
         used: set[str] = set()
         for _, i, label in sorted(pairs, key=lambda p: -p[0]):
@@ -386,7 +404,9 @@ class DialogueStateTracker:
         by position in ``options``), but lazily: the change penalty only lowers a score, so an extension is
         yielded once no unscored one can beat it, and the slots of the many that never reach the beam are not
         picked (the costly part: a slot model pass per domain)."""
-        candidates = self.candidates(text)[:MAX_VALUES]
+        lowered = text.lower()
+        candidates = [c for c in self.candidates(text) if not NEGATED.search(lowered, 0, c.start)][:MAX_VALUES]
+        penalty = 0.0 if CORRECTION.search(text) else self.change_penalty
         fillable = {slot for c in candidates for slot in c.slots}
         log_probs: dict[str | None, np.ndarray] = {}
         picks: dict[tuple, dict[str, str]] = {}
@@ -404,11 +424,11 @@ class DialogueStateTracker:
                 if key not in picks:
                     if domain not in log_probs:
                         log_probs[domain] = self.slot_log_probs(text, candidates, {domain: 1.0})
-                    labels = self.pick(candidates, log_probs[domain], slots)
+                    labels = self.pick(candidates, log_probs[domain], slots, penalty)
                     picks[key] = {label: c.value for c, label in zip(candidates, labels, strict=True) if label != NONE}
                 values = picks[key]
                 changed = sum(slots.get(slot, value) != value for slot, value in values.items())
-                heapq.heappush(scored, (-(base - self.change_penalty * changed), index, domain, {**slots, **values}))
+                heapq.heappush(scored, (-(base - penalty * changed), index, domain, {**slots, **values}))
             else:
                 negative, _, domain, slots = heapq.heappop(scored)
                 yield -negative, domain, slots

@@ -7,7 +7,14 @@ from pathlib import Path
 import pytest
 
 from streamsense.datasets.multiwoz import MultiWOZ, intent_data, value_lexicon
-from streamsense.models.chat.dst import MAX_VALUES, WORD, DialogueStateTracker, empty_state, joint_goal_accuracy
+from streamsense.models.chat.dst import (
+    MAX_VALUES,
+    NEGATED,
+    WORD,
+    DialogueStateTracker,
+    empty_state,
+    joint_goal_accuracy,
+)
 from streamsense.models.chat.intent import FALLBACK, IntentPrediction
 from streamsense.models.chat.training import tracker_input
 
@@ -228,3 +235,21 @@ def test_a_domain_no_training_dialogue_holds_is_reached_from_the_start_as_the_le
     assert start["hospital"] == min(held) > tracker.log_transitions["start"]["hospital"]
     state = tracker.update(empty_state(), "I need a hospital .", [("Hospital-Inform", 0.99), ("general-greet", 0.01)])
     assert state["domain"] == "hospital"
+
+
+def test_a_turn_that_says_it_changes_a_constraint_overwrites_it_whatever_the_change_penalty(
+    tracker: DialogueStateTracker,
+) -> None:
+    """The penalty is for turns that restate nothing: "actually, make it the south" kept the hotel's north."""
+    tracker.change_penalty = 100.0
+    state = tracker.update(empty_state(), "I need a place to stay in the north please .", "Hotel-Inform")
+    assert tracker.update(state, "in the centre please .", "Hotel-Inform")["slots"]["hotel-area"] == "north"
+    assert tracker.update(state, "actually , make it the centre .", "Hotel-Inform")["slots"]["hotel-area"] == "centre"
+
+
+def test_a_value_the_user_rules_out_fills_no_slot_unless_it_is_asked_for(tracker: DialogueStateTracker) -> None:
+    state = tracker.update(empty_state(), "I need a place to stay , not in the north .", "Hotel-Inform")
+    assert "hotel-area" not in state["slots"]
+    assert tracker.update(empty_state(), "I need a place to stay in the north .", "Hotel-Inform")["slots"]
+    assert NEGATED.search("a hotel , not a ") and NEGATED.search("4 people not ")
+    assert not NEGATED.search("is there not a ") and not NEGATED.search("if there is not a ")
