@@ -48,7 +48,8 @@ class ChatDecision(Decision):
 
 
 class ChatFeedback(Event):
-    """A reviewer's correct intent for a message; keyed by ``conversation_id`` on ``chat.feedback``.
+    """A reviewer's correct intent for a message; keyed by ``conversation_id`` on ``chat.feedback``, though any key
+    serves (no ``KEY_FIELD``): every worker reads that topic whole.
 
     The intent model learns from it online (with EWC, so that old intents are not forgotten).
     """
