@@ -262,7 +262,9 @@ class DialogueStateTracker:
     ) -> list[str]:
         """Greedy joint assignment on log-probabilities. A slot already ``filled`` with another value costs
         ``change_penalty`` (the tracker's unless given): users seldom restate a constraint with a new value, so a
-        time after "leave at 16:45" goes to the arrival slot rather than overwriting the departure."""
+        time after "leave at 16:45" goes to the arrival slot rather than overwriting the departure. A word value
+        said twice fills one slot, where its likeliest mention puts it ("cheap, really cheap" filled the hotel's
+        price and the restaurant's); a number or a time may fill one per mention ("2 people for 2 nights")."""
         filled = filled or {}
         penalty = self.change_penalty if change_penalty is None else change_penalty
         pairs = []
@@ -273,11 +275,15 @@ class DialogueStateTracker:
                 pairs.append((float(log_probs[i, j]) - penalty * changed, i, label))
         labels: list[str | None] = [None] * len(candidates)
         used: set[str] = set()
+        placed: set[str] = set()
         for _, i, label in sorted(pairs, key=lambda p: -p[0]):
-            if labels[i] is None and label not in used:
+            value = candidates[i].value
+            if labels[i] is None and label not in used and (label == NONE or value not in placed):
                 labels[i] = label
                 if label != NONE:
                     used.add(label)
+                    if not any(ch.isdigit() for ch in value):
+                        placed.add(value)
         return [label or NONE for label in labels]
 
     def fit_context(self, dialogues: Iterable[Sequence[str]], intent_counts: dict[str, int]) -> "DialogueStateTracker":

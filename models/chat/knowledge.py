@@ -185,7 +185,13 @@ class KnowledgeRetriever:
     def retrieve(
         self, text: str, state: dict | None = None, intents: Sequence[tuple[str, float]] | None = None, k: int = 3
     ) -> list[Hit]:
-        scores = self.scores(text, state, intents)
+        """The ``k`` best FAQ entries and entities, none where no phrasing shares a character n-gram with ``text``
+        (an empty message, or one in a script the FAQs are not written in): the graph prior alone answered those
+        with three hits as high as real answers (about 0.35), from the conversation's intents."""
+        parts = self.score_parts(text, state, intents)
+        if not (parts[0].any() or parts[1].any()):
+            return []
+        scores = self.combine(parts, self.graph_weight, self.document_weight)
         top = np.argsort(-scores)[:k]
         return [
             Hit(

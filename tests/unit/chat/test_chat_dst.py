@@ -4,13 +4,16 @@ import json
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from streamsense.datasets.multiwoz import MultiWOZ, intent_data, value_lexicon
 from streamsense.models.chat.dst import (
     MAX_VALUES,
     NEGATED,
+    NONE,
     WORD,
+    Candidate,
     DialogueStateTracker,
     empty_state,
     joint_goal_accuracy,
@@ -253,3 +256,15 @@ def test_a_value_the_user_rules_out_fills_no_slot_unless_it_is_asked_for(tracker
     assert tracker.update(empty_state(), "I need a place to stay in the north .", "Hotel-Inform")["slots"]
     assert NEGATED.search("a hotel , not a ") and NEGATED.search("4 people not ")
     assert not NEGATED.search("is there not a ") and not NEGATED.search("if there is not a ")
+
+
+def test_a_word_value_said_twice_fills_one_slot_and_a_number_said_twice_may_fill_two(
+    tracker: DialogueStateTracker,
+) -> None:
+    """ "cheap, really cheap" filled the hotel's price and the restaurant's; "2 people for 2 nights" needs both."""
+    first, second = [c for c in tracker.classes if c != NONE][:2]
+    scores = np.full((2, len(tracker.classes)), -5.0)
+    scores[0, tracker.classes.index(first)] = scores[1, tracker.classes.index(second)] = -0.1
+    for value, filled in (("cheap", [first, NONE]), ("2", [first, second])):
+        said_twice = [Candidate(value, 0, 1, [], [first, second]), Candidate(value, 5, 6, [], [first, second])]
+        assert tracker.pick(said_twice, scores) == filled

@@ -154,3 +154,11 @@ def test_tracked_values_reach_the_graph_in_its_own_spelling_and_a_taxis_ends_rea
     context, and a taxi to a hotel named no node."""
     state = {"domain": "hotel", "slots": {"hotel-type": "guest house", "taxi-destination": "acorn guest house"}}
     assert retriever.context_nodes(state, None) == ["domain:hotel", "value:type=guesthouse", "hotel:acorn guest house"]
+
+
+def test_a_message_with_nothing_in_common_with_any_phrasing_gets_no_hits(retriever: KnowledgeRetriever) -> None:
+    """An empty message, or one in a script the FAQs are not written in, got three hits from the graph prior."""
+    state = {"domain": "hotel", "slots": {"hotel-area": "north"}}
+    for text in ("", "   ", "我想订一家酒店"):
+        assert retriever.retrieve(text, state, [("Hotel-Request", 0.9)], k=3) == []
+    assert retriever.retrieve("parking ?", state, [("Hotel-Request", 0.9)], k=3)
