@@ -26,6 +26,18 @@ LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.
 LAG_INTERVAL_S = 5.0
 
 
+def _replace_series(
+    gauge: Gauge, held: set[tuple[str, ...]], values: dict[tuple[str, ...], float]
+) -> set[tuple[str, ...]]:
+    """Set ``gauge`` to ``values`` (label values to value) and remove the series of ``held`` it no longer names;
+    returns the series it holds now."""
+    for labels in held - values.keys():
+        gauge.remove(*labels)
+    for labels, value in values.items():
+        gauge.labels(*labels).set(value)
+    return set(values)
+
+
 class WorkerMetrics:
     """The worker's metrics in a registry of its own (tests and several apps in one process do not collide)."""
 
@@ -57,8 +69,8 @@ class WorkerMetrics:
         self.lag = Gauge(
             CONSUMER_LAG, "Messages not yet committed, per partition", labels(CONSUMER_LAG), registry=self.registry
         )
-        self._lag_series: set[tuple[str, int]] = set()
-        self._psi_series: set[tuple[str, str]] = set()
+        self._lag_series: set[tuple[str, ...]] = set()
+        self._psi_series: set[tuple[str, ...]] = set()
         self.es_errors = Counter(
             ES_BULK_ERRORS_TOTAL, "Failed or rejected Elasticsearch bulk attempts", registry=self.registry
         )
@@ -96,20 +108,13 @@ class WorkerMetrics:
     def set_lag(self, lags: dict[tuple[str, int], int]) -> None:
         """The lag of the partitions the worker holds now; a partition it gave up in a rebalance loses its series,
         which would otherwise keep its last value beside the new owner's and count twice in a sum by topic."""
-        for topic, partition in self._lag_series - lags.keys():
-            self.lag.remove(topic, str(partition))
-        for (topic, partition), lag in lags.items():
-            self.lag.labels(topic, str(partition)).set(lag)
-        self._lag_series = set(lags)
+        series = {(topic, str(partition)): lag for (topic, partition), lag in lags.items()}
+        self._lag_series = _replace_series(self.lag, self._lag_series, series)
 
     def set_drift_psi(self, values: dict[tuple[str, str], float]) -> None:
         """The PSI of each (model, feature) of the last drift run; a pair the run did not read (a model with too few
         decisions, a feature gone) loses its series, which would otherwise keep an alert firing on an old value."""
-        for model, feature in self._psi_series - values.keys():
-            self.drift_psi.remove(model, feature)
-        for (model, feature), value in values.items():
-            self.drift_psi.labels(model, feature).set(value)
-        self._psi_series = set(values)
+        self._psi_series = _replace_series(self.drift_psi, self._psi_series, values)
 
     def expose(self) -> bytes:
         return generate_latest(self.registry)
