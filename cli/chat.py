@@ -9,7 +9,8 @@ import torch
 import typer
 
 from streamsense.cli.groups import data_app, eval_app, report_app, train_app
-from streamsense.settings import get_settings
+from streamsense.models.chat.intent_ledger import IntentLedger
+from streamsense.settings import Settings, get_settings
 
 Seed = Annotated[int, typer.Option(help="data split and model seed")]
 EvalSeed = Annotated[
@@ -137,18 +138,29 @@ def eval_kg_benchmarks() -> None:
     _print(link_prediction_benchmarks())
 
 
+def read_ledger(settings: Settings, trained: list[str], feedback: bool = True) -> IntentLedger:
+    """The intents (and, with ``feedback``, the feedback) every worker holds now, read from chat.intents (and
+    chat.feedback) whole, as a starting worker reads them."""
+    import asyncio
+
+    from streamsense.schemas.chat import ChatFeedback, NewIntent
+    from streamsense.streams.follower import decoding, read_whole
+    from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS
+
+    ledger = IntentLedger(trained)
+    appliers = {CHAT_INTENTS: decoding(NewIntent, settings, ledger.add, ledger.remove)}
+    if feedback:
+        appliers[CHAT_FEEDBACK] = decoding(ChatFeedback, settings, ledger.learn)
+    asyncio.run(read_whole(settings, appliers))
+    return ledger
+
+
 @report_app.command("intents")
 def report_intents() -> None:
     """The chat intents every worker holds now: the trained ones and those added at run time (how many examples,
     since when), with the feedback each learned, the intents removed, and the valid events no worker applied; read
     from chat.intents and chat.feedback as a starting worker reads them."""
-    import asyncio
-
-    from streamsense.models.chat.intent_ledger import IntentLedger
     from streamsense.models.chat.training import chat_dir, trained_intents
-    from streamsense.schemas.chat import ChatFeedback, NewIntent
-    from streamsense.streams.follower import decoding, read_whole
-    from streamsense.streams.topics import CHAT_FEEDBACK, CHAT_INTENTS
 
     settings = get_settings()
     trained = trained_intents(settings.artifact_dir)
@@ -156,10 +168,4 @@ def report_intents() -> None:
         where = chat_dir(settings.artifact_dir)
         typer.echo(f"error: no trained chat models in {where}: run `streamsense train chat` first", err=True)
         raise typer.Exit(2)
-    ledger = IntentLedger(trained)
-    appliers = {
-        CHAT_INTENTS: decoding(NewIntent, settings, ledger.add, ledger.remove),
-        CHAT_FEEDBACK: decoding(ChatFeedback, settings, ledger.learn),
-    }
-    asyncio.run(read_whole(settings, appliers))
-    _print(ledger.report())
+    _print(read_ledger(settings, trained).report())

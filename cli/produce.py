@@ -212,19 +212,15 @@ def feedback(
 def _unknown_intent(name: str) -> str | None:
     """Why no worker would learn feedback for ``name``, from the trained intents and chat.intents read whole as a
     starting worker reads it; None where it would, or where the chat models are not trained here."""
-    import asyncio
-
-    from streamsense.models.chat.intent_ledger import IntentLedger
+    from streamsense.cli.chat import read_ledger
     from streamsense.models.chat.training import trained_intents
-    from streamsense.streams.follower import decoding, read_whole
 
     settings = get_settings()
     trained = trained_intents(settings.artifact_dir)
     if trained is None:
         return None
-    ledger = IntentLedger(trained)
     ensure_topics(settings)
-    asyncio.run(read_whole(settings, {CHAT_INTENTS: decoding(NewIntent, settings, ledger.add, ledger.remove)}))
+    ledger = read_ledger(settings, trained, feedback=False)
     if name in ledger.trained or name in ledger.added:
         return None
     spelled = ledger.spelled(name) or next((t for t in trained if t.casefold() == name.casefold()), None)
