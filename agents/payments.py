@@ -286,10 +286,11 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             )
         last_event = {}
         outcomes: list[Outcome] = []
-        for item, request in zip(items, requests, strict=True):
+        for i, (item, request) in enumerate(zip(items, requests, strict=True)):
             tx = request.transaction
             entry = entries[tx.event_id]
-            if (refused := _reused(tx, entry)) is not None:
+            # an entry scored from this very item holds its identity: only one found, or another item's, is checked
+            if fresh.get(tx.event_id) != i and (refused := _reused(tx, entry)) is not None:
                 outcomes.append(refused)
                 continue
             if "score" not in entry:
