@@ -114,8 +114,10 @@ class FraudArtifact:
         distances the model learned from. Walked as it is, the booster would read the sentinel as distance 0, the
         riskiest (ten times the score of a typical distance in the simulator), and a missing value as far away."""
         margins, contribs = self.compiled.margin_and_contribs(X)
-        column = self.names.index("distance") if len(self.distances) else -1
-        missing = np.flatnonzero(np.asarray(X)[:, column] == NO_DISTANCE) if column >= 0 else np.zeros(0, int)
+        if not len(self.distances):
+            return margins, contribs
+        column = self.names.index("distance")
+        missing = np.flatnonzero(np.asarray(X)[:, column] == NO_DISTANCE)
         if len(missing):
             k = len(self.distances)
             filled = np.repeat(np.asarray(X, dtype=np.float64)[missing], k, axis=0)
