@@ -50,6 +50,9 @@ _PIECE = re.compile(r"([+(]*)(\d[^ /x]*)")
 # A card number is written whole or in groups, the first of four digits
 _CARD = re.compile(r"\d{13,19}|\d{4}(?:[ .\-]+\d+)+")
 _DECIMAL = re.compile(r"\d+\.\d+")
+# A national number in groups of digits, as people write one without its leading 0 or '+': "555 123 4567",
+# "20 7946 0958"; the last group has four digits, which a list of small numbers ("12 13 14") lacks
+_GROUPED = re.compile(r"\d{2,5}(?: \d{3,4}){0,2} \d{4}")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -99,8 +102,11 @@ def _is_phone(text: str, digits: int) -> bool:
 
 
 def _beside_another_phone(text: str, digits: int) -> bool:
-    """A phone number next to another is written with a '+', a bracket or a 0 first, or as one piece."""
-    return _is_phone(text, digits) and (text[0] in "+(0" or _PIECE.fullmatch(text) is not None)
+    """A phone number next to another is written with a '+', a bracket or a 0 first, as one piece, or in groups that
+    end in four digits."""
+    return _is_phone(text, digits) and (
+        text[0] in "+(0" or _PIECE.fullmatch(text) is not None or _GROUPED.fullmatch(text) is not None
+    )
 
 
 def _ends(
@@ -120,8 +126,8 @@ def _ends(
 
 def _phones(text: str, pieces: list[re.Match[str]]) -> list[tuple[int, int, str]]:
     """The phone numbers ``pieces`` make: one, or several side by side ("07700 900123 07700 900456",
-    "555-123-4567 555-987-6543") with no piece left over; not a list ("seats 12 13 ... 21") nor an order number
-    ("1234 5678 9012 3456")."""
+    "555-123-4567 555-987-6543", "555 123 4567 555 987 6543") with no piece left over; not a list ("seats 12 13
+    ... 21") nor an order number ("1234 5678 9012 3456")."""
     whole = text[pieces[0].start(1) : pieces[-1].end()] if pieces else ""
     if _is_phone(whole, sum(map(str.isdigit, whole))):
         return [(pieces[0].start(1), pieces[-1].end(), PHONE)]

@@ -157,6 +157,10 @@ def test_an_address_with_a_long_local_part_is_redacted_whole() -> None:
         ("card 5500 0055 5555 5559 03/28 cvv 737", "card [CARD] 03/28 cvv 737"),
         ("07700 900123 / 07700 900456", "[PHONE] / [PHONE]"),
         ("07700 900123 07700 900456", "[PHONE] [PHONE]"),
+        ("call 555 123 4567 555 987 6543", "call [PHONE] [PHONE]"),
+        ("20 7946 0958 20 7946 0959", "[PHONE] [PHONE]"),
+        ("seats 12 13 14 15 16 17 18 19 20 21", "seats 12 13 14 15 16 17 18 19 20 21"),
+        ("rooms 123 124 125 126 127 128", "rooms 123 124 125 126 127 128"),
     ],
 )
 def test_a_card_followed_by_its_expiry_or_cvv_and_phones_side_by_side_are_each_redacted_alone(text, expected):
