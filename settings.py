@@ -241,6 +241,11 @@ class Settings(BaseSettings):
         default=0.0, description="how often a worker runs the drift job for its stream; 0 = off"
     )
     drift_window_s: float = Field(default=3600.0, description="current window length; the reference is the one before")
+    drift_windows_end: Literal["now", "newest"] = Field(
+        default="now",
+        description="where the scheduled drift job's windows end: now, or at the stream's newest decision (traffic"
+        " dated in another time than now: a replay, the simulators' 2026 dates)",
+    )
     drift_min_docs: int = Field(default=100, description="windows with fewer decisions are not compared")
     drift_max_categories: int = Field(default=50, description="keyword features with more values are ids, not compared")
     drift_sample_size: int = Field(default=500, description="documents per window sampled for adversarial validation")

@@ -131,7 +131,8 @@ def _windows(
     reference_to: str | None,
     current_from: str | None,
     current_to: str | None,
-) -> tuple[Window, Window]:
+) -> tuple[Window, Window] | timedelta:
+    """The four bounds given, else the length of trailing windows (whose end ``--until`` sets per stream)."""
     now = datetime.now(UTC)
     bounds = [parse_time(t, now) for t in (reference_from, reference_to, current_from, current_to)]
     if all(b is not None for b in bounds):
@@ -143,8 +144,20 @@ def _windows(
     length = parse_duration(window) if window else timedelta(seconds=get_settings().drift_window_s)
     if length <= timedelta(0):
         raise typer.BadParameter(f"the window must be longer than 0, not {window!r}")
-    end = now
-    return Window(start=end - 2 * length, end=end - length), Window(start=end - length, end=end)
+    return length
+
+
+def _end(until: str, stream: str, now: datetime) -> datetime | None:
+    """Where ``stream``'s trailing windows end: now, an ISO time, or just after its newest decision (None when it has
+    none)."""
+    if until != "newest":
+        return parse_time(until, now)
+    from elasticsearch import Elasticsearch
+
+    from streamsense.streams.drift_query import newest_end
+
+    with Elasticsearch(**elasticsearch_options(get_settings()), request_timeout=60) as es:
+        return newest_end(es, STREAMS[stream].index)
 
 
 @drift_app.command("run")
@@ -158,18 +171,34 @@ def drift_run(
     reference_to: str = typer.Option(None),
     current_from: str = typer.Option(None),
     current_to: str = typer.Option(None),
+    until: str = typer.Option(
+        None,
+        help="where --window's current window ends: now, newest (each stream's newest decision) or an ISO time"
+        " (default: STREAMSENSE_DRIFT_WINDOWS_END)",
+    ),
     publish_results: bool = typer.Option(True, "--publish/--no-publish", help="send to drift.reports and the index"),
 ) -> None:
     """Compare a reference and a current window of decisions per model and feature; print one JSON line per model.
     Windows are in event time (the decisions' ``event_time``): the simulators date their traffic in 2026-01 (sensors)
-    and from 2026-04-01 (payments, chat), so for `demo` or `produce` traffic give the four bounds."""
-    from streamsense.streams.drift_job import publish, run_drift
+    and from 2026-04-01 (payments, chat), so for `demo` or `produce` traffic give `--until newest` or the four
+    bounds."""
+    from streamsense.streams.drift_job import publish, run_drift, trailing_windows
 
     settings = get_settings()
-    reference, current = _windows(window, reference_from, reference_to, current_from, current_to)
+    windows = _windows(window, reference_from, reference_to, current_from, current_to)
+    if isinstance(windows, tuple) and until is not None:
+        raise typer.BadParameter("--until sets where --window ends; the four bounds need none")
+    now = datetime.now(UTC)
     for name in stream or list(STREAMS):
         if name not in STREAMS:
             raise typer.BadParameter(f"unknown stream {name!r}; known: {', '.join(STREAMS)}")
+        if isinstance(windows, tuple):
+            reference, current = windows
+        elif (end := _end(until or settings.drift_windows_end, name, now)) is None:
+            typer.echo(json.dumps({"stream": name, "level": None, "note": "no decisions logged"}))
+            continue
+        else:
+            reference, current = trailing_windows(windows.total_seconds(), end)
         runs = run_drift(settings, name, reference, current)
         if publish_results:
             publish(settings, runs)

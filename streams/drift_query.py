@@ -8,6 +8,7 @@ request per window on the label index. The statistics themselves are computed in
 
 import logging
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -43,6 +44,18 @@ def window_filter(window: Window, model: str | None = None) -> dict[str, Any]:
     if model is not None:
         clauses.append({"term": {"model.name": model}})
     return {"bool": {"filter": clauses}}
+
+
+def newest_end(es: Elasticsearch, index: str) -> datetime | None:
+    """Just after the newest decision's event time in ``index`` (windows end before their end), or None when it
+    holds none: where trailing windows end for traffic dated in another time than now (a replay, the simulators)."""
+    if not es.indices.exists(index=index):
+        return None
+    result = es.search(index=index, size=0, aggs={"newest": {"max": {"field": TIME_FIELD}}})
+    newest = result["aggregations"]["newest"]["value"]
+    if newest is None:
+        return None
+    return datetime.fromtimestamp(newest / 1000, UTC) + timedelta(milliseconds=1)
 
 
 def feature_fields(es: Elasticsearch, index: str) -> tuple[list[str], list[str]]:

@@ -8,24 +8,36 @@ allowed to take the worker down.
 
 import asyncio
 import logging
+from datetime import UTC, datetime
 
 import faust
+from elasticsearch import Elasticsearch
 
 from streamsense.settings import Settings
+from streamsense.streams.connections import elasticsearch_options
 from streamsense.streams.drift_job import publish, run_drift, trailing_windows
+from streamsense.streams.drift_query import newest_end
 from streamsense.streams.metrics import WorkerMetrics
+from streamsense.streams.topics import STREAMS
 
 log = logging.getLogger(__name__)
 
 
 def run_once(stream: str, settings: Settings, metrics: WorkerMetrics | None = None) -> int:
-    """Compare the last ``drift_window_s`` of ``stream`` with the window before it and publish; returns rows indexed.
+    """Compare the last ``drift_window_s`` of ``stream`` (before now, or before its newest decision:
+    ``drift_windows_end``) with the window before it and publish; returns rows indexed.
 
     With ``metrics``, each feature's PSI also goes to the ``streamsense_drift_psi`` gauge that the alert rules watch,
     where its level counts (0 where the windows' counts do not differ beyond chance: the gauge would otherwise page on
     the noise of small windows that the report's levels leave out).
     """
-    reference, current = trailing_windows(settings.drift_window_s)
+    end = datetime.now(UTC)
+    if settings.drift_windows_end == "newest":
+        with Elasticsearch(**elasticsearch_options(settings), request_timeout=60) as es:
+            if (newest := newest_end(es, STREAMS[stream].index)) is None:
+                return 0
+            end = newest
+    reference, current = trailing_windows(settings.drift_window_s, end)
     runs = run_drift(settings, stream, reference, current)
     psi: dict[tuple[str, str], float] = {}
     for run in runs:

@@ -11,7 +11,9 @@ import json
 import re
 import shutil
 import subprocess
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,7 @@ from streamsense.models.drift.run import DriftRun
 from streamsense.settings import Settings
 from streamsense.streams.decision_log import DecisionLog
 from streamsense.streams.drift_job import publish, run_drift
+from streamsense.streams.drift_query import newest_end
 from streamsense.streams.metrics import WorkerMetrics
 from streamsense.streams.topics import DRIFT_INDEX, DRIFT_REPORTS, STREAMS, label_index
 
@@ -129,3 +132,18 @@ def test_drift_job_flags_the_shifted_features_not_the_stable_ones(
     assert {"psi", "scores", "performance"} <= set(kinds), kinds
     assert dom.count("<polyline") >= 2 and dom.count('class="bar"') >= 20
     assert json.dumps(MODEL)[1:-1] in dom
+
+
+def test_windows_that_end_at_the_newest_decision_end_just_after_it_and_not_at_all_without_one(
+    es: Elasticsearch,
+) -> None:
+    index = f"streamsense-test-newest-{uuid.uuid4().hex[:8]}"
+    assert newest_end(es, index) is None
+    es.indices.create(index=index, mappings={"properties": {"event_time": {"type": "date"}}})
+    try:
+        assert newest_end(es, index) is None
+        for time in ("2026-04-01T00:00:00Z", "2026-04-03T12:30:00.250Z", "2026-04-02T00:00:00Z"):
+            es.index(index=index, id=time, document={"event_time": time}, refresh="wait_for")
+        assert newest_end(es, index) == datetime(2026, 4, 3, 12, 30, 0, 251_000, tzinfo=UTC)
+    finally:
+        es.indices.delete(index=index)

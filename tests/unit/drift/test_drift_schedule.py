@@ -3,8 +3,10 @@ from datetime import UTC, datetime, timedelta
 import faust
 import pytest
 import typer
+from typer.testing import CliRunner
 
-from streamsense.cli.drift import _windows
+from streamsense.cli.drift import _end, _windows
+from streamsense.cli.main import app
 from streamsense.cli.times import parse_duration
 from streamsense.settings import Settings, get_settings
 from streamsense.streams.drift_job import trailing_windows
@@ -40,8 +42,33 @@ def test_drift_run_without_a_window_compares_the_workers_drift_window(monkeypatc
     monkeypatch.setenv("STREAMSENSE_DRIFT_WINDOW_S", "600")
     get_settings.cache_clear()
     try:
-        reference, current = _windows(None, None, None, None, None)
+        assert _windows(None, None, None, None, None) == timedelta(minutes=10)
     finally:
         get_settings.cache_clear()
-    assert current.end - current.start == reference.end - reference.start == timedelta(minutes=10)
-    assert reference.end == current.start
+
+
+def test_trailing_windows_end_now_or_at_a_time_given_and_until_is_refused_beside_the_four_bounds() -> None:
+    now = datetime(2026, 12, 2, 12, tzinfo=UTC)
+    assert _end("now", "payments", now) == now
+    assert _end("now-1h", "payments", now) == now - timedelta(hours=1)
+    assert _end("2026-04-03", "payments", now) == datetime(2026, 4, 3, tzinfo=UTC)
+    bounds = ["--reference-from", "2026-04-01", "--reference-to", "2026-04-02"]
+    bounds += ["--current-from", "2026-04-02", "--current-to", "2026-04-03"]
+    result = CliRunner().invoke(app, ["drift", "run", "--until", "newest", *bounds])
+    assert result.exit_code == 2 and "--until" in result.output
+
+
+@pytest.mark.parametrize(("newest", "windows"), [(datetime(2026, 4, 3, tzinfo=UTC), 1), (None, 0)])
+def test_the_scheduled_job_with_windows_ending_at_the_newest_decision_compares_the_hour_before_it_or_nothing(
+    monkeypatch: pytest.MonkeyPatch, newest: datetime | None, windows: int
+) -> None:
+    from streamsense.streams import drift_schedule
+
+    compared = []
+    monkeypatch.setattr(drift_schedule, "newest_end", lambda es, index: newest)
+    monkeypatch.setattr(drift_schedule, "run_drift", lambda settings, stream, ref, cur: compared.append(cur) or [])
+    monkeypatch.setattr(drift_schedule, "publish", lambda settings, runs: 0)
+    assert drift_schedule.run_once("payments", Settings(drift_windows_end="newest", drift_window_s=3600)) == 0
+    assert len(compared) == windows
+    if windows:
+        assert compared[0].end == newest and compared[0].start == newest - timedelta(hours=1)
