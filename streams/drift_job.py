@@ -22,7 +22,7 @@ from streamsense.models.drift.aggregates import (
     performance_drift,
 )
 from streamsense.models.drift.detectors import run_detectors
-from streamsense.models.drift.report import DriftReport, FeatureDrift, holm_adjusted, presence_drift
+from streamsense.models.drift.report import DriftReport, FeatureDrift, Unchecked, holm_adjusted, presence_drift
 from streamsense.models.drift.run import DriftRun, Window
 from streamsense.settings import Settings
 from streamsense.streams.connections import elasticsearch_options
@@ -109,7 +109,18 @@ def compare_model(
     if adversarial is not None:
         rows.append(adversarial_drift(adversarial))
         top = adversarial.top_features()
-    report = DriftReport(model=model, reference_size=ref.n, current_size=cur.n, features=holm_adjusted(rows))
+    # a feature the current window holds and the reference does not has nothing to be compared with; one neither holds
+    # is not this model's (the index's fields are every model's), and stays out of its report
+    unchecked: dict[str, Unchecked] = {
+        name: "no_reference_values" for name in p.fields if not ref.present.get(name) and cur.present.get(name)
+    }
+    report = DriftReport(
+        model=model,
+        reference_size=ref.n,
+        current_size=cur.n,
+        features=holm_adjusted(rows),
+        unchecked=unchecked,
+    )
     return DriftRun(
         stream=stream,
         model=model,

@@ -2,7 +2,8 @@
 
 Hand-written SVG keeps the page one file that opens anywhere (no plotting library, no scripts, no CDN):
 per stream and model, PSI per feature over time, reference vs current score distributions of the latest
-run, and performance (AUC) over time, then a table of the thresholds the latest run crossed.
+run, and performance (AUC) over time, then a table of the thresholds the latest run crossed and the features it
+could not check (with why: no reference values, say), which would otherwise look like features that did not drift.
 """
 
 from collections import defaultdict
@@ -12,6 +13,7 @@ from html import escape
 from typing import Any
 
 from streamsense.models.drift.psi import PSI_ALERT, PSI_WARN
+from streamsense.models.drift.report import UNCHECKED_REASONS
 
 WIDTH, HEIGHT = 760, 260
 LEFT, RIGHT, TOP, BOTTOM = 56, 220, 28, 36
@@ -178,6 +180,12 @@ def _section(stream: str, model: str, docs: list[dict[str, Any]]) -> str:
             else "<p>None.</p>"
         )
     )
+    unchecked = sorted(
+        (d["feature"], UNCHECKED_REASONS[d["statistic"]]) for d in latest if d["statistic"] in UNCHECKED_REASONS
+    )
+    if unchecked:
+        items = "".join(f"<li>{escape(feature)}: {escape(reason)}</li>" for feature, reason in unchecked)
+        parts.append(f"<h3>Features not checked in the latest run</h3><ul class='unchecked'>{items}</ul>")
     return "".join(parts) + "</section>"
 
 

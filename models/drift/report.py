@@ -2,6 +2,7 @@
 
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -22,6 +23,10 @@ from streamsense.models.drift.psi import (
 )
 
 _LEVEL_ORDER: dict[DriftLevel, int] = {"ok": 0, "warn": 1, "alert": 2}
+
+Unchecked = Literal["no_reference_values"]
+UNCHECKED_REASONS: dict[Unchecked, str] = {"no_reference_values": "no reference values"}
+"""Why a feature is left out of a report's checks, by the code its drift-index row carries as ``statistic``."""
 
 
 class FeatureDrift(BaseModel):
@@ -73,6 +78,11 @@ class DriftReport(BaseModel):
     reference_size: int
     current_size: int
     features: list[FeatureDrift] = Field(default_factory=list)
+    unchecked: dict[str, Unchecked] = Field(
+        default_factory=dict,
+        description="features left out of every check, with why (UNCHECKED_REASONS): a feature with no reference "
+        "value has nothing to compare the current window with, and is listed rather than silently unwatched",
+    )
 
     @property
     def level(self) -> DriftLevel:
@@ -145,7 +155,8 @@ def build_report(
 ) -> DriftReport:
     """PSI and KS for each numeric feature, Jensen–Shannon for each categorical one (given as count dicts). A
     numeric value that is not finite (NaN: a missing cell) is missing: PSI and KS read the others, and a change in
-    the share missing is a row of its own (``presence_drift``)."""
+    the share missing is a row of its own (``presence_drift``); a numeric feature with no finite reference value is
+    left out of PSI and KS and listed in ``unchecked``."""
     if set(reference) != set(current):
         raise ValueError("reference and current must have the same numeric features")
     cat_ref = categorical_reference or {}
@@ -153,13 +164,17 @@ def build_report(
     if set(cat_ref) != set(cat_cur):
         raise ValueError("reference and current must have the same categorical features")
     features: list[FeatureDrift] = []
+    unchecked: dict[str, Unchecked] = {}
     for name in reference:
         ref, cur = np.asarray(reference[name], dtype=np.float64), np.asarray(current[name], dtype=np.float64)
         ref_values, cur_values = ref[np.isfinite(ref)], cur[np.isfinite(cur)]
         presence = presence_drift(name, (ref_values.size, ref.size), (cur_values.size, cur.size))
         if presence is not None:
             features.append(presence)
-        if not (ref_values.size and cur_values.size):
+        if not ref_values.size:
+            unchecked[name] = "no_reference_values"
+            continue
+        if not cur_values.size:
             continue
         edges = quantile_edges(ref_values)
         ref_counts, cur_counts = bin_counts(ref_values, edges), bin_counts(cur_values, edges)
@@ -175,4 +190,5 @@ def build_report(
         reference_size=_size(reference, cat_ref),
         current_size=_size(current, cat_cur),
         features=holm_adjusted(features),
+        unchecked=unchecked,
     )

@@ -71,7 +71,8 @@ class DriftRun(BaseModel):
         return hashlib.sha1("|".join(parts).encode()).hexdigest()[:24]
 
     def rows(self) -> list[tuple[str, dict[str, Any]]]:
-        """``(doc_id, document)`` per feature and statistic, shaped for the strict drift index template."""
+        """``(doc_id, document)`` per feature and statistic, shaped for the strict drift index template; a feature the
+        report left unchecked gets a row whose statistic is the reason (``report.UNCHECKED_REASONS``)."""
         base = {
             "stream": self.stream,
             "model": self.model,
@@ -100,6 +101,10 @@ class DriftRun(BaseModel):
             if f.statistic == "adversarial_auc":
                 doc["top_features"] = self.adversarial_top_features
             out.append((self.row_id(f.feature, f.statistic), doc))
+        for feature, reason in self.report.unchecked.items():
+            # the reason's code as the statistic, no value: the strict mapping has no field for a reason's text
+            doc = {**base, "feature": feature, "statistic": reason, "level": "ok", "crossed": False}
+            out.append((self.row_id(feature, reason), doc))
         for name, point in (("reference", self.reference_performance), ("current", self.current_performance)):
             if point is None or point.auc is None:
                 continue

@@ -54,3 +54,11 @@ def test_page_without_runs_or_labels_says_so() -> None:
     assert "No drift runs" in render_html([])
     unlabelled = [d for d in _docs() if d["feature"] != "performance"]
     assert "No labelled decisions" in render_html(unlabelled)
+
+
+def test_page_lists_the_features_the_latest_run_could_not_check_and_why() -> None:
+    unchecked = {k: v for k, v in _doc("empty", "no_reference_values", 0.0, 2).items() if k != "value"}
+    html = render_html([*_docs(), unchecked])
+    assert "<h3>Features not checked in the latest run</h3>" in html
+    assert "<li>empty: no reference values</li>" in html
+    assert "Features not checked" not in render_html(_docs())

@@ -70,3 +70,28 @@ def test_profile_with_unknown_version_is_rejected() -> None:
     data = _profile().to_dict() | {"version": 99}
     with pytest.raises(ValueError):
         ReferenceProfile.from_dict(data)
+
+
+def test_a_feature_with_no_finite_reference_value_is_unchecked_with_why_and_the_others_are_still_checked() -> None:
+    rng = np.random.default_rng(4)
+    reference = {"amount": rng.normal(size=3000), "hour": rng.uniform(0, 24, size=3000), "empty": np.full(3000, np.nan)}
+    profile = ReferenceProfile.fit("fraud", reference)
+    assert profile.unchecked == {"empty": "no_reference_values"}
+    assert set(profile.edges) == {"amount", "hour"} and profile.n == 3000
+    window = profile.new_window()
+    for a, h in zip(rng.normal(loc=1.0, size=2000), rng.uniform(0, 24, size=2000), strict=True):
+        window.learn_one({"amount": float(a), "hour": float(h), "empty": 1.0})
+    report = profile.compare(window)
+    assert report.unchecked == {"empty": "no_reference_values"}
+    assert {f.feature for f in report.features} == {"amount", "hour"}
+    assert report.drifted() == ["amount"]
+
+
+def test_an_unchecked_feature_survives_the_json_round_trip_and_an_older_profile_without_any_loads(
+    tmp_path: Path,
+) -> None:
+    profile = ReferenceProfile.fit("m", {"x": np.arange(100.0), "y": [np.inf, np.nan]})
+    profile.save(tmp_path / "profile.json")
+    assert load(tmp_path / "profile.json").unchecked == {"y": "no_reference_values"}
+    older = {k: v for k, v in _profile().to_dict().items() if k != "unchecked"}
+    assert ReferenceProfile.from_dict(older).unchecked == {}

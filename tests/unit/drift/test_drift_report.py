@@ -118,3 +118,18 @@ def test_with_no_drift_in_33_features_a_report_seldom_warns_and_a_shifted_featur
         current["f0"] = rng.normal(1.0, size=200)
         assert "f0" in build_report("m", reference, current).drifted()
     assert sum(level != "ok" for level in levels) <= 12
+
+
+def test_a_feature_with_no_finite_reference_value_is_listed_unchecked_and_the_others_are_tested() -> None:
+    rng = np.random.default_rng(9)
+    reference = {"x": rng.normal(size=500), "empty": np.full(500, np.nan)}
+    current = {"x": rng.normal(loc=3.0, size=500), "empty": rng.normal(size=500)}
+    report = build_report("m", reference, current)
+    assert report.unchecked == {"empty": "no_reference_values"}
+    assert {(f.feature, f.statistic) for f in report.features} == {
+        ("x", "psi"),
+        ("x", "ks_pvalue"),
+        ("empty", "missing_js"),
+    }
+    assert report.drifted() == ["x", "empty"]
+    assert DriftReport.from_json(report.to_json()) == report

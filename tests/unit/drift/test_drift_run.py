@@ -90,3 +90,10 @@ def test_label_document_fits_the_strict_label_mapping() -> None:
     assert set(action["_source"]["audit"]) <= set(LABEL_MAPPINGS["properties"]["audit"]["properties"])
     assert set(action["_source"]) == set(LABEL_MAPPINGS["properties"])
     assert action["_source"]["correct"] is False
+
+
+def test_an_unchecked_feature_gets_a_row_naming_why_that_fits_the_strict_mapping_and_crosses_nothing() -> None:
+    report = DriftReport(model="m", reference_size=500, current_size=400, unchecked={"empty": "no_reference_values"})
+    rows = [doc for _, doc in _run(report=report).rows() if doc["feature"] == "empty"]
+    assert [(d["statistic"], d["level"], d["crossed"]) for d in rows] == [("no_reference_values", "ok", False)]
+    assert set(rows[0]) <= set(DRIFT_MAPPINGS["properties"])

@@ -1,3 +1,4 @@
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import faust
@@ -9,8 +10,10 @@ from streamsense.cli.drift import _end, _windows
 from streamsense.cli.main import app
 from streamsense.cli.times import parse_duration
 from streamsense.settings import Settings, get_settings
+from streamsense.streams import drift_schedule
 from streamsense.streams.drift_job import trailing_windows
-from streamsense.streams.drift_schedule import install_drift_timer
+from streamsense.streams.drift_schedule import drift_tick, install_drift_timer
+from streamsense.streams.metrics import WorkerMetrics
 
 
 def test_trailing_windows_are_adjacent_and_equal() -> None:
@@ -72,3 +75,46 @@ def test_the_scheduled_job_with_windows_ending_at_the_newest_decision_compares_t
     assert len(compared) == windows
     if windows:
         assert compared[0].end == newest and compared[0].start == newest - timedelta(hours=1)
+
+
+def _psi_series(metrics: WorkerMetrics) -> dict[tuple[str, str], float]:
+    return {(s.labels["model"], s.labels["feature"]): s.value for f in metrics.drift_psi.collect() for s in f.samples}
+
+
+def test_a_worker_that_stops_leading_drops_its_psi_series_at_the_rebalance_and_the_leader_keeps_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = faust.App("drift-leadership-test", broker="memory://", autodiscover=False)
+    metrics = WorkerMetrics()
+    install_drift_timer(app, "payments", Settings(drift_interval_s=300), metrics)
+    metrics.set_drift_psi({("fraud", "amount"): 0.6})
+    monkeypatch.setattr(app, "is_leader", lambda: True)
+    asyncio.run(app.on_partitions_assigned.send(set()))
+    assert _psi_series(metrics) == {("fraud", "amount"): 0.6}
+    monkeypatch.setattr(app, "is_leader", lambda: False)
+    asyncio.run(app.on_partitions_assigned.send(set()))
+    assert _psi_series(metrics) == {}
+    assert b"streamsense_drift_psi{" not in metrics.expose()
+
+
+def test_a_drift_run_that_ends_after_the_worker_stopped_leading_leaves_no_psi_series(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    app = faust.App("drift-leadership-run-test", broker="memory://", autodiscover=False)
+    metrics = WorkerMetrics()
+    leading = [True]
+    monkeypatch.setattr(app, "is_leader", lambda: leading[0])
+
+    def run_once(stream: str, settings: Settings, metrics: WorkerMetrics | None = None) -> int:
+        assert metrics is not None
+        metrics.set_drift_psi({("fraud", "amount"): 0.6})
+        leading[0] = False  # a rebalance while the run was in its thread
+        return 1
+
+    monkeypatch.setattr(drift_schedule, "run_once", run_once)
+    asyncio.run(drift_tick(app, "payments", Settings(drift_interval_s=300), metrics))
+    assert _psi_series(metrics) == {}
+    leading[0] = True
+    monkeypatch.setattr(drift_schedule, "run_once", lambda *args: metrics.set_drift_psi({("fraud", "amount"): 0.6}))
+    asyncio.run(drift_tick(app, "payments", Settings(drift_interval_s=300), metrics))
+    assert _psi_series(metrics) == {("fraud", "amount"): 0.6}
