@@ -49,6 +49,13 @@ NEGATED = re.compile(
 )
 """What a value that the user rules out follows ("not in the centre", "4 people not 3"): it fills no slot. "Is there
 not a guesthouse ?" and "if there is not a 4 star hotel" ask for it."""
+DOMAIN_WORD = re.compile(
+    r"\b(?:restaurants?|tables?|dinner|lunch|hotels?|rooms?|guest ?houses?|nights?|stay|trains?|tickets?|taxis?"
+    r"|cabs?|attractions?|hospital|police)\b",
+    re.I,
+)
+"""Words that say which domain a turn is about: a correction holding one ("actually, 4 train tickets") may move
+the conversation; one without ("make that 4 people") amends the booking under way."""
 MAX_VALUES = 16
 """Values a turn's slots are filled from, its first ones: no MultiWOZ template names more than 6, and each costs a
 slot-model pass per domain of the beam, so a 4,000-character message repeating a value could take 60 ms."""
@@ -68,6 +75,59 @@ def _words_after(lowered: str, end: int, n: int = 6) -> list[str]:
     """The ``n`` words after ``end``, likewise from the nearby characters when they are enough."""
     near = WORD.findall(lowered[end : end + _NEAR])
     return (near if len(near) >= n + 2 or end + _NEAR >= len(lowered) else WORD.findall(lowered[end:]))[:n]
+
+
+_COUNT_NOUN = re.compile(
+    r"\s+(?:people|persons?|guests?|adults?|travell?ers?|passengers?|nights?|days?|tickets?|seats?|rooms?|stars?)\b"
+)
+_CLAUSE_END = re.compile(r"\s*(?:[.,!?;]|please\b|$)")
+_PRONOUN_BEFORE = frozenset({"which", "that", "the", "this", "any", "each", "every", "no", "another", "other"})
+"""Words after which "one" stands for a thing ("which one", "the one in the north"), not a count."""
+_BOOKED_FOR = frozenset(
+    {"table", "room", "rooms", "booking", "reservation", "book", "reserve", "it", "that", "them", "us", "me"}
+    | {"ticket", "tickets", "seat", "seats"}
+)
+"""Words before "for one" that make it a count ("a table for one", "book it for one"); after "looking for" the
+"one" is a thing."""
+_ONE = re.compile(r"(?<![\w'-])one(?![\w'-])")
+
+
+def counted_ones(lowered: str) -> list[tuple[int, int]]:
+    """Spans of "one" used as a count: before a count noun ("one night", "for one person", "just one ticket"),
+    after a booking's "for" ("a table for one") or alone after "just"/"only" ("just one, please"). Not "which one",
+    "the one", "one of them", "any one", "looking for one": "one" is more often a pronoun than a number, so it is
+    no lexicon alias (as "two" is) and is read only where its neighbours make it a count."""
+    spans = []
+    for match in _ONE.finditer(lowered):
+        before = _words_before(lowered, match.start(), 2)
+        after = lowered[match.end() :]
+        if (before and before[-1] in _PRONOUN_BEFORE) or re.match(r"\s+of\b", after):
+            continue
+        previous = before[-1] if before else ""
+        if (
+            _COUNT_NOUN.match(after)
+            or (previous == "for" and len(before) == 2 and before[0] in _BOOKED_FOR)
+            or (previous in ("just", "only") and _CLAUSE_END.match(after))
+        ):
+            spans.append((match.start(), match.end()))
+    return spans
+
+
+SPELLINGS = (("guest house", "guesthouse", "guest-house"), ("bed and breakfast", "b and b", "b&b", "b & b"))
+"""Words that names write in several ways: the database has "arbury lodge guesthouse" and "acorn guest house"."""
+
+
+def spellings(value: str) -> set[str]:
+    """Other ways of writing ``value``: each ``SPELLINGS`` form for another of its group, a hyphen as a space or
+    nothing ("alpha milton guest house"), an apostrophe left out ("kings college")."""
+    forms = {value}
+    for group in SPELLINGS:
+        for written in group:
+            if re.search(rf"(?<![\w&]){re.escape(written)}(?![\w&])", value):
+                forms |= {re.sub(rf"(?<![\w&]){re.escape(written)}(?![\w&])", other, value) for other in group}
+    forms |= {f.replace("-", joint) for f in forms if "-" in f for joint in (" ", "")}
+    forms |= {f.replace("'", "") for f in forms if "'" in f}
+    return forms - {value}
 
 
 TIME = re.compile(r"^\d\d:\d\d$")
@@ -144,6 +204,17 @@ class DialogueStateTracker:
         if unknown := sorted(alias for alias, value in self.aliases.items() if value not in self.kinds):
             raise ValueError(f"aliases of values the lexicon lacks: {unknown}")
         self.canonical = {v: v for v in self.kinds} | {alias.lower(): v for alias, v in self.aliases.items()}
+        # a name the user spells otherwise ("arbury lodge guest house") is that name; a spelling of two values is
+        # neither's
+        variants: dict[str, set[str]] = {}
+        for value in self.kinds:
+            for variant in spellings(value):
+                variants.setdefault(variant, set()).add(value)
+        self.canonical |= {
+            variant: next(iter(values))
+            for variant, values in variants.items()
+            if len(values) == 1 and variant not in self.canonical
+        }
         ordered = sorted(self.canonical, key=len, reverse=True)
         self.pattern = re.compile(r"(?<![\w:])(" + "|".join(re.escape(v) for v in ordered) + r")(?![\w:])")
         self.classes: list[str] = []
@@ -157,11 +228,12 @@ class DialogueStateTracker:
         self.metrics: dict[str, float] = {}
 
     def candidates(self, text: str) -> list[Candidate]:
-        """Lexicon values in ``text`` (an alias as its value: "center" is "centre"), and any HH:MM time the lexicon
-        lacks (a time slot takes any time)."""
+        """Lexicon values in ``text`` (an alias or another spelling as its value: "center" is "centre"), any HH:MM
+        time the lexicon lacks (a time slot takes any time), and "one" where it is a count (as "1")."""
         lowered = text.lower()
         values = [(self.canonical[m.group(1)], m.start(1), m.end(1)) for m in self.pattern.finditer(lowered)]
         found = [Candidate(v, start, end, self.kinds[v], self.slots[v]) for v, start, end in values]
+        added = False
         if self.time_slots and ":" in lowered:
             taken = {c.start for c in found}
             found += [
@@ -169,6 +241,16 @@ class DialogueStateTracker:
                 for m in CLOCK.finditer(lowered)
                 if m.group(1) not in self.kinds and m.start(1) not in taken
             ]
+            added = True
+        if "one" in lowered and "1" in self.kinds:
+            spans = [(c.start, c.end) for c in found]
+            found += [
+                Candidate("1", start, end, self.kinds["1"], self.slots["1"])
+                for start, end in counted_ones(lowered)
+                if not any(a <= start < b for a, b in spans)
+            ]
+            added = True
+        if added:
             found.sort(key=lambda c: c.start)
         return found
 
@@ -371,7 +453,9 @@ class DialogueStateTracker:
         text = clock_times(text)
         ranked = [(intents, 1.0)] if isinstance(intents, str) else list(intents or [])
         top = ranked[0][0] if ranked else None
-        posterior = self.turn_posterior(intents)
+        found = self.candidates(text)
+        # an amended booking size says nothing of the domain, whatever the intent model reads in "4 people"
+        posterior = {GENERAL: 1.0} if self.amends_size(state, text, found) else self.turn_posterior(intents)
         hypotheses = state.get("hypotheses") or [
             {"domain": state.get("domain"), "slots": dict(state.get("slots", {})), "score": 0.0}
         ]
@@ -387,7 +471,7 @@ class DialogueStateTracker:
                 options.append((hypothesis["score"] + emission + transitions.get(current, 0.0), domain, hypothesis))
         beam: list[dict] = []
         seen: set[str] = set()
-        for score, domain, slots in self._best_extensions(text, options):
+        for score, domain, slots in self._best_extensions(text, options, found):
             key = json.dumps([domain, sorted(slots.items())])
             if key not in seen:
                 seen.add(key)
@@ -403,15 +487,33 @@ class DialogueStateTracker:
             "hypotheses": [{**h, "score": round(h["score"] - best, 6)} for h in beam],
         }
 
+    def amends_size(self, state: dict, text: str, found: Sequence[Candidate]) -> bool:
+        """Whether the turn corrects the booking size of the conversation's domain: a correction ("make that 4
+        people") whose every value is a count that domain's slots take, and no word naming a domain. The intent
+        model reads such a turn alone, and "4 people" read as a train's (0.99 for "make that 4 people") moved a
+        restaurant booking to a train."""
+        domain = state.get("domain")
+        return bool(
+            domain
+            and found
+            and CORRECTION.search(text)
+            and not DOMAIN_WORD.search(text)
+            and all(c.value.isdigit() and any(s.startswith(f"{domain}-") for s in c.slots) for c in found)
+        )
+
     def _best_extensions(
-        self, text: str, options: Sequence[tuple[float, str | None, dict]]
+        self,
+        text: str,
+        options: Sequence[tuple[float, str | None, dict]],
+        found: Sequence[Candidate] | None = None,
     ) -> Iterator[tuple[float, str | None, dict[str, str]]]:
         """Extensions (score, domain, slots) best first, in the order of sorting all of them by final score (ties
         by position in ``options``), but lazily: the change penalty only lowers a score, so an extension is
         yielded once no unscored one can beat it, and the slots of the many that never reach the beam are not
-        picked (the costly part: a slot model pass per domain)."""
+        picked (the costly part: a slot model pass per domain). ``found`` are the text's candidates, if known."""
         lowered = text.lower()
-        candidates = [c for c in self.candidates(text) if not NEGATED.search(lowered, 0, c.start)][:MAX_VALUES]
+        found = self.candidates(text) if found is None else found
+        candidates = [c for c in found if not NEGATED.search(lowered, 0, c.start)][:MAX_VALUES]
         penalty = 0.0 if CORRECTION.search(text) else self.change_penalty
         fillable = {slot for c in candidates for slot in c.slots}
         log_probs: dict[str | None, np.ndarray] = {}

@@ -17,6 +17,7 @@ from streamsense.models.chat.dst import (
     DialogueStateTracker,
     empty_state,
     joint_goal_accuracy,
+    spellings,
 )
 from streamsense.models.chat.intent import FALLBACK, IntentPrediction
 from streamsense.models.chat.training import tracker_input
@@ -268,3 +269,74 @@ def test_a_word_value_said_twice_fills_one_slot_and_a_number_said_twice_may_fill
     for value, filled in (("cheap", [first, NONE]), ("2", [first, second])):
         said_twice = [Candidate(value, 0, 1, [], [first, second]), Candidate(value, 5, 6, [], [first, second])]
         assert tracker.pick(said_twice, scores) == filled
+
+
+@pytest.mark.parametrize(
+    ("said", "count"),
+    [
+        ("A table for one at 18:45 on friday .", "A table for 1 at 18:45 on friday ."),
+        ("Book it for one person for 3 nights .", "Book it for 1 person for 3 nights ."),
+        ("I need a place to stay for one night .", "I need a place to stay for 1 night ."),
+        ("just one ticket please .", "just 1 ticket please ."),
+        ("one room for 2 nights .", "1 room for 2 nights ."),
+    ],
+)
+def test_one_as_a_count_is_read_as_1(tracker: DialogueStateTracker, said: str, count: str) -> None:
+    """ "one" is no alias (as "two" is): it is more often a pronoun; where its neighbours make it a count it is 1."""
+    at = said.lower().index("one")
+    assert [(c.value, c.start, c.end) for c in tracker.candidates(said) if c.value == "1"] == [("1", at, at + 3)]
+    for intent in ("Restaurant-Inform", "Hotel-Inform"):
+        assert (
+            tracker.update(empty_state(), said, intent)["slots"]
+            == tracker.update(empty_state(), count, intent)["slots"]
+        )
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "which one is in the north ?",
+        "that one sounds good .",
+        "I will take the one in the north .",
+        "one of them please .",
+        "any one is fine .",
+        "I am looking for one in the north .",
+    ],
+)
+def test_one_standing_for_a_thing_fills_nothing(tracker: DialogueStateTracker, said: str) -> None:
+    assert "1" not in [c.value for c in tracker.candidates(said)]
+
+
+def test_a_booking_size_correction_naming_no_domain_keeps_the_domain_and_updates_the_people(
+    tracker: DialogueStateTracker,
+) -> None:
+    """ "make that 4 people" read alone is a train's (0.99 for the trained model): it moved a restaurant booking to
+    a train and left the restaurant's people at 2."""
+    _with_context(tracker)
+    state = tracker.update(empty_state(), "I want italian food in the centre .", "Restaurant-Inform")
+    state = tracker.update(state, "A table for 2 at 18:45 on friday .", "Restaurant-Inform")
+    after = tracker.update(state, "make that 4 people", [("Train-Inform", 0.99), ("Hotel-Inform", 0.01)])
+    assert after["domain"] == "restaurant"
+    assert after["slots"] == {**state["slots"], "restaurant-people": "4"}
+    for text, before in (
+        ("actually , 4 train tickets", state),  # names a domain
+        ("4 people please", state),  # corrects nothing
+        ("make that 4 people", empty_state()),  # no booking under way
+    ):
+        assert not tracker.amends_size(before, text, tracker.candidates(text))
+
+
+def test_a_name_spelt_otherwise_is_tracked_as_the_database_name(tracker: DialogueStateTracker) -> None:
+    """The database writes "acorn guest house" and "arbury lodge guesthouse"; users write either for both."""
+    state = tracker.update(empty_state(), "I am looking for a hotel called Acorn Guesthouse .", "Hotel-Inform")
+    assert state["slots"] == {"hotel-name": "acorn guest house"}
+    lexicon = {"hotel-name": ["arbury lodge guesthouse", "alpha-milton guest house"], "hotel-type": ["guest house"]}
+    spelt = DialogueStateTracker(lexicon, aliases={"guesthouse": "guest house"})
+    text = "arbury lodge guest house , alpha milton guesthouse or any guesthouse"
+    assert [c.value for c in spelt.candidates(text)] == [
+        "arbury lodge guesthouse",
+        "alpha-milton guest house",
+        "guest house",
+    ]
+    assert spellings("king's college") == {"kings college"}
+    assert "a b&b" not in DialogueStateTracker({"hotel-name": ["a b and b", "a bed and breakfast"]}).canonical

@@ -162,3 +162,32 @@ def test_a_message_with_nothing_in_common_with_any_phrasing_gets_no_hits(retriev
     for text in ("", "   ", "我想订一家酒店"):
         assert retriever.retrieve(text, state, [("Hotel-Request", 0.9)], k=3) == []
     assert retriever.retrieve("parking ?", state, [("Hotel-Request", 0.9)], k=3)
+
+
+@pytest.mark.parametrize("text", ["does it have parking ?", "what's their phone number ?", "is the hotel nice ?"])
+def test_a_follow_up_about_the_place_the_state_names_ranks_that_place_in_the_top_3(
+    retriever: KnowledgeRetriever, text: str
+) -> None:
+    """The graph prior links an entity weakly to itself: the audit found the named hotel 14th to 28th."""
+    state = {"domain": "hotel", "slots": {"hotel-area": "north", "hotel-name": "acorn guest house"}}
+    hits = [h.node_id for h in retriever.retrieve(text, state, [("Hotel-Request", 0.9)], k=3)]
+    assert "hotel:acorn guest house" in hits
+    if "parking" in text:
+        assert "faq:parking" in hits
+
+
+def test_a_message_naming_a_place_or_not_referring_back_is_no_follow_up(retriever: KnowledgeRetriever) -> None:
+    state = {"domain": "hotel", "slots": {"hotel-name": "acorn guest house"}}
+    named = retriever.retrieve("does gonville hotel have parking ?", state, [("Hotel-Request", 0.9)], k=3)
+    assert named[0].node_id == "hotel:gonville hotel"
+    parking = retriever.score_parts("is parking free ?", state)[0]
+    assert parking[retriever.tracked_places(state)[0]] < 1.0
+
+
+def test_the_places_the_state_names_are_its_domains_else_all_of_them(retriever: KnowledgeRetriever) -> None:
+    slots = {"hotel-name": "acorn guesthouse", "restaurant-name": "golden wok"}
+    names = {
+        domain: [retriever.candidates[i] for i in retriever.tracked_places({"domain": domain, "slots": slots})]
+        for domain in ("hotel", "taxi")
+    }
+    assert names == {"hotel": ["hotel:acorn guest house"], "taxi": ["hotel:acorn guest house", "restaurant:golden wok"]}
