@@ -200,6 +200,14 @@ async def stale_entries(
             yield key, entry
 
 
+def scoring_share(assigned: set[TP], partitions: int) -> float | None:
+    """The share of ``payments.scoring``'s partitions in a worker's assignment, or None when it owns none (it then
+    scores nothing): the global feature counts scale what the worker sees by it. Standbys are changelog
+    partitions only, so the scoring topic's partitions in an assignment are the ones the worker consumes."""
+    owned = sum(tp.topic == PAYMENTS_SCORING for tp in assigned)
+    return owned / partitions if owned else None
+
+
 def labelled_rows_path(app: faust.App) -> Path:
     """The newer of the worker's two files of labelled rows for retraining (the older one lies beside it), in its
     own data dir: two workers on one host once shared one file, and one crashed at start when both compacted it at
@@ -385,6 +393,13 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
 
     async def learn_many(items: list[Item]) -> list[Outcome]:
         return await _decide_labels(scored, awaiting, items, lambda handed: handed.label.transaction_id, learn)
+
+    @app.on_partitions_assigned.connect
+    async def take_share(sender: faust.App, assigned: set[TP], **kwargs: Any) -> None:
+        """On each assignment (the whole new one): the global counts stand for all the traffic
+        (``FraudFeaturePipeline.share``)."""
+        if (share := scoring_share(assigned, partitions)) is not None:
+            scorer.pipeline.share = share
 
     @app.agent(processor.raw_topic(PAYMENTS_TRANSACTIONS), name="payments-accounts")
     async def summarise_transactions(stream: faust.StreamT) -> None:

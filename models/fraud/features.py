@@ -7,7 +7,9 @@ State is explicit so the streaming worker can keep it in tables:
   arrivals (``ld`` day, ``ln`` labels, ``lf`` frauds), plus all-time label counts ``te`` for target encoding. Buckets
   older than the longest window are dropped, so a key's state is bounded (at most ``max(windows)`` entries per
   column). Everything is lists of numbers: JSON-able as is.
-* global state (``pipeline.global_state``): daily transaction counts, label counts (the target-encoding prior) and a
+* global state (``pipeline.global_state``): daily transaction counts of all the traffic (``d``, ``c``; see
+  ``FraudFeaturePipeline.share``), the newest event time learned (``last``), the spans of event time the state did
+  not observe (``gaps``; see ``FraudFeaturePipeline.resume``), label counts (the target-encoding prior) and a
   log-bucket histogram that gives streaming quantiles for binning.
 
 Order of calls per transaction: ``transform_one`` (features from state *before* the event), then ``learn_one`` (adds
@@ -76,7 +78,7 @@ def new_key_state() -> dict[str, list]:
 
 def new_global_state() -> dict[str, Any]:
     """Empty state shared by all keys (one per worker): daily counts, label prior, amount histogram, bin edges."""
-    return {"d": [], "c": [], "te": [0, 0], "hist": [0] * _SKETCH_BINS, "n": 0, "edges": {}}
+    return {"d": [], "c": [], "te": [0, 0], "hist": [0] * _SKETCH_BINS, "n": 0, "edges": {}, "last": None, "gaps": []}
 
 
 def _sketch_index(value: float) -> int:
@@ -115,6 +117,20 @@ def _window_sums(state: dict[str, list], today: int, windows: tuple[int, ...]) -
         i = bisect.bisect_right(days, today - w)
         out.append((sum(cnt[i:j]), sum(total[i:j]), max(peak[i:j], default=0.0), sum(night[i:j])))
     return out
+
+
+def _global_count(g: dict[str, Any], ts: float, window: int) -> float:
+    """All the traffic of the ``window`` days up to ``ts``: the observed daily counts, plus each unobserved span's
+    daily count times the days it overlaps the window (an open span, the newest, runs to ``ts``)."""
+    today = int(ts // DAY_S)
+    days = g["d"]
+    observed = sum(g["c"][bisect.bisect_right(days, today - window) : _until(days, today)])
+    start = (today - window + 1) * DAY_S
+    unseen = sum(
+        per_day * max(0.0, min(ts if end is None else end, ts) - max(begin, start)) / DAY_S
+        for begin, end, per_day in g["gaps"]
+    )
+    return observed + unseen
 
 
 def _label_sums(state: dict[str, list], today: int, windows: tuple[int, ...]) -> list[tuple[float, float]]:
@@ -184,6 +200,10 @@ class FraudFeaturePipeline:
     def __init__(self, config: FeatureConfig | dict[str, Any] | None = None) -> None:
         self.config = config if isinstance(config, FeatureConfig) else FeatureConfig.from_dict(config or {})
         self.global_state = new_global_state()
+        self.share = 1.0
+        """The share of the scoring stage's partitions this pipeline sees (a worker sets it on each assignment):
+        a transaction adds ``1 / share`` to the daily counts, which so estimate all the traffic, whatever the number
+        of workers, and stay valid across a rebalance. Assumes keys spread the traffic evenly over partitions."""
         self._bin_ops = [(op, int(m.group(1))) for op in self.config.numeric_ops if (m := _BINNING.match(op))]
         self.names = self._names()
         self._key_columns = {who: self._key_block(who) for who in ("account", "terminal")}
@@ -268,7 +288,7 @@ class FraudFeaturePipeline:
         out.append(1.0 if hour < NIGHT_END_HOUR else 0.0)
         out.append(1.0 if (today + 3) % 7 >= 5 else 0.0)
         out.append(math.hypot(coords[0] - coords[2], coords[1] - coords[3]) if coords else NO_DISTANCE)
-        global_30 = sum(g["c"][bisect.bisect_right(g["d"], today - cfg.windows[-1]) : _until(g["d"], today)])
+        global_30 = _global_count(g, ts, cfg.windows[-1])
         te_prior = g["te"][1] / g["te"][0] if g["te"][0] else 0.0
         for summary in (account, terminal):
             for w in range(n_windows):
@@ -319,17 +339,42 @@ class FraudFeaturePipeline:
         _add_tx(state, int(ts // DAY_S), amount, night, self.config.windows[-1])
 
     def learn_global(self, ts: float, amount: float) -> None:
-        """Add a scored transaction to the global state (daily counts, amount sketch, bin edges)."""
+        """Add a scored transaction to the global state (daily counts, ``1 / share`` each; the newest time; amount
+        sketch, bin edges); the first since ``resume`` ends the span it did not observe."""
         today = int(ts // DAY_S)
         g = self.global_state
-        i = _bucket(g, ("d", "c"), today, self.config.windows[-1])
+        window = self.config.windows[-1]
+        i = _bucket(g, ("d", "c"), today, window)
         if i is not None:
-            g["c"][i] += 1
+            g["c"][i] += 1 / self.share
+        g["last"] = ts if g["last"] is None else max(g["last"], ts)
+        if g["gaps"]:
+            if g["gaps"][-1][1] is None:
+                g["gaps"][-1][1] = max(ts, g["gaps"][-1][0])
+            oldest = (int(g["last"] // DAY_S) - window + 1) * DAY_S
+            g["gaps"] = [gap for gap in g["gaps"] if gap[1] > oldest]
         g["hist"][_sketch_index(amount)] += 1
         g["n"] += 1
         if g["n"] % _EDGE_REFRESH == 0 or g["n"] in (10, 100):
             for op, n_bins in self._bin_ops:
                 g["edges"][op] = _sketch_quantiles(g["hist"], n_bins)
+
+    def resume(self) -> None:
+        """Take the state as a checkpoint restored by a worker: the traffic between its newest event (``last``) and
+        the next transaction learned went unseen (a worker starts on traffic dated long after its model's training
+        data, or after its last snapshot), though the key states, kept elsewhere, hold it. That span counts as the
+        daily rate of the window the checkpoint holds until it leaves the window, so the frequency encodings keep
+        the scale they were trained on from the first transaction and become the plain ratio as the worker observes
+        the window. A state that observed nothing, or one already waiting for its first transaction, stays as is."""
+        g = self.global_state
+        starts = [g["d"][0] * DAY_S] if g["d"] else []
+        starts += [gap[0] for gap in g["gaps"]]
+        if g["last"] is None or not starts or (g["gaps"] and g["gaps"][-1][1] is None):
+            return
+        window, last = self.config.windows[-1], g["last"]
+        held_from = max((int(last // DAY_S) - window + 1) * DAY_S, min(starts))
+        if last > held_from:
+            g["gaps"].append([last, None, _global_count(g, last, window) * DAY_S / (last - held_from)])
 
     def learn_label(
         self, label_ts: float, is_fraud: bool, account_state: dict[str, list], terminal_state: dict[str, list]
@@ -354,6 +399,10 @@ class FraudFeaturePipeline:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "FraudFeaturePipeline":
+        """Restore ``to_dict``'s output; a global state saved before ``last`` and ``gaps`` were kept takes its newest
+        day as observed to its end and no gaps."""
         pipeline = cls(FeatureConfig.from_dict(raw["config"]))
-        pipeline.global_state = raw["global_state"]
+        g = raw["global_state"]
+        newest_end = (g["d"][-1] + 1) * DAY_S if g["d"] else None
+        pipeline.global_state = {"last": newest_end, "gaps": []} | g
         return pipeline

@@ -3,10 +3,12 @@
 import asyncio
 from pathlib import Path
 
-from streamsense.agents.payments import labelled_rows_path, stale_entries
+from faust.types import TP
+
+from streamsense.agents.payments import labelled_rows_path, scoring_share, stale_entries
 from streamsense.settings import Settings
 from streamsense.streams.app import create_app
-from streamsense.streams.topics import STREAMS
+from streamsense.streams.topics import PAYMENTS_SCORING, PAYMENTS_TRANSACTIONS, STREAMS
 
 
 def test_each_worker_on_a_host_keeps_its_labelled_rows_in_a_file_of_its_own(tmp_path: Path) -> None:
@@ -79,3 +81,14 @@ def test_an_entry_of_an_earlier_release_waits_in_the_table_as_long_as_it_did_the
     }
 
     assert stale_keys(entries, {0: 10}, {0: 10}, now=7 * 86_400.0) == {"older-than-the-wait", "labelled-two-days-ago"}
+
+
+def test_a_worker_takes_as_its_share_the_scoring_partitions_of_its_assignment_and_none_without_them() -> None:
+    assigned = {
+        TP(PAYMENTS_SCORING, 0),
+        TP(PAYMENTS_SCORING, 7),
+        TP(PAYMENTS_TRANSACTIONS, 1),
+        TP("streamsense-payments-payments-terminal-state-changelog", 3),
+    }
+    assert scoring_share(assigned, 12) == 2 / 12
+    assert scoring_share({TP(PAYMENTS_TRANSACTIONS, 0)}, 12) is None

@@ -1,6 +1,7 @@
 import json
 import math
 
+import numpy as np
 import pytest
 
 from streamsense.models.fraud.features import (
@@ -172,3 +173,106 @@ def test_a_late_transaction_sees_only_the_days_up_to_its_own_not_the_transaction
     assert late["account_id_freq"] == 1.0, "the global count is bounded at its day too"
     newest = _features(pipe, T0 + 21 * DAY_S, 100.0, acct, term)
     assert (newest["account_count_30d"], newest["account_fraud_rate_1d"]) == (6, 1.0)
+
+
+PER_DAY, KEYS = 200, 20
+
+
+def _day_of_traffic(
+    pipes: list[FraudFeaturePipeline], day: int, states: dict[int, dict], learn_global: bool = True
+) -> list[list[float]]:
+    """``PER_DAY`` transactions spread evenly over ``day``, key ``k % KEYS`` (its own account and terminal), key
+    ``k`` to pipeline ``k % len(pipes)``: each row's (account, terminal) frequency, taken before the transaction."""
+    out = []
+    for k in range(PER_DAY):
+        ts, key = day * DAY_S + (k + 0.5) * DAY_S / PER_DAY, k % KEYS
+        pipe = pipes[key % len(pipes)]
+        acct, term = states.setdefault(key, new_key_state()), states.setdefault(KEYS + key, new_key_state())
+        f = _features(pipe, ts, 10.0, acct, term)
+        out.append([f["account_id_freq"], f["terminal_id_freq"]])
+        pipe.learn_key(ts, 10.0, acct)
+        pipe.learn_key(ts, 10.0, term)
+        if learn_global:
+            pipe.learn_global(ts, 10.0)
+    return out
+
+
+def _trained(days: range) -> tuple[FraudFeaturePipeline, np.ndarray]:
+    """A pipeline that saw ``days`` of traffic in order, as training does, and the frequencies it gave."""
+    pipe, states = FraudFeaturePipeline(), {}
+    rows = [row for day in days for row in _day_of_traffic([pipe], day, states)]
+    return pipe, np.asarray(rows)
+
+
+def _resumed(pipe: FraudFeaturePipeline) -> FraudFeaturePipeline:
+    """The pipeline's checkpoint as a starting worker takes it up (``FraudScorer.from_artifacts``)."""
+    restored = FraudFeaturePipeline.from_dict(json.loads(json.dumps(pipe.to_dict())))
+    restored.resume()
+    return restored
+
+
+def test_workers_each_told_their_share_of_the_partitions_give_the_frequencies_of_one_worker_that_sees_all() -> None:
+    one = _trained(range(40))[1]
+    halves = [FraudFeaturePipeline(), FraudFeaturePipeline()]
+    for pipe in halves:
+        pipe.share = 0.5
+    states: dict[int, dict] = {}
+    two = np.asarray([row for day in range(40) for row in _day_of_traffic(halves, day, states)])
+    assert two[PER_DAY:] == pytest.approx(one[PER_DAY:], rel=0.02)  # apart by a transaction or so of today's
+    assert two[-PER_DAY:] == pytest.approx(one[-PER_DAY:], rel=1e-3)
+
+
+def test_a_worker_resumed_from_a_trained_state_two_years_later_gives_the_frequencies_training_gave() -> None:
+    trained, training_rows = _trained(range(60))
+    worker, states = _resumed(trained), {}
+    for day in range(730, 760):  # the key states (tables, kept by whoever owned the keys) saw what the worker did not
+        _day_of_traffic([worker], day, states, learn_global=False)
+    first_day = np.asarray(_day_of_traffic([worker], 760, states))
+    assert first_day == pytest.approx(training_rows[30 * PER_DAY : 31 * PER_DAY], rel=0.01)
+    later = np.asarray([row for day in range(761, 790) for row in _day_of_traffic([worker], day, states)])
+    assert later == pytest.approx(training_rows[31 * PER_DAY :], rel=0.01)
+
+
+def test_a_resumed_worker_reads_the_plain_ratio_once_it_has_observed_the_whole_window() -> None:
+    worker, states = _resumed(_trained(range(60))[0]), {}
+    for day in range(730, 760):
+        _day_of_traffic([worker], day, states, learn_global=False)
+    for day in range(760, 791):
+        _day_of_traffic([worker], day, states)
+    assert worker.global_state["gaps"] == []
+    f = _features(worker, 791 * DAY_S, 10.0, states[0], states[KEYS])  # the window's 29 days before today
+    assert f["terminal_id_freq"] == f["terminal_count_30d"] / (29 * PER_DAY) == pytest.approx(1 / KEYS)
+
+
+def test_a_pipeline_that_is_not_resumed_divides_by_what_it_observed_as_before() -> None:
+    pipe, rows = _trained(range(3))
+    assert pipe.global_state["gaps"] == []
+    assert rows[1].tolist() == [0.0, 0.0] and rows[KEYS + 1].tolist() == [1 / (KEYS + 1), 1 / (KEYS + 1)]
+
+
+def test_resuming_where_the_traffic_goes_on_without_a_break_changes_the_frequencies_by_no_more_than_a_transaction() -> (
+    None
+):
+    straight, straight_rows = _trained(range(40))
+    resumed, states = _resumed(_trained(range(30))[0]), {}
+    for day in range(30):  # the key states as the run that was checkpointed left them
+        _day_of_traffic([FraudFeaturePipeline()], day, states)
+    rows = np.asarray([row for day in range(30, 40) for row in _day_of_traffic([resumed], day, states)])
+    assert rows == pytest.approx(straight_rows[30 * PER_DAY :], rel=1.5 / (29 * PER_DAY))
+    assert straight.global_state["gaps"] == []
+
+
+def test_a_global_state_saved_before_last_and_gaps_were_kept_still_loads_and_resumes() -> None:
+    trained = _trained(range(60))[0]
+    old = json.loads(json.dumps(trained.to_dict()))
+    del old["global_state"]["last"], old["global_state"]["gaps"]
+    old["global_state"]["c"] = [int(c) for c in old["global_state"]["c"]]
+    restored = FraudFeaturePipeline.from_dict(old)
+    assert restored.global_state["last"] == 60 * DAY_S and restored.global_state["gaps"] == []
+    restored.resume()
+    assert restored.global_state["gaps"] == [[60 * DAY_S, None, pytest.approx(PER_DAY)]]
+    acct, term = new_key_state(), new_key_state()
+    for day in range(730, 760):
+        restored.learn_key(day * DAY_S, 10.0, acct)
+        restored.learn_key(day * DAY_S, 10.0, term)
+    assert _features(restored, 760 * DAY_S, 10.0, acct, term)["terminal_id_freq"] == pytest.approx(29 / (29 * PER_DAY))

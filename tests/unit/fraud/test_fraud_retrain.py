@@ -188,3 +188,16 @@ def test_a_version_from_before_choices_were_kept_reads_its_recorded_rule_and_gan
     (folder / "meta.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="unreadable training choices"):
         load(folder)
+
+
+def test_a_started_worker_counts_the_traffic_after_its_checkpoint_at_the_rate_the_checkpoint_held(
+    tmp_path: Path, tiny_artifact: FraudArtifact, tiny_xy
+) -> None:
+    save(tiny_artifact, tmp_path, _warm_checkpoints(tiny_xy, 300))  # 300 transactions a minute apart
+    started = FraudScorer.from_artifacts(tmp_path, check_every_s=0.0)
+    (since, until, per_day), *_ = started.pipeline.global_state["gaps"]
+    assert (since, until) == (1.7e9 + 60.0 * 299, None)
+    held_from = 1.7e9 // 86_400 * 86_400  # the checkpoint holds days: from the midnight before its first transaction
+    assert per_day == pytest.approx(300 * 86_400 / (since - held_from))
+    started.pipeline.learn_global(since + 86_400.0, 10.0)
+    assert started.pipeline.global_state["gaps"] == [[since, since + 86_400.0, per_day]]
