@@ -407,12 +407,24 @@ class DialogueStateTracker:
         unheld = {c for c in transitions if c not in self.dialogue_classes and c != GENERAL}
         return {c: max(v, least) if c in unheld else v for c, v in transitions.items()}
 
-    def context_odds(self, state: dict) -> dict[str, float]:
+    def context_odds(self, state: dict, text: str | None = None) -> dict[str, float]:
         """How much likelier each turn class is for the conversation's next turn than for a turn of unknown
         context: the transitions from the beam's domains (weighted by their hypotheses' scores) over the prior.
         A class that no training dialogue holds (hospital and police: the dialogue generator has none) gets the odds
         of the least likely domain that they do hold: its smoothed transitions alone made "I am looking for the
-        hospital" after a greeting uncertain, and even odds made a hotel's "phone number and postcode" a hospital's."""
+        hospital" after a greeting uncertain, and even odds made a hotel's "phone number and postcode" a hospital's.
+
+        With the turn's ``text``, a turn that amends the booking size (``amends_size``) is the conversation's domain's
+        alone: the tracker keeps that domain, and the decision's intent must not say another ("make that 4 people"
+        read as a train's)."""
+        odds = self._transition_odds(state)
+        if text is not None and CORRECTION.search(text):
+            timed = clock_times(text)
+            if self.amends_size(state, timed, self.candidates(timed)):
+                return {c: value if c == state["domain"] else 0.0 for c, value in odds.items()}
+        return odds
+
+    def _transition_odds(self, state: dict) -> dict[str, float]:
         hypotheses = state.get("hypotheses") or [{"domain": state.get("domain"), "score": 0.0}]
         weights: Counter[str | None] = Counter()
         for hypothesis in hypotheses:

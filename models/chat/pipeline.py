@@ -75,7 +75,7 @@ class ChatPipeline:
         alone = IntentPrediction(prediction.label, prediction.intents[:TRACKER_TOP_K], prediction.reason)
         # A low-confidence prediction still says which domains are likely; out-of-scope text without values does not.
         tracked = tracker_input(alone, self.tracker, text)
-        in_context = predict_in_context(prediction, self.tracker.context_odds(state), threshold, top_k)
+        in_context = predict_in_context(prediction, self.tracker.context_odds(state, text), threshold, top_k)
         new_state = self.tracker.update(state, text, tracked)
         # the decision's own intent, as in its label: an uncertain message leaves the active one as it was
         if not isinstance(tracked, str):

@@ -20,6 +20,7 @@ from streamsense.models.chat.dst import (
     spellings,
 )
 from streamsense.models.chat.intent import FALLBACK, IntentPrediction
+from streamsense.models.chat.intent_context import intents_in_context
 from streamsense.models.chat.training import tracker_input
 
 
@@ -324,6 +325,11 @@ def test_a_booking_size_correction_naming_no_domain_keeps_the_domain_and_updates
         ("make that 4 people", empty_state()),  # no booking under way
     ):
         assert not tracker.amends_size(before, text, tracker.candidates(text))
+    odds = tracker.context_odds(state, "make that 4 people")
+    assert odds["restaurant"] > 0 and {c for c, value in odds.items() if value} == {"restaurant"}
+    in_context = intents_in_context([("Train-Inform", 0.99), ("Restaurant-Inform", 0.01)], odds)
+    assert in_context[0] == ("Restaurant-Inform", 1.0), "the decision's intent is the booking's, as its state"
+    assert tracker.context_odds(state, "4 people please") == tracker.context_odds(state)
 
 
 def test_a_name_spelt_otherwise_is_tracked_as_the_database_name(tracker: DialogueStateTracker) -> None:
