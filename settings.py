@@ -214,6 +214,12 @@ class Settings(BaseSettings):
         "so that a redelivered event repeats its decision and an early label is learned without Elasticsearch; "
         "what waits longer for its label is read from Elasticsearch, so a new worker replays only this much",
     )
+    fraud_early_label_wait_s: float = Field(
+        default=86_400.0,
+        gt=0,
+        description="how long a label that arrives before its transaction waits for it in the worker's tables; then"
+        " it is dead-lettered (no_transaction)",
+    )
     fraud_expiry_check_s: float = Field(default=60.0, description="how often workers expire what waited too long")
     fraud_retrain_every_s: float = Field(
         default=3600.0, description="how often a payments worker retrains XGBoost from the labels it learned; 0 = off"

@@ -11,7 +11,10 @@ after a restart. Transactions arrive keyed by account, so the work runs in two s
 
 Labels take the same road: ``payments-labels`` (by account) folds the label into the account's state and hands it,
 with the transaction's terminal, to ``payments-learn`` (by terminal), which folds it into the terminal's state and
-teaches the online model with the features kept at scoring time.
+teaches the online model with the features kept at scoring time. A label that comes before its transaction waits
+for it in ``payments-early-labels`` (on the account's partition, which the transaction's shares) for
+``fraud_early_label_wait_s``: the transaction takes it along to the terminal stage, which learns it once it has
+scored; one whose transaction does not come in that time is dead-lettered (``no_transaction``).
 
 Delivery is at-least-once, so after a crash a stage may see an event again. Each stage keeps what it did per event
 id (the account summary; the decision) and repeats it instead of counting the event twice: a replayed transaction
@@ -42,6 +45,7 @@ from streamsense.schemas.payments import (
     TransactionLabel,
 )
 from streamsense.streams.awaiting_labels import AwaitingLabels, awaiting_action
+from streamsense.streams.dead_letters import dead_letter
 from streamsense.streams.drift_labels import label_action
 from streamsense.streams.labelled_rows import LabelledRows
 from streamsense.streams.live_state import load_live_state, save_live_state
@@ -62,6 +66,7 @@ from streamsense.streams.topics import (
     PAYMENTS_SCORING,
     PAYMENTS_TERMINAL_LABELS,
     PAYMENTS_TRANSACTIONS,
+    dlq_topic,
     label_index,
 )
 
@@ -181,7 +186,7 @@ async def stale_entries(
     transaction's offset ``o`` committed (``committed``: partition to the next offset to consume) and, for a
     labelled one, the label's offset ``lo`` too (``labels_committed``). An entry of an earlier release carries no
     offsets and was never logged for its label: it waits in the table as it did then (``wait_s`` for its label, a
-    day once labelled)."""
+    day once labelled). A label that waited for its transaction has no offset of its own to wait for."""
 
     def done(offset: int, committed_offset: int | None) -> bool:
         return committed_offset is not None and offset < committed_offset
@@ -194,7 +199,7 @@ async def stale_entries(
             expired = entry["at"] + (LABELLED_KEPT_S if entry["labelled"] else wait_s) < now
         else:
             expired = entry["at"] + recent_s < now and done(entry["o"], committed[p])
-            if entry["labelled"]:
+            if entry["labelled"] and entry.get("lo") is not None:  # None: a label its transaction took along
                 expired = expired and done(entry["lo"], labels_committed.get(p))
         if expired:
             yield key, entry
@@ -226,6 +231,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     summarised = PackedTable(app, "payments-account-pending", partitions)
     terminals = app.Table("payments-terminal-state", default=None, partitions=partitions)
     scored = PackedTable(app, "payments-scored", partitions)
+    early = PackedTable(app, "payments-early-labels", partitions)
     labelled = LabelledRows(labelled_rows_path(app), settings.fraud_retrain_rows)
 
     def summarise_many(items: list[Item]) -> list[Outcome]:
@@ -259,11 +265,20 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                     "p": item.event.message.partition,
                     "o": item.event.message.offset,
                 }
+                parked = early.get(tx.event_id)
+                if parked is not None and parked["label"]["account_id"] == tx.account_id:
+                    label = TransactionLabel.model_validate(parked["label"])
+                    scorer.update_label_state(label, states[tx.account_id])
+                    # the marker keeps the label: a replay of the transaction takes it along again
+                    entry |= {"labelled": True, "fraud": label.is_fraud, "early": parked["label"], "lo": None}
+                    early.delete(tx.event_id)
             # a replay writes what it finds again: a worker killed before its changelog writes were sent keeps
             # them in its local tables only, and the changelog must hold them for whoever owns the key next
             summarised.set(tx.event_id, entry)
             last_event[tx.account_id] = item.event
-            outcomes.append(Forward(tx.terminal_id, ScoringRequest(transaction=tx, account_summary=entry["summary"])))
+            early_label = TransactionLabel.model_validate(entry["early"]) if "early" in entry else None
+            request = ScoringRequest(transaction=tx, account_summary=entry["summary"], label=early_label)
+            outcomes.append(Forward(tx.terminal_id, request))
         for account, event in last_event.items():
             route_table_access(event)
             accounts[account] = states[account]
@@ -305,21 +320,78 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                 outcomes.append(None)  # decided long ago and labelled since: nothing left to do
                 continue
             route_table_access(item.event)
+            # logged again on a replay too: a crash may have come before the first bulk request
+            records = [Record(awaiting_action(tx.event_id, entry))]
+            if request.label is not None and not entry["labelled"]:
+                entry = entries[tx.event_id] = learned(request.label, entry, states[tx.terminal_id], None)
+            if entry["labelled"] and "labelled_at" in entry:
+                records.append(_labelled(entry, item.received, datetime.fromisoformat(entry["labelled_at"])))
             scored.set(tx.event_id, entry)  # written again on a replay, as in ``summarise_many``
             last_event[tx.terminal_id] = item.event
-            # logged again on a replay too: a crash may have come before the first bulk request
-            outcomes.append(
-                Decided(_decision(tx, entry, item.received), (Record(awaiting_action(tx.event_id, entry)),))
-            )
+            outcomes.append(Decided(_decision(tx, entry, item.received), tuple(records)))
         for terminal, event in last_event.items():
             route_table_access(event)
             terminals[terminal] = states[terminal]
         return outcomes
 
+    def learned(label: TransactionLabel, entry: dict, state: dict, offset: int | None) -> dict:
+        """Learn ``label`` at the terminal stage from its transaction's scored ``entry`` (the terminal's ``state``, the
+        online model, the retraining rows); returns the marker that stands for the entry from then on, ``offset``
+        being the label's on its topic (None for one the transaction took along)."""
+        scorer.update_label_state(label, state)
+        scorer.learn_one(entry["features"], label.is_fraud)
+        labelled.add(
+            {
+                "features": entry["features"],
+                "is_fraud": label.is_fraud,
+                "event_time": entry["ts"],
+                "online_logit": entry["online_logit"],
+            }
+        )
+        # An entry read from the table keeps its decision, which a replay of the transaction makes again; one read
+        # back from Elasticsearch was decided and logged long ago, and its marker needs no more.
+        kept = {**entry, "labelled_at": label.event_time.isoformat()} if entry.get("o", -1) != -1 else {}
+        return {
+            **kept,
+            "labelled": True,
+            "fraud": label.is_fraud,
+            "id": entry.get("id"),
+            "at": time.time(),
+            "p": entry.get("p"),
+            "o": entry.get("o", -1),
+            "lo": offset,
+        }
+
+    def park(item: Item, label: TransactionLabel) -> Outcome:
+        """Keep a label whose transaction has not come (yet) until it does, or ``fraud_early_label_wait_s`` passes; a
+        repeat of it is dropped, a contradicting one dead-lettered."""
+        parked = early.get(label.transaction_id)
+        if parked is not None:
+            if parked["label"]["is_fraud"] == label.is_fraud:
+                return None
+            return Skip(
+                f"transaction {label.transaction_id} has a {_outcome(parked['label']['is_fraud'])} label waiting for"
+                f" it already; a label is learned once, so this {_outcome(label.is_fraud)} label is not",
+                kind="contradicting_label",
+            )
+        message = item.event.message
+        early.set(
+            label.transaction_id,
+            {
+                "label": label.model_dump(mode="json"),
+                "value": bytes(item.event.value).decode(),
+                "at": time.time(),
+                "p": message.partition,
+                "o": message.offset,
+                "ts": message.timestamp,
+            },
+        )
+        return None
+
     def route_label(item: Item, entry: dict | None) -> Outcome:
         label: TransactionLabel = item.record
         if entry is None:
-            return Skip(f"no scored transaction {label.transaction_id} awaits a label")
+            return park(item, label)
         if entry["account"] != label.account_id:
             return Skip(f"transaction {label.transaction_id} belongs to another account than {label.account_id}")
         if entry["labelled"] and entry.get("fraud", label.is_fraud) != label.is_fraud:
@@ -360,32 +432,9 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             labelled_at = entry.get("labelled_at")
             return None if labelled_at is None else _labelled(entry, item.received, datetime.fromisoformat(labelled_at))
         state = terminals.get(handed.terminal_id) or new_terminal_state()
-        scorer.update_label_state(label, state)
-        scorer.learn_one(entry["features"], label.is_fraud)
-        labelled.add(
-            {
-                "features": entry["features"],
-                "is_fraud": label.is_fraud,
-                "event_time": entry["ts"],
-                "online_logit": entry["online_logit"],
-            }
-        )
+        marker = learned(label, entry, state, item.event.message.offset)
         terminals[handed.terminal_id] = state
-        message = item.event.message
-        # An entry read from the table keeps its decision, which a replay of the transaction makes again; one read
-        # back from Elasticsearch was decided and logged long ago, and its marker needs no more.
-        kept = {**entry, "labelled_at": label.event_time.isoformat()} if entry.get("o", -1) != -1 else {}
-        marker = {
-            **kept,
-            "labelled": True,
-            "fraud": label.is_fraud,
-            "id": entry.get("id"),
-            "at": time.time(),
-            "p": message.partition,
-            "o": entry.get("o", -1),
-            "lo": message.offset,
-        }
-        scored.set(label.transaction_id, marker)
+        scored.set(label.transaction_id, {**marker, "p": item.event.message.partition})
         return _labelled({**entry, "fraud": label.is_fraud}, item.received, label.event_time)
 
     async def route_labels_many(items: list[Item]) -> list[Outcome]:
@@ -417,6 +466,37 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     async def learn_labels(stream: faust.StreamT) -> None:
         await processor.run_batched(stream, TerminalLabel, learn_many)
 
+    async def expire_early_labels(now: float) -> None:
+        """Dead-letter the labels that waited longer than ``fraud_early_label_wait_s`` for their transaction, on the
+        partitions this worker owns, then drop them (a crash between the two dead-letters them again)."""
+        owned = owned_committed_offsets(app, PAYMENTS_LABELS)
+        wait_s = settings.fraud_early_label_wait_s
+        stale = [(k, e) async for k, e in early.scan() if e["p"] in owned and e["at"] + wait_s < now]
+        if not stale:
+            return
+        letters = [
+            dead_letter(
+                PAYMENTS_LABELS,
+                e["p"],
+                e["o"],
+                e["ts"],
+                e["label"]["account_id"].encode(),
+                e["value"].encode(),
+                "no_transaction",
+                f"no transaction {key} of account {e['label']['account_id']} came within {wait_s:,.0f} s of its"
+                " label (STREAMSENSE_FRAUD_EARLY_LABEL_WAIT_S)",
+            )
+            for key, e in stale
+        ]
+        await (await processor.send([], letters))
+        processor.metrics.dead_letters.labels(dlq_topic(PAYMENTS_LABELS)).inc(len(letters))
+
+        async def keys() -> AsyncIterator[tuple[str, int]]:
+            for key, e in stale:
+                yield key, e["p"]
+
+        processor.metrics.expired.labels(early.table.name).inc(await early.expire(keys()))
+
     @app.timer(interval=settings.fraud_expiry_check_s)
     async def expire_waiting() -> None:
         actives = app.assignor.assigned_actives()
@@ -432,6 +512,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             stale = stale_entries(table, committed, labels, now, settings.fraud_recent_s, wait_s)
             expired = await table.expire((key, entry["p"]) async for key, entry in stale)
             processor.metrics.expired.labels(table.table.name).inc(expired)
+        await expire_early_labels(now)
         if TP(PAYMENTS_TRANSACTIONS, 0) in actives:  # one worker expires what waits in Elasticsearch
             try:
                 await awaiting.expire(now - wait_s)

@@ -48,13 +48,15 @@ class ScoringRequest(BaseModel):
     """Internal hand-over on ``payments.scoring``, keyed by terminal: a transaction with its account summary.
 
     The account stage owns the account's state and summarises it (``FraudFeaturePipeline.key_summary``) before the
-    transaction; the terminal stage adds the terminal's summary and scores.
+    transaction; the terminal stage adds the terminal's summary and scores (and learns ``label``, if any).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     transaction: Transaction
     account_summary: list[float] = Field(max_length=256)
+    label: TransactionLabel | None = None
+    """A label that came before the transaction and waited for it: the terminal stage learns it once it has scored."""
 
 
 class TerminalLabel(BaseModel):

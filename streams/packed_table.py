@@ -48,6 +48,10 @@ class PackedTable:
         """Store ``entry``; its changelog partition is the current event's (see ``route_table_access``)."""
         self.table[key] = pack(entry)
 
+    def delete(self, key: str) -> None:
+        """Remove ``key``'s entry inside an event; its tombstone goes to the current event's partition."""
+        del self.table[key]
+
     async def scan(self, chunk: int = 1_000) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         """Every entry held here, unpacked; yields the event loop every ``chunk`` entries so that a scan of a large
         table does not stall the agents.

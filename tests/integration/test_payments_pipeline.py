@@ -434,3 +434,48 @@ def test_the_worker_retrains_xgboost_from_the_labels_it_learned_and_swaps_it_in_
 
     wait_for(retrained_version_decides, 240, "a decision by the version the worker retrained", interval_s=1.0)
     assert list((tmp_path / "cold" / "artifacts" / "fraud").glob("v0001"))
+
+
+def test_an_early_label_is_learned_with_its_transaction_and_one_whose_transaction_never_comes_is_dead_lettered(
+    start_worker, producer, read_topic, es, wait_for, decide_payment, caught_up, settings
+):
+    run = run_id()
+    worker = start_worker(
+        "payments", settings.model_copy(update={"fraud_early_label_wait_s": 8.0, "fraud_expiry_check_s": 1.0})
+    )
+    decide_payment(make_tx(run, 0), 240, "the worker deciding")
+    tx = make_tx(run, 1)
+    arrived = tx.event_time + timedelta(days=1)
+    early, orphan = (
+        TransactionLabel(
+            event_id=f"{run}-label-{n}",
+            event_time=arrived,
+            transaction_id=transaction_id,
+            account_id=tx.account_id,
+            is_fraud=n == 1,
+        )
+        for n, transaction_id in ((1, tx.event_id), (2, f"{run}-tx-never"))
+    )
+    letters = read_topic(dlq_topic(PAYMENTS_LABELS))
+    for label in (early, orphan, early):  # the repeat waits once, silently
+        producer.send(PAYMENTS_LABELS, label.account_id, label)
+    producer.flush()
+    wait_for(lambda: caught_up(GROUP, PAYMENTS_LABELS), 120, "the labels taken before their transaction")
+    decide_payment(tx, 120, "the transaction after its label")
+
+    wait_for(lambda: es.exists(index=label_index("payments"), id=tx.event_id), 60, "the labelled decision")
+    assert es.get(index=label_index("payments"), id=tx.event_id)["_source"]["actual"] == "fraud"
+    ours: dict[str, dict] = {}
+
+    def orphan_dead_lettered() -> bool:
+        for m in letters.poll(1.0):
+            if f'"event_id":"{run}'.encode() in (m.value() or b""):  # the other tests' letters hold other ids
+                ours[orjson.loads(m.value())["event_id"]] = dict(m.headers())
+        return orphan.event_id in ours
+
+    wait_for(orphan_dead_lettered, 90, "the label whose transaction never came on the dead-letter topic")
+    assert ours[orphan.event_id]["dlq.error.kind"] == b"no_transaction"
+    assert f"no transaction {run}-tx-never".encode() in ours[orphan.event_id]["dlq.error.reason"]
+    time.sleep(3)
+    assert early.event_id not in ours, "the label its transaction took along is learned, not dead-lettered"
+    assert worker.alive()

@@ -71,6 +71,17 @@ def test_a_labelled_marker_stays_until_both_the_transaction_and_the_label_are_co
     assert stale_keys(entries, {0: 10}, {0: 5}, now=1_000.0) == {"both-committed", "read-from-elasticsearch"}
 
 
+def test_an_entry_labelled_by_a_label_its_transaction_took_along_waits_for_the_transaction_alone() -> None:
+    """The label came before the transaction and was committed when it was put aside (``payments-early-labels``): it
+    has no offset to wait for, on a labels partition that may never see a commit."""
+    entries = {
+        "committed": {"p": 0, "o": 9, "lo": None, "at": 0.0, "labelled": True},
+        "uncommitted": {"p": 0, "o": 10, "lo": None, "at": 0.0, "labelled": True},
+    }
+
+    assert stale_keys(entries, {0: 10}, {}, now=1_000.0) == {"committed"}
+
+
 def test_an_entry_of_an_earlier_release_waits_in_the_table_as_long_as_it_did_then() -> None:
     """Earlier releases kept no offsets in the entry and logged nothing for the label to read back."""
     entries = {
