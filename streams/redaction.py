@@ -50,9 +50,10 @@ _PIECE = re.compile(r"([+(]*)(\d[^ /x]*)")
 # A card number is written whole or in groups, the first of four digits
 _CARD = re.compile(r"\d{13,19}|\d{4}(?:[ .\-]+\d+)+")
 _DECIMAL = re.compile(r"\d+\.\d+")
-# A national number in groups of digits, as people write one without its leading 0 or '+': "555 123 4567",
-# "20 7946 0958"; the last group has four digits, which a list of small numbers ("12 13 14") lacks
-_GROUPED = re.compile(r"\d{2,5}(?: \d{3,4}){0,2} \d{4}")
+# A national number in the groups people write one in without its leading 0 or '+': North American "555 123 4567"
+# (an area code never starts with 0 or 1), British "20 7946 0958", Chinese mobile "138 1234 5678". Looser
+# shapes read lists as phone numbers ("2018 2019 2020 2021 2022 2023" was two at first)
+_GROUPED = re.compile(r"[2-9]\d\d \d{3} \d{4}|\d\d \d{4} \d{4}|1\d\d \d{4} \d{4}")
 
 
 def luhn_valid(digits: str) -> bool:
@@ -102,8 +103,8 @@ def _is_phone(text: str, digits: int) -> bool:
 
 
 def _beside_another_phone(text: str, digits: int) -> bool:
-    """A phone number next to another is written with a '+', a bracket or a 0 first, as one piece, or in groups that
-    end in four digits."""
+    """A phone number next to another is written with a '+', a bracket or a 0 first, as one piece, or in a national
+    number's groups (``_GROUPED``)."""
     return _is_phone(text, digits) and (
         text[0] in "+(0" or _PIECE.fullmatch(text) is not None or _GROUPED.fullmatch(text) is not None
     )

@@ -161,6 +161,11 @@ def test_an_address_with_a_long_local_part_is_redacted_whole() -> None:
         ("20 7946 0958 20 7946 0959", "[PHONE] [PHONE]"),
         ("seats 12 13 14 15 16 17 18 19 20 21", "seats 12 13 14 15 16 17 18 19 20 21"),
         ("rooms 123 124 125 126 127 128", "rooms 123 124 125 126 127 128"),
+        ("138 1234 5678 139 8765 4321", "[PHONE] [PHONE]"),
+        ("we visited in 2018 2019 2020 2021 2022 2023", "we visited in 2018 2019 2020 2021 2022 2023"),
+        ("trains at 0930 1015 1100 1145 1230 1315", "trains at 0930 1015 1100 1145 1230 1315"),
+        ("booking refs 8765 4321 8765 4322 8765 4323", "booking refs 8765 4321 8765 4322 8765 4323"),
+        ("miles 100 250 1500 2000 3500 5000", "miles 100 250 1500 2000 3500 5000"),
     ],
 )
 def test_a_card_followed_by_its_expiry_or_cvv_and_phones_side_by_side_are_each_redacted_alone(text, expected):
