@@ -8,8 +8,9 @@ State is explicit so the streaming worker can keep it in tables:
   older than the longest window are dropped, so a key's state is bounded (at most ``max(windows)`` entries per
   column). Everything is lists of numbers: JSON-able as is.
 * global state (``pipeline.global_state``): daily transaction counts of all the traffic (``d``, ``c``; see
-  ``FraudFeaturePipeline.share``), the newest event time learned (``last``), the spans of event time the state did
-  not observe (``gaps``; see ``FraudFeaturePipeline.resume``), label counts (the target-encoding prior) and a
+  ``FraudFeaturePipeline.share``), the earliest and newest event times learned (``first``, ``last``), once
+  resumed the daily rate that stands for the days it holds no count for (``rate``) and the span of event time it had
+  counted (``held``; see ``FraudFeaturePipeline.resume``), label counts (the target-encoding prior) and a
   log-bucket histogram that gives streaming quantiles for binning.
 
 Order of calls per transaction: ``transform_one`` (features from state *before* the event), then ``learn_one`` (adds
@@ -29,6 +30,8 @@ import numpy as np
 
 DAY_S = 86_400
 NIGHT_END_HOUR = 6
+MIN_RATE_SPAN_S = 3_600
+"""The least event time a state must span for ``resume`` to take a daily rate from it."""
 _SKETCH_MIN = 0.01
 _SKETCH_GAMMA = 1.05
 _SKETCH_BINS = 520
@@ -78,7 +81,18 @@ def new_key_state() -> dict[str, list]:
 
 def new_global_state() -> dict[str, Any]:
     """Empty state shared by all keys (one per worker): daily counts, label prior, amount histogram, bin edges."""
-    return {"d": [], "c": [], "te": [0, 0], "hist": [0] * _SKETCH_BINS, "n": 0, "edges": {}, "last": None, "gaps": []}
+    return {
+        "d": [],
+        "c": [],
+        "te": [0, 0],
+        "hist": [0] * _SKETCH_BINS,
+        "n": 0,
+        "edges": {},
+        "first": None,
+        "last": None,
+        "rate": None,
+        "held": None,
+    }
 
 
 def _sketch_index(value: float) -> int:
@@ -120,17 +134,19 @@ def _window_sums(state: dict[str, list], today: int, windows: tuple[int, ...]) -
 
 
 def _global_count(g: dict[str, Any], ts: float, window: int) -> float:
-    """All the traffic of the ``window`` days up to ``ts``: the observed daily counts, plus each unobserved span's
-    daily count times the days it overlaps the window (an open span, the newest, runs to ``ts``)."""
+    """All the traffic of the ``window`` days up to ``ts``: the observed daily counts, plus, once resumed, the rate
+    for each day of the window with no count (today up to ``ts``). A day counts as observed or unseen by whether it
+    holds a count, not by which transaction came first, so a straggler or a lone early transaction cannot end the
+    unseen time; a day a resumed worker watched with no traffic at all counts at the rate too."""
     today = int(ts // DAY_S)
     days = g["d"]
-    observed = sum(g["c"][bisect.bisect_right(days, today - window) : _until(days, today)])
-    start = (today - window + 1) * DAY_S
-    unseen = sum(
-        per_day * max(0.0, min(ts if end is None else end, ts) - max(begin, start)) / DAY_S
-        for begin, end, per_day in g["gaps"]
-    )
-    return observed + unseen
+    i, j = bisect.bisect_right(days, today - window), _until(days, today)
+    observed = sum(g["c"][i:j])
+    if g["rate"] is None:
+        return observed
+    today_seen = j > i and days[j - 1] == today
+    unseen = window - (j - i) - (0 if today_seen else 1 - (ts % DAY_S) / DAY_S)
+    return observed + g["rate"] * unseen
 
 
 def _label_sums(state: dict[str, list], today: int, windows: tuple[int, ...]) -> list[tuple[float, float]]:
@@ -339,20 +355,17 @@ class FraudFeaturePipeline:
         _add_tx(state, int(ts // DAY_S), amount, night, self.config.windows[-1])
 
     def learn_global(self, ts: float, amount: float) -> None:
-        """Add a scored transaction to the global state (daily counts, ``1 / share`` each; the newest time; amount
-        sketch, bin edges); the first since ``resume`` ends the span it did not observe."""
-        today = int(ts // DAY_S)
+        """Add a scored transaction to the global state (daily counts, ``1 / share`` each; the span of event time
+        learned; amount sketch, bin edges). Once resumed, a transaction dated within the span the checkpoint had
+        counted is taken as counted already (a replay of those dates, or a straggler too few to matter)."""
         g = self.global_state
-        window = self.config.windows[-1]
-        i = _bucket(g, ("d", "c"), today, window)
-        if i is not None:
-            g["c"][i] += 1 / self.share
+        held = g["held"]
+        if held is None or not held[0] <= ts <= held[1]:
+            i = _bucket(g, ("d", "c"), int(ts // DAY_S), self.config.windows[-1])
+            if i is not None:
+                g["c"][i] += 1 / self.share
+        g["first"] = ts if g["first"] is None else min(g["first"], ts)
         g["last"] = ts if g["last"] is None else max(g["last"], ts)
-        if g["gaps"]:
-            if g["gaps"][-1][1] is None:
-                g["gaps"][-1][1] = max(ts, g["gaps"][-1][0])
-            oldest = (int(g["last"] // DAY_S) - window + 1) * DAY_S
-            g["gaps"] = [gap for gap in g["gaps"] if gap[1] > oldest]
         g["hist"][_sketch_index(amount)] += 1
         g["n"] += 1
         if g["n"] % _EDGE_REFRESH == 0 or g["n"] in (10, 100):
@@ -360,21 +373,27 @@ class FraudFeaturePipeline:
                 g["edges"][op] = _sketch_quantiles(g["hist"], n_bins)
 
     def resume(self) -> None:
-        """Take the state as a checkpoint restored by a worker: the traffic between its newest event (``last``) and
-        the next transaction learned went unseen (a worker starts on traffic dated long after its model's training
-        data, or after its last snapshot), though the key states, kept elsewhere, hold it. That span counts as the
-        daily rate of the window the checkpoint holds until it leaves the window, so the frequency encodings keep
-        the scale they were trained on from the first transaction and become the plain ratio as the worker observes
-        the window. A state that observed nothing, or one already waiting for its first transaction, stays as is."""
+        """Take the state as a checkpoint restored by a worker: from now on each day of the window it holds no count
+        for went unseen (traffic dated after the checkpoint's newest event, or before the days it holds: a worker
+        starts on traffic dated long after its model's training data, after its last snapshot, or replays older
+        dates), though the key states, kept elsewhere, hold it. Such a day counts at the daily rate of the window up
+        to ``last``, fixed here: the window's count (a resumed state's unseen days at its old rate included) over the
+        event time it covers, from ``first`` or the window's start, whichever is later (the window's start once
+        resumed). So the frequency encodings keep the scale they were trained on from the first transaction, and
+        become the plain ratio as the worker fills the window's days. Under ``MIN_RATE_SPAN_S`` of event time says
+        too little of a rate: the state keeps the rate it had, or none (the plain ratio of what it observes). The
+        span ``first`` to ``last`` becomes ``held`` (see ``learn_global``). A state that learned nothing since it was
+        last resumed stays as is (a worker restarted before its first transaction keeps its rate)."""
         g = self.global_state
-        starts = [g["d"][0] * DAY_S] if g["d"] else []
-        starts += [gap[0] for gap in g["gaps"]]
-        if g["last"] is None or not starts or (g["gaps"] and g["gaps"][-1][1] is None):
+        if g["last"] is None or g["held"] == [g["first"], g["last"]]:
             return
         window, last = self.config.windows[-1], g["last"]
-        held_from = max((int(last // DAY_S) - window + 1) * DAY_S, min(starts))
-        if last > held_from:
-            g["gaps"].append([last, None, _global_count(g, last, window) * DAY_S / (last - held_from)])
+        start = (int(last // DAY_S) - window + 1) * DAY_S
+        if g["rate"] is None:
+            start = max(start, g["first"])
+        if last - start >= MIN_RATE_SPAN_S:
+            g["rate"] = _global_count(g, last, window) * DAY_S / (last - start)
+            g["held"] = [g["first"], last]
 
     def learn_label(
         self, label_ts: float, is_fraud: bool, account_state: dict[str, list], terminal_state: dict[str, list]
@@ -399,10 +418,14 @@ class FraudFeaturePipeline:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> "FraudFeaturePipeline":
-        """Restore ``to_dict``'s output; a global state saved before ``last`` and ``gaps`` were kept takes its newest
-        day as observed to its end and no gaps."""
+        """Restore ``to_dict``'s output. A global state saved before ``first`` was kept takes its oldest day's start
+        as ``first`` and, before ``last``, its newest day's end as ``last``; one saved with ``gaps`` (unseen spans,
+        each with its daily rate) takes the newest span's rate, which ``resume`` then re-estimates."""
         pipeline = cls(FeatureConfig.from_dict(raw["config"]))
-        g = raw["global_state"]
-        newest_end = (g["d"][-1] + 1) * DAY_S if g["d"] else None
-        pipeline.global_state = {"last": newest_end, "gaps": []} | g
+        g = dict(raw["global_state"])
+        gaps = g.pop("gaps", [])
+        span = {"first": g["d"][0] * DAY_S, "last": (g["d"][-1] + 1) * DAY_S} if g["d"] else {}
+        pipeline.global_state = (
+            {"first": None, "last": None, "rate": gaps[-1][2] if gaps else None, "held": None} | span | g
+        )
         return pipeline

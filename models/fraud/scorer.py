@@ -128,7 +128,7 @@ class FraudScorer:
         other features, else from the checkpoints (warm online model, feature state) of the newest version that has
         them, if any: ``train fraud`` writes them, and so does a worker's retraining since stop 34 (until then a worker
         started after a retraining began with a cold online model and no global feature state). The feature state is
-        resumed: the traffic between its newest event and the worker's first counts at the rate it held.
+        resumed: the days of its window it holds no count for count at the daily rate it held.
 
         ``root`` defaults to ``get_settings().artifact_dir / "fraud"``, ``cold_threshold`` to the settings'
         ``fraud_threshold`` (used only until an artifact with its own validated threshold exists); the currencies
@@ -147,7 +147,7 @@ class FraudScorer:
             current = registry.current()
             if current is None or current.names == taken[0].names:
                 pipeline, online = taken
-        pipeline.resume()  # what came after the checkpoint went unseen (``FraudFeaturePipeline.resume``)
+        pipeline.resume()  # what the checkpoint did not count went unseen (``FraudFeaturePipeline.resume``)
         return cls(pipeline, online, registry, cold_threshold, currency_rates=settings.fraud_currency_rates)
 
     def unusable(self, tx: Transaction) -> str | None:

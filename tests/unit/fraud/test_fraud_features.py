@@ -239,14 +239,13 @@ def test_a_resumed_worker_reads_the_plain_ratio_once_it_has_observed_the_whole_w
         _day_of_traffic([worker], day, states, learn_global=False)
     for day in range(760, 791):
         _day_of_traffic([worker], day, states)
-    assert worker.global_state["gaps"] == []
     f = _features(worker, 791 * DAY_S, 10.0, states[0], states[KEYS])  # the window's 29 days before today
     assert f["terminal_id_freq"] == f["terminal_count_30d"] / (29 * PER_DAY) == pytest.approx(1 / KEYS)
 
 
 def test_a_pipeline_that_is_not_resumed_divides_by_what_it_observed_as_before() -> None:
     pipe, rows = _trained(range(3))
-    assert pipe.global_state["gaps"] == []
+    assert pipe.global_state["rate"] is None
     assert rows[1].tolist() == [0.0, 0.0] and rows[KEYS + 1].tolist() == [1 / (KEYS + 1), 1 / (KEYS + 1)]
 
 
@@ -259,20 +258,102 @@ def test_resuming_where_the_traffic_goes_on_without_a_break_changes_the_frequenc
         _day_of_traffic([FraudFeaturePipeline()], day, states)
     rows = np.asarray([row for day in range(30, 40) for row in _day_of_traffic([resumed], day, states)])
     assert rows == pytest.approx(straight_rows[30 * PER_DAY :], rel=1.5 / (29 * PER_DAY))
-    assert straight.global_state["gaps"] == []
+    assert straight.global_state["rate"] is None
 
 
-def test_a_global_state_saved_before_last_and_gaps_were_kept_still_loads_and_resumes() -> None:
-    trained = _trained(range(60))[0]
+def _two_years_on(worker: FraudFeaturePipeline) -> np.ndarray:
+    """The worker's frequencies on the first day of traffic two years after a 60-day training state, the key states
+    holding the 30 days before it (the worker did not see those)."""
+    states: dict[int, dict] = {}
+    for day in range(730, 760):
+        _day_of_traffic([worker], day, states, learn_global=False)
+    return np.asarray(_day_of_traffic([worker], 760, states))
+
+
+def test_a_global_state_saved_before_first_last_and_the_rate_were_kept_still_loads_and_resumes() -> None:
+    trained, training_rows = _trained(range(60))
     old = json.loads(json.dumps(trained.to_dict()))
-    del old["global_state"]["last"], old["global_state"]["gaps"]
+    for key in ("first", "last", "rate", "held"):
+        del old["global_state"][key]
     old["global_state"]["c"] = [int(c) for c in old["global_state"]["c"]]
     restored = FraudFeaturePipeline.from_dict(old)
-    assert restored.global_state["last"] == 60 * DAY_S and restored.global_state["gaps"] == []
+    g = restored.global_state
+    assert (g["first"], g["last"], g["rate"]) == (30 * DAY_S, 60 * DAY_S, None)  # the days it holds
     restored.resume()
-    assert restored.global_state["gaps"] == [[60 * DAY_S, None, pytest.approx(PER_DAY)]]
-    acct, term = new_key_state(), new_key_state()
+    assert g["rate"] == pytest.approx(PER_DAY)
+    assert _two_years_on(restored) == pytest.approx(training_rows[30 * PER_DAY : 31 * PER_DAY], rel=0.01)
+
+
+def test_a_global_state_saved_with_unseen_spans_takes_their_rate_and_resumes() -> None:
+    trained, training_rows = _trained(range(60))
+    saved = json.loads(json.dumps(trained.to_dict()))
+    for key in ("first", "rate", "held"):
+        del saved["global_state"][key]
+    saved["global_state"]["gaps"] = [[saved["global_state"]["last"], None, 150.0]]  # resumed, then saved
+    restored = FraudFeaturePipeline.from_dict(saved)
+    assert "gaps" not in restored.global_state and restored.global_state["rate"] == 150.0
+    restored.resume()  # the window it holds is all observed: the rate comes from its counts
+    assert restored.global_state["rate"] == pytest.approx(PER_DAY, rel=1e-3)
+    assert _two_years_on(restored) == pytest.approx(training_rows[30 * PER_DAY : 31 * PER_DAY], rel=0.01)
+
+
+def test_a_straggler_dated_before_the_checkpoints_newest_event_learned_first_leaves_the_trained_scale() -> None:
+    trained, training_rows = _trained(range(60))
+    worker = _resumed(trained)
+    worker.learn_one(30 * DAY_S + 5, 10.0, new_key_state(), new_key_state())
+    assert _two_years_on(worker) == pytest.approx(training_rows[30 * PER_DAY : 31 * PER_DAY], rel=0.01)
+
+
+def test_a_transaction_just_after_the_checkpoint_then_the_bulk_much_later_leaves_the_trained_scale() -> None:
+    trained, training_rows = _trained(range(60))
+    worker = _resumed(trained)
+    worker.learn_one(60 * DAY_S + 60, 10.0, new_key_state(), new_key_state())
+    assert _two_years_on(worker) == pytest.approx(training_rows[30 * PER_DAY : 31 * PER_DAY], rel=0.01)
+
+
+def test_a_worker_snapshot_resumed_a_year_later_keeps_the_trained_scale() -> None:
+    trained, training_rows = _trained(range(60))
+    worker, states = _resumed(trained), {}
     for day in range(730, 760):
-        restored.learn_key(day * DAY_S, 10.0, acct)
-        restored.learn_key(day * DAY_S, 10.0, term)
-    assert _features(restored, 760 * DAY_S, 10.0, acct, term)["terminal_id_freq"] == pytest.approx(29 / (29 * PER_DAY))
+        _day_of_traffic([worker], day, states, learn_global=False)
+    _day_of_traffic([worker], 760, states)  # one day observed, then a snapshot; the next start is a year on
+    again = _resumed(worker)
+    assert again.global_state["rate"] == pytest.approx(PER_DAY, rel=1e-3)
+    for day in range(1100, 1130):
+        _day_of_traffic([again], day, states, learn_global=False)
+    rows = np.asarray([row for day in range(1130, 1135) for row in _day_of_traffic([again], day, states)])
+    assert rows == pytest.approx(training_rows[30 * PER_DAY : 35 * PER_DAY], rel=0.01)
+
+
+def test_a_checkpoint_of_an_hour_takes_the_rate_of_that_hour_not_of_the_day_since_midnight() -> None:
+    pipe, acct, term = FraudFeaturePipeline(), new_key_state(), new_key_state()
+    for k in range(101):  # 2,400 a day, one every 36 s, from 23:00 to midnight
+        pipe.learn_one(100 * DAY_S + 23 * 3600 + 36 * k, 10.0, acct, term)
+    worker = _resumed(pipe)
+    assert worker.global_state["rate"] == pytest.approx(2400, rel=0.02)  # was 101 a day, from midnight
+
+
+def test_a_checkpoint_spanning_under_an_hour_gives_no_rate_and_the_plain_ratio() -> None:
+    pipe, acct, term = FraudFeaturePipeline(), new_key_state(), new_key_state()
+    pipe.learn_one(100 * DAY_S + 1, 10.0, acct, term)  # one transaction at 00:00:01
+    worker = _resumed(pipe)
+    assert worker.global_state["rate"] is None  # was 86,400 a day
+    worker.learn_one(101 * DAY_S, 10.0, new_key_state(), new_key_state())
+    assert _features(worker, 101 * DAY_S + 60, 10.0, acct, term)["account_id_freq"] == 1 / 2
+
+
+def test_traffic_dated_before_the_checkpoints_span_gets_frequencies_on_the_trained_scale() -> None:
+    trained, training_rows = _trained(range(100, 160))
+    worker, states = _resumed(trained), {}
+    for day in range(40, 70):
+        _day_of_traffic([worker], day, states, learn_global=False)
+    rows = np.asarray([row for day in range(70, 80) for row in _day_of_traffic([worker], day, states)])
+    assert rows == pytest.approx(training_rows[30 * PER_DAY : 40 * PER_DAY], rel=0.01)  # were 0.0
+
+
+def test_a_replay_of_the_dates_the_checkpoint_counted_is_not_counted_twice() -> None:
+    trained, training_rows = _trained(range(60))
+    worker, states = _resumed(trained), {}
+    rows = np.asarray([row for day in range(60) for row in _day_of_traffic([worker], day, states)])
+    # the checkpoint's days are whole where training had today so far: within a day's traffic of the window's
+    assert rows[30 * PER_DAY :] == pytest.approx(training_rows[30 * PER_DAY :], rel=1 / 29)
