@@ -81,34 +81,41 @@ _COUNT_NOUN = re.compile(
     r"\s+(?:people|persons?|guests?|adults?|travell?ers?|passengers?|nights?|days?|tickets?|seats?|rooms?|stars?)\b"
 )
 _CLAUSE_END = re.compile(r"\s*(?:[.,!?;]|please\b|$)")
-_PRONOUN_BEFORE = frozenset({"which", "that", "the", "this", "any", "each", "every", "no", "another", "other"})
-"""Words after which "one" stands for a thing ("which one", "the one in the north"), not a count."""
+_TIME_AFTER = re.compile(r"\s*(?:o'?clock|[ap]\.?m\b|thirty|fifteen|forty|twenty|ten|five|oh)\b")
+"""What makes "one" an hour ("for one thirty", "one o'clock", "one pm"), not a count."""
+_NOT_COUNTING = frozenset({"which", "any", "each", "every", "no", "another", "other"})
+"""Words after which "one" is no count even before a count noun ("which one night?")."""
+_PRONOUN_BEFORE = _NOT_COUNTING | {"that", "the", "this"}
+"""Words after which "one" alone stands for a thing ("that one", "the one in the north"), not a count."""
 _BOOKED_FOR = frozenset(
-    {"table", "room", "rooms", "booking", "reservation", "book", "reserve", "it", "that", "them", "us", "me"}
-    | {"ticket", "tickets", "seat", "seats"}
+    {"table", "room", "rooms", "booking", "reservation", "book", "reserve", "ticket", "tickets", "seat", "seats"}
 )
-"""Words before "for one" that make it a count ("a table for one", "book it for one"); after "looking for" the
-"one" is a thing."""
+"""Words before "for one" that make it a count ("a table for one"); after "looking for" the "one" is a thing, and
+after "book it for" it may be a night or a person."""
 _ONE = re.compile(r"(?<![\w'-])one(?![\w'-])")
 
 
 def counted_ones(lowered: str) -> list[tuple[int, int]]:
     """Spans of "one" used as a count: before a count noun ("one night", "for one person", "just one ticket"),
     after a booking's "for" ("a table for one") or alone after "just"/"only" ("just one, please"). Not "which one",
-    "the one", "one of them", "any one", "looking for one": "one" is more often a pronoun than a number, so it is
-    no lexicon alias (as "two" is) and is read only where its neighbours make it a count."""
+    "the one", "one of them", "any one", "looking for one", nor an hour ("for one thirty", "one o'clock"): "one" is
+    more often a pronoun than a number, so it is no lexicon alias (as "two" is) and is read only where its
+    neighbours make it a count."""
     spans = []
     for match in _ONE.finditer(lowered):
         before = _words_before(lowered, match.start(), 2)
         after = lowered[match.end() :]
-        if (before and before[-1] in _PRONOUN_BEFORE) or re.match(r"\s+of\b", after):
-            continue
         previous = before[-1] if before else ""
-        if (
-            _COUNT_NOUN.match(after)
-            or (previous == "for" and len(before) == 2 and before[0] in _BOOKED_FOR)
-            or (previous in ("just", "only") and _CLAUSE_END.match(after))
-        ):
+        if re.match(r"\s+of\b", after) or _TIME_AFTER.match(after):
+            continue
+        if _COUNT_NOUN.match(after):  # "make that one person" counts; "which one night?" does not
+            counted = previous not in _NOT_COUNTING
+        else:
+            counted = previous not in _PRONOUN_BEFORE and (
+                (previous == "for" and len(before) == 2 and before[0] in _BOOKED_FOR)
+                or (previous in ("just", "only") and _CLAUSE_END.match(after) is not None)
+            )
+        if counted:
             spans.append((match.start(), match.end()))
     return spans
 

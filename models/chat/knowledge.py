@@ -21,6 +21,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.feature_extraction.text import TfidfVectorizer
 
+from streamsense.models.chat.dst import spellings
 from streamsense.models.chat.gnn import GNNConfig, RGCNLinkPredictor, index_triples, train_link_predictor
 
 VERSION = "knowledge-3"
@@ -79,6 +80,11 @@ FOLLOW_UP = re.compile(
 their phone number?")."""
 
 
+def _as_read(text: str) -> str:
+    """``text`` in words as a message is read for names: lowered, split at whatever is neither a word nor ``'``."""
+    return " ".join(NON_WORD.split(text.lower())).strip()
+
+
 def _folded(node: str) -> str:
     """A node id without case, spaces or hyphens: how two spellings of one value compare."""
     return re.sub(r"[\s\-]", "", node.lower())
@@ -130,7 +136,12 @@ class KnowledgeRetriever:
         self.candidate_rows = np.array([self.index[n] for n in self.candidates])
         self.entity_rows = np.array(sorted(self.names), dtype=np.int64)
         self.entity_of = {_folded(n): i for i, n in enumerate(self.candidates) if i in self.names}
-        self.padded_names = [(i, f" {self.names[i]} ") for i in self.entity_rows.tolist()]
+        # a name as messages are read (hyphens and "&" split words) and as users also spell it ("kings college",
+        # "arbury lodge guest house"), which the tracker reads as the name too
+        written = {i: {self.names[i], *spellings(self.names[i])} for i in self.entity_rows.tolist()}
+        self.padded_names = [
+            (i, f" {form} ") for i, names in written.items() for form in sorted({_as_read(n) for n in names})
+        ]
         # candidate x node: the link predictor's probability of an edge between them (see ``link_affinity``)
         self.affinity = affinity if affinity is not None else np.zeros((len(self.candidates), len(node_ids)), "f4")
 
@@ -152,13 +163,13 @@ class KnowledgeRetriever:
         return [self.spelled[_folded(n)] for n in nodes if _folded(n) in self.spelled]
 
     def tracked_places(self, state: dict | None) -> list[int]:
-        """Candidate rows of the places the state names: its domain's, else every one (a taxi's conversation may
-        ask about the restaurant it goes to)."""
+        """Candidate rows of the place the state names in its domain: a name of another domain would answer a
+        question about this one ("when does it leave?" in a train booking after a hotel was named)."""
         state = state or {}
         slots = state.get("slots", {})
         names = {slot.split("-", 1)[0]: value for slot, value in slots.items() if slot.endswith("-name")}
         domain = state.get("domain")
-        named = {domain: names[domain]} if domain in names else names
+        named = {domain: names[domain]} if domain in names else {}
         rows = (self.entity_of.get(_folded(f"{place}:{value}")) for place, value in named.items())
         return [row for row in rows if row is not None]
 
@@ -174,7 +185,7 @@ class KnowledgeRetriever:
         # both character indexes come from ``char_vectorizer``: one analysis serves them
         char_terms, word_terms = self.char.terms(text), self.word.terms(text)
         np.maximum.at(phrasing, self.owner_array, (self.char.cosine(char_terms) + self.word.cosine(word_terms)) / 2)
-        lowered = f" {' '.join(NON_WORD.split(text.lower()))} "
+        lowered = f" {_as_read(text)} "
         phrasing[self.entity_rows] /= 2
         named = False
         for i, padded in self.padded_names:

@@ -280,6 +280,7 @@ def test_a_word_value_said_twice_fills_one_slot_and_a_number_said_twice_may_fill
         ("I need a place to stay for one night .", "I need a place to stay for 1 night ."),
         ("just one ticket please .", "just 1 ticket please ."),
         ("one room for 2 nights .", "1 room for 2 nights ."),
+        ("make that one person .", "make that 1 person ."),
     ],
 )
 def test_one_as_a_count_is_read_as_1(tracker: DialogueStateTracker, said: str, count: str) -> None:
@@ -302,6 +303,11 @@ def test_one_as_a_count_is_read_as_1(tracker: DialogueStateTracker, said: str, c
         "one of them please .",
         "any one is fine .",
         "I am looking for one in the north .",
+        "can I book for one thirty ?",
+        "make it for one o'clock .",
+        "book it for one pm .",
+        "tickets for one fifteen please .",
+        "book it for one .",
     ],
 )
 def test_one_standing_for_a_thing_fills_nothing(tracker: DialogueStateTracker, said: str) -> None:
