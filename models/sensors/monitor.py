@@ -5,10 +5,15 @@ A device's state is a JSON-able dict (window rows, threshold and warning latch),
 
 A device silent for longer than ``idle_s`` (event time) starts over, cold, as a new one: by then its window holds
 nothing but the forward fill of its last reading, and its threshold and warning latch describe a past run. A reading a
-whole window after the device's last, or a whole window before it (its clock stepped back), starts the window and the
-warning latch over, and the device is judged cold until its window fills again: until stop 36 the first was judged
-on a window of forward-filled values (false warnings on healthy units after 30 minutes of silence, and a repaired
-unit kept its latched warning), and the second dropped as late until the device's clock caught up. ``silent``
+whole window after the device's last starts the window and the warning latch over, and the device is judged cold
+until its window fills again: until stop 36 it was judged on a window of forward-filled values (false warnings on
+healthy units after 30 minutes of silence, and a repaired unit kept its latched warning). A reading a whole window or
+more before the device's newest is refused as too old (the agent dead-letters it), unless it is the
+``clock_step_readings``-th such reading in a row (none accepted between them): then the device's clock stepped back,
+and its window and latch start over. Until stop 38 one such reading was enough, so a single reading delivered half an
+hour late, or dated 1970, wiped a failing unit's window and latch, the next live reading (now a window ahead) wiped
+them again, and the unit went unwarned for 23 of its last 58 minutes; until stop 36 the device's readings were
+dropped as late until its clock caught up. ``silent``
 tells the worker which states no reading can need any more, so that a fleet whose device ids change does not grow the
 table for ever.
 """
@@ -33,6 +38,8 @@ from streamsense.schemas.sensors import SensorReading
 Label = Literal["normal", "anomaly", "failure_warning"]
 Scorer = Literal["lstm", "hst", "dropped"]
 DeviceState = dict[str, Any]
+WINDOW_KEYS = ("w", "warn", "back")
+"""What a device starts over without when its clock jumps: its window, warning latch and count of too-old readings."""
 
 
 @dataclass(slots=True)
@@ -79,9 +86,14 @@ def gc_paused() -> Iterator[None]:
 class SensorMonitor:
     """Scores readings with the LSTM once a device's window is warm, with the frozen HalfSpaceTrees before that."""
 
-    def __init__(self, model: SensorModel, int8: bool = False, idle_s: float = math.inf) -> None:
+    def __init__(
+        self, model: SensorModel, int8: bool = False, idle_s: float = math.inf, clock_step_readings: int | None = None
+    ) -> None:
+        """``clock_step_readings`` (by default the model's lateness + 1) readings in a row a window or more behind a
+        device's newest are a clock that stepped back; fewer are stray readings, refused."""
         self.model = model
         self.idle_s = idle_s
+        self.clock_step_readings = clock_step_readings or model.lateness + 1
         self.keeper = WindowKeeper(model.channels, model.seq_len, model.step_s, model.lateness)
         self.net: nn.Module = quantize(model.net) if int8 else model.net
         self._fill = [row.tolist() for row in model.regime_mean]
@@ -113,7 +125,8 @@ class SensorMonitor:
         model = self.model
         keeper = self.keeper
         out: dict[str, DeviceState] = {}
-        placed: list[tuple[str, int, bool, bool, float]] = []
+        # (device, slots behind the newest, accepted, warm, moves the latch, epoch seconds)
+        placed: list[tuple[str, int, bool, bool, bool, float]] = []
         refused: dict[int, str] = {}
         flat: list[list[float]] = []
         regimes: list[list[int]] = []
@@ -122,24 +135,23 @@ class SensorMonitor:
             state = out.get(key) or states.get(key) or {}
             regime = model.regime_index(reading.operating_regime)
             epoch_s = reading.event_time.timestamp()
-            # before a restart, which would give the channel a new grace: a probe that is gone stays gone
-            stale = keeper.stale(state["w"], epoch_s, reading.values) if state.get("w") else {}
-            if stale:
-                refused[len(placed)] = self._stale_reason(stale)
+            state, refusal = self._admit(state, epoch_s, reading.values)
+            if refusal:
+                refused[len(placed)] = refusal
                 out[key] = state
-                placed.append((key, 0, False, False, epoch_s))
+                placed.append((key, 0, False, False, False, epoch_s))
                 rows, regs = keeper.window(state["w"])
                 flat.append(rows)
                 regimes.append(regs)
                 continue
-            if state and self.silent(state, epoch_s):
-                state = {}
-            elif state and self.keeper.outside(state["w"], epoch_s):
-                state = {k: v for k, v in state.items() if k not in ("w", "warn")}
             window, placement = keeper.insert(state.get("w"), epoch_s, reading.values, regime, self._fill[regime])
+            if placement.accepted and "back" in state:
+                state = {k: v for k, v in state.items() if k != "back"}
             out[key] = {**state, "w": window}
             behind = placement.behind if placement.accepted else 0
-            placed.append((key, placement.behind, placement.accepted, window["n"] >= model.seq_len, epoch_s))
+            latch = placement.accepted and placement.behind == 0 and placement.filled
+            warm = window["n"] >= model.seq_len
+            placed.append((key, placement.behind, placement.accepted, warm, latch, epoch_s))
             rows, regs = keeper.window(window, behind)
             flat.append(rows)
             regimes.append(regs)
@@ -154,7 +166,7 @@ class SensorMonitor:
         latest = raw[:, -1].tolist()
         verdicts = []
         j = 0
-        for i, (key, behind, accepted, warm, epoch_s) in enumerate(placed):
+        for i, (key, behind, accepted, warm, latch, epoch_s) in enumerate(placed):
             state = out[key]
             if i in refused:
                 verdicts.append(SensorVerdict("normal", 0.0, 0.0, None, None, "dropped", unusable=refused[i]))
@@ -166,13 +178,42 @@ class SensorMonitor:
             if warm:
                 reasons = [(model.channels[c], latest[i][c], residual[j][c]) for c in top[j]]
                 row = None if risk is None else risk[j]
-                verdict, state = self._judge_warm(state, scores[j], reasons, row, behind, epoch_s)
+                verdict, state = self._judge_warm(state, scores[j], reasons, row, latch, epoch_s)
                 out[key] = state
                 j += 1
             else:
                 verdict = self._judge_cold(z[i, -1], latest[i])
             verdicts.append(verdict)
         return out, verdicts
+
+    def _admit(self, state: DeviceState, epoch_s: float, values: Mapping[str, float]) -> tuple[DeviceState, str | None]:
+        """The state a reading at ``epoch_s`` goes into (started over after a silence or a clock jump), or the
+        state to keep and why the reading is refused."""
+        if not state.get("w"):
+            return state, None
+        # before a restart, which would give the channel a new grace: a probe that is gone stays gone
+        stale = self.keeper.stale(state["w"], epoch_s, values)
+        if stale:
+            return state, self._stale_reason(stale)
+        if self.silent(state, epoch_s):
+            return {}, None
+        ahead = self.keeper.ahead(state["w"], epoch_s)
+        if -ahead >= self.model.seq_len:
+            back = state.get("back", 0) + 1
+            if back < self.clock_step_readings:
+                return {**state, "back": back}, self._too_old_reason(-ahead)
+        if abs(ahead) >= self.model.seq_len:
+            return {k: v for k, v in state.items() if k not in WINDOW_KEYS}, None
+        return state, None
+
+    def _too_old_reason(self, behind: int) -> str:
+        model = self.model
+        return (
+            f"the reading is too old: its slot is {behind:,} steps of {model.step_s:g} s"
+            f" ({behind * model.step_s:,.0f} s) behind the device's newest, a whole window ({model.seq_len} steps) or"
+            f" more; {self.clock_step_readings} such readings in a row would start the device over as a clock that"
+            " stepped back"
+        )
 
     def _stale_reason(self, stale: Mapping[str, float]) -> str:
         gone = ", ".join(f"{channel} for {seconds:,.0f} s" for channel, seconds in stale.items())
@@ -216,10 +257,12 @@ class SensorMonitor:
         score: float,
         reasons: list[tuple[str, float, float]],
         risk: list[float] | None,
-        behind: int,
+        latch: bool,
         epoch_s: float,
     ) -> tuple[SensorVerdict, DeviceState]:
-        """Adaptive threshold for the anomaly label; the warning latch moves only on the newest slot's reading."""
+        """Adaptive threshold for the anomaly label; the warning latch moves only on a reading that fills a new
+        newest slot (``latch``): a late one, or a second one for the same slot (a producer's retry), would count a
+        step twice toward its consecutive readings."""
         model = self.model
         thr_state, bar, anomalous = model.threshold.step(state.get("thr"), score)
         state = {**state, "thr": thr_state}
@@ -227,7 +270,7 @@ class SensorMonitor:
         p = minutes = None
         if risk is not None and model.warning is not None:
             p, warn_p, minutes = risk
-            if behind == 0:
+            if latch:
                 warn_state, warning = model.warning.step(state.get("warn"), warn_p, epoch_s)
                 state = {**state, "warn": warn_state}
             else:

@@ -1,9 +1,17 @@
 """Per-device window of the latest readings on an event-time grid, kept as a small JSON-able dict.
 
-Readings are placed in slots ``floor(event_time / step)``. A reading for a newer slot advances the window and forward
-fills the slots it skipped; a second reading for the newest slot replaces it; a late reading (at most ``lateness``
-slots behind the newest) fills its slot and the forward-filled slots after it; an older one is dropped. The dict
-never holds more than ``size`` rows, so a Faust table entry stays bounded whatever the device sends.
+Slots follow the device's own phase: the window's first reading sets ``ph``, its offset from the nearest multiple of
+the step, and a reading goes to the nearest slot ``round((event_time - ph) / step)``, so a device that reads once a
+step, each reading a few seconds either side of its usual second, fills one slot per reading, as the one-minute grid
+the model was trained on does (``series.py``). Until stop 38 slots were ``floor(event_time / step)``: the simulator's
+readings, dated up to 10 s either side of the minute, overwrote the slot before in about a quarter of cases, and the
+window was forward filled where training had a reading. A window stored before ``ph`` existed reads as phase 0.
+
+A reading for a newer slot advances the window and forward fills the slots it skipped; a second reading for the
+newest slot replaces it; a late reading (at most ``lateness`` slots behind the newest) fills its slot and the
+forward-filled slots after it; an older one is dropped. ``n`` counts the slots filled, not the readings, so readings
+sent twice do not make a device warm early. The dict never holds more than ``size`` rows, so a Faust table entry
+stays bounded whatever the device sends.
 
 A channel a reading lacks keeps its previous value, but only for ``lateness`` slots: ``stale`` names the channels a
 reading lacks that the device has not sent for longer (counted from its first reading for one it never sent). Until
@@ -11,6 +19,7 @@ stop 36 a channel that stopped arriving (a broken probe) was filled with its las
 made healthy units read as failing and hid a failing unit's trend, with the stale value quoted as measured.
 """
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -20,10 +29,12 @@ WindowState = dict[str, Any]
 
 @dataclass(frozen=True)
 class Placement:
-    """Where a reading went: ``accepted`` False when it was too late; ``behind`` slots behind the newest one."""
+    """Where a reading went: ``accepted`` False when it was too late; ``behind`` slots behind the newest one;
+    ``filled`` whether its slot held no reading before (False for a reading that replaces one)."""
 
     accepted: bool
     behind: int
+    filled: bool = True
 
 
 class WindowKeeper:
@@ -36,18 +47,22 @@ class WindowKeeper:
         self.lateness = lateness
         self.size = seq_len + lateness
 
-    def slot_of(self, epoch_s: float) -> int:
-        return int(epoch_s // self.step_s)
+    def phase_of(self, epoch_s: float) -> float:
+        """``epoch_s``'s offset from the nearest multiple of the step, in [-step/2, step/2)."""
+        return epoch_s - math.floor(epoch_s / self.step_s + 0.5) * self.step_s
 
-    def outside(self, state: WindowState, epoch_s: float) -> bool:
-        """Whether a reading at ``epoch_s`` shares no slot with the window's ``seq_len`` newest: it would be judged on
-        forward-filled rows alone, or is older than all of them (not a late reading: the device's clock moved)."""
-        return abs(self.slot_of(epoch_s) - state["slot"]) >= self.seq_len
+    def slot_of(self, epoch_s: float, phase: float) -> int:
+        """The nearest slot to ``epoch_s`` on the grid of ``phase``."""
+        return math.floor((epoch_s - phase) / self.step_s + 0.5)
+
+    def ahead(self, state: WindowState, epoch_s: float) -> int:
+        """How many slots a reading at ``epoch_s`` is ahead of the window's newest (negative: behind it)."""
+        return self.slot_of(epoch_s, state.get("ph", 0.0)) - state["slot"]
 
     def stale(self, state: WindowState, epoch_s: float, values: Mapping[str, float]) -> dict[str, float]:
         """The channels ``values`` lacks that the device last sent more than ``lateness`` slots before ``epoch_s``,
         with the seconds since."""
-        slot = self.slot_of(epoch_s)
+        slot = self.slot_of(epoch_s, state.get("ph", 0.0))
         seen = state.get("seen") or [state["slot"]] * len(self.channels)
         return {
             c: (slot - last) * self.step_s
@@ -60,7 +75,7 @@ class WindowKeeper:
 
     def ends_at(self, state: WindowState) -> float:
         """The end (epoch seconds) of the window's newest slot: no reading it holds is later."""
-        return (state["slot"] + 1) * self.step_s
+        return (state["slot"] + 0.5) * self.step_s + state.get("ph", 0.0)
 
     def _row(self, values: Mapping[str, float], previous: list[float]) -> list[float]:
         """Channels absent from a reading keep the previous value (the forward fill of a partial reading)."""
@@ -72,20 +87,24 @@ class WindowKeeper:
         """Place one reading; ``fill`` stands in for channels never seen yet on this device (e.g. regime means).
 
         ``vals`` is flat (``size`` rows of ``len(channels)`` floats, oldest first) so that a batch of windows turns
-        into one array cheaply; ``obs`` marks slots that hold a reading (0: forward filled); ``reg`` is the regime.
+        into one array cheaply; ``obs`` marks slots that hold a reading (0: forward filled); ``reg`` is the regime;
+        ``ph`` the phase of the slots.
         """
         width = len(self.channels)
-        slot = self.slot_of(epoch_s)
         if not state:
+            phase = self.phase_of(epoch_s)
+            slot = self.slot_of(epoch_s, phase)
             row = self._row(values, fill)
             return {
                 "slot": slot,
+                "ph": phase,
                 "vals": row * self.size,
                 "obs": [0] * (self.size - 1) + [1],
                 "reg": [regime] * self.size,
                 "n": 1,
                 "seen": [slot] * width,
             }, Placement(True, 0)
+        slot = self.slot_of(epoch_s, state.get("ph", 0.0))
         newest = state["slot"]
         seen = self._seen(state.get("seen") or [newest] * width, slot, values)
         vals: list[float] = state["vals"]
@@ -98,7 +117,7 @@ class WindowKeeper:
             new_obs = state["obs"][gap:] + [0] * (gap - 1) + [1]
             new_reg = state["reg"][gap:] + [state["reg"][-1]] * (gap - 1) + [regime]
             advanced = {"slot": slot, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}
-            return {**advanced, "seen": seen}, Placement(True, 0)
+            return {**state, **advanced, "seen": seen}, Placement(True, 0)
         behind = newest - slot
         if behind > self.lateness:
             return state, Placement(False, behind)
@@ -112,9 +131,10 @@ class WindowKeeper:
             new_vals[j * width : (j + 1) * width] = row
             new_reg[j] = regime
             j += 1
+        empty = not new_obs[idx]
         new_obs[idx] = 1
-        filled = {"slot": newest, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}
-        return {**filled, "seen": seen}, Placement(True, behind)
+        filled = {"vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + int(empty)}
+        return {**state, **filled, "seen": seen}, Placement(True, behind, empty)
 
     def window(self, state: WindowState, behind: int = 0) -> tuple[list[float], list[int]]:
         """The ``seq_len`` rows (flat) and regimes that end at the slot ``behind`` slots before the newest."""

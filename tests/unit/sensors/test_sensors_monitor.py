@@ -87,22 +87,91 @@ def test_too_late_reading_is_dropped_without_changing_the_state(
     assert new_state["w"] == state["w"]
 
 
-def test_a_reading_a_whole_window_before_the_newest_starts_the_window_over_as_a_clock_stepped_back(
+def _warm_state(monitor: SensorMonitor, own: list[SensorReading]) -> dict:
+    state = None
+    for reading in own:
+        state, verdict = monitor.process(state, reading)
+    assert verdict.scorer == "lstm" and "warn" in state
+    return state
+
+
+def test_readings_that_keep_coming_a_window_in_the_past_start_the_device_over_as_a_clock_that_stepped_back(
     tiny_model: SensorModel, readings: list[SensorReading]
 ) -> None:
     """Dropped as late, every reading of a device whose clock went back hours went unjudged until it caught up."""
     monitor = SensorMonitor(tiny_model)
-    own = [r for r in readings if r.device_id == readings[0].device_id][: tiny_model.seq_len + 4]
-    state = None
-    for reading in own:
-        state, _ = monitor.process(state, reading)
-    back = [r.model_copy(update={"event_time": r.event_time - timedelta(hours=3)}) for r in own[-3:]]
-    scorers = []
+    own = [r for r in readings if r.device_id == readings[0].device_id][: tiny_model.seq_len + 8]
+    state = _warm_state(monitor, own[: tiny_model.seq_len + 2])
+    back = [r.model_copy(update={"event_time": r.event_time - timedelta(hours=3)}) for r in own[-6:]]
+    verdicts = []
     for reading in back:
         state, verdict = monitor.process(state, reading)
-        scorers.append(verdict.scorer)
-    assert scorers == ["hst"] * 3
-    assert state["w"]["n"] == 3
+        verdicts.append(verdict)
+    steps = monitor.clock_step_readings
+    assert steps == tiny_model.lateness + 1
+    assert all(v.unusable and "too old" in v.unusable for v in verdicts[: steps - 1])
+    assert [v.scorer for v in verdicts[steps - 1 :]] == ["hst"] * (len(back) - steps + 1)
+    assert all(v.unusable is None for v in verdicts[steps - 1 :])
+    assert state["w"]["n"] == len(back) - steps + 1
+    assert "warn" not in state and "back" not in state
+    assert "thr" in state, "the threshold is kept"
+
+
+@pytest.mark.parametrize("back", [timedelta(minutes=30), timedelta(days=20_454)], ids=["30-min-late", "1970"])
+def test_one_reading_a_window_or_more_before_the_newest_is_refused_as_too_old_and_keeps_the_window_and_latch(
+    tiny_model: SensorModel, readings: list[SensorReading], back: timedelta
+) -> None:
+    """Taken for a clock step, one such reading wiped a failing unit's window and warning latch, and the next live
+    reading, a window ahead of it, wiped them again: the unit went unwarned for 23 of its last 58 minutes."""
+    monitor = SensorMonitor(tiny_model)
+    own = [r for r in readings if r.device_id == readings[0].device_id][: tiny_model.seq_len + 4]
+    state = _warm_state(monitor, own[:-1])
+    stray = own[-2].model_copy(update={"event_id": "stray", "event_time": own[-2].event_time - back})
+    refused, verdict = monitor.process(state, stray)
+    behind = round(back / timedelta(seconds=tiny_model.step_s))
+    assert verdict.unusable and f"too old: its slot is {behind:,} steps" in verdict.unusable
+    assert verdict.scorer == "dropped"
+    assert {k: v for k, v in refused.items() if k != "back"} == state and refused["back"] == 1
+    after, verdict = monitor.process(refused, own[-1])
+    assert verdict.scorer == "lstm" and verdict.unusable is None
+    assert "back" not in after and after["w"]["n"] == state["w"]["n"] + 1
+
+
+def test_too_old_readings_with_an_accepted_one_between_them_do_not_add_up_to_a_clock_step(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    monitor = SensorMonitor(tiny_model)
+    own = [r for r in readings if r.device_id == readings[0].device_id][: tiny_model.seq_len + 4]
+    state = _warm_state(monitor, own[:-2])
+    strays = [own[0].model_copy(update={"event_time": own[0].event_time - timedelta(hours=1)})]
+    for live in own[-2:]:
+        for stray in strays * (monitor.clock_step_readings - 1):
+            state, verdict = monitor.process(state, stray)
+            assert verdict.unusable and "too old" in verdict.unusable
+        state, verdict = monitor.process(state, live)
+        assert verdict.scorer == "lstm"
+    assert "warn" in state and "back" not in state
+
+
+def test_readings_sent_twice_neither_warm_the_device_early_nor_step_the_warning_latch_twice(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    """Counted as readings, a producer's retries made a device warm on a window of half as many minutes, and each
+    counted toward the warning latch's consecutive readings (a warning a minute early in the audit's probe)."""
+    monitor = SensorMonitor(tiny_model)
+    own = [r for r in readings if r.device_id == readings[0].device_id][: tiny_model.seq_len + 6]
+    once: dict | None = None
+    twice: dict | None = None
+    scorers = []
+    for reading in own:
+        once, _ = monitor.process(once, reading)
+        for copy in (reading, reading.model_copy(update={"event_id": reading.event_id + "-again"})):
+            twice, verdict = monitor.process(twice, copy)
+            scorers.append(verdict.scorer)
+    warm_at = 2 * (tiny_model.seq_len - 1)
+    assert scorers[:warm_at] == ["hst"] * warm_at and set(scorers[warm_at:]) == {"lstm"}
+    assert twice["w"] == once["w"]
+    assert twice["warn"] == once["warn"]
 
 
 def test_late_reading_within_lateness_is_scored(tiny_model: SensorModel, readings: list[SensorReading]) -> None:
@@ -162,8 +231,8 @@ def test_silent_tells_whether_a_reading_at_a_time_would_start_the_device_over(
 ) -> None:
     monitor = SensorMonitor(tiny_model, idle_s=3600.0)
     state, _ = monitor.process(None, readings[0])
-    slot_end = (state["w"]["slot"] + 1) * tiny_model.step_s
-    assert readings[0].event_time.timestamp() < slot_end
+    slot_end = monitor.keeper.ends_at(state["w"])
+    assert readings[0].event_time.timestamp() == slot_end - tiny_model.step_s / 2, "its slot is centred on it"
     assert not monitor.silent(state, slot_end + 3600.0)
     assert monitor.silent(state, slot_end + 3600.5)
     assert not SensorMonitor(tiny_model).silent(state, slot_end + 1e9), "no idle time: never silent"

@@ -1,6 +1,7 @@
 """A reading delivered again gets the verdict it got the first time and leaves the device's state as it is."""
 
 import json
+from datetime import timedelta
 
 import pytest
 
@@ -94,3 +95,21 @@ def test_a_replay_older_than_the_kept_verdicts_is_judged_again_without_changing_
     states, [verdict] = judge(monitor, {device: state}, [readings[-1]], [(0, -1, None)])
     assert verdict.label in {"normal", "anomaly", "failure_warning"}
     assert states[device] == state
+
+
+def test_a_too_old_reading_delivered_again_is_refused_again_without_counting_twice_toward_a_clock_step(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    """A refused reading changes the device's count of too-old readings in a row; its replay must not step it."""
+    monitor = SensorMonitor(tiny_model)
+    own = [r for r in readings if r.device_id == readings[0].device_id][: tiny_model.seq_len + 2]
+    stored: dict = {}
+    _judged_in_batches(monitor, stored, own, 0, 5)
+    device = own[0].device_id
+    stray = own[0].model_copy(update={"event_id": "stray", "event_time": own[0].event_time - timedelta(hours=1)})
+    position = [(0, len(own), None)]
+    once, [first] = judge(monitor, {device: json.loads(stored[device])}, [stray], position)
+    again, [second] = judge(monitor, {device: json.loads(json.dumps(once[device]))}, [stray], position)
+    assert first.unusable and "too old" in first.unusable and second == first
+    assert once[device]["back"] == again[device]["back"] == 1
+    assert again[device]["w"] == json.loads(stored[device])["w"]

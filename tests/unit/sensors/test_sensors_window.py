@@ -1,4 +1,5 @@
-"""WindowKeeper: event-time slots, forward fill, late and too-late readings, bounded JSON-able state."""
+"""WindowKeeper: event-time slots on the device's phase, forward fill, late and too-late readings, filled-slot count,
+bounded JSON-able state."""
 
 import copy
 import json
@@ -89,3 +90,52 @@ def test_state_is_json_round_trippable_and_bounded_whatever_the_gap() -> None:
     assert json.loads(json.dumps(state)) == state
     rows, _ = keeper.window(state)
     assert _rows(rows)[-1] == [10_000.0, 0.5] and _rows(rows)[0] == [501.0, 0.5]
+
+
+def test_readings_a_few_seconds_either_side_of_the_step_each_fill_their_own_slot() -> None:
+    """On ``floor(t / step)`` slots a reading 5 s early shared the slot before with its predecessor and replaced it,
+    and its own slot was forward filled: about a quarter of the simulator's readings (dated up to 10 s either side)."""
+    keeper = _keeper()
+    state = None
+    for minute, jitter in enumerate([3.0, -5.0, 9.0, -10.0, 0.0, -2.0]):
+        state, placement = keeper.insert(state, minute * 60.0 + jitter, {"a": minute, "b": 0.0}, 0, FILL)
+        assert placement.accepted and placement.behind == 0 and placement.filled
+    assert state["obs"] == [1] * keeper.size and state["n"] == 6
+    assert [row[0] for row in _rows(keeper.window(state)[0])] == [2.0, 3.0, 4.0, 5.0]
+
+
+def test_slots_follow_the_phase_of_the_windows_first_reading() -> None:
+    """A device that reads at about half past the minute would straddle slot edges on a grid of whole minutes."""
+    keeper = _keeper()
+    state, _ = keeper.insert(None, 31.0, {"a": 0.0, "b": 0.0}, 0, FILL)
+    assert state["ph"] == -29.0
+    for minute, second in enumerate([29.0, 33.0, 28.0, 30.0], start=1):
+        state, placement = keeper.insert(state, minute * 60.0 + second, {"a": minute, "b": 0.0}, 0, FILL)
+        assert placement.behind == 0 and placement.filled
+    assert state["obs"][-5:] == [1] * 5 and state["n"] == 5
+    assert keeper.ends_at(state) == 4 * 60.0 + 31.0 + 30.0
+    assert keeper.ahead(state, 5 * 60.0 + 20.0) == 1 and keeper.ahead(state, 2 * 60.0 + 40.0) == -2
+
+
+def test_a_second_reading_for_a_filled_slot_replaces_it_without_counting_as_one_more_filled_slot() -> None:
+    """Counted as readings, a producer's retries made a device warm (scored by the LSTM) before its window held
+    ``seq_len`` minutes of readings."""
+    keeper = _keeper()
+    state, _ = keeper.insert(None, 0.0, {"a": 1.0, "b": 1.0}, 0, FILL)
+    state, _ = keeper.insert(state, 120.0, {"a": 3.0, "b": 3.0}, 0, FILL)
+    state, placement = keeper.insert(state, 125.0, {"a": 4.0, "b": 4.0}, 0, FILL)
+    assert placement.accepted and placement.behind == 0 and not placement.filled
+    assert state["n"] == 2 and _rows(keeper.window(state)[0])[-1] == [4.0, 4.0]
+    state, placement = keeper.insert(state, 60.0, {"a": 2.0, "b": 2.0}, 0, FILL)
+    assert placement.behind == 1 and placement.filled and state["n"] == 3, "a late reading fills a slot"
+    state, placement = keeper.insert(state, 58.0, {"a": 2.5, "b": 2.5}, 0, FILL)
+    assert placement.behind == 1 and not placement.filled and state["n"] == 3
+
+
+def test_a_window_stored_without_a_phase_reads_as_phase_zero() -> None:
+    keeper = _keeper()
+    state, _ = keeper.insert(None, 0.0, {"a": 1.0, "b": 1.0}, 0, FILL)
+    legacy = {k: v for k, v in state.items() if k != "ph"}
+    later, placement = keeper.insert(legacy, 115.0, {"a": 2.0, "b": 2.0}, 0, FILL)
+    assert placement.behind == 0 and later["slot"] == 2 and "ph" not in later
+    assert keeper.ends_at(legacy) == 30.0
