@@ -111,7 +111,7 @@ def eval_intent_encoder(seed: EvalSeed = None) -> None:
 
 @eval_app.command("dst")
 def eval_dst(
-    seed: EvalSeed = None, dialogues: Annotated[int, typer.Option(help="generated test dialogues")] = 500
+    seed: EvalSeed = None, dialogues: Annotated[int, typer.Option(min=1, help="generated test dialogues")] = 500
 ) -> None:
     """Joint goal accuracy on dialogues generated from held-out templates."""
     from streamsense.models.chat.evaluation import evaluate_dst

@@ -13,6 +13,7 @@ import typer
 from elasticsearch import Elasticsearch
 from pydantic import BaseModel
 
+from streamsense.cli.checks import bounded
 from streamsense.cli.produce import chat_traffic, payments_traffic, sensor_traffic
 from streamsense.infra.local.launcher import InfraError, LocalInfra
 from streamsense.settings import Settings, get_settings
@@ -87,11 +88,17 @@ def _summary(es: Elasticsearch, stream: str, since: str) -> dict:
 
 @demo_app.callback(invoke_without_command=True)
 def demo(
-    events: int = typer.Option(2000, help="events to publish per stream"),
-    seed: int | None = typer.Option(None, help="traffic seed (default: new each run, so reruns add fresh traffic)"),
+    events: int = typer.Option(2000, min=1, help="events to publish per stream"),
+    seed: int | None = typer.Option(
+        None, min=0, help="traffic seed (default: new each run, so reruns add fresh traffic)"
+    ),
     stop_infra: bool = typer.Option(False, help="stop Kafka and Elasticsearch at the end"),
-    ready_timeout_s: float = typer.Option(1800, help="how long to wait for the workers to recover their tables"),
-    idle_timeout_s: float = typer.Option(120, help="give up waiting for decisions after this long without one"),
+    ready_timeout_s: float = typer.Option(
+        1800, help="how long to wait for the workers to recover their tables", callback=bounded(0)
+    ),
+    idle_timeout_s: float = typer.Option(
+        120, help="give up waiting for decisions after this long without one", callback=bounded(0)
+    ),
 ) -> None:
     """Start Kafka + Elasticsearch, run one worker per stream, publish traffic (and a few bad events), print
     what was decided."""

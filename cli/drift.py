@@ -11,6 +11,7 @@ import numpy as np
 import numpy.typing as npt
 import typer
 
+from streamsense.cli.checks import bounded, number_list
 from streamsense.cli.groups import eval_app, report_app
 from streamsense.cli.main import app
 from streamsense.cli.times import DURATION, parse_duration, parse_time
@@ -31,25 +32,24 @@ REPORT_ROWS = 10_000
 """The most drift rows one report reads: the newest, when the period holds more."""
 
 
-def _parse_floats(text: str) -> list[float]:
-    return [float(x) for x in text.split(",") if x.strip()]
-
-
 @eval_app.command("drift-detectors")
 def eval_drift_detectors(
-    runs: int = typer.Option(20, help="seeded streams per scenario"),
-    n: int = typer.Option(4000, help="events per stream"),
-    change_point: int = typer.Option(2000, help="index of the first event after the change"),
-    p_before: float = typer.Option(0.1, help="error rate before the change"),
+    runs: int = typer.Option(20, min=1, help="seeded streams per scenario"),
+    n: int = typer.Option(4000, min=1, help="events per stream"),
+    change_point: int = typer.Option(2000, min=0, help="index of the first event after the change (at most --n)"),
+    p_before: float = typer.Option(0.1, help="error rate before the change", callback=bounded(0, 1)),
     p_after: str = typer.Option("0.15,0.2,0.3,0.5", help="error rates after the change, comma-separated"),
-    delta: float = typer.Option(0.002, help="ADWIN confidence parameter"),
-    seed: int = typer.Option(0),
+    delta: float = typer.Option(0.002, help="ADWIN confidence parameter", callback=bounded(0, 1, low_open=True)),
+    seed: int = typer.Option(0, min=0),
 ) -> None:
     """ADWIN vs always-alarm on Bernoulli error streams: delay and false alarms per change size, plus no change."""
+    if change_point > n:
+        raise typer.BadParameter(f"the change must lie within the stream of {n} events", param_hint="--change-point")
+    after = number_list(p_after, "--p-after", 0, 1)
     factories = {"adwin": lambda: AdwinDetector(delta=delta), "always_alarm": AlwaysAlarmDetector}
     scenarios = {
         f"abrupt_{p_before}_to_{p}": compare_detectors(factories, runs, n, change_point, p_before, p, seed)
-        for p in _parse_floats(p_after)
+        for p in after
     }
     scenarios["stationary"] = compare_detectors(factories, runs, n, n, p_before, p_before, seed)
     config = {"runs": runs, "n": n, "change_point": change_point, "p_before": p_before, "delta": delta, "seed": seed}
@@ -60,15 +60,20 @@ def eval_drift_detectors(
 def eval_drift_thresholds(
     sizes: str = typer.Option("200,1000,5000", help="window sizes (rows per window), comma-separated"),
     shifts: str = typer.Option("0,0.1,0.25,0.5,1", help="mean shifts in standard deviations, comma-separated"),
-    trials: int = typer.Option(100, help="seeded trials per cell"),
-    adversarial_n: int = typer.Option(500, help="rows per window for adversarial validation"),
-    adversarial_trials: int = typer.Option(5, help="seeded trials per shift for adversarial validation"),
-    seed: int = typer.Option(0),
+    trials: int = typer.Option(100, min=1, help="seeded trials per cell"),
+    adversarial_n: int = typer.Option(
+        500, min=3, help="rows per window for adversarial validation (its three folds need three of each)"
+    ),
+    adversarial_trials: int = typer.Option(5, min=1, help="seeded trials per shift for adversarial validation"),
+    seed: int = typer.Option(0, min=0),
 ) -> None:
     """False-alarm rate (shift 0) and power of the PSI, KS and adversarial thresholds on synthetic shifts."""
-    shift_list = _parse_floats(shifts)
+    size_list = number_list(sizes, "--sizes", 1)
+    if any(size != int(size) for size in size_list):
+        raise typer.BadParameter("window sizes are whole numbers of rows", param_hint="--sizes")
+    shift_list = number_list(shifts, "--shifts", 0)
     result = {
-        "statistics": statistic_calibration([int(s) for s in _parse_floats(sizes)], shift_list, trials, seed),
+        "statistics": statistic_calibration([int(s) for s in size_list], shift_list, trials, seed),
         "adversarial": adversarial_calibration(adversarial_n, shift_list, adversarial_trials, seed=seed),
     }
     typer.echo(json.dumps(result, indent=2))

@@ -9,6 +9,7 @@ import orjson
 import torch
 import typer
 
+from streamsense.cli.checks import bounded
 from streamsense.cli.groups import eval_app, report_app, train_app
 from streamsense.cli.times import parse_time
 from streamsense.models.fraud.artifact import (
@@ -28,16 +29,23 @@ from streamsense.models.fraud.scorer import checkpoint_files
 from streamsense.models.fraud.xgb_model import contributions
 from streamsense.settings import get_settings
 
-Customers = Annotated[int, typer.Option(help="simulated customers")]
-Terminals = Annotated[int, typer.Option(help="simulated terminals")]
-Seed = Annotated[int, typer.Option(help="simulator and model seed")]
+Customers = Annotated[int, typer.Option(min=1, help="simulated customers")]
+Terminals = Annotated[int, typer.Option(min=1, help="simulated terminals")]
+Seed = Annotated[int, typer.Option(min=0, help="simulator and model seed")]
 Gan = Annotated[str, typer.Option(help="GAN augmentation: auto (on if it helps validation AP), on or off")]
-Precision = Annotated[float, typer.Option(help="target precision on validation for the threshold")]
+Precision = Annotated[
+    float,
+    typer.Option(help="target precision on validation for the threshold", callback=bounded(0, 1, low_open=True)),
+]
 ColdShare = Annotated[
     float, typer.Option(help="share of training transactions the booster also learns as if on a new card (0: none)")
 ]
 AlertRate = Annotated[
-    float | None, typer.Option(help="set the threshold from this validation alert rate instead of the precision")
+    float | None,
+    typer.Option(
+        help="set the threshold from this validation alert rate instead of the precision",
+        callback=bounded(0, 1, low_open=True),
+    ),
 ]
 
 
@@ -131,7 +139,7 @@ def eval_fraud(
 
 
 @report_app.command("fraud")
-def report_fraud(top: Annotated[int, typer.Option(help="features to show")] = 20) -> None:
+def report_fraud(top: Annotated[int, typer.Option(min=1, help="features to show")] = 20) -> None:
     """Global feature importance of the newest artifact: mean |SHAP| (exact TreeSHAP) per feature, on a sample of the
     rows it was trained on (a version a worker retrained before stop 34 kept none: then the newest sample there is)."""
     artifact = load_latest(_fraud_dir())

@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from streamsense.cli.main import app
-from streamsense.settings import get_settings
+from streamsense.settings import get_settings, http_url_problem
 
 # ``cli.main`` imports this module after creating ``app`` (COMMAND_MODULES), so the group registers itself here.
 kibana_app = typer.Typer(help="Kibana saved objects for the decision, drift and dead-letter indices.")
@@ -56,6 +56,8 @@ def kibana_import(
     space: str = typer.Option(None, help="Kibana space id (default space when omitted)"),
 ) -> None:
     """Load every saved object under infra/kibana/ (overwriting objects with the same ids); print Kibana's answer."""
+    if url is not None and (problem := http_url_problem(url)):
+        raise typer.BadParameter(problem, param_hint="--url")  # not echoed: it may hold a password
     target = url or get_settings().kibana_url
     try:
         answer = import_saved_objects(target, bundle(), space)

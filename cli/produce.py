@@ -10,6 +10,7 @@ import typer
 from pydantic import BaseModel, ValidationError
 from tqdm import tqdm
 
+from streamsense.cli.checks import bounded
 from streamsense.models.chat.intent_ledger import new_name_refusal, removal_refusal
 from streamsense.schemas.chat import ChatFeedback, ChatMessage, NewIntent
 from streamsense.settings import get_settings
@@ -29,6 +30,10 @@ produce_app = typer.Typer(help="Publish realistic events to Kafka (rate-limited,
 
 RATE = {"min": 0.0}
 """Rates are events per second, 0 for as fast as possible: a negative one is refused."""
+COUNT = {"min": 1}
+"""Counts of events and simulated units are whole and at least one."""
+SEED = {"min": 0}
+"""The simulators' random generators take non-negative seeds only."""
 
 
 def _seed(seed: int | None) -> int:
@@ -58,11 +63,12 @@ def payments(
     rate: float = typer.Option(500.0, help="events per second (0 = as fast as possible)", **RATE),
     count: int = typer.Option(
         1000,
+        **COUNT,
         help="how many events: transactions, and their labels a week of simulated time later (with the defaults the"
         " first label comes after about 7,000 transactions, so a smaller count sends none)",
     ),
-    seed: int = typer.Option(None, help="simulator seed (default: a fresh one, printed)"),
-    days: int = typer.Option(30, help="simulated days of payments to draw from"),
+    seed: int = typer.Option(None, help="simulator seed (default: a fresh one, printed)", **SEED),
+    days: int = typer.Option(30, min=1, help="simulated days of payments to draw from"),
 ) -> None:
     """Transactions from the fraud simulator, with their labels interleaved at their (delayed) arrival time. Events
     are dated in simulated time (from 2026-04-01), which drift windows and Kibana read."""
@@ -72,10 +78,12 @@ def payments(
 @produce_app.command()
 def sensors(
     rate: float = typer.Option(2000.0, help="readings per second (0 = as fast as possible)", **RATE),
-    count: int = typer.Option(10_000, help="how many readings"),
-    units: int = typer.Option(20, help="simulated units (devices); some run to failure, some stay healthy"),
-    seed: int = typer.Option(None, help="simulator seed (default: a fresh one, printed)"),
-    days: float = typer.Option(3.0, help="simulated days per unit (one reading per unit per minute)"),
+    count: int = typer.Option(10_000, help="how many readings", **COUNT),
+    units: int = typer.Option(20, help="simulated units (devices); some run to failure, some stay healthy", **COUNT),
+    seed: int = typer.Option(None, help="simulator seed (default: a fresh one, printed)", **SEED),
+    days: float = typer.Option(
+        3.0, help="simulated days per unit (one reading per unit per minute)", callback=bounded(0, low_open=True)
+    ),
 ) -> None:
     """Readings from the run-to-failure simulator (C-MAPSS style), in event-time order across units, dated in
     simulated time (from 2026-01-01)."""
@@ -130,8 +138,8 @@ def chat_traffic(count: int, seed: int) -> Iterator[tuple[str, str, ChatMessage]
 @produce_app.command()
 def chat(
     rate: float = typer.Option(50.0, help="messages per second (0 = as fast as possible)", **RATE),
-    count: int = typer.Option(500, help="how many messages"),
-    seed: int = typer.Option(None, help="dialogue generator seed (default: a fresh one, printed)"),
+    count: int = typer.Option(500, help="how many messages", **COUNT),
+    seed: int = typer.Option(None, help="dialogue generator seed (default: a fresh one, printed)", **SEED),
 ) -> None:
     """Conversations from the MultiWOZ dialogue generator (needs `streamsense data multiwoz` once), dated in
     simulated time (from 2026-04-01)."""
@@ -164,7 +172,7 @@ def intent(
         _send_one(CHAT_INTENTS, name, None)
         typer.echo(f"sent the removal of intent {name} to {CHAT_INTENTS}")
         return
-    examples = list(example)
+    examples = [text.strip() for text in example if text.strip()]  # a blank example is none, as in a file
     if examples_file is not None:
         examples += [line.strip() for line in examples_file.read_text().splitlines() if line.strip()]
     if not examples:

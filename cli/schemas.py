@@ -10,7 +10,13 @@ schemas_app = typer.Typer(help="Event and decision schemas.", no_args_is_help=Tr
 
 
 @schemas_app.command("export")
-def export(directory: Path = typer.Argument(..., help="folder to write <Model>.json files into")) -> None:
+def export(
+    directory: Path = typer.Argument(..., file_okay=False, help="folder to write <Model>.json files into"),
+) -> None:
     """Write JSON Schema files of every event and decision, for producers in other languages."""
-    for path in export_json_schemas(directory):
+    try:
+        written = export_json_schemas(directory)
+    except OSError as error:
+        raise typer.BadParameter(f"cannot write into {directory}: {error.strerror}", param_hint="DIRECTORY") from None
+    for path in written:
         typer.echo(path)

@@ -8,6 +8,7 @@ import orjson
 import torch
 import typer
 
+from streamsense.cli.checks import bounded
 from streamsense.cli.groups import data_app, eval_app, train_app
 from streamsense.settings import get_settings
 
@@ -32,8 +33,10 @@ def fetch_suthaharan() -> None:
 
 @train_app.command("sensors")
 def train_sensors(
-    epochs: int = typer.Option(10, help="LSTM epochs for both models"),
-    horizon_minutes: float = typer.Option(15.0, help="warn at least this many minutes of event time before failure"),
+    epochs: int = typer.Option(10, min=1, help="LSTM epochs for both models"),
+    horizon_minutes: float = typer.Option(
+        15.0, help="warn at least this many minutes of event time before failure", callback=bounded(0, low_open=True)
+    ),
     if_missing: bool = typer.Option(
         False, "--if-missing", help="do nothing when both artifacts are cached, trained with these options"
     ),
@@ -75,9 +78,11 @@ def _cached_as_asked(epochs: int, horizon_minutes: float) -> bool:
 
 @eval_app.command("anomaly")
 def eval_anomaly(
-    units: int = typer.Option(40, help="units in the held-out simulated fleet"),
+    units: int = typer.Option(40, min=1, help="units in the held-out simulated fleet"),
     seed: int | None = typer.Option(
-        None, help="seed of the held-out simulated fleet (default: the README's); the training fleets' are refused"
+        None,
+        min=0,
+        help="seed of the held-out simulated fleet (default: the README's); the training fleets' are refused",
     ),
     int8: bool = typer.Option(True, help="also evaluate the INT8 dynamically quantized LSTM"),
 ) -> None:

@@ -27,7 +27,9 @@ worker_app = typer.Typer(help="Run stream workers (Faust agents).", no_args_is_h
 @worker_app.command("run")
 def run(
     stream: str = typer.Option(..., "--stream", "-s", help=f"one of: {', '.join(STREAMS)}"),
-    web_port: int | None = typer.Option(None, help="port of the worker's web server (metrics); default from settings"),
+    web_port: int | None = typer.Option(
+        None, min=1, max=65535, help="port of the worker's web server (metrics); default from settings"
+    ),
     loglevel: str = typer.Option("info", help="debug, info, warning or error"),
 ) -> None:
     """Consume the stream's input topics, decide, send decisions and log them until stopped (Ctrl-C)."""

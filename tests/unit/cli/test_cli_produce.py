@@ -1,5 +1,7 @@
+import pytest
 from typer.testing import CliRunner
 
+from streamsense.cli import produce
 from streamsense.cli.main import app
 from streamsense.settings import get_settings
 
@@ -53,3 +55,51 @@ def test_adding_or_removing_a_trained_intent_exits_2_with_the_reason_every_worke
     assert added.exit_code == 2 and "trained intent" in added.output
     assert removed.exit_code == 2 and "only those can be removed" in removed.output
     assert empty.exit_code == 2 and "--examples-file" in empty.output
+
+
+@pytest.fixture
+def no_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fail the test if a command gets as far as Kafka."""
+
+    def refuse(*args: object) -> None:
+        raise AssertionError("the command reached Kafka")
+
+    monkeypatch.setattr(produce, "ensure_topics", refuse)
+    monkeypatch.setattr(produce, "EventProducer", refuse)
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["payments", "--count", "0"],
+        ["payments", "--count", "-3"],
+        ["payments", "--days", "0"],
+        ["payments", "--days", "-2"],
+        ["payments", "--seed", "-1"],
+        ["sensors", "--count", "-3"],
+        ["sensors", "--units", "0"],
+        ["sensors", "--units", "-4"],
+        ["sensors", "--days", "0"],
+        ["sensors", "--days", "-1"],
+        ["sensors", "--days", "nan"],
+        ["sensors", "--seed", "-1"],
+        ["chat", "--count", "0"],
+        ["chat", "--seed", "-1"],
+    ],
+)
+def test_produce_refuses_counts_units_days_and_seeds_out_of_range_with_exit_2_before_any_broker_is_asked(
+    no_broker: None, args: list[str]
+) -> None:
+    result = CliRunner().invoke(app, ["produce", *args])
+    assert result.exit_code == 2, result.output
+    assert f"Invalid value for '{args[1]}'" in result.output
+
+
+def test_blank_examples_of_a_new_intent_do_not_count_toward_the_five_needed(no_broker: None) -> None:
+    blanks = [arg for text in ("   ", "", " \t ", "  ", " ") for arg in ("--example", text)]
+    only_blanks = CliRunner().invoke(app, ["produce", "intent", "Hotel-Pets", *blanks])
+    assert only_blanks.exit_code == 2 and "give 5 to 50 examples" in only_blanks.output
+    four = [arg for n in range(4) for arg in ("--example", f"can my dog number {n} stay ?")]
+    four_and_a_blank = CliRunner().invoke(app, ["produce", "intent", "Hotel-Pets", *four, "--example", "   "])
+    assert four_and_a_blank.exit_code == 2
+    assert "not a valid new intent" in four_and_a_blank.output and "at least 5" in four_and_a_blank.output
