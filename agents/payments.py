@@ -90,7 +90,9 @@ async def _decide_labels(
 ) -> list[Outcome]:
     """``decide`` each label of the batch with its transaction's entry: from the table while recent, else from
     Elasticsearch (where a label already learned shows as ``labelled``; its offset there is of no use here, and was
-    committed long ago). A label decided earlier in the batch is seen by a later one for the same transaction."""
+    committed long ago). A label decided earlier in the batch is seen by a later one for the same transaction, and the
+    table is read again after Elasticsearch answers: the transaction may have come meanwhile (an early label was put
+    aside to wait for a transaction that had just come)."""
     ids = [transaction_of(item.record) for item in items]
     entries: dict[str, dict] = {}
     for item, transaction_id in zip(items, ids, strict=True):
@@ -102,8 +104,7 @@ async def _decide_labels(
     outcomes: list[Outcome] = []
     for item, transaction_id in zip(items, ids, strict=True):
         route_table_access(item.event)
-        outcomes.append(decide(item, entries.get(transaction_id)))
-        entries[transaction_id] = table.get(transaction_id) or entries.get(transaction_id)
+        outcomes.append(decide(item, table.get(transaction_id) or entries.get(transaction_id)))
     return outcomes
 
 
@@ -144,6 +145,12 @@ def _reused(tx: Transaction, entry: dict) -> Skip | None:
         f" {held[3]}): each transaction needs an id of its own",
         kind="reused_event_id",
     )
+
+
+def _early_key(account_id: str, transaction_id: str) -> str:
+    """A waiting label's key: by account too, so that a label naming another account cannot stand in for the right
+    one (ids hold no spaces)."""
+    return f"{account_id} {transaction_id}"
 
 
 def _outcome(is_fraud: bool) -> str:
@@ -265,16 +272,16 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                     "p": item.event.message.partition,
                     "o": item.event.message.offset,
                 }
-                parked = early.get(tx.event_id)
-                if parked is not None and parked["label"]["account_id"] == tx.account_id:
+                if (parked := early.get(_early_key(tx.account_id, tx.event_id))) is not None:
                     label = TransactionLabel.model_validate(parked["label"])
                     scorer.update_label_state(label, states[tx.account_id])
                     # the marker keeps the label: a replay of the transaction takes it along again
                     entry |= {"labelled": True, "fraud": label.is_fraud, "early": parked["label"], "lo": None}
-                    early.delete(tx.event_id)
             # a replay writes what it finds again: a worker killed before its changelog writes were sent keeps
             # them in its local tables only, and the changelog must hold them for whoever owns the key next
             summarised.set(tx.event_id, entry)
+            if "early" in entry:  # after the marker that holds it: a crash between the two loses no label
+                early.delete(_early_key(tx.account_id, tx.event_id))
             last_event[tx.account_id] = item.event
             early_label = TransactionLabel.model_validate(entry["early"]) if "early" in entry else None
             request = ScoringRequest(transaction=tx, account_summary=entry["summary"], label=early_label)
@@ -365,7 +372,8 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     def park(item: Item, label: TransactionLabel) -> Outcome:
         """Keep a label whose transaction has not come (yet) until it does, or ``fraud_early_label_wait_s`` passes; a
         repeat of it is dropped, a contradicting one dead-lettered."""
-        parked = early.get(label.transaction_id)
+        key = _early_key(label.account_id, label.transaction_id)
+        parked = early.get(key)
         if parked is not None:
             if parked["label"]["is_fraud"] == label.is_fraud:
                 return None
@@ -376,7 +384,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             )
         message = item.event.message
         early.set(
-            label.transaction_id,
+            key,
             {
                 "label": label.model_dump(mode="json"),
                 "value": bytes(item.event.value).decode(),
@@ -471,9 +479,11 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
         partitions this worker owns, then drop them (a crash between the two dead-letters them again)."""
         owned = owned_committed_offsets(app, PAYMENTS_LABELS)
         wait_s = settings.fraud_early_label_wait_s
-        stale = [(k, e) async for k, e in early.scan() if e["p"] in owned and e["at"] + wait_s < now]
-        if not stale:
+        waited = [(k, e) async for k, e in early.scan() if e["p"] in owned and e["at"] + wait_s < now]
+        if not waited:
             return
+        # one whose transaction took it while a crash kept its removal from the changelog is no dead letter
+        stale = [(k, e) for k, e in waited if not summarised.has(e["label"]["transaction_id"])]
         letters = [
             dead_letter(
                 PAYMENTS_LABELS,
@@ -483,16 +493,17 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                 e["label"]["account_id"].encode(),
                 e["value"].encode(),
                 "no_transaction",
-                f"no transaction {key} of account {e['label']['account_id']} came within {wait_s:,.0f} s of its"
-                " label (STREAMSENSE_FRAUD_EARLY_LABEL_WAIT_S)",
+                f"no transaction {e['label']['transaction_id']} of account {e['label']['account_id']} came within"
+                f" {wait_s:,.0f} s of its label (STREAMSENSE_FRAUD_EARLY_LABEL_WAIT_S)",
             )
-            for key, e in stale
+            for _, e in stale
         ]
-        await (await processor.send([], letters))
-        processor.metrics.dead_letters.labels(dlq_topic(PAYMENTS_LABELS)).inc(len(letters))
+        if letters:
+            await (await processor.send([], letters))
+            processor.metrics.dead_letters.labels(dlq_topic(PAYMENTS_LABELS)).inc(len(letters))
 
         async def keys() -> AsyncIterator[tuple[str, int]]:
-            for key, e in stale:
+            for key, e in waited:
                 yield key, e["p"]
 
         processor.metrics.expired.labels(early.table.name).inc(await early.expire(keys()))

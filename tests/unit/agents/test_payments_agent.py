@@ -2,10 +2,12 @@
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
+from unittest.mock import patch
 
 from faust.types import TP
 
-from streamsense.agents.payments import labelled_rows_path, scoring_share, stale_entries
+from streamsense.agents.payments import _decide_labels, labelled_rows_path, scoring_share, stale_entries
 from streamsense.settings import Settings
 from streamsense.streams.app import create_app
 from streamsense.streams.topics import PAYMENTS_SCORING, PAYMENTS_TRANSACTIONS, STREAMS
@@ -103,3 +105,34 @@ def test_a_worker_takes_as_its_share_the_scoring_partitions_of_its_assignment_an
     }
     assert scoring_share(assigned, 12) == 2 / 12
     assert scoring_share({TP(PAYMENTS_TRANSACTIONS, 0)}, 12) is None
+
+
+class Entries:
+    """Stands in for a ``PackedTable`` in ``_decide_labels``, which only reads."""
+
+    def __init__(self) -> None:
+        self.entries: dict[str, dict] = {}
+
+    def get(self, key: str) -> dict | None:
+        return self.entries.get(key)
+
+
+def test_a_label_whose_transaction_comes_while_the_batch_waits_for_elasticsearch_is_decided_with_it() -> None:
+    """The label stage read its table, then waited for Elasticsearch while the transaction stage took the transaction:
+    the label was put aside to wait for a transaction that had come, and dead-lettered a day later (stop 38 audit)."""
+    table = Entries()
+    entry = {"account": "acct-1", "terminal": "term-1", "labelled": False, "p": 0, "o": 5}
+
+    class Awaiting:
+        async def fetch(self, transaction_ids: list[str]) -> dict[str, dict]:
+            table.entries["tx-1"] = entry  # the transaction stage ran meanwhile
+            return {}
+
+    seen: list[dict | None] = []
+    item = SimpleNamespace(event=SimpleNamespace(), record=SimpleNamespace(transaction_id="tx-1"), received=0.0)
+    with patch("streamsense.agents.payments.route_table_access"):
+        asyncio.run(
+            _decide_labels(table, Awaiting(), [item], lambda label: label.transaction_id, lambda i, e: seen.append(e))
+        )
+
+    assert seen == [entry]
