@@ -34,7 +34,7 @@ class Event(BaseModel):
 
     event_id: Identifier
     event_time: UtcDatetime
-    schema_version: int = Field(default=1, ge=1, le=1)
+    schema_version: int = Field(default=1, strict=True, ge=1, le=1)
 
 
 class Reason(BaseModel):

@@ -16,12 +16,16 @@ class Transaction(Event):
     KEY_FIELD = "account_id"
     account_id: Identifier
     terminal_id: Identifier
-    amount: float = Field(ge=0, le=1_000_000_000)
+    amount: float = Field(strict=True, ge=0, le=1_000_000_000)
     currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
-    customer_x: float | None = Field(default=None, ge=0, le=100, description="customer location on a 100x100 grid")
-    customer_y: float | None = Field(default=None, ge=0, le=100)
-    terminal_x: float | None = Field(default=None, ge=0, le=100, description="terminal location on a 100x100 grid")
-    terminal_y: float | None = Field(default=None, ge=0, le=100)
+    customer_x: float | None = Field(
+        default=None, strict=True, ge=0, le=100, description="customer location on a 100x100 grid"
+    )
+    customer_y: float | None = Field(default=None, strict=True, ge=0, le=100)
+    terminal_x: float | None = Field(
+        default=None, strict=True, ge=0, le=100, description="terminal location on a 100x100 grid"
+    )
+    terminal_y: float | None = Field(default=None, strict=True, ge=0, le=100)
     age_band: Literal["18-25", "26-40", "41-60", "60+"] | None = None
     gender: Literal["female", "male", "other"] | None = None
 

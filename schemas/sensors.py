@@ -20,7 +20,7 @@ class SensorReading(Event):
         max_length=64,
         description="channel name -> measured value; null for a channel not measured this time, as if left out",
     )
-    operating_regime: int | None = Field(default=None, ge=0, le=64)
+    operating_regime: int | None = Field(default=None, strict=True, ge=0, le=64)
 
     @field_validator("values")
     @classmethod

@@ -134,3 +134,32 @@ def test_an_event_time_beyond_the_calendar_once_in_utc_is_a_validation_error_not
 def test_a_decision_whose_score_is_not_a_finite_number_is_refused(score):
     with pytest.raises(ValidationError, match="finite number"):
         _payment_decision(score, "fraud")
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("amount", "true"),
+        ("amount", '"10"'),
+        ("customer_x", '"12.5"'),
+        ("schema_version", "true"),
+    ],
+)
+def test_a_bool_or_a_string_is_no_amount_coordinate_or_version(field: str, value: str) -> None:
+    """``true`` was read as an amount of 1.0 and ``"10"`` as 10.0: a producer's mistake, not a payment."""
+    raw = json.dumps({**TX, field: "VALUE"}).replace('"VALUE"', value)
+    with pytest.raises(ValidationError):
+        Transaction.model_validate_json(raw)
+
+
+def test_whole_numbers_are_still_amounts_and_coordinates() -> None:
+    tx = Transaction.model_validate_json(json.dumps({**TX, "amount": 42, "customer_x": 3, "schema_version": 1}))
+    assert (tx.amount, tx.customer_x) == (42.0, 3.0)
+
+
+@pytest.mark.parametrize("regime", ["true", '"1"', "1.0"])
+def test_an_operating_regime_is_a_whole_number_not_a_bool_a_string_or_a_float(regime: str) -> None:
+    raw = '{"event_id": "r-1", "event_time": "2026-01-01T00:00:00Z", "device_id": "d-1", "values": {"t": 1.0}'
+    with pytest.raises(ValidationError):
+        SensorReading.model_validate_json(raw + f', "operating_regime": {regime}}}')
+    assert SensorReading.model_validate_json(raw + ', "operating_regime": 1}').operating_regime == 1
