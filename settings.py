@@ -35,6 +35,8 @@ def http_url_problem(url: str, port_needed: bool = False) -> str | None:
     gives none: the Elasticsearch client takes 443 for https but no default for http), or None when it is one; the
     reason never repeats the URL, which may hold a password."""
     unreadable = "must be a URL whose host and port (1 to 65535) can be read, e.g. http://127.0.0.1:9200"
+    if any(c.isspace() or not c.isprintable() for c in url):  # urlsplit drops them, the client refuses them
+        return "must hold no spaces, tabs or other control characters (percent-encode them in a password)"
     try:
         parts = urlsplit(url)
         port = parts.port

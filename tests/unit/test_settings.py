@@ -106,7 +106,17 @@ def test_nan_and_infinite_floats_are_refused_from_the_environment(monkeypatch, v
 
 
 @pytest.mark.parametrize(
-    "url", ["ftp://x", "notaurl", "127.0.0.1:9200", "http://:9200", "http://es", "http://es:99999"]
+    "url",
+    [
+        "ftp://x",
+        "notaurl",
+        "127.0.0.1:9200",
+        "http://:9200",
+        "http://es",
+        "http://es:99999",
+        " http://es:9200",
+        "http://es:9200\t",
+    ],
 )
 def test_an_es_url_without_http_scheme_host_or_port_is_refused(url: str) -> None:
     with pytest.raises(ValidationError):
