@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from streamsense.models.sensors.artifact import SensorModel
+from streamsense.models.sensors.artifact import HST_Z_RANGE, SensorModel
 from streamsense.models.sensors.forecaster import failure_probability, quantize
 from streamsense.models.sensors.window import WindowKeeper
 from streamsense.schemas.sensors import SensorReading
@@ -281,10 +281,13 @@ class SensorMonitor:
         return SensorVerdict(label, score, bar, p, minutes, "lstm", reasons), state
 
     def _judge_cold(self, z_last: np.ndarray, values: list[float]) -> SensorVerdict:
-        """Warm-up path: the frozen HalfSpaceTrees scores the latest reading alone."""
+        """Warm-up path: the frozen HalfSpaceTrees scores the latest reading alone, and a channel beyond the range it
+        reads (``HST_Z_RANGE`` standard deviations, where its inputs are clipped) is an anomaly whatever the others
+        say: the trees need most channels off, so one channel at 50 standard deviations read normal."""
         model = self.model
         score = float(model.hst.score_one(model.hst_features(z_last)))
         top = np.argsort(-np.abs(z_last))[:2]
         reasons = [(model.channels[c], values[c], float(z_last[c])) for c in top]
-        label: Label = "anomaly" if score > model.hst_threshold else "normal"
+        off_range = bool(np.abs(z_last).max() > HST_Z_RANGE)
+        label: Label = "anomaly" if score > model.hst_threshold or off_range else "normal"
         return SensorVerdict(label, score, model.hst_threshold, None, None, "hst", reasons)

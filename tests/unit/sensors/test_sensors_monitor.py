@@ -309,3 +309,19 @@ def test_a_channel_a_device_never_sends_is_unusable_after_the_same_grace(
         verdicts.append(verdict.unusable)
     assert verdicts[: tiny_model.lateness + 1] == [None] * (tiny_model.lateness + 1)
     assert verdicts[-1] is not None and "pressure" in verdicts[-1]
+
+
+def test_during_warm_up_one_channel_beyond_the_range_the_trees_read_is_an_anomaly(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    """The trees clip inputs at 4 standard deviations and need most channels off: one channel at 50 read normal."""
+    monitor = SensorMonitor(tiny_model)
+    first = readings[0]
+    channel = tiny_model.channels[0]
+    regime = tiny_model.regime_index(first.operating_regime)
+    far = float(tiny_model.regime_mean[regime, 0] + 50 * tiny_model.regime_std[regime, 0])
+    spiked = first.model_copy(update={"values": {**first.values, channel: far}})
+
+    _, verdict = monitor.process(None, spiked)
+
+    assert (verdict.scorer, verdict.label, verdict.reasons[0][0]) == ("hst", "anomaly", channel)
