@@ -5,7 +5,7 @@ import json
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import numpy as np
 import numpy.typing as npt
@@ -24,6 +24,9 @@ from streamsense.models.drift.run import Window
 from streamsense.settings import get_settings
 from streamsense.streams.connections import elasticsearch_options
 from streamsense.streams.topics import STREAMS
+
+if TYPE_CHECKING:  # the client is imported where a command needs it: every command line loads this module
+    from elasticsearch import Elasticsearch
 
 # ``cli.main`` imports this module after creating ``app`` (COMMAND_MODULES), so the group registers itself here.
 drift_app = typer.Typer(help="Drift of the decision log in Elasticsearch: run the job, render the report.")
@@ -152,17 +155,14 @@ def _windows(
     return length
 
 
-def _end(until: str, stream: str, now: datetime) -> datetime | None:
+def _end(until: str, stream: str, now: datetime, es: "Elasticsearch") -> datetime | None:
     """Where ``stream``'s trailing windows end: now, an ISO time, or just after its newest decision (None when it has
     none)."""
     if until != "newest":
         return parse_time(until, now)
-    from elasticsearch import Elasticsearch
-
     from streamsense.streams.drift_query import newest_end
 
-    with Elasticsearch(**elasticsearch_options(get_settings()), request_timeout=60) as es:
-        return newest_end(es, STREAMS[stream].index)
+    return newest_end(es, STREAMS[stream].index)
 
 
 @drift_app.command("run")
@@ -187,6 +187,8 @@ def drift_run(
     Windows are in event time (the decisions' ``event_time``): the simulators date their traffic in 2026-01 (sensors)
     and from 2026-04-01 (payments, chat), so for `demo` or `produce` traffic give `--until newest` or the four
     bounds."""
+    from elasticsearch import Elasticsearch
+
     from streamsense.streams.drift_job import publish, run_drift, trailing_windows
 
     settings = get_settings()
@@ -194,27 +196,29 @@ def drift_run(
     if isinstance(windows, tuple) and until is not None:
         raise typer.BadParameter("--until sets where --window ends; the four bounds need none")
     now = datetime.now(UTC)
-    for name in stream or list(STREAMS):
-        if name not in STREAMS:
-            raise typer.BadParameter(f"unknown stream {name!r}; known: {', '.join(STREAMS)}")
-        if isinstance(windows, tuple):
-            reference, current = windows
-        elif (end := _end(until or settings.drift_windows_end, name, now)) is None:
-            typer.echo(json.dumps({"stream": name, "level": None, "note": "no decisions logged"}))
-            continue
-        else:
-            reference, current = trailing_windows(windows.total_seconds(), end)
-        runs = run_drift(settings, name, reference, current)
-        if publish_results:
-            publish(settings, runs)
-        for run in runs:
-            summary = {"stream": run.stream, "model": run.model, "level": run.report.level, "crossed": run.crossed}
-            summary |= {"reference_size": run.report.reference_size, "current_size": run.report.current_size}
-            summary["psi"] = {k: round(v, 4) for k, v in run.report.values("psi").items()}
-            summary["adversarial_auc"] = run.report.values("adversarial_auc").get("multivariate")
-            typer.echo(json.dumps(summary))
-        if not runs:
-            typer.echo(json.dumps({"stream": name, "level": None, "note": "too few decisions in a window"}))
+    # one client for the whole run: finding each stream's end, comparing its windows and publishing
+    with Elasticsearch(**elasticsearch_options(settings), request_timeout=60) as es:
+        for name in stream or list(STREAMS):
+            if name not in STREAMS:
+                raise typer.BadParameter(f"unknown stream {name!r}; known: {', '.join(STREAMS)}")
+            if isinstance(windows, tuple):
+                reference, current = windows
+            elif (end := _end(until or settings.drift_windows_end, name, now, es)) is None:
+                typer.echo(json.dumps({"stream": name, "level": None, "note": "no decisions logged"}))
+                continue
+            else:
+                reference, current = trailing_windows(windows.total_seconds(), end)
+            runs = run_drift(settings, name, reference, current, es)
+            if publish_results:
+                publish(settings, runs, es)
+            for run in runs:
+                summary = {"stream": run.stream, "model": run.model, "level": run.report.level, "crossed": run.crossed}
+                summary |= {"reference_size": run.report.reference_size, "current_size": run.report.current_size}
+                summary["psi"] = {k: round(v, 4) for k, v in run.report.values("psi").items()}
+                summary["adversarial_auc"] = run.report.values("adversarial_auc").get("multivariate")
+                typer.echo(json.dumps(summary))
+            if not runs:
+                typer.echo(json.dumps({"stream": name, "level": None, "note": "too few decisions in a window"}))
 
 
 @drift_app.command("report")

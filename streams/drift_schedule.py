@@ -34,23 +34,22 @@ def run_once(stream: str, settings: Settings, metrics: WorkerMetrics | None = No
     where its level counts (0 where the windows' counts do not differ beyond chance: the gauge would otherwise page on
     the noise of small windows that the report's levels leave out).
     """
-    end = datetime.now(UTC)
-    if settings.drift_windows_end == "newest":
-        with Elasticsearch(**elasticsearch_options(settings), request_timeout=60) as es:
-            if (newest := newest_end(es, STREAMS[stream].index)) is None:
-                return 0
-            end = newest
-    reference, current = trailing_windows(settings.drift_window_s, end)
-    runs = run_drift(settings, stream, reference, current)
-    psi: dict[tuple[str, str], float] = {}
-    for run in runs:
-        log.info("drift %s/%s: level %s, crossed %s", run.stream, run.model, run.report.level, run.crossed)
-        for row in run.report.features:
-            if row.statistic == "psi":
-                psi[run.model, row.feature] = row.value if row.level != "ok" else 0.0
-    if metrics is not None:
-        metrics.set_drift_psi(psi)
-    return publish(settings, runs)
+    # one client for the tick: finding the end, comparing the windows and publishing
+    with Elasticsearch(**elasticsearch_options(settings), request_timeout=60) as es:
+        end = datetime.now(UTC)
+        if settings.drift_windows_end == "newest" and (end := newest_end(es, STREAMS[stream].index)) is None:
+            return 0
+        reference, current = trailing_windows(settings.drift_window_s, end)
+        runs = run_drift(settings, stream, reference, current, es)
+        psi: dict[tuple[str, str], float] = {}
+        for run in runs:
+            log.info("drift %s/%s: level %s, crossed %s", run.stream, run.model, run.report.level, run.crossed)
+            for row in run.report.features:
+                if row.statistic == "psi":
+                    psi[run.model, row.feature] = row.value if row.level != "ok" else 0.0
+        if metrics is not None:
+            metrics.set_drift_psi(psi)
+        return publish(settings, runs, es)
 
 
 def forget_psi_unless_leading(app: faust.App, metrics: WorkerMetrics) -> None:

@@ -52,9 +52,9 @@ def test_drift_run_without_a_window_compares_the_workers_drift_window(monkeypatc
 
 def test_trailing_windows_end_now_or_at_a_time_given_and_until_is_refused_beside_the_four_bounds() -> None:
     now = datetime(2026, 12, 2, 12, tzinfo=UTC)
-    assert _end("now", "payments", now) == now
-    assert _end("now-1h", "payments", now) == now - timedelta(hours=1)
-    assert _end("2026-04-03", "payments", now) == datetime(2026, 4, 3, tzinfo=UTC)
+    assert _end("now", "payments", now, es=None) == now
+    assert _end("now-1h", "payments", now, es=None) == now - timedelta(hours=1)
+    assert _end("2026-04-03", "payments", now, es=None) == datetime(2026, 4, 3, tzinfo=UTC)
     bounds = ["--reference-from", "2026-04-01", "--reference-to", "2026-04-02"]
     bounds += ["--current-from", "2026-04-02", "--current-to", "2026-04-03"]
     result = CliRunner().invoke(app, ["drift", "run", "--until", "newest", *bounds])
@@ -69,8 +69,8 @@ def test_the_scheduled_job_with_windows_ending_at_the_newest_decision_compares_t
 
     compared = []
     monkeypatch.setattr(drift_schedule, "newest_end", lambda es, index: newest)
-    monkeypatch.setattr(drift_schedule, "run_drift", lambda settings, stream, ref, cur: compared.append(cur) or [])
-    monkeypatch.setattr(drift_schedule, "publish", lambda settings, runs: 0)
+    monkeypatch.setattr(drift_schedule, "run_drift", lambda settings, stream, ref, cur, es: compared.append(cur) or [])
+    monkeypatch.setattr(drift_schedule, "publish", lambda settings, runs, es: 0)
     assert drift_schedule.run_once("payments", Settings(drift_windows_end="newest", drift_window_s=3600)) == 0
     assert len(compared) == windows
     if windows:
