@@ -14,7 +14,11 @@ with the transaction's terminal, to ``payments-learn`` (by terminal), which fold
 teaches the online model with the features kept at scoring time. A label that comes before its transaction waits
 for it in ``payments-early-labels`` (on the account's partition, which the transaction's shares) for
 ``fraud_early_label_wait_s``: the transaction takes it along to the terminal stage, which learns it once it has
-scored; one whose transaction does not come in that time is dead-lettered (``no_transaction``).
+scored; one whose transaction does not come in that time is dead-lettered (``no_transaction``). The two hand-overs
+travel on two topics, so a label can also reach the terminal stage before its transaction's scoring request (the
+scoring topic behind): it waits likewise in ``payments-early-terminal-labels`` (on the terminal's partition, which
+the request's shares), the scoring takes it, and one whose transaction is not scored in time is dead-lettered
+(``not_scored``).
 
 Delivery is at-least-once, so after a crash a stage may see an event again. Each stage keeps what it did per event
 id (the account summary; the decision) and repeats it instead of counting the event twice: a replayed transaction
@@ -28,11 +32,13 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import faust
+from faust.stores import rocksdb
 from faust.types import TP, Message
 
 from streamsense.models.fraud.scorer import FraudScore, FraudScorer, new_account_state, new_terminal_state
@@ -157,6 +163,121 @@ def _outcome(is_fraud: bool) -> str:
     return "fraud" if is_fraud else "genuine"
 
 
+def _contradicting(transaction_id: str, learned: bool, label: bool) -> Skip:
+    return Skip(
+        f"transaction {transaction_id} was labelled {_outcome(learned)} already; a label is learned once, so this"
+        f" {_outcome(label)} label is not",
+        kind="contradicting_label",
+    )
+
+
+@dataclass(frozen=True)
+class LabelWait:
+    """Where labels wait at one stage for their transaction's entry there, for ``fraud_early_label_wait_s``:
+    ``labels`` holds them under ``_early_key``, on the partition of ``topic``, the topic they came by (their offsets,
+    their dead letters); ``entries`` is the stage's table of transactions, whose entry turns labelled when its
+    transaction takes the label along. ``missing`` words the dead letter of one that waited in vain (``kind``), from
+    the waiting entry and the wait in seconds."""
+
+    labels: PackedTable
+    topic: str
+    entries: PackedTable
+    kind: str
+    missing: Callable[[dict, float], str]
+
+
+def _no_transaction(parked: dict, wait_s: float) -> str:
+    label = parked["label"]
+    return (
+        f"no transaction {label['transaction_id']} of account {label['account_id']} came within {wait_s:,.0f} s of its"
+        " label (STREAMSENSE_FRAUD_EARLY_LABEL_WAIT_S)"
+    )
+
+
+def _not_scored(parked: dict, wait_s: float) -> str:
+    label = parked["label"]
+    return (
+        f"transaction {label['transaction_id']} of account {label['account_id']} was not scored on terminal"
+        f" {parked['key']} within {wait_s:,.0f} s of its label reaching the terminal stage"
+        " (STREAMSENSE_FRAUD_EARLY_LABEL_WAIT_S): its scoring request was refused or never came"
+    )
+
+
+def _settle(parked: dict, entry: dict) -> str:
+    """What the terminal stage does with a label that waited for its transaction's scoring, given the scored
+    ``entry``: ``learn`` it; ``drop`` it where the entry is labelled the same (taken before a crash, or a repeat of
+    the label the transaction took along); ``keep`` it where labelled otherwise, for the expiry to dead-letter as
+    contradicting (the account stage lets no contradicting label through, so only a marker that left its table
+    could)."""
+    if not entry["labelled"]:
+        return "learn"
+    return "drop" if entry.get("fraud", parked["label"]["is_fraud"]) == parked["label"]["is_fraud"] else "keep"
+
+
+def _overdue(parked: dict, entry: dict | None, wait: LabelWait, wait_s: float) -> Skip | None:
+    """The dead letter of a label that waited ``wait_s`` at ``wait``'s stage, given its transaction's entry (the
+    stage's table, else Elasticsearch, whose ``labelled`` says whether the labelled decision is logged): None where
+    its transaction took it along and learned it (a crash after the entry that took it kept its removal from the
+    changelog), contradicting where the transaction learned another outcome, ``missed_transaction`` where the
+    transaction was decided without it (it passed the stage before the label came, and left the table before its
+    decision was logged: the scoring topic far behind)."""
+    label = parked["label"]
+    transaction_id = label["transaction_id"]
+    if entry is None:
+        return Skip(wait.missing(parked, wait_s), kind=wait.kind)
+    if not entry["labelled"]:
+        return Skip(
+            f"transaction {transaction_id} was decided without this label, which waited {wait_s:,.0f} s"
+            " (STREAMSENSE_FRAUD_EARLY_LABEL_WAIT_S) but came after the transaction had passed; sent again, it is"
+            " learned",
+            kind="missed_transaction",
+        )
+    learned = entry.get("fraud", label["is_fraud"])
+    return None if learned == label["is_fraud"] else _contradicting(transaction_id, learned, label["is_fraud"])
+
+
+def park(wait: LabelWait, item: Item, label: TransactionLabel, key: str) -> Outcome:
+    """Keep a label whose transaction has not reached ``wait``'s stage (yet) until it does, or
+    ``fraud_early_label_wait_s`` passes; a repeat of it waits no longer, a contradicting one is dead-lettered. ``key``
+    is what the stage's partition is by (account, terminal): the key of its dead letter."""
+    waiting = _early_key(label.account_id, label.transaction_id)
+    parked = wait.labels.get(waiting)
+    if parked is not None:
+        if parked["label"]["is_fraud"] == label.is_fraud:
+            # written again, as a replayed transaction's entry is: the label may be this one delivered again after a
+            # crash that kept the first write from the changelog, which must hold it for whoever owns the key next
+            wait.labels.set(waiting, parked)
+            return None
+        return Skip(
+            f"transaction {label.transaction_id} has a {_outcome(parked['label']['is_fraud'])} label waiting for"
+            f" it already; a label is learned once, so this {_outcome(label.is_fraud)} label is not",
+            kind="contradicting_label",
+        )
+    message = item.event.message
+    wait.labels.set(
+        waiting,
+        {
+            "label": label.model_dump(mode="json"),
+            "key": key,
+            "value": bytes(item.event.value).decode(),
+            "at": time.time(),
+            "p": message.partition,
+            "o": message.offset,
+            "ts": message.timestamp,
+        },
+    )
+    return None
+
+
+def _remove(table: PackedTable, key: str) -> None:
+    """Remove a waiting label inside an event, also where this worker's table has no entry: a RocksDB table may hold a
+    removal whose tombstone a crash kept from the changelog, so a replay sends it again. The memory store, rebuilt
+    from the changelog at every start, lacks an entry only where the changelog has the removal (and refuses to
+    delete what it lacks)."""
+    if isinstance(table.table.data, rocksdb.Store) or table.has(key):
+        table.delete(key)
+
+
 def _labelled(entry: dict, received: float, labelled_at: datetime) -> Record:
     """The decision with its true outcome (``entry["fraud"]``), for performance drift and the fairness report."""
     tx = Transaction.model_validate(entry["transaction"])
@@ -239,7 +360,13 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     terminals = app.Table("payments-terminal-state", default=None, partitions=partitions)
     scored = PackedTable(app, "payments-scored", partitions)
     early = PackedTable(app, "payments-early-labels", partitions)
+    unscored = PackedTable(app, "payments-early-terminal-labels", partitions)
     labelled = LabelledRows(labelled_rows_path(app), settings.fraud_retrain_rows)
+    waits = (
+        LabelWait(early, PAYMENTS_LABELS, summarised, "no_transaction", _no_transaction),
+        LabelWait(unscored, PAYMENTS_TERMINAL_LABELS, scored, "not_scored", _not_scored),
+    )
+    early_wait, unscored_wait = waits
 
     def summarise_many(items: list[Item]) -> list[Outcome]:
         states: dict[str, dict] = {}
@@ -281,7 +408,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             # them in its local tables only, and the changelog must hold them for whoever owns the key next
             summarised.set(tx.event_id, entry)
             if "early" in entry:  # after the marker that holds it: a crash between the two loses no label
-                early.delete(_early_key(tx.account_id, tx.event_id))
+                _remove(early, _early_key(tx.account_id, tx.event_id))
             last_event[tx.account_id] = item.event
             early_label = TransactionLabel.model_validate(entry["early"]) if "early" in entry else None
             request = ScoringRequest(transaction=tx, account_summary=entry["summary"], label=early_label)
@@ -331,9 +458,18 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             records = [Record(awaiting_action(tx.event_id, entry))]
             if request.label is not None and not entry["labelled"]:
                 entry = entries[tx.event_id] = learned(request.label, entry, states[tx.terminal_id], None)
+            waiting = _early_key(tx.account_id, tx.event_id)
+            parked = unscored.get(waiting)
+            settled = None if parked is None else _settle(parked, entry)
+            if settled == "learn":
+                label = TransactionLabel.model_validate(parked["label"])
+                marker = learned(label, entry, states[tx.terminal_id], None)
+                entry = entries[tx.event_id] = {**marker, "waited": True}  # a replay removes the label again
             if entry["labelled"] and "labelled_at" in entry:
                 records.append(_labelled(entry, item.received, datetime.fromisoformat(entry["labelled_at"])))
             scored.set(tx.event_id, entry)  # written again on a replay, as in ``summarise_many``
+            if settled in ("learn", "drop") or (settled is None and entry.get("waited")):
+                _remove(unscored, waiting)  # after the marker, as in ``summarise_many``
             last_event[tx.terminal_id] = item.event
             outcomes.append(Decided(_decision(tx, entry, item.received), tuple(records)))
         for terminal, event in last_event.items():
@@ -369,45 +505,14 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             "lo": offset,
         }
 
-    def park(item: Item, label: TransactionLabel) -> Outcome:
-        """Keep a label whose transaction has not come (yet) until it does, or ``fraud_early_label_wait_s`` passes; a
-        repeat of it is dropped, a contradicting one dead-lettered."""
-        key = _early_key(label.account_id, label.transaction_id)
-        parked = early.get(key)
-        if parked is not None:
-            if parked["label"]["is_fraud"] == label.is_fraud:
-                return None
-            return Skip(
-                f"transaction {label.transaction_id} has a {_outcome(parked['label']['is_fraud'])} label waiting for"
-                f" it already; a label is learned once, so this {_outcome(label.is_fraud)} label is not",
-                kind="contradicting_label",
-            )
-        message = item.event.message
-        early.set(
-            key,
-            {
-                "label": label.model_dump(mode="json"),
-                "value": bytes(item.event.value).decode(),
-                "at": time.time(),
-                "p": message.partition,
-                "o": message.offset,
-                "ts": message.timestamp,
-            },
-        )
-        return None
-
     def route_label(item: Item, entry: dict | None) -> Outcome:
         label: TransactionLabel = item.record
         if entry is None:
-            return park(item, label)
+            return park(early_wait, item, label, label.account_id)
         if entry["account"] != label.account_id:
             return Skip(f"transaction {label.transaction_id} belongs to another account than {label.account_id}")
         if entry["labelled"] and entry.get("fraud", label.is_fraud) != label.is_fraud:
-            return Skip(
-                f"transaction {label.transaction_id} was labelled {_outcome(entry['fraud'])} already; a label is"
-                f" learned once, so this {_outcome(label.is_fraud)} label is not",
-                kind="contradicting_label",
-            )
+            return _contradicting(label.transaction_id, entry["fraud"], label.is_fraud)
         if not entry["labelled"]:
             state = accounts.get(label.account_id) or new_account_state()
             scorer.update_label_state(label, state)
@@ -432,8 +537,8 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     def learn(item: Item, entry: dict | None) -> Outcome:
         handed: TerminalLabel = item.record
         label = handed.label
-        if entry is None:
-            return Skip(f"no scored transaction {label.transaction_id} awaits a label on terminal {handed.terminal_id}")
+        if entry is None:  # the scoring request is behind: the label waits for it
+            return park(unscored_wait, item, label, handed.terminal_id)
         if entry["labelled"]:
             # a label learned already: where the table still holds its decision (the label came again after a crash,
             # which may have come before the labelled decision was logged), that is logged again, else nothing
@@ -474,39 +579,43 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
     async def learn_labels(stream: faust.StreamT) -> None:
         await processor.run_batched(stream, TerminalLabel, learn_many)
 
-    async def expire_early_labels(now: float) -> None:
-        """Dead-letter the labels that waited longer than ``fraud_early_label_wait_s`` for their transaction, on the
-        partitions this worker owns, then drop them (a crash between the two dead-letters them again)."""
-        owned = owned_committed_offsets(app, PAYMENTS_LABELS)
+    async def expire_early_labels(wait: LabelWait, now: float) -> None:
+        """Dead-letter the labels that waited longer than ``fraud_early_label_wait_s`` at ``wait``'s stage, on the
+        partitions this worker owns, then drop them (a crash between the two dead-letters them again). One whose
+        transaction took it along while a crash kept its removal from the changelog is no dead letter: its
+        transaction's entry, in the stage's table or else in Elasticsearch (long after the table let it go), shows
+        it learned."""
+        owned = owned_committed_offsets(app, wait.topic)
         wait_s = settings.fraud_early_label_wait_s
-        waited = [(k, e) async for k, e in early.scan() if e["p"] in owned and e["at"] + wait_s < now]
+        waited = [(k, e) async for k, e in wait.labels.scan() if e["p"] in owned and e["at"] + wait_s < now]
         if not waited:
             return
-        # one whose transaction took it while a crash kept its removal from the changelog is no dead letter
-        stale = [(k, e) for k, e in waited if not summarised.has(e["label"]["transaction_id"])]
+        ids = [e["label"]["transaction_id"] for _, e in waited]
+        entries = {i: entry for i in ids if (entry := wait.entries.get(i)) is not None}
+        entries |= await awaiting.fetch([i for i in ids if i not in entries])
         letters = [
             dead_letter(
-                PAYMENTS_LABELS,
+                wait.topic,
                 e["p"],
                 e["o"],
                 e["ts"],
-                e["label"]["account_id"].encode(),
+                e.get("key", e["label"]["account_id"]).encode(),  # an earlier release kept no key: the account's
                 e["value"].encode(),
-                "no_transaction",
-                f"no transaction {e['label']['transaction_id']} of account {e['label']['account_id']} came within"
-                f" {wait_s:,.0f} s of its label (STREAMSENSE_FRAUD_EARLY_LABEL_WAIT_S)",
+                letter.kind,
+                str(letter),
             )
-            for _, e in stale
+            for _, e in waited
+            if (letter := _overdue(e, entries.get(e["label"]["transaction_id"]), wait, wait_s)) is not None
         ]
         if letters:
             await (await processor.send([], letters))
-            processor.metrics.dead_letters.labels(dlq_topic(PAYMENTS_LABELS)).inc(len(letters))
+            processor.metrics.dead_letters.labels(dlq_topic(wait.topic)).inc(len(letters))
 
         async def keys() -> AsyncIterator[tuple[str, int]]:
             for key, e in waited:
                 yield key, e["p"]
 
-        processor.metrics.expired.labels(early.table.name).inc(await early.expire(keys()))
+        processor.metrics.expired.labels(wait.labels.table.name).inc(await wait.labels.expire(keys()))
 
     @app.timer(interval=settings.fraud_expiry_check_s)
     async def expire_waiting() -> None:
@@ -523,7 +632,8 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             stale = stale_entries(table, committed, labels, now, settings.fraud_recent_s, wait_s)
             expired = await table.expire((key, entry["p"]) async for key, entry in stale)
             processor.metrics.expired.labels(table.table.name).inc(expired)
-        await expire_early_labels(now)
+        for wait in waits:
+            await expire_early_labels(wait, now)
         if TP(PAYMENTS_TRANSACTIONS, 0) in actives:  # one worker expires what waits in Elasticsearch
             try:
                 await awaiting.expire(now - wait_s)

@@ -11,13 +11,14 @@ import orjson
 import psutil
 import pytest
 
-from streamsense.schemas.payments import Transaction, TransactionLabel
+from streamsense.schemas.payments import TerminalLabel, Transaction, TransactionLabel
 from streamsense.streams.fairness_query import fairness_counts
 from streamsense.streams.readiness import READY_PATH
 from streamsense.streams.topics import (
     PAYMENTS_DECISIONS,
     PAYMENTS_LABELS,
     PAYMENTS_SCORING,
+    PAYMENTS_TERMINAL_LABELS,
     PAYMENTS_TRANSACTIONS,
     dlq_topic,
     label_index,
@@ -478,4 +479,77 @@ def test_an_early_label_is_learned_with_its_transaction_and_one_whose_transactio
     assert f"no transaction {run}-tx-never".encode() in ours[orphan.event_id]["dlq.error.reason"]
     time.sleep(3)
     assert early.event_id not in ours, "the label its transaction took along is learned, not dead-lettered"
+    assert worker.alive()
+
+
+def test_a_label_that_reaches_the_terminal_stage_before_its_scoring_request_waits_for_it_and_is_learned_once(
+    start_worker, producer, read_topic, es, wait_for, decide_payment, caught_up, settings
+):
+    """The account stage hands a label to the terminal stage while the scoring request it handed on earlier is
+    still behind on ``payments.scoring``: sent straight to the internal topic before its transaction, the label is
+    taken that way for sure. It waits, is learned when the transaction is scored, and logged; a repeat waits once,
+    a contradicting one is dead-lettered, and one whose transaction is never scored is dead-lettered once the wait
+    is over, the wait named."""
+    run = run_id()
+    worker = start_worker(
+        "payments", settings.model_copy(update={"fraud_early_label_wait_s": 8.0, "fraud_expiry_check_s": 1.0})
+    )
+    terminal = f"{run}-term-race"
+    genuine_tx, raced_tx, probe = (make_tx(run, n).model_copy(update={"terminal_id": terminal}) for n in (1, 2, 3))
+    arrived = datetime(2026, 4, 2, 9, 0, tzinfo=UTC)
+    decide_payment(genuine_tx, 240, "the worker deciding")
+    genuine = TransactionLabel(
+        event_id=f"{run}-label-1",
+        event_time=arrived,
+        transaction_id=genuine_tx.event_id,
+        account_id=genuine_tx.account_id,
+        is_fraud=False,
+    )
+    producer.send(PAYMENTS_LABELS, genuine.account_id, genuine)
+    producer.flush()
+    wait_for(lambda: es.exists(index=label_index("payments"), id=genuine_tx.event_id), 60, "the genuine label learned")
+
+    def handed(n: int, transaction_id: str, is_fraud: bool) -> TerminalLabel:
+        label = TransactionLabel(
+            event_id=f"{run}-label-{n}",
+            event_time=arrived,
+            transaction_id=transaction_id,
+            account_id=raced_tx.account_id,
+            is_fraud=is_fraud,
+        )
+        return TerminalLabel(label=label, terminal_id=terminal)
+
+    raced, contradicting, orphan = (
+        handed(2, raced_tx.event_id, True),
+        handed(3, raced_tx.event_id, False),
+        handed(4, f"{run}-tx-never", True),
+    )
+    letters = read_topic(dlq_topic(PAYMENTS_TERMINAL_LABELS))
+    for terminal_label in (raced, raced, contradicting, orphan):  # the repeat waits once, silently
+        producer.send_raw(PAYMENTS_TERMINAL_LABELS, terminal.encode(), terminal_label.model_dump_json().encode())
+    producer.flush()
+    wait_for(lambda: caught_up(GROUP, PAYMENTS_TERMINAL_LABELS), 120, "the labels taken before their scoring request")
+    decide_payment(raced_tx, 120, "the transaction after its label")
+
+    wait_for(lambda: es.exists(index=label_index("payments"), id=raced_tx.event_id), 60, "the labelled decision")
+    assert es.get(index=label_index("payments"), id=raced_tx.event_id)["_source"]["actual"] == "fraud"
+    decide_payment(probe.model_copy(update={"event_time": arrived + timedelta(hours=6)}), 60, "the probe decision")
+    # the terminal has learned two labels, one fraud: learned twice, the raced label would make it 2 of 3
+    assert es.get(index=INDEX, id=probe.event_id)["_source"]["features"]["terminal_fraud_rate_7d"] == 0.5
+    ours: dict[str, dict] = {}
+
+    def orphan_dead_lettered() -> bool:
+        for m in letters.poll(1.0):
+            if f'"event_id":"{run}'.encode() in (m.value() or b""):  # the other tests' letters hold other ids
+                ours[TerminalLabel.model_validate_json(m.value()).label.event_id] = dict(m.headers())
+        return orphan.label.event_id in ours
+
+    wait_for(orphan_dead_lettered, 90, "the label whose transaction is never scored on the dead-letter topic")
+    assert ours[orphan.label.event_id]["dlq.error.kind"] == b"not_scored"
+    assert b"within 8 s" in ours[orphan.label.event_id]["dlq.error.reason"]
+    assert b"STREAMSENSE_FRAUD_EARLY_LABEL_WAIT_S" in ours[orphan.label.event_id]["dlq.error.reason"]
+    assert ours[contradicting.label.event_id]["dlq.error.kind"] == b"contradicting_label"
+    time.sleep(3)
+    orphan_dead_lettered()
+    assert raced.label.event_id not in ours, "the label that waited for its scoring is learned, not dead-lettered"
     assert worker.alive()

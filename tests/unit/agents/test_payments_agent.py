@@ -1,16 +1,41 @@
 """Where the payments worker keeps what it needs across restarts."""
 
 import asyncio
+import contextvars
+from datetime import UTC, datetime
 from pathlib import Path
 from types import SimpleNamespace
 from unittest.mock import patch
 
+import faust
+import orjson
 from faust.types import TP
 
-from streamsense.agents.payments import _decide_labels, labelled_rows_path, scoring_share, stale_entries
+from streamsense.agents.payments import (
+    LabelWait,
+    _decide_labels,
+    _no_transaction,
+    _not_scored,
+    _overdue,
+    _remove,
+    _settle,
+    labelled_rows_path,
+    park,
+    scoring_share,
+    stale_entries,
+)
+from streamsense.schemas.payments import TerminalLabel, TransactionLabel
 from streamsense.settings import Settings
 from streamsense.streams.app import create_app
-from streamsense.streams.topics import PAYMENTS_SCORING, PAYMENTS_TRANSACTIONS, STREAMS
+from streamsense.streams.packed_table import PackedTable
+from streamsense.streams.processing import route_table_access
+from streamsense.streams.topics import (
+    PAYMENTS_LABELS,
+    PAYMENTS_SCORING,
+    PAYMENTS_TERMINAL_LABELS,
+    PAYMENTS_TRANSACTIONS,
+    STREAMS,
+)
 
 
 def test_each_worker_on_a_host_keeps_its_labelled_rows_in_a_file_of_its_own(tmp_path: Path) -> None:
@@ -136,3 +161,123 @@ def test_a_label_whose_transaction_comes_while_the_batch_waits_for_elasticsearch
         )
 
     assert seen == [entry]
+
+
+class Waiting(Entries):
+    """Stands in for a ``PackedTable`` of waiting labels in ``park``, which reads and writes inside an event."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.writes = 0
+
+    def set(self, key: str, entry: dict) -> None:
+        self.entries[key] = entry
+        self.writes += 1
+
+
+def terminal_wait(labels: Entries) -> LabelWait:
+    return LabelWait(labels, PAYMENTS_TERMINAL_LABELS, Entries(), "not_scored", _not_scored)
+
+
+def handed(n: int, is_fraud: bool, offset: int) -> SimpleNamespace:
+    """A label as the terminal stage gets it (a ``TerminalLabel``'s message), the ``n``-th sent for ``tx-1``."""
+    label = TransactionLabel(
+        event_id=f"label-{n}",
+        event_time=datetime(2026, 4, 2, tzinfo=UTC),
+        transaction_id="tx-1",
+        account_id="acct-1",
+        is_fraud=is_fraud,
+    )
+    message = SimpleNamespace(partition=3, offset=offset, timestamp=1_000.0 + offset)
+    value = TerminalLabel(label=label, terminal_id="term-1").model_dump_json().encode()
+    return SimpleNamespace(event=SimpleNamespace(message=message, value=value), record=label, received=0.0)
+
+
+def test_a_label_that_beats_its_scoring_request_waits_once_and_a_contradicting_one_is_dead_lettered() -> None:
+    """The terminal stage puts a label aside where its transaction is not scored yet (the scoring topic behind)
+    instead of dead-lettering it; a repeat is written again (a crash may have kept the first write from the
+    changelog) but keeps its first offset and wait."""
+    labels = Waiting()
+    wait = terminal_wait(labels)
+    first, repeat, other = handed(1, True, 7), handed(2, True, 8), handed(3, False, 9)
+
+    outcomes = [park(wait, item, item.record, "term-1") for item in (first, repeat, other)]
+
+    assert outcomes[:2] == [None, None]
+    assert outcomes[2].kind == "contradicting_label"
+    assert "has a fraud label waiting for it already" in str(outcomes[2])
+    [(key, parked)] = labels.entries.items()
+    assert key == "acct-1 tx-1"
+    assert (parked["label"]["event_id"], parked["key"], parked["p"], parked["o"]) == ("label-1", "term-1", 3, 7)
+    assert labels.writes == 2
+
+
+def test_a_scored_transaction_learns_the_label_that_waited_for_it_unless_it_is_labelled_already() -> None:
+    parked = {"label": {"transaction_id": "tx-1", "account_id": "acct-1", "is_fraud": True}}
+
+    assert _settle(parked, {"labelled": False}) == "learn"
+    assert _settle(parked, {"labelled": True, "fraud": True}) == "drop"  # taken before a crash, or a repeat
+    assert _settle(parked, {"labelled": True, "fraud": False}) == "keep"  # for the expiry to dead-letter
+
+
+def test_a_label_whose_wait_ran_out_is_dead_lettered_naming_the_wait_unless_its_transaction_learned_it() -> None:
+    """A crash between the entry that takes a waiting label and the label's removal left it waiting: its transaction's
+    entry, in the stage's table or read back from Elasticsearch once the table let it go, shows it learned."""
+    parked = {"label": {"transaction_id": "tx-1", "account_id": "acct-1", "is_fraud": True}, "key": "term-1"}
+    wait = terminal_wait(Entries())
+
+    assert _overdue(parked, {"labelled": True, "fraud": True}, wait, 86_400.0) is None
+    assert _overdue(parked, {"labelled": True}, wait, 86_400.0) is None  # read back: labelled, outcome unknown
+    contradicting = _overdue(parked, {"labelled": True, "fraud": False}, wait, 86_400.0)
+    assert contradicting.kind == "contradicting_label"
+    missed = _overdue(parked, {"labelled": False}, wait, 86_400.0)
+    assert missed.kind == "missed_transaction"
+    assert "sent again, it is learned" in str(missed)
+    unscored = _overdue(parked, None, wait, 86_400.0)
+    assert unscored.kind == "not_scored"
+    assert str(unscored) == (
+        "transaction tx-1 of account acct-1 was not scored on terminal term-1 within 86,400 s of its label reaching"
+        " the terminal stage (STREAMSENSE_FRAUD_EARLY_LABEL_WAIT_S): its scoring request was refused or never came"
+    )
+    account_wait = LabelWait(Entries(), PAYMENTS_LABELS, Entries(), "no_transaction", _no_transaction)
+    assert str(_overdue(parked, None, account_wait, 60.0)) == (
+        "no transaction tx-1 of account acct-1 came within 60 s of its label (STREAMSENSE_FRAUD_EARLY_LABEL_WAIT_S)"
+    )
+
+
+class Tombstones:
+    """Stands in for Faust's producer: keeps the changelog records handed to it."""
+
+    def __init__(self) -> None:
+        self.buffer = self
+        self.handed: list[tuple[int | None, bytes, bytes | None]] = []
+
+    def send_soon(self, fut: faust.types.tuples.FutureMessage) -> None:
+        self.handed.append((fut.message.partition, fut.message.key, fut.message.value))
+
+
+class Event:
+    """The event a stage handles (weakly referenced by Faust's current-event variable)."""
+
+    def __init__(self, partition: int) -> None:
+        self.message = SimpleNamespace(partition=partition, topic=PAYMENTS_SCORING)
+
+
+def test_a_replay_removing_a_waiting_label_the_memory_store_lacks_goes_on_and_a_present_one_is_tombstoned() -> None:
+    """The memory store is rebuilt from the changelog at every start, so a label it lacks was removed there; Faust's
+    delete of a missing key raised KeyError, which failed the replayed transaction (dead-lettered as
+    ``processing_error``)."""
+    table = PackedTable(faust.App("waiting-test", store="memory://", autodiscover=False), "waiting", partitions=2)
+    table.table.app.producer = producer = Tombstones()
+    table.table.data["acct-1 tx-1"] = orjson.dumps({"label": {}})
+    event = Event(partition=1)
+
+    def replay() -> None:
+        route_table_access(event)
+        _remove(table, "acct-1 tx-2")
+        _remove(table, "acct-1 tx-1")
+
+    contextvars.copy_context().run(replay)  # the event stays current in that context only, as in an agent's task
+
+    assert producer.handed == [(1, orjson.dumps("acct-1 tx-1"), None)]
+    assert dict(table.table.data) == {}
