@@ -280,7 +280,7 @@ def _remove(table: PackedTable, key: str) -> None:
 
 def _labelled(entry: dict, received: float, labelled_at: datetime) -> Record:
     """The decision with its true outcome (``entry["fraud"]``), for performance drift and the fairness report."""
-    tx = Transaction.model_validate(entry["transaction"])
+    tx = Transaction.model_validate(entry["transaction"], extra="ignore")
     audit = {k: v for k, v in (("age_band", tx.age_band), ("gender", tx.gender)) if v is not None}
     actual = "fraud" if entry["fraud"] else "legit"
     return Record(label_action(_decision(tx, entry, received), actual, labelled_at, entry["fraud"], audit))
@@ -400,7 +400,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                     "o": item.event.message.offset,
                 }
                 if (parked := early.get(_early_key(tx.account_id, tx.event_id))) is not None:
-                    label = TransactionLabel.model_validate(parked["label"])
+                    label = TransactionLabel.model_validate(parked["label"], extra="ignore")
                     scorer.update_label_state(label, states[tx.account_id])
                     # the marker keeps the label: a replay of the transaction takes it along again
                     entry |= {"labelled": True, "fraud": label.is_fraud, "early": parked["label"], "lo": None}
@@ -410,7 +410,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             if "early" in entry:  # after the marker that holds it: a crash between the two loses no label
                 _remove(early, _early_key(tx.account_id, tx.event_id))
             last_event[tx.account_id] = item.event
-            early_label = TransactionLabel.model_validate(entry["early"]) if "early" in entry else None
+            early_label = TransactionLabel.model_validate(entry["early"], extra="ignore") if "early" in entry else None
             request = ScoringRequest(transaction=tx, account_summary=entry["summary"], label=early_label)
             outcomes.append(Forward(tx.terminal_id, request))
         for account, event in last_event.items():
@@ -462,7 +462,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             parked = unscored.get(waiting)
             settled = None if parked is None else _settle(parked, entry)
             if settled == "learn":
-                label = TransactionLabel.model_validate(parked["label"])
+                label = TransactionLabel.model_validate(parked["label"], extra="ignore")
                 marker = learned(label, entry, states[tx.terminal_id], None)
                 entry = entries[tx.event_id] = {**marker, "waited": True}  # a replay removes the label again
             if entry["labelled"] and "labelled_at" in entry:

@@ -37,6 +37,18 @@ class Event(BaseModel):
     schema_version: int = Field(default=1, strict=True, ge=1, le=1)
 
 
+class InternalMessage(BaseModel):
+    """Base of a message one worker hands another (never a producer's event): unknown fields are ignored, at any depth
+    where ``streams.codec.decode`` reads it, the events it carries included.
+
+    In a rolling upgrade a newer worker's message can carry a field an older worker does not know: a field added to
+    the message, or to the event inside it, which the newer worker writes even at its default. Refused, it would
+    dead-letter every such message, and lose its transaction or label. What is ignored was validated by the worker
+    that sent it; a field added must have a default, so that a newer worker reads an older one's messages too."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, allow_inf_nan=False)
+
+
 class Reason(BaseModel):
     """One contribution to a score: which input, its value, and how much it pushed the score."""
 

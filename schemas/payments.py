@@ -2,9 +2,9 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from streamsense.schemas.base import Decision, Event, Identifier
+from streamsense.schemas.base import Decision, Event, Identifier, InternalMessage
 
 
 class Transaction(Event):
@@ -48,14 +48,14 @@ class PaymentDecision(Decision):
     threshold: float
 
 
-class ScoringRequest(BaseModel):
+class ScoringRequest(InternalMessage):
     """Internal hand-over on ``payments.scoring``, keyed by terminal: a transaction with its account summary.
 
     The account stage owns the account's state and summarises it (``FraudFeaturePipeline.key_summary``) before the
-    transaction; the terminal stage adds the terminal's summary and scores (and learns ``label``, if any).
+    transaction; the terminal stage adds the terminal's summary and scores (and learns ``label``, if any). Unknown
+    fields, here or in the transaction, are ignored (``InternalMessage``): refused, a newer account stage's requests
+    would all be dead-lettered by an older terminal stage during a rolling upgrade, their transactions never scored.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
     transaction: Transaction
     account_summary: list[float] = Field(max_length=256)
@@ -63,11 +63,11 @@ class ScoringRequest(BaseModel):
     """A label that came before the transaction and waited for it: the terminal stage learns it once it has scored."""
 
 
-class TerminalLabel(BaseModel):
+class TerminalLabel(InternalMessage):
     """Internal hand-over on ``payments.labels.by-terminal``, keyed by terminal: a label and its transaction's
-    terminal, which only the account stage knows."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    terminal, which only the account stage knows. Unknown fields, here or in the label, are ignored
+    (``InternalMessage``): refused, a newer account stage's labels would be dead-lettered by an older terminal stage
+    during a rolling upgrade, and never learned."""
 
     label: TransactionLabel
     terminal_id: Identifier

@@ -4,9 +4,10 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import ValidationError
 
-from streamsense.schemas.chat import ChatMessage, NewIntent
+from streamsense.schemas.base import Event, InternalMessage
+from streamsense.schemas.chat import ChatFeedback, ChatMessage, NewIntent
 from streamsense.schemas.export import export_json_schemas
-from streamsense.schemas.payments import PaymentDecision, Transaction, TransactionLabel
+from streamsense.schemas.payments import PaymentDecision, ScoringRequest, TerminalLabel, Transaction, TransactionLabel
 from streamsense.schemas.sensors import SensorReading
 
 TX = {
@@ -32,6 +33,24 @@ def test_naive_event_time_is_rejected():
 def test_unknown_field_is_rejected_rather_than_dropped():
     with pytest.raises(ValidationError, match="extra"):
         Transaction.model_validate({**TX, "amout": 1})
+
+
+@pytest.mark.parametrize("event", [Transaction, TransactionLabel, ChatMessage, ChatFeedback, NewIntent, SensorReading])
+def test_every_producers_event_refuses_a_field_unknown_here(event: type[Event]) -> None:
+    assert not issubclass(event, InternalMessage)
+    with pytest.raises(ValidationError, match="Extra inputs are not permitted"):
+        event.model_validate({"unknown": 1})
+
+
+def test_the_hand_overs_between_payments_workers_ignore_a_field_a_newer_worker_added() -> None:
+    """Refused, it would dead-letter every hand-over a newer worker sends an older one in a rolling upgrade."""
+    tx = Transaction.model_validate(TX)
+    assert ScoringRequest.model_validate({"transaction": tx, "account_summary": [1.0], "route": "eu"}).transaction == tx
+    label = TransactionLabel(
+        event_id="lb-1", event_time=tx.event_time, transaction_id="tx-1", account_id="C1", is_fraud=False
+    )
+    assert TerminalLabel.model_validate({"label": label, "terminal_id": "T1", "hops": 2}).label == label
+    assert issubclass(ScoringRequest, InternalMessage) and issubclass(TerminalLabel, InternalMessage)
 
 
 @pytest.mark.parametrize("amount", [-1, float("nan"), float("inf")])

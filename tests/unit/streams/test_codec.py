@@ -4,7 +4,7 @@ import orjson
 import pytest
 
 from streamsense.schemas.chat import ChatFeedback, ChatMessage, NewIntent
-from streamsense.schemas.payments import Transaction
+from streamsense.schemas.payments import ScoringRequest, TerminalLabel, Transaction, TransactionLabel
 from streamsense.streams.codec import LOG_APPEND_TIME, DecodeError, appended_at, check_key, decode, encode
 
 VALID = b'{"event_id":"tx-1","event_time":"2026-04-01T00:00:00Z","account_id":"C1","terminal_id":"T1","amount":5}'
@@ -102,3 +102,35 @@ def test_each_topic_is_keyed_by_the_field_its_state_is_kept_by_and_feedback_by_a
     for event, key in ((message, b"user-7"), (added, b"hotel-pets")):
         with pytest.raises(DecodeError, match="wrong_key"):
             check_key(event, key)
+
+
+def test_a_newer_workers_hand_over_with_fields_unknown_here_at_any_depth_is_read_without_them() -> None:
+    """In a rolling upgrade a newer account stage writes a field it added to the request or to the transaction (at
+    its default, too); the older terminal stage scores the transaction rather than dead-letter it."""
+    tx = decode(VALID, Transaction, 1024)
+    label = TransactionLabel(
+        event_id="lb-1", event_time=tx.event_time, transaction_id="tx-1", account_id="C1", is_fraud=True
+    )
+    request = ScoringRequest(transaction=tx, account_summary=[0.5], label=label)
+    newer = orjson.loads(encode(request))
+    newer["route"] = {"region": "eu"}
+    newer["transaction"]["merchant_category"] = None
+    newer["label"]["source"] = "chargeback"
+    assert decode(orjson.dumps(newer), ScoringRequest, 4096) == request
+    handed = {"label": {**orjson.loads(encode(label)), "source": "chargeback"}, "terminal_id": "T1", "hops": 2}
+    assert decode(orjson.dumps(handed), TerminalLabel, 4096) == TerminalLabel(label=label, terminal_id="T1")
+
+
+def test_a_hand_over_still_refuses_what_it_knows_to_be_wrong() -> None:
+    request = orjson.loads(encode(ScoringRequest(transaction=decode(VALID, Transaction, 1024), account_summary=[])))
+    request["transaction"]["amount"] = -5
+    with pytest.raises(DecodeError) as refused:
+        decode(orjson.dumps(request), ScoringRequest, 4096)
+    assert (refused.value.kind, refused.value.reason[:19]) == ("invalid_field", "transaction.amount:")
+
+
+def test_a_producers_event_with_a_field_unknown_here_is_still_refused_with_the_field_named() -> None:
+    with pytest.raises(DecodeError) as refused:
+        decode(VALID[:-1] + b',"merchant_category":null}', Transaction, 1024)
+    assert refused.value.kind == "invalid_field"
+    assert refused.value.reason.startswith("merchant_category: Extra inputs are not permitted")
