@@ -147,6 +147,10 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
             orjson.dumps({**good, "event_id": f"{run}-ahead", "event_time": "2036-04-01T00:00:00Z"}),
         ),
         f"{run}-wrongkey": (f"{run}-tx".encode(), orjson.dumps({**good, "event_id": f"{run}-wrongkey"})),
+        f"{run}-twice": (
+            account,
+            orjson.dumps({**good, "event_id": f"{run}-twice"})[:-1] + b',"amount":5000.0}',
+        ),
     }
     worker = start_worker("payments")
     for tx in valid[:3]:
@@ -167,7 +171,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
                 letters[case] = m
         return len(letters) == len(bad)
 
-    wait_for(all_ours, 240, "all seven dead letters")
+    wait_for(all_ours, 240, "all eight dead letters")
     kinds = {case: dict(m.headers())["dlq.error.kind"].decode() for case, m in letters.items()}
     assert kinds == {
         f"{run}-malformed": "malformed_json",
@@ -177,6 +181,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
         f"{run}-yen": "unusable",
         f"{run}-ahead": "invalid_field",
         f"{run}-wrongkey": "wrong_key",
+        f"{run}-twice": "duplicate_key",
     }
     for case, message in letters.items():
         headers = dict(message.headers())
@@ -187,6 +192,7 @@ def test_bad_events_go_to_the_dead_letter_topic_with_a_reason_and_the_rest_is_de
     assert b"currency JPY has no rate" in dict(letters[f"{run}-yen"].headers())["dlq.error.reason"]
     assert b"STREAMSENSE_MAX_EVENT_AHEAD_S" in dict(letters[f"{run}-ahead"].headers())["dlq.error.reason"]
     assert b"not its account_id" in dict(letters[f"{run}-wrongkey"].headers())["dlq.error.reason"]
+    assert dict(letters[f"{run}-twice"].headers())["dlq.error.reason"].startswith(b'amount: the key "amount" is given')
     wait_for(lambda: len(count_by_id(INDEX, [t.event_id for t in valid])) == 6, 60, "the valid decisions")
     es.indices.refresh(index="streamsense-dlq")
     logged = es.count(index="streamsense-dlq", query={"terms": {"kind": ["oversized", "malformed_json"]}})["count"]
