@@ -44,7 +44,8 @@ WINDOW_KEYS = ("w", "warn", "back")
 
 @dataclass(slots=True)
 class SensorVerdict:
-    """What the agent turns into a ``SensorAlert``; ``reasons`` are (feature, value, contribution) triples."""
+    """What the agent turns into a ``SensorAlert``; ``reasons`` are (feature, value, contribution) triples, and name
+    only channels whose value the device sent: never one the window fills in for a channel it has not sent yet."""
 
     label: Label
     score: float
@@ -125,8 +126,8 @@ class SensorMonitor:
         model = self.model
         keeper = self.keeper
         out: dict[str, DeviceState] = {}
-        # (device, slots behind the newest, accepted, warm, moves the latch, epoch seconds)
-        placed: list[tuple[str, int, bool, bool, bool, float]] = []
+        # (device, slots behind the newest, accepted, warm, moves the latch, epoch seconds, stand-in channels)
+        placed: list[tuple[str, int, bool, bool, bool, float, tuple[int, ...]]] = []
         refused: dict[int, str] = {}
         flat: list[list[float]] = []
         regimes: list[list[int]] = []
@@ -139,7 +140,7 @@ class SensorMonitor:
             if refusal:
                 refused[len(placed)] = refusal
                 out[key] = state
-                placed.append((key, 0, False, False, False, epoch_s))
+                placed.append((key, 0, False, False, False, epoch_s, ()))
                 rows, regs = keeper.window(state["w"])
                 flat.append(rows)
                 regimes.append(regs)
@@ -151,7 +152,8 @@ class SensorMonitor:
             behind = placement.behind if placement.accepted else 0
             latch = placement.accepted and placement.behind == 0 and placement.filled
             warm = window["n"] >= model.seq_len
-            placed.append((key, placement.behind, placement.accepted, warm, latch, epoch_s))
+            stand_ins = keeper.stand_ins(window, behind, reading.values)
+            placed.append((key, placement.behind, placement.accepted, warm, latch, epoch_s, stand_ins))
             rows, regs = keeper.window(window, behind)
             flat.append(rows)
             regimes.append(regs)
@@ -162,11 +164,11 @@ class SensorMonitor:
         raw = raw.reshape(len(flat), model.seq_len, width)
         z = model.normalise(raw, np.asarray(regimes, dtype=np.int64))
         warm_idx = [i for i, p in enumerate(placed) if p[2] and p[3]]
-        scores, top, residual, risk = self._run_net(z, warm_idx)
+        scores, order, residual, risk = self._run_net(z, warm_idx)
         latest = raw[:, -1].tolist()
         verdicts = []
         j = 0
-        for i, (key, behind, accepted, warm, latch, epoch_s) in enumerate(placed):
+        for i, (key, behind, accepted, warm, latch, epoch_s, stand_ins) in enumerate(placed):
             state = out[key]
             if i in refused:
                 verdicts.append(SensorVerdict("normal", 0.0, 0.0, None, None, "dropped", unusable=refused[i]))
@@ -176,13 +178,14 @@ class SensorMonitor:
                 verdicts.append(SensorVerdict(latched, 0.0, 0.0, None, None, "dropped", [("late_slots", behind, 0.0)]))
                 continue
             if warm:
-                reasons = [(model.channels[c], latest[i][c], residual[j][c]) for c in top[j]]
+                cited = _cited(order[j], stand_ins) if stand_ins else order[j][:2]
+                reasons = [(model.channels[c], latest[i][c], residual[j][c]) for c in cited]
                 row = None if risk is None else risk[j]
                 verdict, state = self._judge_warm(state, scores[j], reasons, row, latch, epoch_s)
                 out[key] = state
                 j += 1
             else:
-                verdict = self._judge_cold(z[i, -1], latest[i])
+                verdict = self._judge_cold(z[i, -1], latest[i], stand_ins)
             verdicts.append(verdict)
         return out, verdicts
 
@@ -225,9 +228,9 @@ class SensorMonitor:
     def _run_net(
         self, z: np.ndarray, warm_idx: list[int]
     ) -> tuple[list[float], list[list[int]], list[list[float]], list[list[float]] | None]:
-        """One LSTM call for every warm window: scores (RMS of residuals in training residual scales), the two
-        channels with the largest residuals, the residuals, and with a RUL head, rows of (failure probability
-        within the horizon, within the warning look-ahead, median minutes to failure).
+        """One LSTM call for every warm window: scores (RMS of residuals in training residual scales), the channels
+        by decreasing residual, the residuals, and with a RUL head, rows of (failure probability within the horizon,
+        within the warning look-ahead, median minutes to failure).
         """
         if not warm_idx:
             return [], [], [], None
@@ -236,10 +239,10 @@ class SensorMonitor:
             forecast, rul = self.net.last_step(x)
         residual = (z[warm_idx, -1] - forecast.numpy()) / self.model.resid_std
         scores = np.sqrt(np.mean(residual**2, axis=1)).tolist()
-        top = np.argsort(-np.abs(residual), axis=1)[:, :2].tolist()
+        order = np.argsort(-np.abs(residual), axis=1).tolist()
         warning = self.model.warning
         if rul is None or warning is None:
-            return scores, top, residual.tolist(), None
+            return scores, order, residual.tolist(), None
         mu, log_sigma = rul.numpy()[:, 0], np.clip(rul.numpy()[:, 1], -4.0, 3.0)
         risk = np.stack(
             [
@@ -249,7 +252,7 @@ class SensorMonitor:
             ],
             axis=1,
         )
-        return scores, top, residual.tolist(), risk.tolist()
+        return scores, order, residual.tolist(), risk.tolist()
 
     def _judge_warm(
         self,
@@ -280,14 +283,23 @@ class SensorMonitor:
         label: Label = "failure_warning" if warning else "anomaly" if anomalous else "normal"
         return SensorVerdict(label, score, bar, p, minutes, "lstm", reasons), state
 
-    def _judge_cold(self, z_last: np.ndarray, values: list[float]) -> SensorVerdict:
+    def _judge_cold(self, z_last: np.ndarray, values: list[float], stand_ins: tuple[int, ...]) -> SensorVerdict:
         """Warm-up path: the frozen HalfSpaceTrees scores the latest reading alone, and a channel beyond the range it
         reads (``HST_Z_RANGE`` standard deviations, where its inputs are clipped) is an anomaly whatever the others
-        say: the trees need most channels off, so one channel at 50 standard deviations read normal."""
+        say: the trees need most channels off, so one channel at 50 standard deviations read normal. A stand-in for
+        a channel the device has not sent (``stand_ins``) is no measurement: it is neither cited nor off range,
+        though it sits many deviations out once the regime whose mean it took is left."""
         model = self.model
         score = float(model.hst.score_one(model.hst_features(z_last)))
-        top = np.argsort(-np.abs(z_last))[:2]
-        reasons = [(model.channels[c], values[c], float(z_last[c])) for c in top]
-        off_range = bool(np.abs(z_last).max() > HST_Z_RANGE)
+        size = np.abs(z_last)
+        reasons = [(model.channels[c], values[c], float(z_last[c])) for c in _cited(np.argsort(-size), stand_ins)]
+        if stand_ins:
+            size[list(stand_ins)] = 0.0
+        off_range = bool(size.max() > HST_Z_RANGE)
         label: Label = "anomaly" if score > model.hst_threshold or off_range else "normal"
         return SensorVerdict(label, score, model.hst_threshold, None, None, "hst", reasons)
+
+
+def _cited(order: Sequence[int], stand_ins: tuple[int, ...]) -> list[int]:
+    """The two channels a verdict names, first in ``order``, skipping those whose value is only a stand-in."""
+    return [c for c in order if c not in stand_ins][:2]

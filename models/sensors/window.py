@@ -1,11 +1,16 @@
 """Per-device window of the latest readings on an event-time grid, kept as a small JSON-able dict.
 
-Slots follow the device's own phase: the window's first reading sets ``ph``, its offset from the nearest multiple of
-the step, and a reading goes to the nearest slot ``round((event_time - ph) / step)``, so a device that reads once a
-step, each reading a few seconds either side of its usual second, fills one slot per reading, as the one-minute grid
-the model was trained on does (``series.py``). Until stop 38 slots were ``floor(event_time / step)``: the simulator's
-readings, dated up to 10 s either side of the minute, overwrote the slot before in about a quarter of cases, and the
-window was forward filled where training had a reading. A window stored before ``ph`` existed reads as phase 0.
+Slots follow the device's own phase: slot ``k`` is centred on ``k * step + ph`` and a reading goes to the nearest
+slot ``round((event_time - ph) / step)``, so a device that reads once a step, each reading a few seconds either side
+of its usual second, fills one slot per reading, as the one-minute grid the model was trained on does (``series.py``).
+The window's first reading sets ``ph`` (its offset from the nearest multiple of the step), and each reading that fills
+a slot moves it ``PHASE_GAIN`` of the way to itself, so the grid follows a device whose clock drifts. Until stop 39
+the first reading fixed it: a device a few seconds a day off the step slid off its grid, and while its readings sat
+near a half step from it (days, at a few seconds a day) many landed in a slot already taken, replacing the reading
+before, or skipped one, a forward-filled row, until the device started over. Until stop 38 slots were
+``floor(event_time / step)``: the simulator's readings, dated up to 10 s either side of the minute, overwrote the slot
+before in about a quarter of cases. A window stored before ``ph`` existed starts at phase 0 and then follows the
+device.
 
 A reading for a newer slot advances the window and forward fills the slots it skipped; a second reading for the
 newest slot replaces it; a late reading (at most ``lateness`` slots behind the newest) fills its slot and the
@@ -17,6 +22,11 @@ A channel a reading lacks keeps its previous value, but only for ``lateness`` sl
 reading lacks that the device has not sent for longer (counted from its first reading for one it never sent). Until
 stop 36 a channel that stopped arriving (a broken probe) was filled with its last value for good, and the flat line
 made healthy units read as failing and hid a failing unit's trend, with the stale value quoted as measured.
+
+A channel the window's first reading lacks starts as a stand-in (``fill``, e.g. its regime mean) that the device never
+sent; ``since`` (absent when there is none) records, for such a channel, the slot from which the rows carry a value
+the device sent (None while the newest row still holds the stand-in), kept until no late reading can land before it.
+``stand_ins`` tells which of a row's values are only stand-ins, so that a verdict never quotes one as measured.
 """
 
 import math
@@ -25,6 +35,11 @@ from dataclasses import dataclass
 from typing import Any
 
 WindowState = dict[str, Any]
+PHASE_GAIN = 0.125
+"""How far each reading that fills a slot moves the phase toward itself: a device's jitter (the simulator's: up to
+10 s either side) moves the phase about a second and a half (one standard deviation), and the phase trails a drift of
+``d`` seconds a reading by ``d / PHASE_GAIN``: a clock 0.5% slow (0.3 s a minute) by 2.4 s, a few seconds a day by
+a few hundredths of a second."""
 
 
 @dataclass(frozen=True)
@@ -48,7 +63,7 @@ class WindowKeeper:
         self.size = seq_len + lateness
 
     def phase_of(self, epoch_s: float) -> float:
-        """``epoch_s``'s offset from the nearest multiple of the step, in [-step/2, step/2)."""
+        """``epoch_s``'s offset from the nearest multiple of the step, in [-step/2, step/2): a new window's phase."""
         return epoch_s - math.floor(epoch_s / self.step_s + 0.5) * self.step_s
 
     def slot_of(self, epoch_s: float, phase: float) -> int:
@@ -77,6 +92,46 @@ class WindowKeeper:
         """The end (epoch seconds) of the window's newest slot: no reading it holds is later."""
         return (state["slot"] + 0.5) * self.step_s + state.get("ph", 0.0)
 
+    def _follow(self, phase: float, epoch_s: float, slot: int) -> float:
+        """The phase moved toward a reading at ``epoch_s`` placed in ``slot``: its offset from the slot's centre is
+        within half a step, so a reading just past a slot's edge pulls the phase toward the slot it went to (the
+        wrap), and a device half a step off its grid (a window stored at phase 0) drifts off that unstable point.
+        Rounded to the millisecond to keep the stored state short."""
+        return round(phase + PHASE_GAIN * (epoch_s - slot * self.step_s - phase), 3)
+
+    def _since(self, state: WindowState, values: Mapping[str, float], slot: int, to_newest: bool) -> WindowState:
+        """``state`` (a new dict, changed in place) with ``since`` updated for a reading placed in ``slot``, whose row
+        reached the newest slot (``to_newest``), and pruned of the channels no late reading can find a stand-in for."""
+        since = state.get("since")
+        if not since:
+            return state
+        oldest_late = state["slot"] - self.lateness
+        kept = {}
+        for channel, first in since.items():
+            if to_newest and channel in values:
+                first = slot if first is None else min(first, slot)
+            if first is None or first > oldest_late:
+                kept[channel] = first
+        if kept:
+            state["since"] = kept
+        else:
+            del state["since"]
+        return state
+
+    def stand_ins(self, state: WindowState, behind: int, values: Mapping[str, float]) -> tuple[int, ...]:
+        """The indices of the channels whose value in the row ``behind`` slots before the newest, that of a reading
+        carrying ``values``, is a stand-in the device never sent (the window's first reading lacked it and no reading
+        carried it up to that row)."""
+        since = state.get("since")
+        if not since:
+            return ()
+        slot = state["slot"] - behind
+        return tuple(
+            j
+            for j, c in enumerate(self.channels)
+            if c in since and c not in values and (since[c] is None or since[c] > slot)
+        )
+
     def _row(self, values: Mapping[str, float], previous: list[float]) -> list[float]:
         """Channels absent from a reading keep the previous value (the forward fill of a partial reading)."""
         return [float(values.get(c, previous[j])) for j, c in enumerate(self.channels)]
@@ -95,7 +150,7 @@ class WindowKeeper:
             phase = self.phase_of(epoch_s)
             slot = self.slot_of(epoch_s, phase)
             row = self._row(values, fill)
-            return {
+            started = {
                 "slot": slot,
                 "ph": phase,
                 "vals": row * self.size,
@@ -103,8 +158,11 @@ class WindowKeeper:
                 "reg": [regime] * self.size,
                 "n": 1,
                 "seen": [slot] * width,
-            }, Placement(True, 0)
-        slot = self.slot_of(epoch_s, state.get("ph", 0.0))
+            }
+            unsent = {c: None for c in self.channels if c not in values}
+            return ({**started, "since": unsent} if unsent else started), Placement(True, 0)
+        phase = state.get("ph", 0.0)
+        slot = self.slot_of(epoch_s, phase)
         newest = state["slot"]
         seen = self._seen(state.get("seen") or [newest] * width, slot, values)
         vals: list[float] = state["vals"]
@@ -117,7 +175,8 @@ class WindowKeeper:
             new_obs = state["obs"][gap:] + [0] * (gap - 1) + [1]
             new_reg = state["reg"][gap:] + [state["reg"][-1]] * (gap - 1) + [regime]
             advanced = {"slot": slot, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}
-            return {**state, **advanced, "seen": seen}, Placement(True, 0)
+            moved = {**state, **advanced, "seen": seen, "ph": self._follow(phase, epoch_s, slot)}
+            return (self._since(moved, values, slot, True) if "since" in moved else moved), Placement(True, 0)
         behind = newest - slot
         if behind > self.lateness:
             return state, Placement(False, behind)
@@ -133,8 +192,10 @@ class WindowKeeper:
             j += 1
         empty = not new_obs[idx]
         new_obs[idx] = 1
-        filled = {"vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + int(empty)}
-        return {**state, **filled, "seen": seen}, Placement(True, behind, empty)
+        filled = {"vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + int(empty), "seen": seen}
+        if empty:  # a second reading for a slot (a producer's retry) would count the same offset twice
+            filled["ph"] = self._follow(phase, epoch_s, slot)
+        return self._since({**state, **filled}, values, slot, j == self.size), Placement(True, behind, empty)
 
     def window(self, state: WindowState, behind: int = 0) -> tuple[list[float], list[int]]:
         """The ``seq_len`` rows (flat) and regimes that end at the slot ``behind`` slots before the newest."""

@@ -1,11 +1,12 @@
 """SensorMonitor: warm-up through HalfSpaceTrees, JSON state round trip, batched equals sequential, late readings."""
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streamsense.datasets.degradation import simulate
+from streamsense.datasets.degradation import REGIME_LEVEL, simulate
 from streamsense.models.sensors.artifact import SensorModel
 from streamsense.models.sensors.monitor import SensorMonitor
 from streamsense.schemas.base import ModelRef
@@ -325,3 +326,86 @@ def test_during_warm_up_one_channel_beyond_the_range_the_trees_read_is_an_anomal
     _, verdict = monitor.process(None, spiked)
 
     assert (verdict.scorer, verdict.label, verdict.reasons[0][0]) == ("hst", "anomaly", channel)
+
+
+def _judged(monitor: SensorMonitor, readings: list[SensorReading]) -> tuple[dict, list]:
+    states: dict = {}
+    verdicts = []
+    for start in range(0, len(readings), 50):
+        updated, batch = monitor.process_many(states, readings[start : start + 50])
+        states.update(updated)
+        verdicts.extend(batch)
+    return states, verdicts
+
+
+def test_a_device_whose_clock_drifts_past_half_a_step_gets_the_verdicts_of_one_on_an_exact_cadence(
+    tiny_model: SensorModel,
+) -> None:
+    """With the phase fixed by the first reading, a device 0.5% slow had readings replace the one before or skip a
+    slot once it sat near a half step from its grid: its window, and so its verdicts, differed. A gap it really has
+    (three readings lost) still shows as one."""
+    fleet = simulate(1, seed=11, days=0.25, healthy_share=1.0, missing_share=0.0)
+    exact = [r for n, r in enumerate(fleet.readings()) if n not in range(200, 203)]
+    lost = len(fleet.minute) - len(exact)
+    drifting = [
+        r.model_copy(update={"event_time": r.event_time + timedelta(seconds=0.003 * 60.0 * minute)})
+        for r, minute in zip(exact, (m for m in fleet.minute.tolist() if m not in range(200, 203)), strict=True)
+    ]
+    assert drifting[-1].event_time - exact[-1].event_time > timedelta(seconds=40), "past half a step and the jitter"
+    monitor = SensorMonitor(tiny_model)
+    exact_states, exact_verdicts = _judged(monitor, exact)
+    drift_states, drift_verdicts = _judged(monitor, drifting)
+    assert drift_verdicts == exact_verdicts
+    exact_window, drift_window = exact_states[exact[0].device_id]["w"], drift_states[exact[0].device_id]["w"]
+    assert {k: v for k, v in drift_window.items() if k != "ph"} == {k: v for k, v in exact_window.items() if k != "ph"}
+    assert drift_window["n"] == len(fleet.minute) - lost
+    assert sum(drift_verdicts[i].scorer == "lstm" for i in range(len(drifting))) > 200
+
+
+def _without(model: SensorModel, readings: list[SensorReading], channel: str) -> list[SensorReading]:
+    """The first device's readings on the grid, all lacking ``channel``, the first one moved to regime 0 (at its
+    mean): the window's stand-in for ``channel`` is regime 0's mean, many deviations from regime 2's."""
+    own = _on_the_grid(model, readings)
+    assert {r.operating_regime for r in own[: 2 * model.seq_len]} == {2}
+    first = own[0].model_copy(
+        update={"values": dict(zip(model.channels, REGIME_LEVEL[0].tolist(), strict=True)), "operating_regime": 0}
+    )
+    return [
+        r.model_copy(update={"values": {c: v for c, v in r.values.items() if c != channel}}) for r in [first, *own[1:]]
+    ]
+
+
+def test_during_warm_up_a_channel_the_device_never_sent_is_neither_cited_nor_an_anomaly(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    """Filled in at its first regime's mean, a never-sent vibration sat 14 deviations out in regime 2: the reading
+    was an anomaly and its reasons quoted the stand-in as a measured vibration."""
+    monitor = SensorMonitor(tiny_model)
+    partial = _without(tiny_model, readings, "vibration")
+    state = None
+    for reading in partial[: tiny_model.lateness + 1]:
+        state, verdict = monitor.process(state, reading)
+        assert (verdict.scorer, verdict.label, verdict.unusable) == ("hst", "normal", None)
+        assert "vibration" not in [name for name, _, _ in verdict.reasons] and len(verdict.reasons) == 2
+    sent = partial[tiny_model.lateness + 1].model_copy(
+        update={"values": {**partial[tiny_model.lateness + 1].values, "vibration": float(REGIME_LEVEL[0, 2])}}
+    )
+    _, verdict = monitor.process(state, sent)
+    assert verdict.reasons[0][0] == "vibration" and verdict.label == "anomaly", "the same value, sent, is measured"
+
+
+def test_a_warm_window_never_cites_a_channel_the_device_never_sent(
+    tiny_model: SensorModel, readings: list[SensorReading]
+) -> None:
+    """A model whose lateness spans its window lets a device lack a channel for a whole window; the LSTM's largest
+    residual was then the stand-in's, quoted as a measured value."""
+    model = dataclasses.replace(tiny_model, lateness=2 * tiny_model.seq_len)
+    monitor = SensorMonitor(model)
+    state = None
+    verdicts = []
+    for reading in _without(model, readings, "vibration")[: model.seq_len + 3]:
+        state, verdict = monitor.process(state, reading)
+        verdicts.append(verdict)
+    warm = [v for v in verdicts if v.scorer == "lstm"]
+    assert len(warm) == 4
+    assert all(len(v.reasons) >= 2 and "vibration" not in [name for name, _, _ in v.reasons] for v in warm)

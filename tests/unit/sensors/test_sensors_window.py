@@ -3,8 +3,11 @@ bounded JSON-able state."""
 
 import copy
 import json
+import random
 
-from streamsense.models.sensors.window import WindowKeeper
+import pytest
+
+from streamsense.models.sensors.window import PHASE_GAIN, WindowKeeper
 
 CHANNELS = ("a", "b")
 FILL = [0.0, 0.0]
@@ -113,7 +116,7 @@ def test_slots_follow_the_phase_of_the_windows_first_reading() -> None:
         state, placement = keeper.insert(state, minute * 60.0 + second, {"a": minute, "b": 0.0}, 0, FILL)
         assert placement.behind == 0 and placement.filled
     assert state["obs"][-5:] == [1] * 5 and state["n"] == 5
-    assert keeper.ends_at(state) == 4 * 60.0 + 31.0 + 30.0
+    assert keeper.ends_at(state) == pytest.approx(4 * 60.0 + 31.0 + 30.0, abs=1.0), "the phase follows the readings"
     assert keeper.ahead(state, 5 * 60.0 + 20.0) == 1 and keeper.ahead(state, 2 * 60.0 + 40.0) == -2
 
 
@@ -132,10 +135,99 @@ def test_a_second_reading_for_a_filled_slot_replaces_it_without_counting_as_one_
     assert placement.behind == 1 and not placement.filled and state["n"] == 3
 
 
-def test_a_window_stored_without_a_phase_reads_as_phase_zero() -> None:
+def test_a_window_stored_without_a_phase_reads_as_phase_zero_then_follows_the_device() -> None:
     keeper = _keeper()
     state, _ = keeper.insert(None, 0.0, {"a": 1.0, "b": 1.0}, 0, FILL)
     legacy = {k: v for k, v in state.items() if k != "ph"}
     later, placement = keeper.insert(legacy, 115.0, {"a": 2.0, "b": 2.0}, 0, FILL)
-    assert placement.behind == 0 and later["slot"] == 2 and "ph" not in later
+    assert placement.behind == 0 and later["slot"] == 2
     assert keeper.ends_at(legacy) == 30.0
+    assert later["ph"] == -5.0 * PHASE_GAIN
+
+
+def _drifting(keeper: WindowKeeper, cadence_s: float, readings: int, skip: range = range(0)) -> list[tuple]:
+    """Readings ``cadence_s`` apart, each up to 10 s either side (as the simulator's), but those in ``skip``; returns
+    (reading, slots it moved the newest ahead, placement) per reading after the first."""
+    rng = random.Random(0)
+    jitter = [rng.uniform(-10.0, 10.0) for _ in range(readings)]
+    state, _ = keeper.insert(None, 1_700_000_000.0 + jitter[0], {"a": 0.0, "b": 0.0}, 0, FILL)
+    placed = []
+    for n in range(1, readings):
+        if n in skip:
+            continue
+        newest = state["slot"]
+        state, placement = keeper.insert(state, 1_700_000_000.0 + n * cadence_s + jitter[n], {"a": n, "b": 0}, 0, FILL)
+        placed.append((n, state["slot"] - newest, placement))
+    return placed
+
+
+@pytest.mark.parametrize(
+    ("cadence_s", "readings"),
+    [(60.3, 600), (59.7, 600), (60.0 + 5 / 1440, 12_000), (60.0 - 5 / 1440, 12_000)],
+    ids=["0.5%-slow", "0.5%-fast", "5-s-a-day-slow", "5-s-a-day-fast"],
+)
+def test_a_device_whose_clock_drifts_past_half_a_step_fills_one_new_slot_per_reading(
+    cadence_s: float, readings: int
+) -> None:
+    """With the phase fixed by the first reading, such a device's readings replaced the one before or skipped a slot
+    while they sat near a half step from its grid: for days at a few seconds a day."""
+    assert abs(cadence_s - 60.0) * readings > 40.0, "the clock drifts past half a step plus the jitter"
+    placed = _drifting(_keeper(), cadence_s, readings)
+    assert all(p.accepted and p.behind == 0 and p.filled and moved == 1 for _, moved, p in placed)
+
+
+def test_a_window_stored_at_phase_zero_for_a_device_reading_at_half_past_settles_on_the_devices_grid() -> None:
+    """Fixed at phase 0, such a device's readings straddled slot edges for as long as its window lived."""
+    keeper = _keeper()
+    start = 1_700_000_010.0
+    assert start % 60.0 == 30.0
+    state, _ = keeper.insert(None, start, {"a": 0.0, "b": 0.0}, 0, FILL)
+    state = {**{k: v for k, v in state.items() if k != "ph"}, "slot": keeper.slot_of(start, 0.0)}
+    rng = random.Random(2)
+    regular = []
+    for n in range(1, 500):
+        newest = state["slot"]
+        state, placement = keeper.insert(state, start + n * 60.0 + rng.uniform(-10.0, 10.0), {"a": n}, 0, FILL)
+        regular.append(placement.behind == 0 and placement.filled and state["slot"] - newest == 1)
+    assert all(regular[20:]) and abs(abs(state["ph"]) - 30.0) < 5.0
+
+
+def test_a_drifting_device_that_misses_readings_still_shows_its_gap() -> None:
+    keeper = _keeper()
+    placed = _drifting(keeper, 60.3, 300, skip=range(150, 153))
+    moved = {n: m for n, m, _ in placed}
+    assert moved[153] == 4 and all(m == 1 for n, m in moved.items() if n != 153)
+
+
+def test_a_channel_the_window_began_without_is_a_stand_in_until_the_device_sends_it() -> None:
+    """Stand-ins (its first regime's mean) were quoted as measured values in a verdict's reasons."""
+    keeper = _keeper()
+    state, _ = keeper.insert(None, 0.0, {"a": 1.0}, 0, [7.0, 8.0])
+    assert keeper.stand_ins(state, 0, {"a": 1.0}) == (1,)
+    state, _ = keeper.insert(state, 60.0, {"a": 2.0}, 0, FILL)
+    assert keeper.stand_ins(state, 0, {"a": 2.0}) == (1,)
+    state, _ = keeper.insert(state, 120.0, {"a": 3.0, "b": 4.0}, 0, FILL)
+    assert keeper.stand_ins(state, 0, {"a": 3.0, "b": 4.0}) == ()
+    state, _ = keeper.insert(state, 180.0, {"a": 5.0}, 0, FILL)
+    assert keeper.stand_ins(state, 0, {"a": 5.0}) == (), "forward filled from a value the device sent"
+    late, placement = keeper.insert(state, 61.0, {"a": 2.5}, 0, FILL)
+    assert placement.behind == 2 and keeper.stand_ins(late, 2, {"a": 2.5}) == (1,), "its row holds the stand-in"
+    for minute in range(4, 4 + keeper.lateness):
+        state, _ = keeper.insert(state, minute * 60.0, {"a": 1.0, "b": 1.0}, 0, FILL)
+    assert "since" not in state, "no late reading can land on a stand-in any more"
+
+
+def test_a_channel_sent_first_by_a_late_reading_stays_a_stand_in_in_the_rows_after_a_later_reading() -> None:
+    keeper = _keeper()
+    state, _ = keeper.insert(None, 0.0, {"a": 1.0}, 0, FILL)
+    state, _ = keeper.insert(state, 120.0, {"a": 3.0}, 0, FILL)
+    state, _ = keeper.insert(state, 60.0, {"a": 2.0, "b": 2.0}, 0, FILL)
+    assert keeper.stand_ins(state, 1, {"a": 2.0, "b": 2.0}) == ()
+    assert keeper.stand_ins(state, 0, {"a": 3.0}) == (1,), "the newest row still holds the stand-in"
+    assert _rows(keeper.window(state)[0])[-1] == [3.0, 0.0]
+
+
+def test_a_window_whose_first_reading_has_every_channel_stores_no_stand_ins() -> None:
+    keeper = _keeper()
+    state, _ = keeper.insert(None, 0.0, {"a": 1.0, "b": 1.0}, 0, FILL)
+    assert "since" not in state and keeper.stand_ins(state, 0, {"a": 1.0}) == ()
