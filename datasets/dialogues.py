@@ -7,6 +7,7 @@ of the slots still to be said, filled with the goal's values.
 
 import random
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from streamsense.datasets.multiwoz import (
@@ -24,13 +25,19 @@ DOMAINS = ("restaurant", "hotel", "attraction", "train", "taxi")
 DOMAIN_NOUNS = {"hotel"}
 
 
-def clean_templates(templates: dict[str, list[str]], lexicon: dict[str, list[str]]) -> dict[str, list[str]]:
+def clean_templates(
+    templates: dict[str, list[str]],
+    lexicon: dict[str, list[str]],
+    reads_more: Callable[[str], bool] | None = None,
+) -> dict[str, list[str]]:
     """Templates whose every database/ontology value is a placeholder.
 
     MultiWOZ left some values in the text (``I need it starting on Wednesday for 5 people``); a turn built on such
     a template says more than its labels, so the true state after it is unknown. Values count in every form the
-    tracker reads: the other ways people write them (``value_aliases``: "two", "guesthouse") and clock times
-    ("at 7pm"). The domain noun ``hotel`` is kept: it is in nearly every hotel utterance.
+    tracker reads: the other ways people write them (``value_aliases``: "two", "guesthouse"), clock times
+    ("at 7pm") and, given ``reads_more`` (whether the tracker reads a value in a lowered text beyond these: one
+    written with a slip, "antolia", or another booking's, "the same area"), those too. The domain noun ``hotel`` is
+    kept: it is in nearly every hotel utterance.
     """
     written = {v for vs in lexicon.values() for v in vs} | set(value_aliases())
     values = sorted(written - DOMAIN_NOUNS, key=len, reverse=True)
@@ -38,7 +45,9 @@ def clean_templates(templates: dict[str, list[str]], lexicon: dict[str, list[str
 
     def clean(template: str) -> bool:
         text = PLACEHOLDER.sub(" ", template.lower())
-        return not pattern.search(text) and not CLOCK.search(clock_times(text))
+        if pattern.search(text) or CLOCK.search(clock_times(text)):
+            return False
+        return reads_more is None or not reads_more(clock_times(text))
 
     return {intent: [t for t in group if clean(t)] for intent, group in templates.items()}
 

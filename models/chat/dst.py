@@ -2,9 +2,12 @@
 conversation's domain tracked by a beam over domain sequences.
 
 Recognition is a lexicon match against the database/ontology values (longest first), their aliases ("center"), and
-clock times in any common form ("7pm" reads as 19:00, also a time the ontology lacks); which slot a value fills
-(``hotel-stars`` or ``hotel-people`` for "4", ``train-depart`` or ``train-dest`` for a station) is decided by a
-logistic regression over the words around it, the value's kinds and the domain the turn is about.
+clock times in any common form ("7pm" reads as 19:00, also a time the ontology lacks); where none matched, a value
+written with a slip ("cambrige", ``NearValues``); a party or stay over eight beside a count word ("a table for
+10", ``large_counts``). A slot the user leaves open ("any area is fine") is filled with the ontology's ``DONTCARE``,
+and "the same day" for a second booking copies the first's day (``DialogueStateTracker.implied``). Which slot a value
+fills (``hotel-stars`` or ``hotel-people`` for "4", ``train-depart`` or ``train-dest`` for a station) is decided by
+a logistic regression over the words around it, the value's kinds and the domain the turn is about.
 
 Which domain a turn is about is a hidden variable: the intent model says what the text alone suggests (its posterior
 divided by its training prior, a likelihood up to a constant), and domain-to-domain transitions learnt from training
@@ -42,6 +45,9 @@ CORRECTION = re.compile(
 """Words with which a user changes a constraint: in such a turn a new value overwrites a filled slot at no cost
 (``change_penalty`` is for the turns that restate nothing). Without it, "actually, make it the south" after "a hotel
 in the north" filled the attraction's area and kept the hotel's north."""
+REOPENED = re.compile(r"\b(?:actually|instead|rather|change|changed|switch|correction|after all)\b", re.I)
+"""Words with which a user drops a constraint given before ("actually, the area doesn't matter"): a slot left open
+(``DONTCARE``) replaces a filled one only in such a turn. ``CORRECTION``'s "not" is in most don't-care phrases."""
 NEGATED = re.compile(
     r"(?<!there )(?<!there is )(?<!there are )(?<!there's )"
     r"\bnot\s+(?:(?:in|on|at|for|from|to)\s+)?(?:(?:the|a|an)\s+)?$",
@@ -137,6 +143,293 @@ def spellings(value: str) -> set[str]:
     return forms - {value}
 
 
+DONTCARE = "do n't care"
+"""The ontology's value for "any will do" (``ontology.json`` of the convlab source spells it so)."""
+DONTCARE_SLOTS = frozenset(
+    {
+        "attraction-area",
+        "attraction-type",
+        "hotel-area",
+        "hotel-price",
+        "hotel-stars",
+        "restaurant-food",
+        "restaurant-price",
+        "restaurant-time",
+        "train-arrive",
+        "train-day",
+        "train-leave",
+    }
+)
+"""Tracked slots whose ontology values include it (the names and the hospital's department do too, but no user
+says "any name"); the ontology has none for ``restaurant-area``, ``hotel-type`` or the booking slots."""
+_NEG = r"(?:do(?:es)?\s*n'?t|do(?:es)?\s+not|dont|doesnt)"
+_ASPECTS = {
+    "food": r"(?:type|kind|sort)s?\s+of\s+(?:food|cuisine)|food|cuisines?",
+    "area": r"areas?|parts?\s+of\s+(?:town|the\s+city|cambridge)|side\s+of\s+town|locations?|neighbou?rhoods?",
+    "price": r"price\s*ranges?|prices?|cost",
+    "stars": r"star\s+ratings?|number\s+of\s+stars|stars?|ratings?",
+    "arrive": r"arrival\s+times?",
+    "leave": r"departure\s+times?",
+    "type": r"(?:type|kind|sort)s?(?:\s+of\s+(?:attraction|place)s?)?",
+    "day": r"days?",
+    "time": r"times?",
+}
+_ASPECT = "(?:" + "|".join(f"(?P<{name}>{words})" for name, words in _ASPECTS.items()) + r")\b"
+DONTCARE_BEFORE = re.compile(
+    rf"(?:\bany(?:\s+old)?\s+|\b{_NEG}\s+(?:really\s+|much\s+)?(?:care|mind|matter)\s+(?:much\s+)?(?:about\s+|on\s+|for\s+)?"
+    r"(?:the\s+|what\s+|which\s+|its\s+)?|\bno\s+(?:particular\s+|real\s+)?preferences?\s+(?:on|for|about|regarding"
+    rf"|as\s+to|with)\s+(?:the\s+)?){_ASPECT}",
+    re.I,
+)
+DONTCARE_AFTER = re.compile(
+    rf"(?<![\w-]){_ASPECT}\s+(?:really\s+)?(?:{_NEG}\s+(?:really\s+)?matter|(?:is|are|'s)\s+(?:not\s+important"
+    r"|unimportant|irrelevant|not\s+an\s+issue|up\s+to\s+you))"
+    r"|\b(?P<anywhere>anywhere)\s+(?:in\s+(?:town|the\s+city|cambridge)|is\s+fine|will\s+do|works)\b"
+    r"|\b(?P<anytime>anytime)\b",
+    re.I,
+)
+"""An aspect the user leaves open: "any area", "any type of food", "I don't mind the price range", "the star rating
+doesn't matter", "no preference on the area", "anywhere in town"; ``update`` fills the slot it names in the
+domain of the turn with ``DONTCARE``. A bare "I don't care" names no slot: which one it answers is the system's
+question, which the tracker does not see. A time left open up to a bound ("anytime after 17:00") is that bound's."""
+_DONTCARE_KIND = {"anywhere": "area", "anytime": "time"}
+_BOUNDED = re.compile(r"\s+(?:after|before|by|from|between|around|until|till|as\s+long)\b", re.I)
+_TIMES = frozenset({"time", "leave", "arrive"})
+_SAME = re.compile(
+    r"\bsame\s+(?:(?P<day>day|date)|(?P<people>(?:number|amount)\s+of\s+(?:people|guests|persons)|group"
+    r"(?:\s+of\s+people)?|party|people|number)|(?P<area>area|part\s+of\s+town)|(?P<price>price\s*range))\b",
+    re.I,
+)
+"""A value the user refers back to in another domain's booking ("the same day", "the same group of people", "in
+the same area as the restaurant")."""
+
+
+_HINTS = (
+    (DONTCARE_BEFORE, re.compile(r"any|n'?t\b|not|preference")),
+    (DONTCARE_AFTER, re.compile(r"matter|important|irrelevant|issue|up to you|anywhere|anytime")),
+)
+"""A word each phrase needs, found by a plain scan: the phrases' many alternatives are slow to try at every place of
+a long message."""
+
+
+def _implied_kinds(text: str) -> tuple[list[str], list[str]]:
+    """Slot kinds the turn leaves open (``DONTCARE_BEFORE``, ``DONTCARE_AFTER``) and kinds it copies from another
+    domain (``_SAME``)."""
+    lowered = text.lower()
+    phrases = [phrase for phrase, hint in _HINTS if hint.search(lowered)]
+    open_kinds = []
+    for phrase in phrases:
+        for match in phrase.finditer(text):
+            kind = next(_DONTCARE_KIND.get(name, name) for name, said in match.groupdict().items() if said)
+            if kind not in _TIMES or not _BOUNDED.match(text, match.end()):
+                open_kinds.append(kind)
+    same = (
+        [name for match in _SAME.finditer(text) for name, said in match.groupdict().items() if said]
+        if "same" in lowered
+        else []
+    )
+    return open_kinds, same
+
+
+def referred_kinds(text: str) -> list[str]:
+    """The slot kinds ``text`` takes from another booking ("the same day", "the same area")."""
+    return _implied_kinds(text)[1]
+
+
+def _open_slot(domain: str, kind: str) -> str | None:
+    """The slot of ``domain`` that a kind the user leaves open names ("any time" is a train's departure)."""
+    name = {"time": "leave"}.get(kind, kind) if domain == "train" else kind
+    slot = f"{domain}-{name}"
+    return slot if slot in DONTCARE_SLOTS else None
+
+
+MAX_COUNT = 99
+"""Largest party or stay a number over 8 is read as (the lexicon, like the ontology, lists 1 to 8)."""
+_COUNT_WORDS = {
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "thirteen": 13,
+    "fourteen": 14,
+    "fifteen": 15,
+    "sixteen": 16,
+    "seventeen": 17,
+    "eighteen": 18,
+    "nineteen": 19,
+    "twenty": 20,
+}
+_LARGE = re.compile(r"(?<![\w:.,£$€#/-])([1-9]\d|9|" + "|".join(_COUNT_WORDS) + r")(?![\w:%]|[.,]\d)")
+_COUNTED = re.compile(
+    r"\s+(?:people|persons?|guests?|adults?|diners?|travell?ers?|passengers?|nights?|days?|tickets?|seats?|of\s+us)\b"
+)
+_UNIT = re.compile(
+    r"\s+(?:minutes?|mins?|hours?|hrs?|pounds?|quid|gbp|euros?|dollars?|percent|miles?|km|stars?|o'?clock|years?"
+    r"|weeks?|months?)\b"
+)
+_COUNT_CUE = frozenset({"for", "of"})
+"""The word before a bare number that makes it a count: "a table for 10", "a party of 12"."""
+
+
+def large_counts(lowered: str) -> list[tuple[int, int, str]]:
+    """(start, end, number) of the counts from 9 to ``MAX_COUNT`` in ``lowered``, in digits or words to twenty:
+    before a count noun ("12 nights", "10 people", "ten of us"), or after "for"/"of" and before no unit ("a table
+    for 10", "a party of 12"; not "for 20 minutes"). A bare number elsewhere is as likely a street or bus number."""
+    found = []
+    for match in _LARGE.finditer(lowered):
+        said = match.group(1)
+        number = _COUNT_WORDS.get(said) or int(said)
+        if number > MAX_COUNT:
+            continue
+        after = lowered[match.end() :]
+        before = _words_before(lowered, match.start(), 1)
+        if _COUNTED.match(after) or (before and before[0] in _COUNT_CUE and not _UNIT.match(after)):
+            found.append((match.start(), match.end(), str(number)))
+    return found
+
+
+def edit_distance(a: str, b: str, bound: int) -> int:
+    """Damerau (optimal string alignment) distance: a swap of neighbours is one edit; ``bound + 1`` once above
+    ``bound``. Only the diagonal band ``bound`` wide is filled: a path leaving it costs more than ``bound``."""
+    if abs(len(a) - len(b)) > bound:
+        return bound + 1
+    over = bound + 1
+    width = len(b) + 1
+    previous2: list[int] = []
+    previous = [j if j <= bound else over for j in range(width)]
+    for i in range(1, len(a) + 1):
+        row = [over] * width
+        if i <= bound:
+            row[0] = i
+        low, high = max(1, i - bound), min(len(b), i + bound)
+        least = over
+        for j in range(low, high + 1):
+            cost = previous[j - 1] if a[i - 1] == b[j - 1] else previous[j - 1] + 1
+            if previous[j] + 1 < cost:
+                cost = previous[j] + 1
+            if row[j - 1] + 1 < cost:
+                cost = row[j - 1] + 1
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1] and previous2[j - 2] + 1 < cost:
+                cost = previous2[j - 2] + 1
+            row[j] = cost if cost < over else over
+            if cost < least:
+                least = cost
+        if least > bound and (i > bound or row[0] > bound):
+            return over
+        previous2, previous = previous, row
+    return previous[-1]
+
+
+def allowed_edits(form: str) -> int:
+    """Edits a misspelling of ``form`` may hold: one from five letters, two from ten (long names), none below."""
+    letters = sum(ch.isalpha() for ch in form)
+    return 2 if letters >= 10 else 1 if letters >= 5 else 0
+
+
+_TOKEN = re.compile(r"[^\W_]+")
+_INFLECTIONS = ("s", "es", "ed", "d", "er", "ers", "ing", "ings", "al", "ly")
+
+
+class NearValues:
+    """Values written with a slip ("cambrige", "the gonville hotell", "resturant alimentum"), found where no value
+    matched exactly (or only one inside it: "hotel" in "gonvile hotel").
+
+    A run of words is read as a value when it is within ``allowed_edits`` of it (Damerau: a swap is one edit),
+    starts with the same letter (slips seldom hit the first: "mouth" is no "south"), is the value's only one that
+    near, and holds a word that is no known word: not a word of the values, nor of the training sentences (less
+    the slips they hold themselves, such as "cambrige": a word one edit from a value word of seven letters or
+    more), nor an inflection of a value word ("colleges", "centred"). So "worth" stays worth and "north" is never
+    read as another value. A message whose words are all known (most of them) costs a set look-up per word; a run
+    holding another word (neither a value's nor unknown) is not compared, nor a value of the same length whose
+    words differ from the run's in more places than it allows edits.
+    """
+
+    def __init__(self, canonical: dict[str, str], words: Iterable[str]) -> None:
+        forms: dict[str, set[str]] = {}
+        for form, value in canonical.items():
+            written = " ".join(_TOKEN.findall(form))
+            if written and not any(ch.isdigit() for ch in written) and allowed_edits(written):
+                forms.setdefault(written, set()).add(value)
+        self.values = {form: next(iter(values)) for form, values in forms.items() if len(values) == 1}
+        self.allowed = {form: allowed_edits(form) for form in self.values}
+        self.words = {form: form.split() for form in self.values}
+        self.buckets: dict[tuple[str, int, int], list[str]] = {}
+        for form in self.values:
+            self.buckets.setdefault((form[0], len(form.split()), len(form)), []).append(form)
+        self.longest = max((len(form.split()) for form in self.values), default=0)
+        self.value_words = {word for form in forms for word in form.split()}
+        long_words: dict[tuple[str, int], list[str]] = {}
+        for word in self.value_words:
+            if len(word) >= 7:
+                long_words.setdefault((word[0], len(word)), []).append(word)
+        slips = {
+            word
+            for word in words
+            if word not in self.value_words
+            and not self._inflected(word)
+            and any(
+                edit_distance(word, w, 1) <= 1
+                for size in (len(word) - 1, len(word), len(word) + 1)
+                for w in long_words.get((word[:1], size), ())
+            )
+        }
+        self.known = (set(words) - slips) | self.value_words
+
+    def _inflected(self, word: str) -> bool:
+        return any(
+            word.endswith(ending)
+            and (word[: -len(ending)] in self.value_words or f"{word[: -len(ending)]}e" in self.value_words)
+            for ending in _INFLECTIONS
+        )
+
+    def unknown(self, word: str) -> bool:
+        return len(word) >= 4 and word.isalpha() and word not in self.known and not self._inflected(word)
+
+    def find(self, lowered: str, taken: Sequence[tuple[int, int]]) -> list[tuple[str, int, int]]:
+        """(value, start, end) of the misspelt values in ``lowered``, the longest first: none overlaps a ``taken``
+        span but to hold it whole (a value inside a misspelt name: "hotel" in "gonvile hotel")."""
+        if not any(self.unknown(word) for word in _TOKEN.findall(lowered)):
+            return []
+        tokens = [(m.group(), m.start(), m.end()) for m in _TOKEN.finditer(lowered)]
+        unknown = [i for i, (word, _, _) in enumerate(tokens) if self.unknown(word)]
+        # a run read as a value holds only value words and unknown ones ("resturant alimentum")
+        fits = [word in self.value_words or i in unknown for i, (word, _, _) in enumerate(tokens)]
+        options: dict[tuple[int, int], tuple[int, set[str]]] = {}
+        for i in unknown:
+            low, high = i, i
+            while low > 0 and fits[low - 1] and i - low + 1 < self.longest:
+                low -= 1
+            while high + 1 < len(tokens) and fits[high + 1] and high - i + 1 < self.longest:
+                high += 1
+            for n in range(1, min(self.longest, high - low + 1) + 1):
+                for first in range(max(low, i - n + 1), min(i, high - n + 1) + 1):
+                    start, end = tokens[first][1], tokens[first + n - 1][2]
+                    if (start, end) in options or any(
+                        a < end and start < b and not start <= a < b <= end for a, b in taken
+                    ):
+                        continue
+                    words = [word for word, _, _ in tokens[first : first + n]]
+                    written = " ".join(words)
+                    best: tuple[int, set[str]] = (3, set())
+                    for size in range(len(written) - 2, len(written) + 3):
+                        for form in self.buckets.get((written[0], n, size), ()):
+                            allowed = self.allowed[form]
+                            if n > 1 and sum(a != b for a, b in zip(words, self.words[form], strict=True)) > allowed:
+                                continue
+                            distance = edit_distance(written, form, allowed)
+                            if distance <= allowed and distance <= best[0]:
+                                values = {self.values[form]}
+                                best = (distance, values if distance < best[0] else best[1] | values)
+                    if len(best[1]) == 1:
+                        options[start, end] = best
+        found: list[tuple[str, int, int]] = []
+        ranked = sorted(options.items(), key=lambda o: (o[0][0] - o[0][1], o[1][0]))
+        for (start, end), (_, values) in ranked:
+            if not any(a < end and start < b for _, a, b in found):
+                found.append((next(iter(values)), start, end))
+        return found
+
+
 TIME = re.compile(r"^\d\d:\d\d$")
 CLOCK = re.compile(r"(?<![\w:])((?:[01]\d|2[0-3]):[0-5]\d)(?![\w:])")
 
@@ -224,6 +517,10 @@ class DialogueStateTracker:
         }
         ordered = sorted(self.canonical, key=len, reverse=True)
         self.pattern = re.compile(r"(?<![\w:])(" + "|".join(re.escape(v) for v in ordered) + r")(?![\w:])")
+        counted = [s for s in self.slots.get("1", []) if s.endswith(("-people", "-stay"))]
+        self.count_slots = counted
+        self.count_kinds = sorted({_kind(s) for s in counted})
+        self.near = NearValues(self.canonical, ())
         self.classes: list[str] = []
         self.vocabulary: dict[str, int] = {}
         self.coef = np.zeros((0, 0))
@@ -234,9 +531,15 @@ class DialogueStateTracker:
         self.dialogue_classes: list[str] = []
         self.metrics: dict[str, float] = {}
 
-    def candidates(self, text: str) -> list[Candidate]:
+    def context_words(self) -> set[str]:
+        """Words of the training sentences near their values (the slot model's word features)."""
+        return {f.split("=", 1)[1] for f in self.vocabulary if f.startswith(("lbag=", "rbag="))}
+
+    def candidates(self, text: str, near: bool = True) -> list[Candidate]:
         """Lexicon values in ``text`` (an alias or another spelling as its value: "center" is "centre"), any HH:MM
-        time the lexicon lacks (a time slot takes any time), and "one" where it is a count (as "1")."""
+        time the lexicon lacks (a time slot takes any time), "one" where it is a count (as "1"), a count from 9 to
+        ``MAX_COUNT`` (``large_counts``: it may fill only a people or stay slot) and, with ``near``, a value
+        written with a slip where none matched (``NearValues``)."""
         lowered = text.lower()
         values = [(self.canonical[m.group(1)], m.start(1), m.end(1)) for m in self.pattern.finditer(lowered)]
         found = [Candidate(v, start, end, self.kinds[v], self.slots[v]) for v, start, end in values]
@@ -257,6 +560,21 @@ class DialogueStateTracker:
                 if not any(a <= start < b for a, b in spans)
             ]
             added = True
+        if self.count_slots:
+            spans = [(c.start, c.end) for c in found]
+            large = [
+                Candidate(number, start, end, self.count_kinds, self.count_slots)
+                for start, end, number in large_counts(lowered)
+                if not any(a < end and start < b for a, b in spans)
+            ]
+            found += large
+            added = added or bool(large)
+        if near:
+            slipped = self.near.find(lowered, [(c.start, c.end) for c in found])
+            if slipped:
+                found = [c for c in found if not any(a <= c.start and c.end <= b for _, a, b in slipped)]
+                found += [Candidate(v, start, end, self.kinds[v], self.slots[v]) for v, start, end in slipped]
+                added = True
         if added:
             found.sort(key=lambda c: c.start)
         return found
@@ -291,7 +609,7 @@ class DialogueStateTracker:
 
         rows, labels = [], []
         for text, intent, spans in examples:
-            for candidate in self.candidates(text):
+            for candidate in self.candidates(text, near=False):
                 rows.append(dict.fromkeys(self.features(text, candidate, _domain(intent)), 1.0))
                 inside = [slot for start, end, slot in spans if start <= candidate.start and candidate.end <= end]
                 labels.append(inside[0] if inside else NONE)
@@ -302,6 +620,7 @@ class DialogueStateTracker:
         self.vocabulary = {k: int(v) for k, v in vectorizer.vocabulary_.items()}
         self.coef = model.coef_.astype(np.float32)
         self.intercept = model.intercept_.astype(np.float32)
+        self.near = NearValues(self.canonical, self.context_words())
         return self
 
     def slot_scores(self, text: str, candidate: Candidate, domains: dict[str | None, float]) -> np.ndarray:
@@ -467,7 +786,8 @@ class DialogueStateTracker:
         Every hypothesis of the beam is extended by every turn class: a domain fills the turn's values into that
         domain's slots; ``general`` keeps the hypothesis's domain. Scores add the emission power times the log
         posterior over prior and the log transition; extensions are filled best first until the beam holds
-        ``beam`` distinct states (the first of equal states is the best), and the best one is the state.
+        ``beam`` distinct states (the first of equal states is the best), and the best one is the state. Each
+        extension also takes the slots its domain fills without a value (``implied``).
         """
         text = clock_times(text)
         ranked = [(intents, 1.0)] if isinstance(intents, str) else list(intents or [])
@@ -535,6 +855,8 @@ class DialogueStateTracker:
         candidates = [c for c in found if not NEGATED.search(lowered, 0, c.start)][:MAX_VALUES]
         penalty = 0.0 if CORRECTION.search(text) else self.change_penalty
         fillable = {slot for c in candidates for slot in c.slots}
+        open_kinds, same = _implied_kinds(text)
+        reopening = bool(REOPENED.search(text))
         log_probs: dict[str | None, np.ndarray] = {}
         picks: dict[tuple, dict[str, str]] = {}
         order = sorted(range(len(options)), key=lambda i: -options[i][0])
@@ -554,11 +876,39 @@ class DialogueStateTracker:
                     labels = self.pick(candidates, log_probs[domain], slots, penalty)
                     picks[key] = {label: c.value for c, label in zip(candidates, labels, strict=True) if label != NONE}
                 values = picks[key]
+                if (open_kinds or same) and domain:
+                    values = self.implied(domain, slots, values, open_kinds, same, reopening) | values
                 changed = sum(slots.get(slot, value) != value for slot, value in values.items())
                 heapq.heappush(scored, (-(base - penalty * changed), index, domain, {**slots, **values}))
             else:
                 negative, _, domain, slots = heapq.heappop(scored)
                 yield -negative, domain, slots
+
+    def implied(
+        self,
+        domain: str,
+        slots: dict[str, str],
+        values: dict[str, str],
+        open_kinds: list[str],
+        same: list[str],
+        reopening: bool = False,
+    ) -> dict[str, str]:
+        """Slots of ``domain`` the turn fills without a value: ``DONTCARE`` for each kind it leaves open (where the
+        ontology allows it) that holds no value yet, or any with a word that reopens it (``REOPENED``: "actually, the
+        area doesn't matter"): "any area is fine" after "in the centre" answers another question more often than it
+        drops the centre; and for "the same day" / "the same group of people" the day or people of another domain's
+        booking (the latest filled) where the slot is empty. A value the turn names for the slot wins (``values``)."""
+        out = {}
+        for kind in open_kinds:
+            slot = _open_slot(domain, kind)
+            if slot and slot not in values and (reopening or slot not in slots):
+                out[slot] = DONTCARE
+        for kind in same:
+            slot = f"{domain}-{kind}"
+            others = [v for s, v in {**slots, **values}.items() if s.endswith(f"-{kind}") and s != slot]
+            if slot in self.lexicon and slot not in values and slot not in slots and others:
+                out[slot] = others[-1]
+        return out
 
     def tune(
         self,
@@ -643,9 +993,17 @@ class DialogueStateTracker:
         tracker.coef, tracker.intercept = arrays["coef"], arrays["intercept"]
         tracker.classes, tracker.vocabulary = sidecar["classes"], sidecar["vocabulary"]
         tracker.metrics = sidecar["metrics"]
+        tracker.near = NearValues(tracker.canonical, tracker.context_words())
         return tracker
 
 
+def _as_labelled(predicted: dict[str, str], gold: dict[str, str]) -> dict[str, str]:
+    """``predicted`` without the ``DONTCARE`` slots ``gold`` lacks: convlab's user templates never label a slot left
+    open ("I do n't care about the price range, but I need free parking" is labelled parking alone), so a truth
+    built from them cannot hold one, and such a slot is neither right nor wrong there."""
+    return {slot: value for slot, value in predicted.items() if value != DONTCARE or slot in gold}
+
+
 def joint_goal_accuracy(predicted: Sequence[dict[str, str]], gold: Sequence[dict[str, str]]) -> float:
-    """Share of turns whose whole slot dict equals the truth."""
-    return sum(p == g for p, g in zip(predicted, gold, strict=True)) / max(len(gold), 1)
+    """Share of turns whose whole slot dict equals the truth (``DONTCARE`` slots the truth lacks set aside)."""
+    return sum(_as_labelled(p, g) == g for p, g in zip(predicted, gold, strict=True)) / max(len(gold), 1)

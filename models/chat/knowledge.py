@@ -74,10 +74,35 @@ def build_graph(databases: dict[str, list[dict]], faq: list[dict]) -> nx.MultiDi
 
 PLACES = ("hotel", "restaurant", "attraction")
 FOLLOW_UP = re.compile(
-    r"\b(?:it|its|they|their|them|the (?:hotel|restaurant|place|attraction|guest ?house|museum|college))\b"
+    r"\b(?:it|its|they|their|them"
+    r"|(?:the|this|that) (?:hotel|restaurant|place|attraction|guest ?house|b and b|museum|college))\b"
 )
 """Words with which a message refers back to the place the conversation named ("does it have parking?", "what's
 their phone number?")."""
+ASKED = re.compile(
+    r"\b(?:(?:any|some|free)\s+)*(?:car park|parking|park (?:my|our|the) car|park (?:there|here)|internet|wi ?fi"
+    r"|wireless|online|phone|telephone|number|address|post ?code|located|location|directions|prices?|priced|pricey"
+    r"|costs?|how (?:much|expensive|cheap)|charge|rates?|stars?|rating|rated|area|part of town|side of town|type"
+    r"|kind|food|cuisine|serves?|menu|entrance|entry|fees?|tickets?|admission|open|opens|opening|closes?|closing"
+    r"|hours|check (?:in|out)|checkin|checkout|breakfast|vegetarian|vegan|gluten|wheelchair|accessible|disabled"
+    r"|lifts?|book|booking|reserve|reservation|cancel|cancellation|takeaway|take out|delivery|deliver)\b"
+)
+"""An attribute a message asks about ("parking?", "what's the postcode?", "how much is a room?"), with a quantifier
+or "free" before it ("any parking?", "free wifi?"), which then says nothing about which place is meant."""
+GENERAL = re.compile(
+    r"\b(?:hotels?|guest ?houses?|guesthouses?|b ?and ?bs?|lodges?|restaurants?|attractions?|museums?|colleges?"
+    r"|galler(?:y|ies)|theatres?|cinemas?|churche?s?|nightclubs?|pools?|places?|trains?|rail(?:way)?|stations?"
+    r"|taxis?|cabs?|police|hospitals?|doctors?|any|anything|anywhere|another|other|others|else|which|some|something"
+    r"|somewhere|ones|options|usually|generally|normally|typically|most|every|each|in (?:cambridge|town|the city))\b"
+)
+"""What makes a question general or a search rather than one about the place the conversation named: a kind of
+place or another domain ("do hotels have parking?", "a taxi with wifi?"), a quantifier ("any with parking?",
+"which has wifi?"), the whole town."""
+RATED = re.compile(r"\b(?:\d|zero|one|two|three|four|five) ?stars?\b")
+"""A star rating asked for ("4 stars with parking?"): a search."""
+SOUGHT = ("area", "food", "type")
+"""Attributes whose values, named with a question ("parking in the centre?", "chinese food?"), make it a search; a
+price range is as often said of the attribute asked ("is parking expensive?")."""
 
 
 def _as_read(text: str) -> str:
@@ -142,6 +167,14 @@ class KnowledgeRetriever:
         self.padded_names = [
             (i, f" {form} ") for i, names in written.items() for form in sorted({_as_read(n) for n in names})
         ]
+        # the values of the attributes a search names, in the forms a message is read in ("guest house")
+        sought: set[str] = set()
+        for node in node_ids:
+            attribute, _, value = node.removeprefix("value:").partition("=")
+            if node.startswith("value:") and attribute in SOUGHT:
+                sought |= {_as_read(form) for form in {value, *spellings(value)}} - {""}
+        alternatives = "|".join(re.escape(f) for f in sorted(sought, key=len, reverse=True))
+        self.sought = re.compile(rf"\b(?:{alternatives})\b") if sought else None
         # candidate x node: the link predictor's probability of an edge between them (see ``link_affinity``)
         self.affinity = affinity if affinity is not None else np.zeros((len(self.candidates), len(node_ids)), "f4")
 
@@ -173,14 +206,27 @@ class KnowledgeRetriever:
         rows = (self.entity_of.get(_folded(f"{place}:{value}")) for place, value in named.items())
         return [row for row in rows if row is not None]
 
+    def asks_about_tracked(self, read: str) -> bool:
+        """Whether a message (as read, naming no place) asks about the place the conversation named: it refers back
+        ("does it have parking?"), or asks about an attribute and says nothing that makes it a general question or a
+        search ("parking?", "how much is a room?"; not "do hotels have parking?", "wifi in the centre?"). A user
+        who has just been told about one hotel and asks "what's the postcode?" means that hotel's."""
+        if FOLLOW_UP.search(read):
+            return True
+        rest = ASKED.sub(" ", read)
+        if rest == read or GENERAL.search(rest) or RATED.search(read):
+            return False
+        return self.sought is None or not self.sought.search(rest)
+
     def score_parts(
         self, text: str, state: dict | None = None, intents: Sequence[tuple[str, float]] | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Per candidate: the best phrasing's text score, the pooled document's (equal to the first for entities)
         and the graph prior. Text is the mean of character and word TF-IDF cosine; an entity scores 1 when its full
-        name is in the message, or when the message names none and refers back ("does it have parking?") to the
-        place the state names, else half its name similarity. Without that the follow-up ranked the tracked place
-        14th to 28th, under every FAQ of its domain: the graph prior links an entity weakly to itself."""
+        name is in the message, or when the message names none and asks about the place the state names
+        (``asks_about_tracked``: "does it have parking?", "parking?"), else half its name similarity. Without that
+        the follow-up ranked the tracked place 14th to 28th, under every FAQ of its domain: the graph prior links an
+        entity weakly to itself."""
         phrasing = np.zeros(len(self.candidates))
         # both character indexes come from ``char_vectorizer``: one analysis serves them
         char_terms, word_terms = self.char.terms(text), self.word.terms(text)
@@ -192,8 +238,8 @@ class KnowledgeRetriever:
             if padded in lowered:
                 phrasing[i] = 1.0
                 named = True
-        if not named and FOLLOW_UP.search(lowered):
-            phrasing[self.tracked_places(state)] = 1.0
+        if not named and (tracked := self.tracked_places(state)) and self.asks_about_tracked(lowered):
+            phrasing[tracked] = 1.0
         pooled = phrasing.copy()
         if self.pooled_char is not None and self.pooled_word is not None:
             pooled_word = self.pooled_word.cosine(self.pooled_word.terms(text))

@@ -35,3 +35,16 @@ def test_clean_templates_also_drop_aliases_and_clock_times_left_in_the_text(tiny
     dropped = ["a guesthouse in the #HOTEL-INFORM-AREA#", "for two people", "we arrive by 7pm", "leave at 9:15"]
     clean = clean_templates({"Hotel-Inform": kept + dropped}, value_lexicon(tiny_multiwoz))
     assert clean == {"Hotel-Inform": kept}
+
+
+def test_clean_templates_also_drop_what_the_tracker_reads_beyond_values(tiny_multiwoz: MultiWOZ) -> None:
+    """A value written with a slip ("antolia") or taken from another booking ("the same area") says more than the
+    template's labels too."""
+    kept = ["in the #HOTEL-INFORM-AREA# please"]
+    dropped = ["a table at antolia", "a hotel in the same area"]
+    clean = clean_templates(
+        {"Hotel-Inform": kept + dropped},
+        value_lexicon(tiny_multiwoz),
+        lambda lowered: "antolia" in lowered or "same" in lowered,
+    )
+    assert clean == {"Hotel-Inform": kept}
