@@ -592,7 +592,13 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             return
         ids = [e["label"]["transaction_id"] for _, e in waited]
         entries = {i: entry for i in ids if (entry := wait.entries.get(i)) is not None}
-        entries |= await awaiting.fetch([i for i in ids if i not in entries])
+        try:  # bounded: the timer's other expiry must not wait out an Elasticsearch outage behind it
+            entries |= await asyncio.wait_for(
+                awaiting.fetch([i for i in ids if i not in entries]), settings.fraud_expiry_check_s
+            )
+        except TimeoutError:
+            log.warning("elasticsearch did not answer; %d overdue labels wait for the next expiry check", len(ids))
+            return
         letters = [
             dead_letter(
                 wait.topic,
