@@ -3,14 +3,21 @@
 Slots follow the device's own phase: slot ``k`` is centred on ``k * step + ph`` and a reading goes to the nearest
 slot ``round((event_time - ph) / step)``, so a device that reads once a step, each reading a few seconds either side
 of its usual second, fills one slot per reading, as the one-minute grid the model was trained on does (``series.py``).
-The window's first reading sets ``ph`` (its offset from the nearest multiple of the step), and each reading that fills
-a slot moves it ``PHASE_GAIN`` of the way to itself, so the grid follows a device whose clock drifts. Until stop 39
-the first reading fixed it: a device a few seconds a day off the step slid off its grid, and while its readings sat
-near a half step from it (days, at a few seconds a day) many landed in a slot already taken, replacing the reading
-before, or skipped one, a forward-filled row, until the device started over. Until stop 38 slots were
-``floor(event_time / step)``: the simulator's readings, dated up to 10 s either side of the minute, overwrote the slot
-before in about a quarter of cases. A window stored before ``ph`` existed starts at phase 0 and then follows the
-device.
+The window's first reading sets ``ph`` (its offset from the nearest multiple of the step), and a reading that fills
+the slot right after the newest, about one step after the newest slot's latest reading (``at``), moves it
+``PHASE_GAIN`` of the way to itself, so the grid follows a device whose clock drifts. Only such a reading shows where
+a device that reads once a step sits on its grid. When every reading filling a slot moved the phase, a device reading
+every 20 s, whose first reading in each slot is its earliest of the step, pulled the phase a step earlier about every
+25 minutes (3,500 s in a day, the window spanning 1,499 slots for 1,440 minutes), and under jitter of nearly half a
+step a collision kept the earlier reading's pull and dropped the later one's, so the phase ran off a slot at a time
+the same way (up to 4 in 3 days at 25 s either side). A device reading more often than every 45 s keeps its first
+reading's phase, where every slot gets a reading anyway, and a late reading moves no phase (its neighbours' times are
+not kept). Until stop 39 the first reading fixed it: a device a few seconds a day off the step slid off its grid, and
+while its readings sat near a half step from it (days, at a few seconds a day) many landed in a slot already taken,
+replacing the reading before, or skipped one, a forward-filled row, until the device started over. Until stop 38
+slots were ``floor(event_time / step)``: the simulator's readings, dated up to 10 s either side of the minute,
+overwrote the slot before in about a quarter of cases. A window stored before ``ph`` existed starts at phase 0, and
+one stored before ``at`` existed follows the device from its next reading on.
 
 A reading for a newer slot advances the window and forward fills the slots it skipped; a second reading for the
 newest slot replaces it; a late reading (at most ``lateness`` slots behind the newest) fills its slot and the
@@ -36,10 +43,14 @@ from typing import Any
 
 WindowState = dict[str, Any]
 PHASE_GAIN = 0.125
-"""How far each reading that fills a slot moves the phase toward itself: a device's jitter (the simulator's: up to
-10 s either side) moves the phase about a second and a half (one standard deviation), and the phase trails a drift of
+"""How far a reading that moves the phase moves it toward itself: a device's jitter (the simulator's: up to 10 s
+either side) moves the phase about a second and a half (one standard deviation), and the phase trails a drift of
 ``d`` seconds a reading by ``d / PHASE_GAIN``: a clock 0.5% slow (0.3 s a minute) by 2.4 s, a few seconds a day by
 a few hundredths of a second."""
+CADENCE_TOLERANCE = 0.25
+"""How far (in steps) from one step after the newest slot's latest reading a reading filling the next slot may come
+and still move the phase: the simulator's jitter (up to 10 s either side of the minute) leaves 15 of 16 gaps within
+15 s of a minute, and a device reading more often than every 45 s never moves it."""
 
 
 @dataclass(frozen=True)
@@ -61,6 +72,7 @@ class WindowKeeper:
         self.step_s = step_s
         self.lateness = lateness
         self.size = seq_len + lateness
+        self.cadence_s = CADENCE_TOLERANCE * step_s
 
     def phase_of(self, epoch_s: float) -> float:
         """``epoch_s``'s offset from the nearest multiple of the step, in [-step/2, step/2): a new window's phase."""
@@ -92,11 +104,15 @@ class WindowKeeper:
         """The end (epoch seconds) of the window's newest slot: no reading it holds is later."""
         return (state["slot"] + 0.5) * self.step_s + state.get("ph", 0.0)
 
-    def _follow(self, phase: float, epoch_s: float, slot: int) -> float:
-        """The phase moved toward a reading at ``epoch_s`` placed in ``slot``: its offset from the slot's centre is
-        within half a step, so a reading just past a slot's edge pulls the phase toward the slot it went to (the
-        wrap), and a device half a step off its grid (a window stored at phase 0) drifts off that unstable point.
+    def _follow(self, state: WindowState, phase: float, epoch_s: float, slot: int) -> float:
+        """The phase moved toward a reading at ``epoch_s`` placed in ``slot`` if the reading fills the slot after the
+        newest about one step after the newest slot's latest reading, else ``phase``. The offset from the slot's
+        centre is within half a step, so a reading just past a slot's edge pulls the phase toward the slot it went to
+        (the wrap), and a device half a step off its grid (a window stored at phase 0) drifts off that unstable point.
         Rounded to the millisecond to keep the stored state short."""
+        last = state.get("at")
+        if slot != state["slot"] + 1 or last is None or abs(epoch_s - last - self.step_s) > self.cadence_s:
+            return phase
         return round(phase + PHASE_GAIN * (epoch_s - slot * self.step_s - phase), 3)
 
     def _since(self, state: WindowState, values: Mapping[str, float], slot: int, to_newest: bool) -> WindowState:
@@ -143,7 +159,7 @@ class WindowKeeper:
 
         ``vals`` is flat (``size`` rows of ``len(channels)`` floats, oldest first) so that a batch of windows turns
         into one array cheaply; ``obs`` marks slots that hold a reading (0: forward filled); ``reg`` is the regime;
-        ``ph`` the phase of the slots.
+        ``ph`` the phase of the slots; ``at`` the time of the newest slot's latest reading (to the millisecond).
         """
         width = len(self.channels)
         if not state:
@@ -153,6 +169,7 @@ class WindowKeeper:
             started = {
                 "slot": slot,
                 "ph": phase,
+                "at": round(epoch_s, 3),
                 "vals": row * self.size,
                 "obs": [0] * (self.size - 1) + [1],
                 "reg": [regime] * self.size,
@@ -175,7 +192,8 @@ class WindowKeeper:
             new_obs = state["obs"][gap:] + [0] * (gap - 1) + [1]
             new_reg = state["reg"][gap:] + [state["reg"][-1]] * (gap - 1) + [regime]
             advanced = {"slot": slot, "vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + 1}
-            moved = {**state, **advanced, "seen": seen, "ph": self._follow(phase, epoch_s, slot)}
+            follow = {"ph": self._follow(state, phase, epoch_s, slot), "at": round(epoch_s, 3)}
+            moved = {**state, **advanced, "seen": seen, **follow}
             return (self._since(moved, values, slot, True) if "since" in moved else moved), Placement(True, 0)
         behind = newest - slot
         if behind > self.lateness:
@@ -193,8 +211,8 @@ class WindowKeeper:
         empty = not new_obs[idx]
         new_obs[idx] = 1
         filled = {"vals": new_vals, "obs": new_obs, "reg": new_reg, "n": state["n"] + int(empty), "seen": seen}
-        if empty:  # a second reading for a slot (a producer's retry) would count the same offset twice
-            filled["ph"] = self._follow(phase, epoch_s, slot)
+        if not behind:  # the newest slot's latest reading: a device reading again within the step moves no phase
+            filled["at"] = max(state.get("at", epoch_s), round(epoch_s, 3))
         return self._since({**state, **filled}, values, slot, j == self.size), Placement(True, behind, empty)
 
     def window(self, state: WindowState, behind: int = 0) -> tuple[list[float], list[int]]:

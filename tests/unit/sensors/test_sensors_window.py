@@ -136,13 +136,67 @@ def test_a_second_reading_for_a_filled_slot_replaces_it_without_counting_as_one_
 
 
 def test_a_window_stored_without_a_phase_reads_as_phase_zero_then_follows_the_device() -> None:
+    """Stored before ``ph`` and ``at`` existed: the next reading tells when the newest slot was last read, and the
+    one after it, a step later, moves the phase."""
     keeper = _keeper()
     state, _ = keeper.insert(None, 0.0, {"a": 1.0, "b": 1.0}, 0, FILL)
-    legacy = {k: v for k, v in state.items() if k != "ph"}
-    later, placement = keeper.insert(legacy, 115.0, {"a": 2.0, "b": 2.0}, 0, FILL)
-    assert placement.behind == 0 and later["slot"] == 2
+    legacy = {k: v for k, v in state.items() if k not in ("ph", "at")}
     assert keeper.ends_at(legacy) == 30.0
-    assert later["ph"] == -5.0 * PHASE_GAIN
+    later, placement = keeper.insert(legacy, 55.0, {"a": 2.0, "b": 2.0}, 0, FILL)
+    assert placement.behind == 0 and later["slot"] == 1 and later["ph"] == 0.0 and later["at"] == 55.0
+    later, placement = keeper.insert(later, 115.0, {"a": 3.0, "b": 3.0}, 0, FILL)
+    assert placement.behind == 0 and later["slot"] == 2 and later["ph"] == -5.0 * PHASE_GAIN
+
+
+def test_only_a_reading_filling_the_next_slot_about_a_step_after_the_newest_slots_latest_reading_moves_the_phase() -> (
+    None
+):
+    keeper = _keeper()
+    state, _ = keeper.insert(None, 0.0, {"a": 0.0, "b": 0.0}, 0, FILL)
+    state, _ = keeper.insert(state, 20.0, {"a": 1.0, "b": 0.0}, 0, FILL)
+    assert state["at"] == 20.0 and state["ph"] == 0.0, "a second reading in the newest slot moves no phase"
+    state, _ = keeper.insert(state, 50.0, {"a": 2.0, "b": 0.0}, 0, FILL)
+    assert state["slot"] == 1 and state["ph"] == 0.0, "30 s after the newest slot's latest reading"
+    state, _ = keeper.insert(state, 170.0, {"a": 3.0, "b": 0.0}, 0, FILL)
+    assert state["slot"] == 3 and state["ph"] == 0.0, "a skipped slot"
+    state, placement = keeper.insert(state, 115.0, {"a": 4.0, "b": 0.0}, 0, FILL)
+    assert placement.behind == 1 and placement.filled and state["ph"] == 0.0 and state["at"] == 170.0, "a late one"
+    state, _ = keeper.insert(state, 235.0, {"a": 5.0, "b": 0.0}, 0, FILL)
+    assert state["slot"] == 4 and state["ph"] == -5.0 * PHASE_GAIN and state["at"] == 235.0
+
+
+@pytest.mark.parametrize("cadence_s", [20.0, 15.0, 10.0])
+def test_a_device_reading_several_times_a_step_keeps_its_phase_and_spans_one_slot_a_step(cadence_s: float) -> None:
+    """When each new slot moved the phase toward its first reading, always the step's earliest, the phase ran a step
+    earlier every hour or so: a day of readings every 20 s spanned 1,499 slots (15 s: 1,509; 10 s: 1,521)."""
+    keeper = _keeper()
+    rng = random.Random(1)
+    start = 1_700_000_020.0
+    state, _ = keeper.insert(None, start, {"a": 0.0, "b": 0.0}, 0, FILL)
+    first_slot, first_phase, drift = state["slot"], state["ph"], 0.0
+    for n in range(1, int(86_400 / cadence_s)):
+        state, _ = keeper.insert(state, start + n * cadence_s + rng.uniform(-2.0, 2.0), {"a": n}, 0, FILL)
+        drift = max(drift, abs(state["ph"] - first_phase))
+    assert drift < 3.0
+    assert 1_439 <= state["slot"] - first_slot + 1 <= 1_441
+
+
+def test_heavy_jitter_does_not_run_the_phase_away() -> None:
+    """Readings up to 25 s either side of the step: when every new slot moved the phase, a collision kept the earlier
+    reading's pull and dropped the later's: three days spanned up to 4 slots more than their minutes, and the phase
+    sat more than 18 s off the device's for 1% of the readings."""
+    keeper = _keeper()
+    start = 1_700_000_000.0
+    assert keeper.phase_of(start) == 20.0
+    for seed in range(4):
+        rng = random.Random(seed)
+        state, _ = keeper.insert(None, start + rng.uniform(-25.0, 25.0), {"a": 0.0, "b": 0.0}, 0, FILL)
+        first_slot, off = state["slot"], []
+        for n in range(1, 3 * 1_440):
+            state, _ = keeper.insert(state, start + n * 60.0 + rng.uniform(-25.0, 25.0), {"a": n}, 0, FILL)
+            off.append(abs((state["ph"] - 20.0 + 30.0) % 60.0 - 30.0))
+        assert state["slot"] - first_slot + 1 == 3 * 1_440
+        assert sorted(off[100:])[int(0.99 * len(off[100:]))] < 18.0, "99% of the time within 18 s of the device's"
 
 
 def _drifting(keeper: WindowKeeper, cadence_s: float, readings: int, skip: range = range(0)) -> list[tuple]:
