@@ -2,12 +2,13 @@
 conversation's domain tracked by a beam over domain sequences.
 
 Recognition is a lexicon match against the database/ontology values (longest first), their aliases ("center"), and
-clock times in any common form ("7pm" reads as 19:00, also a time the ontology lacks); where none matched, a value
-written with a slip ("cambrige", ``NearValues``); a party or stay over eight beside a count word ("a table for
-10", ``large_counts``). A slot the user leaves open ("any area is fine") is filled with the ontology's ``DONTCARE``,
-and "the same day" for a second booking copies the first's day (``DialogueStateTracker.implied``). Which slot a value
-fills (``hotel-stars`` or ``hotel-people`` for "4", ``train-depart`` or ``train-dest`` for a station) is decided by
-a logistic regression over the words around it, the value's kinds and the domain the turn is about.
+clock times in any common form ("7pm" reads as 19:00, also a time the ontology lacks); where none matched, a name
+written with a slip ("cambrige", ``NearValues``; an area, type or price is read only as written: "nrth" is no
+north); a party or stay over eight beside a count word ("a table for 10", ``large_counts``). A slot the user leaves
+open ("any area is fine", not "does it have any stars?") is filled with the ontology's ``DONTCARE``, and "the same
+day" for a second booking copies the first's day (``DialogueStateTracker.implied``). Which slot a value fills
+(``hotel-stars`` or ``hotel-people`` for "4", ``train-depart`` or ``train-dest`` for a station) is decided by a
+logistic regression over the words around it, the value's kinds and the domain the turn is about.
 
 Which domain a turn is about is a hidden variable: the intent model says what the text alone suggests (its posterior
 divided by its training prior, a likelihood up to a constant), and domain-to-domain transitions learnt from training
@@ -25,7 +26,7 @@ import json
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -176,9 +177,10 @@ _ASPECTS = {
 }
 _ASPECT = "(?:" + "|".join(f"(?P<{name}>{words})" for name, words in _ASPECTS.items()) + r")\b"
 DONTCARE_BEFORE = re.compile(
-    rf"(?:\bany(?:\s+old)?\s+|\b{_NEG}\s+(?:really\s+|much\s+)?(?:care|mind|matter)\s+(?:much\s+)?(?:about\s+|on\s+|for\s+)?"
-    r"(?:the\s+|what\s+|which\s+|its\s+)?|\bno\s+(?:particular\s+|real\s+)?preferences?\s+(?:on|for|about|regarding"
-    rf"|as\s+to|with)\s+(?:the\s+)?){_ASPECT}",
+    rf"(?:\bany(?:\s+old)?\s+|\b{_NEG}\s+(?:really\s+|much\s+)?(?:care\s+(?:much\s+)?(?:about\s+|on\s+)?"
+    r"|(?:mind|matter)\s+(?:much\s+)?(?:about\s+|on\s+|for\s+)?)(?:the\s+|what\s+|which\s+|its\s+)?"
+    r"|\bno\s+(?:particular\s+|real\s+)?preferences?\s+(?:on|for|about|regarding|as\s+to|with)\s+(?:the\s+)?)"
+    rf"{_ASPECT}",
     re.I,
 )
 DONTCARE_AFTER = re.compile(
@@ -191,7 +193,8 @@ DONTCARE_AFTER = re.compile(
 """An aspect the user leaves open: "any area", "any type of food", "I don't mind the price range", "the star rating
 doesn't matter", "no preference on the area", "anywhere in town"; ``update`` fills the slot it names in the
 domain of the turn with ``DONTCARE``. A bare "I don't care" names no slot: which one it answers is the system's
-question, which the tracker does not see. A time left open up to a bound ("anytime after 17:00") is that bound's."""
+question, which the tracker does not see. A time left open up to a bound ("anytime after 17:00") is that bound's.
+"I don't care for the food" dislikes it, and "any" in a question asks (``_states_preference``)."""
 _DONTCARE_KIND = {"anywhere": "area", "anytime": "time"}
 _BOUNDED = re.compile(r"\s+(?:after|before|by|from|between|around|until|till|as\s+long)\b", re.I)
 _TIMES = frozenset({"time", "leave", "arrive"})
@@ -202,6 +205,45 @@ _SAME = re.compile(
 )
 """A value the user refers back to in another domain's booking ("the same day", "the same group of people", "in
 the same area as the restaurant")."""
+
+
+_PREFERS = re.compile(
+    r"\s+(?:(?:is|are|'s|would\s+be|will\s+be|should\s+be)\s+)?(?:(?:just|totally|perfectly|really|also)\s+)?"
+    r"(?:fine|ok|okay|alright|all\s+right|good|great|acceptable)\b|\s*'s\s+fine\b|\s+(?:will|would)\s+(?:do|work)\b"
+    r"|\s+works\b",
+    re.I,
+)
+"""What after "any area" says the user takes any ("is fine", "will do", "works")."""
+_OPEN_PREPOSITION = re.compile(r"\b(?:in|at|on|for)\s+$", re.I)
+"""A preposition before "any area" that makes it a constraint of what is asked for ("a hotel in any area", "a table
+at any time"), even in a question."""
+_CLAUSE_MARK = re.compile(r"[.!?;,\n]")
+_ASKS = re.compile(
+    r"\W*(?:(?:and|so|also|but|then|ok|okay|well|oh|hi|hello|yes|great|please)\s+)*(?:do|does|did|are|is|was|were"
+    r"|can|could|would|will|shall|should|may|have|has|what|what's|whats|which|where|when|how|who)\b",
+    re.I,
+)
+"""How a clause that asks opens: an auxiliary or a question word ("does it have any stars", "can you tell me any
+times")."""
+_ASKS_ABOUT = re.compile(r"\b(?:tell\s+me|know|wonder(?:ing)?)\b", re.I)
+"""Words that make a clause ask whatever it opens with ("I'd like to know any areas that are nice")."""
+
+
+def _states_preference(text: str, start: int, end: int) -> bool:
+    """Whether an "any" phrase at ``start:end`` ("any area", "anywhere", "anytime") leaves the aspect open rather than
+    asks about it: "any area is fine", "in any area" or "any price range" in a clause that does not ask. "Does it
+    have any stars?", "are there any times on saturday?" and "do you know any areas that are nice?" leave nothing
+    open; nor does "any cuisines you recommend?" (a clause ending in "?"). The clause is looked for within ``_NEAR``
+    characters, so a long message repeating "any area" costs no pass over the whole text per phrase."""
+    if _PREFERS.match(text, end) or _OPEN_PREPOSITION.search(text, max(0, start - 8), start):
+        return True
+    low = max(0, start - _NEAR)
+    begin = max(text.rfind(mark, low, start) for mark in ".!?;,\n") + 1
+    opening = begin > 0 or low == 0  # the clause's first word is within reach
+    begin = max(begin, low)
+    stop = _CLAUSE_MARK.search(text, end, end + _NEAR)
+    asks = (stop is not None and stop.group() == "?") or (opening and _ASKS.match(text, begin, start) is not None)
+    return not asks and _ASKS_ABOUT.search(text, begin, start) is None
 
 
 _HINTS = (
@@ -220,9 +262,14 @@ def _implied_kinds(text: str) -> tuple[list[str], list[str]]:
     open_kinds = []
     for phrase in phrases:
         for match in phrase.finditer(text):
-            kind = next(_DONTCARE_KIND.get(name, name) for name, said in match.groupdict().items() if said)
-            if kind not in _TIMES or not _BOUNDED.match(text, match.end()):
-                open_kinds.append(kind)
+            name = next(name for name, said in match.groupdict().items() if said)
+            kind = _DONTCARE_KIND.get(name, name)
+            if kind in _TIMES and _BOUNDED.match(text, match.end()):
+                continue
+            said = match.group().lower()
+            if said.startswith("any") and not _states_preference(text, match.start(), match.end(name)):
+                continue
+            open_kinds.append(kind)
     same = (
         [name for match in _SAME.finditer(text) for name, said in match.groupdict().items() if said]
         if "same" in lowered
@@ -269,12 +316,18 @@ _UNIT = re.compile(
 )
 _COUNT_CUE = frozenset({"for", "of"})
 """The word before a bare number that makes it a count: "a table for 10", "a party of 12"."""
+_NO_COUNT = re.compile(
+    r"\s*\+|\s+(?:(?:and|or)\s+(?:over|above|older|up)|plus)\b|\s+[0-5]\d(?:\s*[ap]\.?m\b\.?)?(?![\w:])",
+    re.I,
+)
+"""What after "for 18" makes it an age ("for 18 and over", "18+") or an hour ("for 10 30", "for 9 45 pm")."""
 
 
 def large_counts(lowered: str) -> list[tuple[int, int, str]]:
     """(start, end, number) of the counts from 9 to ``MAX_COUNT`` in ``lowered``, in digits or words to twenty:
-    before a count noun ("12 nights", "10 people", "ten of us"), or after "for"/"of" and before no unit ("a table
-    for 10", "a party of 12"; not "for 20 minutes"). A bare number elsewhere is as likely a street or bus number."""
+    before a count noun ("12 nights", "10 people", "ten of us"), or after "for"/"of" and before no unit, age or
+    minutes ("a table for 10", "a party of 12"; not "for 20 minutes", "for 18 and over", "for 10 30"). A bare number
+    elsewhere is as likely a street or bus number."""
     found = []
     for match in _LARGE.finditer(lowered):
         said = match.group(1)
@@ -283,7 +336,8 @@ def large_counts(lowered: str) -> list[tuple[int, int, str]]:
             continue
         after = lowered[match.end() :]
         before = _words_before(lowered, match.start(), 1)
-        if _COUNTED.match(after) or (before and before[0] in _COUNT_CUE and not _UNIT.match(after)):
+        cued = before and before[0] in _COUNT_CUE and not _UNIT.match(after) and not _NO_COUNT.match(after)
+        if _COUNTED.match(after) or cued:
             found.append((match.start(), match.end(), str(number)))
     return found
 
@@ -337,20 +391,27 @@ class NearValues:
     A run of words is read as a value when it is within ``allowed_edits`` of it (Damerau: a swap is one edit),
     starts with the same letter (slips seldom hit the first: "mouth" is no "south"), is the value's only one that
     near, and holds a word that is no known word: not a word of the values, nor of the training sentences (less
-    the slips they hold themselves, such as "cambrige": a word one edit from a value word of seven letters or
-    more), nor an inflection of a value word ("colleges", "centred"). So "worth" stays worth and "north" is never
-    read as another value. A message whose words are all known (most of them) costs a set look-up per word; a run
-    holding another word (neither a value's nor unknown) is not compared, nor a value of the same length whose
-    words differ from the run's in more places than it allows edits.
+    the slips they hold themselves, such as "cambrige": a word one edit from a slippable value's word of seven
+    letters or more), nor an inflection of a value word ("colleges", "centred"). So "worth" stays worth and "north"
+    is never read as another value. ``names``, where given, are the only values a slip is read as: the tracker
+    passes the proper names, since a word one edit from a common-word value is as often another English word
+    ("hostel", "chap", "collage", "korea" read as hotel, cheap, college, korean). A message whose words are all
+    known (most of them) costs a set look-up per word; a run holding another word (neither a value's nor unknown)
+    is not compared, nor a value of the same length whose words differ from the run's in more places than it
+    allows edits.
     """
 
-    def __init__(self, canonical: dict[str, str], words: Iterable[str]) -> None:
+    def __init__(self, canonical: dict[str, str], words: Iterable[str], names: Collection[str] | None = None) -> None:
         forms: dict[str, set[str]] = {}
         for form, value in canonical.items():
             written = " ".join(_TOKEN.findall(form))
             if written and not any(ch.isdigit() for ch in written) and allowed_edits(written):
                 forms.setdefault(written, set()).add(value)
-        self.values = {form: next(iter(values)) for form, values in forms.items() if len(values) == 1}
+        self.values = {
+            form: next(iter(values))
+            for form, values in forms.items()
+            if len(values) == 1 and (names is None or values <= set(names))
+        }
         self.allowed = {form: allowed_edits(form) for form in self.values}
         self.words = {form: form.split() for form in self.values}
         self.buckets: dict[tuple[str, int, int], list[str]] = {}
@@ -359,7 +420,7 @@ class NearValues:
         self.longest = max((len(form.split()) for form in self.values), default=0)
         self.value_words = {word for form in forms for word in form.split()}
         long_words: dict[tuple[str, int], list[str]] = {}
-        for word in self.value_words:
+        for word in {word for form in self.values for word in form.split()}:
             if len(word) >= 7:
                 long_words.setdefault((word[0], len(word)), []).append(word)
         slips = {
@@ -430,6 +491,10 @@ class NearValues:
         return found
 
 
+NAMED_SLOTS = frozenset({"train-depart", "train-dest", "taxi-depart", "taxi-dest"})
+"""Slots besides the ``*-name`` ones whose values are proper names (stations, the places a taxi goes between): the
+values ``NearValues`` reads a slip as. Users misspell names ("cambrige", "gonvile hotel"), and a word one edit from a
+name is seldom an English word of another meaning, where "hostel" is one from hotel and "chap" from cheap."""
 TIME = re.compile(r"^\d\d:\d\d$")
 CLOCK = re.compile(r"(?<![\w:])((?:[01]\d|2[0-3]):[0-5]\d)(?![\w:])")
 
@@ -520,7 +585,7 @@ class DialogueStateTracker:
         counted = [s for s in self.slots.get("1", []) if s.endswith(("-people", "-stay"))]
         self.count_slots = counted
         self.count_kinds = sorted({_kind(s) for s in counted})
-        self.near = NearValues(self.canonical, ())
+        self.near = self.near_values(())
         self.classes: list[str] = []
         self.vocabulary: dict[str, int] = {}
         self.coef = np.zeros((0, 0))
@@ -530,6 +595,13 @@ class DialogueStateTracker:
         self.log_priors: dict[str, float] = {}
         self.dialogue_classes: list[str] = []
         self.metrics: dict[str, float] = {}
+
+    def near_values(self, words: Iterable[str]) -> NearValues:
+        """The slip reader over the lexicon's proper names (``NAMED_SLOTS`` and the ``*-name`` slots); types,
+        prices, foods, areas, days and numbers are read only as written or aliased."""
+        named = {slot for slot in self.lexicon if slot.endswith("-name") or slot in NAMED_SLOTS}
+        names = {value for value, slots in self.slots.items() if named.intersection(slots)}
+        return NearValues(self.canonical, words, names)
 
     def context_words(self) -> set[str]:
         """Words of the training sentences near their values (the slot model's word features)."""
@@ -620,7 +692,7 @@ class DialogueStateTracker:
         self.vocabulary = {k: int(v) for k, v in vectorizer.vocabulary_.items()}
         self.coef = model.coef_.astype(np.float32)
         self.intercept = model.intercept_.astype(np.float32)
-        self.near = NearValues(self.canonical, self.context_words())
+        self.near = self.near_values(self.context_words())
         return self
 
     def slot_scores(self, text: str, candidate: Candidate, domains: dict[str | None, float]) -> np.ndarray:
@@ -993,7 +1065,7 @@ class DialogueStateTracker:
         tracker.coef, tracker.intercept = arrays["coef"], arrays["intercept"]
         tracker.classes, tracker.vocabulary = sidecar["classes"], sidecar["vocabulary"]
         tracker.metrics = sidecar["metrics"]
-        tracker.near = NearValues(tracker.canonical, tracker.context_words())
+        tracker.near = tracker.near_values(tracker.context_words())
         return tracker
 
 

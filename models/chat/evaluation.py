@@ -26,7 +26,7 @@ from streamsense.datasets.multiwoz import (
     value_lexicon,
 )
 from streamsense.models.chat.calibration import expected_calibration_error
-from streamsense.models.chat.dst import TIME, empty_state, joint_goal_accuracy, referred_kinds
+from streamsense.models.chat.dst import TIME, NearValues, empty_state, joint_goal_accuracy, referred_kinds
 from streamsense.models.chat.featurize import WORD
 from streamsense.models.chat.gnn import GNNConfig, evaluate_link_prediction, index_triples, train_link_predictor
 from streamsense.models.chat.intent import FALLBACK, IntentClassifier
@@ -440,15 +440,17 @@ def _quantization(model: IntentClassifier, texts: list[str], labels: list[str]) 
 
 def evaluate_dst(artifact_dir: Path, seed: int | None = None, dialogues: int = 500) -> dict:
     """Joint goal accuracy on dialogues generated from held-out templates whose values are all placeholders (so
-    the true state is known; a value written with a slip or referred to counts as a value), with predicted and with
-    gold intents; also on dialogues from all held-out templates. A slot the tracker leaves open (``DONTCARE``) where
-    the truth has none is set aside (``joint_goal_accuracy``): the templates never label one."""
+    the true state is known; a value written with a slip, whether the tracker reads it or not, or referred to counts
+    as a value), with predicted and with gold intents; also on dialogues from all held-out templates. A slot the
+    tracker leaves open (``DONTCARE``) where the truth has none is set aside (``joint_goal_accuracy``): the templates
+    never label one."""
     torch.set_num_threads(1)
     data = MultiWOZ.load()
     pipeline = ChatPipeline.load(artifact_dir)
     seed = split_seed(pipeline.intent, seed)
     split = split_templates(data.templates, seed=seed)
-    near = pipeline.tracker.near
+    tracker = pipeline.tracker
+    near = NearValues(tracker.canonical, tracker.context_words())  # every value, not only the names the tracker reads
     clean = clean_templates(
         split.test, value_lexicon(data), lambda lowered: bool(near.find(lowered, []) or referred_kinds(lowered))
     )

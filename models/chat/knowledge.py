@@ -73,36 +73,77 @@ def build_graph(databases: dict[str, list[dict]], faq: list[dict]) -> nx.MultiDi
 
 
 PLACES = ("hotel", "restaurant", "attraction")
-FOLLOW_UP = re.compile(
-    r"\b(?:it|its|they|their|them"
-    r"|(?:the|this|that) (?:hotel|restaurant|place|attraction|guest ?house|b and b|museum|college))\b"
+KINDS = {
+    "hotel": r"hotels?|guest ?houses?|guesthouses?|b ?and ?bs?|bed and breakfasts?|lodges?",
+    "restaurant": r"restaurants?|eater(?:y|ies)",
+    "attraction": r"attractions?|museums?|colleges?|galler(?:y|ies)|theatres?|cinemas?|churche?s?|nightclubs?|clubs?"
+    r"|pools?|parks?|boats?|concert ?halls?",
+    "train": r"trains?|rail(?:way)?|stations?|tickets?|fares?",
+    "taxi": r"taxis?|cabs?",
+    "police": r"police",
+    "hospital": r"hospitals?|doctors?",
+}
+"""The words that name a kind of place in each domain: "the museum" refers back to an attraction, never a hotel."""
+FOLLOW_UP = {
+    domain: re.compile(rf"\b(?:it|its|they|their|them|(?:the|this|that) (?:place|{KINDS[domain]}))\b")
+    for domain in PLACES
+}
+"""Words with which a message refers back to the place the conversation named in its domain ("does it have
+parking?", "what's their phone number?", "is the hotel nice?")."""
+OTHER_KINDS = {
+    domain: re.compile(rf"\b(?:{'|'.join(kinds for other, kinds in KINDS.items() if other != domain)})\b")
+    for domain in PLACES
+}
+"""A kind of place of another domain ("the museum", "a taxi" while a hotel is tracked): the message is about that."""
+_CONTACT = r"address|located|location|directions|post ?code|(?:phone |telephone |contact )?number|phone|telephone"
+_AREA = r"area|part of town|side of town|neighbou?rhood"
+_PRICE = r"price ?range|prices?|priced|pricey|costs?|how (?:much|expensive|cheap)|charges?|rates?"
+_ANSWERED = {
+    "hotel": rf"{_CONTACT}|{_AREA}|{_PRICE}|car park|parking|park|internet|wi ?fi|wireless|stars?|ratings?|rated"
+    r"|type|kind",
+    "restaurant": rf"{_CONTACT}|{_AREA}|{_PRICE}|(?:type|kind|sort)s? of (?:food|cuisine)|food|cuisine|serves?",
+    "attraction": rf"{_CONTACT}|{_AREA}|{_PRICE}|entrance|entry|fees?|admission|tickets?|open|opens|opening"
+    r"|closes?|closing|hours|type|kind",
+}
+ASKED = {domain: re.compile(rf"\b(?:(?:any|some|free)\s+)*(?:{words})\b") for domain, words in _ANSWERED.items()}
+"""Per domain, the attributes its database rows hold, as a message asks about them ("parking?", "what's the
+postcode?", "how much is a room?"; a restaurant's food, an attraction's entrance fee and opening hours), with a
+quantifier or "free" before it ("any parking?", "free wifi?"), which then says nothing about which place is meant."""
+POLICY = re.compile(
+    r"\b(?:book|books|booking|booked|reserve|reserved|reservations?|cancel|cancell?ing|cancell?ed|cancell?ation"
+    r"|change|check ?(?:in|out)|checkin|checkout|breakfast|deliver|delivers|delivery|takeaway|take ?away|take out"
+    r"|order|wheelchairs?|accessible|accessibility|disabled|lifts?|pets?|dogs?|refunds?|deposit|pay|paying|payment"
+    r"|cards?|cash|luggage|children|kids|vegetarian|vegan|gluten)\b"
 )
-"""Words with which a message refers back to the place the conversation named ("does it have parking?", "what's
-their phone number?")."""
-ASKED = re.compile(
-    r"\b(?:(?:any|some|free)\s+)*(?:car park|parking|park (?:my|our|the) car|park (?:there|here)|internet|wi ?fi"
-    r"|wireless|online|phone|telephone|number|address|post ?code|located|location|directions|prices?|priced|pricey"
-    r"|costs?|how (?:much|expensive|cheap)|charge|rates?|stars?|rating|rated|area|part of town|side of town|type"
-    r"|kind|food|cuisine|serves?|menu|entrance|entry|fees?|tickets?|admission|open|opens|opening|closes?|closing"
-    r"|hours|check (?:in|out)|checkin|checkout|breakfast|vegetarian|vegan|gluten|wheelchair|accessible|disabled"
-    r"|lifts?|book|booking|reserve|reservation|cancel|cancellation|takeaway|take out|delivery|deliver)\b"
+"""How things are done (booking, cancelling, checking in, delivery, paying, access): an FAQ answers it, never a
+place's record, even asked of the place ("can I cancel it?", "does it have wheelchair access?")."""
+MEANING = re.compile(
+    r"\b(?:mean|means|meaning|usual|usually|general|generally|normal|normally|typical|typically|common|standard"
+    r"|policy|policies|rules?)\b"
 )
-"""An attribute a message asks about ("parking?", "what's the postcode?", "how much is a room?"), with a quantifier
-or "free" before it ("any parking?", "free wifi?"), which then says nothing about which place is meant."""
+"""What a question asks when it asks what something means or what is usual ("what do the star ratings mean?")."""
 GENERAL = re.compile(
-    r"\b(?:hotels?|guest ?houses?|guesthouses?|b ?and ?bs?|lodges?|restaurants?|attractions?|museums?|colleges?"
-    r"|galler(?:y|ies)|theatres?|cinemas?|churche?s?|nightclubs?|pools?|places?|trains?|rail(?:way)?|stations?"
-    r"|taxis?|cabs?|police|hospitals?|doctors?|any|anything|anywhere|another|other|others|else|which|some|something"
-    r"|somewhere|ones|options|usually|generally|normally|typically|most|every|each|in (?:cambridge|town|the city))\b"
+    rf"\b(?:{'|'.join(KINDS.values())}|places?|any|anything|anywhere|another|other|others|else|which|some"
+    r"|something|somewhere|ones|options|most|every|each|in (?:cambridge|town|the city))\b"
 )
 """What makes a question general or a search rather than one about the place the conversation named: a kind of
 place or another domain ("do hotels have parking?", "a taxi with wifi?"), a quantifier ("any with parking?",
 "which has wifi?"), the whole town."""
 RATED = re.compile(r"\b(?:\d|zero|one|two|three|four|five) ?stars?\b")
 """A star rating asked for ("4 stars with parking?"): a search."""
-SOUGHT = ("area", "food", "type")
-"""Attributes whose values, named with a question ("parking in the centre?", "chinese food?"), make it a search; a
-price range is as often said of the attribute asked ("is parking expensive?")."""
+FILLER = re.compile(
+    r"(?:a|an|the|this|that|these|those|it|its|they|them|their|there|here|i|me|my|we|us|our|you|your|he|she|is|are"
+    r"|was|were|be|been|am|do|does|did|have|has|had|can|could|will|would|should|may|might|must|s|t|re|ll|d|m|ve|don"
+    r"|doesn|isn|aren|didn|what|whats|where|when|how|who|why|many|of|for|at|in|on|to|from|with|about|by|near|per|and"
+    r"|or|so|then|also|too|please|thanks|thank|ok|okay|great|sorry|just|exactly|again|yes|no|not|tell|know|give|get"
+    r"|got|need|want|like|let|offer|offers|provide|included|include|includes|available|free|car|cars|room|rooms"
+    r"|night|nights|stay|guests|people|person|single|double|twin|family|time|times|space|spaces|spot|spots|one|two"
+    r"|three|four|five|six|seven|eight|nine|ten|\d+)"
+)
+"""The words a question about the tracked place may hold beside the attribute ("what's the postcode?", "how much is
+a room for 2 nights?"). Any other word is something else the message is about: a city ("a ticket to london"),
+another place ("the tourist office"), a topic ("what's the food like?" while a hotel is tracked), a value sought
+("wifi in the centre?", "chinese food?")."""
 
 
 def _as_read(text: str) -> str:
@@ -167,14 +208,6 @@ class KnowledgeRetriever:
         self.padded_names = [
             (i, f" {form} ") for i, names in written.items() for form in sorted({_as_read(n) for n in names})
         ]
-        # the values of the attributes a search names, in the forms a message is read in ("guest house")
-        sought: set[str] = set()
-        for node in node_ids:
-            attribute, _, value = node.removeprefix("value:").partition("=")
-            if node.startswith("value:") and attribute in SOUGHT:
-                sought |= {_as_read(form) for form in {value, *spellings(value)}} - {""}
-        alternatives = "|".join(re.escape(f) for f in sorted(sought, key=len, reverse=True))
-        self.sought = re.compile(rf"\b(?:{alternatives})\b") if sought else None
         # candidate x node: the link predictor's probability of an edge between them (see ``link_affinity``)
         self.affinity = affinity if affinity is not None else np.zeros((len(self.candidates), len(node_ids)), "f4")
 
@@ -206,17 +239,28 @@ class KnowledgeRetriever:
         rows = (self.entity_of.get(_folded(f"{place}:{value}")) for place, value in named.items())
         return [row for row in rows if row is not None]
 
-    def asks_about_tracked(self, read: str) -> bool:
-        """Whether a message (as read, naming no place) asks about the place the conversation named: it refers back
-        ("does it have parking?"), or asks about an attribute and says nothing that makes it a general question or a
-        search ("parking?", "how much is a room?"; not "do hotels have parking?", "wifi in the centre?"). A user
-        who has just been told about one hotel and asks "what's the postcode?" means that hotel's."""
-        if FOLLOW_UP.search(read):
+    @staticmethod
+    def asks_about_tracked(text: str, domain: str | None) -> bool:
+        """Whether a message naming no place asks about the place the conversation named in ``domain``, what that
+        place's database record answers: it refers back ("does it have parking?", "is the hotel nice?"), or asks
+        about an attribute rows of that domain hold in words that say nothing else ("parking?", "how much is a
+        room?"). Never a process ("can I cancel it?", "what time is check-in?"), what something means or what is
+        usual, another domain's place or attribute ("the opening hours of the museum", "what's the food like?" of a
+        hotel), a general question or a search ("do hotels have parking?", "wifi in the centre?"), or anything else
+        besides ("a ticket to london", "the tourist office"): those the FAQs answer, and the tracked place ranked
+        first above them. ``text`` is read as messages are for names ("check-in" as "check in")."""
+        if domain not in ASKED:
+            return False
+        read = _as_read(text)
+        rest = ASKED[domain].sub(" ", read)
+        foreign = any(asked.search(rest) for other, asked in ASKED.items() if other != domain)
+        if foreign or POLICY.search(read) or MEANING.search(read) or OTHER_KINDS[domain].search(rest):
+            return False
+        if FOLLOW_UP[domain].search(read):
             return True
-        rest = ASKED.sub(" ", read)
         if rest == read or GENERAL.search(rest) or RATED.search(read):
             return False
-        return self.sought is None or not self.sought.search(rest)
+        return all(FILLER.fullmatch(word) for word in re.findall(r"[^\W_]+", rest))
 
     def score_parts(
         self, text: str, state: dict | None = None, intents: Sequence[tuple[str, float]] | None = None
@@ -238,7 +282,7 @@ class KnowledgeRetriever:
             if padded in lowered:
                 phrasing[i] = 1.0
                 named = True
-        if not named and (tracked := self.tracked_places(state)) and self.asks_about_tracked(lowered):
+        if not named and (tracked := self.tracked_places(state)) and self.asks_about_tracked(text, state["domain"]):
             phrasing[tracked] = 1.0
         pooled = phrasing.copy()
         if self.pooled_char is not None and self.pooled_word is not None:

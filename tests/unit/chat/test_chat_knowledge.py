@@ -263,3 +263,86 @@ def test_a_place_written_as_users_spell_it_is_named(retriever: KnowledgeRetrieve
     """Only the database's spelling counted as naming it: "acorn guesthouse" ranked the entity under an FAQ."""
     for text in ("tell me about the acorn guesthouse", "tell me about the acorn guest house"):
         assert retriever.score_parts(text)[0][retriever.candidates.index("hotel:acorn guest house")] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("domain", "text"),
+    [
+        ("hotel", "parking ?"),
+        ("hotel", "where can i park ?"),
+        ("hotel", "how many stars ?"),
+        ("hotel", "how much is a room for 2 nights ?"),
+        ("hotel", "what is the price range ?"),
+        ("hotel", "address please"),
+        ("restaurant", "what's the food like ?"),
+        ("restaurant", "phone number ?"),
+        ("attraction", "what is the entrance fee ?"),
+        ("attraction", "opening hours ?"),
+        ("attraction", "how much is a ticket ?"),
+    ],
+)
+def test_an_attribute_the_domains_records_hold_asks_about_the_tracked_place(domain: str, text: str) -> None:
+    assert KnowledgeRetriever.asks_about_tracked(text, domain)
+
+
+@pytest.mark.parametrize(
+    ("domain", "text"),
+    [
+        ("hotel", "what's the food like ?"),
+        ("hotel", "is it open on sundays ?"),
+        ("hotel", "what are the opening hours of the museum ?"),
+        ("restaurant", "what are the opening hours ?"),
+        ("restaurant", "what are the restaurant opening hours ?"),
+        ("attraction", "does it have parking ?"),
+        ("train", "what's the postcode ?"),
+        ("taxi", "does it have wifi ?"),
+    ],
+)
+def test_an_attribute_only_another_domains_records_hold_does_not_ask_about_the_tracked_place(
+    domain: str, text: str
+) -> None:
+    """A hotel's record has no food and no opening hours, a restaurant's no opening hours: an FAQ answers those;
+    trains and taxis name no place to pin."""
+    assert not KnowledgeRetriever.asks_about_tracked(text, domain)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "what do the star ratings mean ?",
+        "how do i cancel a reservation ?",
+        "can i cancel it ?",
+        "can i order delivery ?",
+        "is wheelchair access usual ?",
+        "does it have wheelchair access ?",
+        "does it include breakfast ?",
+        "what time is check-in ?",
+        "what time is check in ?",
+        "can i book it online ?",
+    ],
+)
+def test_a_process_or_what_something_means_or_what_is_usual_is_never_pinned_even_asked_of_the_place(
+    text: str,
+) -> None:
+    """Booking, cancelling, checking in, delivery and access are FAQ topics: no hotel record answers them."""
+    assert not KnowledgeRetriever.asks_about_tracked(text, "hotel")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "how much is a ticket to london ?",
+        "what's the phone number for the tourist office ?",
+        "what's the phone number of the restaurant ?",
+        "is there parking near the station ?",
+    ],
+)
+def test_a_city_or_another_place_named_beside_the_attribute_is_not_a_follow_up(text: str) -> None:
+    assert not KnowledgeRetriever.asks_about_tracked(text, "hotel")
+
+
+def test_a_kind_of_place_refers_back_only_in_its_own_domain() -> None:
+    """ "the museum" is the tracked attraction, never the tracked hotel; "the hotel" is the tracked hotel."""
+    assert KnowledgeRetriever.asks_about_tracked("is the museum nice ?", "attraction")
+    assert not KnowledgeRetriever.asks_about_tracked("is the museum nice ?", "hotel")
+    assert KnowledgeRetriever.asks_about_tracked("is the hotel nice ?", "hotel")
