@@ -7,7 +7,8 @@ from collections.abc import Callable
 import pytest
 import torch
 
-from streamsense.datasets.multiwoz import MultiWOZ
+from streamsense.datasets.multiwoz import MultiWOZ, intent_data, value_lexicon
+from streamsense.models.chat.dst import DialogueStateTracker
 from streamsense.models.chat.intent import IntentClassifier, IntentConfig
 from streamsense.models.chat.sentence_encoder import SentenceEncoder, read_safetensors
 from streamsense.models.chat.wordpiece import WordPiece
@@ -237,3 +238,13 @@ def encoder_files() -> tuple[dict, str, bytes]:
 def tiny_encoder() -> SentenceEncoder:
     config, tokenizer, weights = tiny_encoder_files()
     return SentenceEncoder(config, tokenizer, read_safetensors(weights))
+
+
+@pytest.fixture
+def tracker(tiny_multiwoz: MultiWOZ) -> DialogueStateTracker:
+    """A state tracker fitted on every split of the tiny data."""
+    corpus = intent_data(tiny_multiwoz, seed=0, train_copies=8)
+    examples = corpus.train + corpus.valid + corpus.test
+    return DialogueStateTracker(value_lexicon(tiny_multiwoz)).fit(
+        ((e.text, e.intent, e.spans) for e in examples), c=4.0
+    )

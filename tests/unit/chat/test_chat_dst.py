@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from streamsense.datasets.multiwoz import MultiWOZ, intent_data, value_lexicon
+from streamsense.datasets.multiwoz import MultiWOZ, value_lexicon
 from streamsense.models.chat.dst import (
     MAX_VALUES,
     NEGATED,
@@ -22,15 +22,6 @@ from streamsense.models.chat.dst import (
 from streamsense.models.chat.intent import FALLBACK, IntentPrediction
 from streamsense.models.chat.intent_context import intents_in_context
 from streamsense.models.chat.training import tracker_input
-
-
-@pytest.fixture
-def tracker(tiny_multiwoz: MultiWOZ) -> DialogueStateTracker:
-    corpus = intent_data(tiny_multiwoz, seed=0, train_copies=8)
-    examples = corpus.train + corpus.valid + corpus.test
-    return DialogueStateTracker(value_lexicon(tiny_multiwoz)).fit(
-        ((e.text, e.intent, e.spans) for e in examples), c=4.0
-    )
 
 
 def test_slots_accumulate_across_turns(tracker: DialogueStateTracker) -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from streamsense.datasets.multiwoz import MultiWOZ, intent_data, value_lexicon
+from streamsense.datasets.multiwoz import MultiWOZ
 from streamsense.models.chat.dst import (
     DONTCARE,
     DONTCARE_SLOTS,
@@ -18,15 +18,6 @@ from streamsense.models.chat.dst import (
     joint_goal_accuracy,
     large_counts,
 )
-
-
-@pytest.fixture
-def tracker(tiny_multiwoz: MultiWOZ) -> DialogueStateTracker:
-    corpus = intent_data(tiny_multiwoz, seed=0, train_copies=8)
-    examples = corpus.train + corpus.valid + corpus.test
-    return DialogueStateTracker(value_lexicon(tiny_multiwoz)).fit(
-        ((e.text, e.intent, e.spans) for e in examples), c=4.0
-    )
 
 
 def slots(tracker: DialogueStateTracker, text: str, intent: str, state: dict | None = None) -> dict[str, str]:
