@@ -38,7 +38,6 @@ from pathlib import Path
 from typing import Any
 
 import faust
-from faust.stores import rocksdb
 from faust.types import TP, Message
 
 from streamsense.models.fraud.scorer import FraudScore, FraudScorer, new_account_state, new_terminal_state
@@ -269,15 +268,6 @@ def park(wait: LabelWait, item: Item, label: TransactionLabel, key: str) -> Outc
     return None
 
 
-def _remove(table: PackedTable, key: str) -> None:
-    """Remove a waiting label inside an event, also where this worker's table has no entry: a RocksDB table may hold a
-    removal whose tombstone a crash kept from the changelog, so a replay sends it again. The memory store, rebuilt
-    from the changelog at every start, lacks an entry only where the changelog has the removal (and refuses to
-    delete what it lacks)."""
-    if isinstance(table.table.data, rocksdb.Store) or table.has(key):
-        table.delete(key)
-
-
 def _labelled(entry: dict, received: float, labelled_at: datetime) -> Record:
     """The decision with its true outcome (``entry["fraud"]``), for performance drift and the fairness report."""
     tx = Transaction.model_validate(entry["transaction"], extra="ignore")
@@ -408,7 +398,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
             # them in its local tables only, and the changelog must hold them for whoever owns the key next
             summarised.set(tx.event_id, entry)
             if "early" in entry:  # after the marker that holds it: a crash between the two loses no label
-                _remove(early, _early_key(tx.account_id, tx.event_id))
+                early.delete(_early_key(tx.account_id, tx.event_id))
             last_event[tx.account_id] = item.event
             early_label = TransactionLabel.model_validate(entry["early"], extra="ignore") if "early" in entry else None
             request = ScoringRequest(transaction=tx, account_summary=entry["summary"], label=early_label)
@@ -469,7 +459,7 @@ def install(app: faust.App, processor: BatchProcessor) -> FraudScorer:
                 records.append(_labelled(entry, item.received, datetime.fromisoformat(entry["labelled_at"])))
             scored.set(tx.event_id, entry)  # written again on a replay, as in ``summarise_many``
             if settled in ("learn", "drop") or (settled is None and entry.get("waited")):
-                _remove(unscored, waiting)  # after the marker, as in ``summarise_many``
+                unscored.delete(waiting)  # after the marker, as in ``summarise_many``
             last_event[tx.terminal_id] = item.event
             outcomes.append(Decided(_decision(tx, entry, item.received), tuple(records)))
         for terminal, event in last_event.items():

@@ -18,7 +18,6 @@ from streamsense.agents.payments import (
     _no_transaction,
     _not_scored,
     _overdue,
-    _remove,
     _settle,
     labelled_rows_path,
     park,
@@ -275,8 +274,8 @@ def test_a_replay_removing_a_waiting_label_the_memory_store_lacks_goes_on_and_a_
 
     def replay() -> None:
         route_table_access(event)
-        _remove(table, "acct-1 tx-2")
-        _remove(table, "acct-1 tx-1")
+        table.delete("acct-1 tx-2")
+        table.delete("acct-1 tx-1")
 
     async def in_a_task() -> None:  # Faust's changelog send asks for the running loop
         contextvars.copy_context().run(replay)  # the event stays current in that context only, as in an agent's task
