@@ -494,7 +494,7 @@ class NearValues:
 
 MAX_SLIPPED_WORDS = 16
 """The unknown words of a message around which ``NearValues.find`` looks for a slip, the first ones: a turn names a
-few values, and a message of 4,000 characters of unknown words cost the tracker 1.7 s without a bound."""
+few values, and a message of 4,000 characters of unknown words cost the tracker over a second without a bound."""
 NAMED_SLOTS = frozenset({"train-depart", "train-dest", "taxi-depart", "taxi-dest"})
 """Slots besides the ``*-name`` ones whose values are proper names (stations, the places a taxi goes between): the
 values ``NearValues`` reads a slip as. Users misspell names ("cambrige", "gonvile hotel"), and a word one edit from a

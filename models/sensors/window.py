@@ -8,9 +8,9 @@ the slot right after the newest, about one step after the newest slot's latest r
 ``PHASE_GAIN`` of the way to itself, so the grid follows a device whose clock drifts. Only such a reading shows where
 a device that reads once a step sits on its grid. When every reading filling a slot moved the phase, a device reading
 every 20 s, whose first reading in each slot is its earliest of the step, pulled the phase a step earlier about every
-25 minutes (3,500 s in a day, the window spanning 1,499 slots for 1,440 minutes), and under jitter of nearly half a
+25 minutes (the window spanning dozens of slots a day more than its minutes), and under jitter of nearly half a
 step a collision kept the earlier reading's pull and dropped the later one's, so the phase ran off a slot at a time
-the same way (up to 4 in 3 days at 25 s either side). A device reading more often than every 45 s keeps its first
+the same way. A device reading more often than every 45 s keeps its first
 reading's phase, where every slot gets a reading anyway, and a late reading moves no phase (its neighbours' times are
 not kept). Until stop 39 the first reading fixed it: a device a few seconds a day off the step slid off its grid, and
 while its readings sat near a half step from it (days, at a few seconds a day) many landed in a slot already taken,
